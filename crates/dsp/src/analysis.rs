@@ -1,0 +1,214 @@
+//! The analysis path: host samples in, one feature frame (f0, confidence, loudness) per hop out.
+//!
+//! TODO
+
+use crate::loudness::LoudnessMeter;
+use crate::pitch::PitchTracker;
+use crate::resample::{AnalysisResampler, ResampleError};
+
+/// The analysis rate, hop and window (the model's feature rate).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnalysisConfig {
+    /// Analysis sample rate in Hz (16,000 by default).
+    pub sample_rate: u32,
+    /// Analysis samples between frames (64 by default: 250 frames/s at 16 kHz).
+    pub hop: usize,
+    /// Analysis samples per frame, for both pitch and loudness (512 by default).
+    pub window: usize,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            sample_rate: 16_000,
+            hop: 64,
+            window: 512,
+        }
+    }
+}
+
+impl AnalysisConfig {
+    /// Frames per second: `sample_rate / hop`.
+    pub fn frame_rate(&self) -> f64 {
+        self.sample_rate as f64 / self.hop as f64
+    }
+
+    /// The shortest window the pitch tracker accepts at this rate.
+    pub fn min_window(&self) -> usize {
+        PitchTracker::max_lag_for(self.sample_rate as f32) + 2
+    }
+}
+
+/// One analysis frame.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Frame {
+    /// Fundamental frequency in Hz (holds the last voiced value while unvoiced).
+    pub f0_hz: f32,
+    /// Voicing confidence in [0, 1].
+    pub confidence: f32,
+    /// A-weighted loudness in dB, floored at [`crate::LOUDNESS_FLOOR_DB`].
+    pub loudness_db: f32,
+}
+
+/// Why an [`Analyzer`] could not be built.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnalysisError {
+    /// The host or analysis rate (or the hop) was refused by the resampler.
+    Resample(ResampleError),
+    /// The hop is 0.
+    InvalidHop,
+    /// The window is shorter than [`AnalysisConfig::min_window`].
+    WindowTooShort {
+        /// The window asked for.
+        window: usize,
+        /// The shortest allowed.
+        min: usize,
+    },
+}
+
+impl std::fmt::Display for AnalysisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Resample(e) => write!(f, "{e}"),
+            Self::InvalidHop => write!(f, "the analysis hop must be at least 1 sample"),
+            Self::WindowTooShort { window, min } => write!(
+                f,
+                "analysis window of {window} samples is too short (at least {min})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AnalysisError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Resample(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ResampleError> for AnalysisError {
+    fn from(e: ResampleError) -> Self {
+        Self::Resample(e)
+    }
+}
+
+/// Host samples in, feature frames out.
+#[derive(Debug)]
+pub struct Analyzer {
+    config: AnalysisConfig,
+    resampler: AnalysisResampler,
+    pitch: PitchTracker,
+    loudness: LoudnessMeter,
+    /// The last `window` analysis samples, oldest first.
+    window_buf: Vec<f32>,
+}
+
+impl Analyzer {
+    /// An analyzer for a host stream at `host_rate` Hz. Allocates (plans FFTs, builds the
+    /// resampler); call it off the audio thread.
+    pub fn new(config: AnalysisConfig, host_rate: f64) -> Result<Self, AnalysisError> {
+        if config.hop == 0 {
+            return Err(AnalysisError::InvalidHop);
+        }
+        let resampler = AnalysisResampler::new(host_rate, config.sample_rate as f64, config.hop)?;
+        let min = config.min_window();
+        if config.window < min {
+            return Err(AnalysisError::WindowTooShort {
+                window: config.window,
+                min,
+            });
+        }
+        let rate = config.sample_rate as f32;
+        Ok(Self {
+            config,
+            resampler,
+            pitch: PitchTracker::new(rate, config.window),
+            loudness: LoudnessMeter::new(rate, config.window),
+            window_buf: vec![0.0; config.window],
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> AnalysisConfig {
+        self.config
+    }
+
+    /// The host rate in Hz.
+    pub fn host_rate(&self) -> f64 {
+        self.resampler.host_rate()
+    }
+
+    /// The delay from an input event to the frame that reflects it (centred on it), in host
+    /// samples: the resampler's delay plus half the window.
+    pub fn latency_host_samples(&self) -> f64 {
+        let analysis = self.resampler.delay_analysis_samples() + self.config.window as f64 / 2.0;
+        analysis * self.resampler.host_rate() / self.resampler.analysis_rate()
+    }
+
+    /// [`Self::latency_host_samples`] in seconds.
+    pub fn latency_seconds(&self) -> f64 {
+        self.latency_host_samples() / self.resampler.host_rate()
+    }
+
+    /// Clears all state, as if freshly built. Allocates nothing.
+    pub fn reset(&mut self) {
+        self.resampler.reset();
+        self.pitch.reset();
+        self.window_buf.fill(0.0);
+    }
+
+    /// Feeds host samples; calls `on_frame(consumed, frame)` for each frame completed, where
+    /// `consumed` is the number of samples of `input` taken in when it became complete.
+    /// Non-finite samples count as 0. Allocates nothing.
+    pub fn process(&mut self, input: &[f32], mut on_frame: impl FnMut(usize, Frame)) {
+        let Self {
+            resampler,
+            pitch,
+            loudness,
+            window_buf,
+            ..
+        } = self;
+        resampler.process(input, |consumed, hop| {
+            push_hop(window_buf, hop);
+            let p = pitch.estimate(window_buf);
+            let loudness_db = loudness.measure(window_buf);
+            on_frame(
+                consumed,
+                Frame {
+                    f0_hz: p.f0_hz,
+                    confidence: p.confidence,
+                    loudness_db,
+                },
+            );
+        });
+    }
+}
+
+/// Slides `hop` into the end of `buf`, dropping the oldest samples.
+fn push_hop(buf: &mut [f32], hop: &[f32]) {
+    let w = buf.len();
+    if hop.len() >= w {
+        buf.copy_from_slice(&hop[hop.len() - w..]);
+    } else {
+        buf.copy_within(hop.len().., 0);
+        buf[w - hop.len()..].copy_from_slice(hop);
+    }
+}
+
+/// Offline helper (training, tests): analyses a whole clip with a fresh [`Analyzer`] and
+/// returns one frame per completed hop. Allocates; never call it on the audio thread.
+pub fn analyze_clip(
+    config: AnalysisConfig,
+    host_rate: f64,
+    samples: &[f32],
+) -> Result<Vec<Frame>, AnalysisError> {
+    let mut analyzer = Analyzer::new(config, host_rate)?;
+    let expected = (samples.len() as f64 * config.sample_rate as f64 / host_rate) as usize
+        / config.hop
+        + 1;
+    let mut frames = Vec::with_capacity(expected);
+    analyzer.process(samples, |_, frame| frames.push(frame));
+    Ok(frames)
+}

@@ -1,0 +1,33 @@
+//! Real-time DSP blocks of Tiny Timbre.
+//!
+//! Every block follows one contract: it allocates only in its constructor (or a
+//! `prepare`-style call that says so in its docs), and its processing methods take
+//! `&mut self` plus slices and never allocate, lock, log or do I/O. That makes each block
+//! safe to run on a plugin's audio thread.
+//!
+//! The blocks, in the order the signal meets them:
+//! - [`resample`]: any host rate down (or up) to the analysis rate, with a known delay;
+//! - [`pitch`]: f0 in Hz plus a voicing confidence, once per hop;
+//! - [`loudness`]: A-weighted power in dB, once per hop;
+//! - [`analysis`]: the three above glued together, host samples in, frames out;
+//! - [`harmonic`]: a bank of up to [`harmonic::MAX_HARMONICS`] phase-continuous harmonics;
+//! - [`noise`]: white noise shaped by band magnitudes defined in Hz;
+//! - [`reverb`]: partitioned FFT convolution with zero added latency;
+//! - [`smooth`]: parameter smoothers and the NaN/Inf/denormal guard.
+
+pub mod analysis;
+pub mod harmonic;
+pub mod loudness;
+pub mod noise;
+pub mod pitch;
+pub mod resample;
+pub mod reverb;
+pub mod rng;
+pub mod smooth;
+
+/// Lowest fundamental frequency the pitch tracker reports, in Hz.
+pub const MIN_F0_HZ: f32 = 50.0;
+/// Highest fundamental frequency the pitch tracker reports, in Hz.
+pub const MAX_F0_HZ: f32 = 2000.0;
+/// Loudness floor in dB (DDSP's definition): anything quieter reads as this value.
+pub const LOUDNESS_FLOOR_DB: f32 = -80.0;

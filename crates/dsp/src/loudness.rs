@@ -1,0 +1,210 @@
+//! A-weighted loudness of one analysis frame, in dB.
+//!
+//! # Definition (training computes its features with this same code)
+//!
+//! For a frame `x[0..N]` (`N` = the analysis window, 512 samples at 16 kHz by default):
+//!
+//! 1. Window it with a **periodic** Hann window `w[n] = 0.5 − 0.5·cos(2πn/N)`, `n = 0..N`
+//!    (the DFT-even Hann of `torch.hann_window(N)` and `scipy.signal.get_window("hann", N)`).
+//! 2. Take the one-sided DFT `X_k = Σ_n w[n]·x[n]·e^(−2πikn/N)`, `k = 0..=N/2`, at bin
+//!    frequencies `f_k = k·fs/N`.
+//! 3. Weight each bin's power by the A curve [`a_weighting_db`] and sum:
+//!
+//!    ```text
+//!    P = Σ_k c_k · |X_k|² · 10^(A(f_k)/10) / (N · Σ_n w[n]²)
+//!    ```
+//!
+//!    with `c_k = 1` for DC and (even `N`) Nyquist, `2` otherwise. Without the weighting this
+//!    is, by Parseval, exactly the window-weighted mean square `Σ (w·x)² / Σ w²`; with it, it
+//!    is the mean square of the A-weighted signal. A full-scale 1 kHz sine reads
+//!    10·log10(0.5) ≈ −3.01 dB.
+//! 4. `loudness_db = max(10·log10(P), LOUDNESS_FLOOR_DB)` with
+//!    [`LOUDNESS_FLOOR_DB`] = −80 dB. Silence reads exactly −80.
+//!
+//! The A weighting is zero at DC (A(0) = −∞ dB), so a DC offset does not change the reading.
+//! Doubling the amplitude adds 20·log10(2) ≈ 6.02 dB.
+//!
+//! # Real-time safety
+//!
+//! [`LoudnessMeter::new`] plans the FFT and precomputes the window and the per-bin weights
+//! (`c_k · 10^(A(f_k)/10) / (N·Σw²)`); [`LoudnessMeter::measure`] then runs one real FFT with
+//! preallocated scratch (`process_with_scratch`) and a weighted sum. It allocates nothing,
+//! locks nothing and logs nothing.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::LOUDNESS_FLOOR_DB;
+
+/// The IEC 61672-1 A-weighting magnitude response `R_A(f)` (not normalized), in f64.
+fn r_a(freq_hz: f64) -> f64 {
+    // Pole frequencies of IEC 61672-1:2013, Annex E.
+    const F1: f64 = 20.598_997;
+    const F2: f64 = 107.652_65;
+    const F3: f64 = 737.862_23;
+    const F4: f64 = 12_194.217;
+    let f2 = freq_hz * freq_hz;
+    (F4 * F4 * f2 * f2)
+        / ((f2 + F1 * F1) * ((f2 + F2 * F2) * (f2 + F3 * F3)).sqrt() * (f2 + F4 * F4))
+}
+
+/// The A-weighting power gain `10^(A(f)/10)` at `freq_hz`, exactly 1 at 1 kHz and 0 at DC.
+pub fn a_weighting_power(freq_hz: f64) -> f64 {
+    if freq_hz <= 0.0 || !freq_hz.is_finite() {
+        return 0.0;
+    }
+    let g = r_a(freq_hz) / r_a(1000.0);
+    g * g
+}
+
+/// The A-weighting curve of IEC 61672-1 in dB, normalized to exactly 0 dB at 1 kHz.
+///
+/// `A(f) = 20·log10(R_A(f) / R_A(1000))` with
+/// `R_A(f) = f4²·f⁴ / ((f² + f1²)·√((f² + f2²)(f² + f3²))·(f² + f4²))`, pole frequencies
+/// f1 = 20.6 Hz, f2 = 107.7 Hz, f3 = 737.9 Hz, f4 = 12194 Hz. (The standard's "+2.00 dB"
+/// constant is the rounded form of the normalization; normalizing exactly makes the 1 kHz
+/// value 0 instead of 0.0003.) Examples: 100 Hz → −19.1 dB, 10 kHz → −2.5 dB.
+/// Returns −∞ for `freq_hz <= 0` (the curve has a zero at DC) and NaN for NaN.
+pub fn a_weighting_db(freq_hz: f32) -> f32 {
+    if freq_hz.is_nan() {
+        return f32::NAN;
+    }
+    if freq_hz <= 0.0 {
+        return f32::NEG_INFINITY;
+    }
+    (20.0 * (r_a(freq_hz as f64) / r_a(1000.0)).log10()) as f32
+}
+
+/// Measures A-weighted loudness (see the module docs for the exact definition).
+pub struct LoudnessMeter {
+    /// Frame length `N` (FFT size).
+    window: usize,
+    /// Sample rate the bin frequencies refer to.
+    sample_rate: f32,
+    /// Periodic Hann window, `N` samples.
+    hann: Vec<f32>,
+    /// Per-bin factor `c_k · 10^(A(f_k)/10) / (N · Σw²)`, `N/2 + 1` bins.
+    weights: Vec<f32>,
+    /// The planned forward FFT.
+    fft: Arc<dyn RealToComplex<f32>>,
+    /// FFT input (destroyed by each transform).
+    input: Vec<f32>,
+    /// FFT output.
+    spectrum: Vec<Complex<f32>>,
+    /// FFT scratch.
+    scratch: Vec<Complex<f32>>,
+}
+
+impl std::fmt::Debug for LoudnessMeter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoudnessMeter")
+            .field("window", &self.window)
+            .field("sample_rate", &self.sample_rate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoudnessMeter {
+    /// A meter for frames of `window` samples at `sample_rate` Hz. Allocates (plans the FFT).
+    ///
+    /// # Panics
+    /// If `window < 2` or `sample_rate` is not finite and positive.
+    pub fn new(sample_rate: f32, window: usize) -> Self {
+        assert!(window >= 2, "loudness window must be at least 2 samples");
+        assert!(
+            sample_rate.is_finite() && sample_rate > 0.0,
+            "sample rate must be finite and positive"
+        );
+        let n = window;
+        let hann: Vec<f32> = (0..n)
+            .map(|i| {
+                let phase = 2.0 * std::f64::consts::PI * i as f64 / n as f64;
+                (0.5 - 0.5 * phase.cos()) as f32
+            })
+            .collect();
+        let sum_w2: f64 = hann.iter().map(|&w| (w as f64) * (w as f64)).sum();
+        let bins = n / 2 + 1;
+        let weights = (0..bins)
+            .map(|k| {
+                let c = if k == 0 || (n % 2 == 0 && k == n / 2) {
+                    1.0
+                } else {
+                    2.0
+                };
+                let f = k as f64 * sample_rate as f64 / n as f64;
+                (c * a_weighting_power(f) / (n as f64 * sum_w2)) as f32
+            })
+            .collect();
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let input = fft.make_input_vec();
+        let spectrum = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        Self {
+            window,
+            sample_rate,
+            hann,
+            weights,
+            fft,
+            input,
+            spectrum,
+            scratch,
+        }
+    }
+
+    /// The frame length `N` in samples.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The sample rate in Hz.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// The A-weighted power `P` of `frame` (linear, not floored; see the module docs).
+    ///
+    /// Uses the first `window` samples of `frame`; a shorter frame is zero-padded at the end.
+    /// Non-finite samples count as 0. Allocates nothing.
+    pub fn measure_power(&mut self, frame: &[f32]) -> f32 {
+        let n = frame.len().min(self.window);
+        for ((dst, &x), &w) in self.input.iter_mut().zip(&frame[..n]).zip(&self.hann) {
+            *dst = if x.is_finite() { x * w } else { 0.0 };
+        }
+        self.input[n..].fill(0.0);
+        if self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
+            .is_err()
+        {
+            return 0.0;
+        }
+        let mut p = 0.0f32;
+        for (x, &g) in self.spectrum.iter().zip(&self.weights) {
+            p += g * x.norm_sqr();
+        }
+        if p.is_finite() {
+            p
+        } else {
+            0.0
+        }
+    }
+
+    /// The A-weighted loudness of `frame` in dB: `max(10·log10(P), −80)`.
+    ///
+    /// Uses the first `window` samples of `frame`; a shorter frame is zero-padded at the end.
+    /// Non-finite samples count as 0. Allocates nothing.
+    pub fn measure(&mut self, frame: &[f32]) -> f32 {
+        power_to_db(self.measure_power(frame))
+    }
+}
+
+/// `max(10·log10(power), LOUDNESS_FLOOR_DB)`; 0, negative and NaN powers read the floor.
+pub fn power_to_db(power: f32) -> f32 {
+    if power > 0.0 && power.is_finite() {
+        (10.0 * power.log10()).max(LOUDNESS_FLOOR_DB)
+    } else {
+        LOUDNESS_FLOOR_DB
+    }
+}

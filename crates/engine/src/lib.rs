@@ -1,0 +1,1 @@
+//! The Tiny Timbre engine.

@@ -1,0 +1,1 @@
+//! The Tiny Timbre model: file format and streaming inference.

@@ -1,0 +1,114 @@
+//! The plain, non-streaming forward pass: whole-sequence causal convolutions written straight
+//! from the definition, sharing nothing with the streaming kernels but the scalar
+//! nonlinearities. It is the reference the streaming decoder is tested against, and the
+//! trainer's parity check.
+//!
+//! A causal conv with kernel `K` and dilation `d` over a sequence `x[t]` (zero for `t < 0`):
+//! `out[o, t] = bias[o] + Σ_j Σ_i w[o, i, j] · x[i, t − (K−1−j)·d]`, with `w` in PyTorch/burn
+//! layout `[out, in, K]` (the same as left-padding by `(K−1)·d` and a plain conv).
+
+use crate::arch::{Architecture, LAYER_NORM_EPSILON, N_INPUTS};
+use crate::controls::Controls;
+use crate::math::{exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
+use crate::weights::{Norm, Weights};
+
+/// Largest magnitude of a network input; larger inputs are clamped and NaN/Inf read as 0, so
+/// no input can make an output non-finite. Valid scaled features lie within `[−0.5, 1.1]`.
+pub const INPUT_LIMIT: f32 = 8.0;
+
+/// The input guard shared by the streaming and batch paths.
+#[inline(always)]
+pub(crate) fn sanitize_input(x: f32) -> f32 {
+    if x.is_finite() {
+        x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
+    } else {
+        0.0
+    }
+}
+
+/// A sequence of `channels`-vectors, frame-major: `seq[t][c]`.
+type Seq = Vec<Vec<f32>>;
+
+/// Causal dilated conv over a whole sequence (see the module docs).
+fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dilation: usize) -> Seq {
+    let c_out = bias.len();
+    (0..x.len())
+        .map(|t| {
+            (0..c_out)
+                .map(|o| {
+                    let mut sum = bias[o];
+                    for j in 0..k {
+                        let delay = (k - 1 - j) * dilation;
+                        if delay > t {
+                            continue; // left zero padding
+                        }
+                        let frame = &x[t - delay];
+                        for i in 0..c_in {
+                            sum += weight[(o * c_in + i) * k + j] * frame[i];
+                        }
+                    }
+                    sum
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// LayerNorm over the channels of one frame.
+fn layer_norm(x: &[f32], norm: &Norm) -> Vec<f32> {
+    let n = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
+    let denom = (var + LAYER_NORM_EPSILON).sqrt();
+    x.iter()
+        .zip(&norm.gain)
+        .zip(&norm.bias)
+        .map(|((v, g), b)| (v - mean) / denom * g + b)
+        .collect()
+}
+
+/// Runs the network over whole sequences of scaled inputs (the first
+/// `min(f0.len(), loudness.len())` frames), from zero history. `weights` must be f32 and match
+/// `arch` (as in a validated [`crate::ModelFile`] after [`Weights::to_f32`]). Allocates freely.
+pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f32]) -> Vec<Controls> {
+    let (c, k) = (arch.channels, arch.kernel_size);
+    let inputs: Seq = f0.iter().zip(loudness).map(|(&f, &l)| vec![sanitize_input(f), sanitize_input(l)]).collect();
+    let mut x = causal_conv(&inputs, &weights.input.weight.to_f32(), &weights.input.bias, N_INPUTS, k, 1);
+    for (block, &dilation) in weights.blocks.iter().zip(&arch.dilations) {
+        let h: Seq = x
+            .iter()
+            .map(|frame| {
+                let normed = match &block.norm {
+                    Some(norm) => layer_norm(frame, norm),
+                    None => frame.clone(),
+                };
+                normed.into_iter().map(relu6).collect()
+            })
+            .collect();
+        let conv = causal_conv(&h, &block.conv.weight.to_f32(), &block.conv.bias, c, k, dilation);
+        for (frame, update) in x.iter_mut().zip(&conv) {
+            for (v, u) in frame.iter_mut().zip(update) {
+                *v += u;
+            }
+        }
+    }
+    let head_w = weights.head.weight.to_f32();
+    let n_out = arch.n_outputs();
+    x.iter()
+        .map(|frame| {
+            let y: Vec<f32> = frame.iter().map(|&v| relu6(v)).collect();
+            let logits: Vec<f32> = (0..n_out)
+                .map(|o| weights.head.bias[o] + (0..c).map(|i| head_w[o * c + i] * y[i]).sum::<f32>())
+                .collect();
+            let act = |o: usize| {
+                let offset = if o > arch.n_harmonics { NOISE_LOGIT_OFFSET } else { 0.0 };
+                exp_sigmoid(logits[o] + offset)
+            };
+            Controls {
+                amplitude: act(0),
+                harmonics: (1..=arch.n_harmonics).map(act).collect(),
+                noise: (arch.n_harmonics + 1..n_out).map(act).collect(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,96 @@
+//! Models for tests and benchmarks, until trained ones exist: [`random_model`] and
+//! [`placeholder_metadata`]. Not for shipping: the weights are random.
+
+use crate::arch::{Architecture, NormType, N_INPUTS};
+use crate::file::ModelFile;
+use crate::metadata::{
+    DatasetStats, FeatureScaling, ModelMetadata, Provenance, WeightPrecision, FORMAT_VERSION,
+};
+use crate::weights::{Block, Layer, Norm, WeightData, Weights};
+
+/// Metadata with plausible made-up values (16 kHz, 250 frames/s, pitch around middle C,
+/// loudness quantiles from −70 to −10 dB) for a model of shape `arch`.
+pub fn placeholder_metadata(arch: &Architecture, name: &str) -> ModelMetadata {
+    ModelMetadata {
+        format_version: FORMAT_VERSION,
+        name: name.to_string(),
+        instrument: "test".to_string(),
+        architecture: arch.clone(),
+        sample_rate_hz: 16_000,
+        frame_rate_hz: 250,
+        features: FeatureScaling::default(),
+        dataset: DatasetStats {
+            pitch_mean_midi: 60.0,
+            pitch_min_midi: 48.0,
+            pitch_max_midi: 76.0,
+            loudness_quantiles_db: (0..11).map(|i| -70.0 + 6.0 * i as f32).collect(),
+        },
+        reverb_sample_rate_hz: 16_000,
+        weight_precision: WeightPrecision::F32,
+        provenance: Provenance { notes: "random weights, not trained".to_string(), ..Provenance::default() },
+    }
+}
+
+/// A deterministic xorshift64* generator.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform in `[lo, hi)`.
+    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let bits = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40;
+        lo + (hi - lo) * (bits as f32 / (1u64 << 24) as f32)
+    }
+
+    fn vec(&mut self, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+        (0..n).map(|_| self.uniform(lo, hi)).collect()
+    }
+}
+
+/// A model of shape `arch` with random weights, deterministic per `seed`, scaled so the
+/// network behaves like a trained one: the residual stream stays within a few units, relu6
+/// neither dies nor saturates everywhere, and the head's logits spread over about ±3 so the
+/// outputs vary with the input instead of sitting at 0 or 2. The reverb IR is 0.1 s of
+/// decaying noise with `ir[0] = 0` (the wet part only). For tests and benchmarks.
+///
+/// Panics if `arch` fails [`Architecture::validate`] (a test's own mistake).
+pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
+    let mut rng = Rng::new(seed);
+    let (c, k) = (arch.channels, arch.kernel_size);
+    // Uniform ±a has variance a²/3; a = s · sqrt(3 / fan_in) gives output variance s² per unit
+    // input variance.
+    let limit = |fan_in: usize, s: f32| s * (3.0 / fan_in as f32).sqrt();
+    let mut layer = |rng: &mut Rng, out: usize, fan_in: usize, s: f32, bias: (f32, f32)| Layer {
+        weight: WeightData::F32(rng.vec(out * fan_in, -limit(fan_in, s), limit(fan_in, s))),
+        bias: rng.vec(out, bias.0, bias.1),
+    };
+    let input = layer(&mut rng, c, N_INPUTS * k, 2.0, (0.0, 1.0));
+    let blocks = arch
+        .dilations
+        .iter()
+        .map(|_| Block {
+            conv: layer(&mut rng, c, c * k, 0.5, (-0.2, 0.2)),
+            norm: (arch.norm == NormType::LayerChannels).then(|| Norm {
+                gain: rng.vec(c, 0.8, 1.2),
+                bias: rng.vec(c, 0.3, 0.8),
+            }),
+        })
+        .collect();
+    let mut head = layer(&mut rng, arch.n_outputs(), c, 1.0, (-1.5, 1.5));
+    // Lift the noise logits so the −5 offset leaves them audible rather than at the floor.
+    for b in &mut head.bias[1 + arch.n_harmonics..] {
+        *b += 4.0;
+    }
+    let ir_len = 16_000 / 10;
+    let reverb_ir = (0..ir_len)
+        .map(|i| if i == 0 { 0.0 } else { 0.05 * (-(i as f32) / 400.0).exp() * rng.uniform(-1.0, 1.0) })
+        .collect();
+    let metadata = placeholder_metadata(arch, &format!("Random test model (seed {seed})"));
+    ModelFile::new(metadata, Weights { input, blocks, head, reverb_ir }).expect("random_model: invalid architecture")
+}
