@@ -1,1 +1,216 @@
-fn main() {}
+//! Speed of the analysis path: one second of 48 kHz audio through [`Analyzer`] in 128-sample
+//! blocks (resample to 16 kHz, then pitch + loudness every 64-sample hop), its parts, and
+//! pitch-detection's McLeod detector on the same frames as a baseline.
+//!
+//! Run: `cargo bench -p timbre-dsp --bench analysis`. After criterion's output, a summary
+//! prints the real-time factors (audio seconds per CPU second).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput};
+use pitch_detection::detector::mcleod::McLeodDetector;
+use pitch_detection::detector::PitchDetector;
+use timbre_dsp::analysis::{AnalysisConfig, Analyzer};
+use timbre_dsp::loudness::LoudnessMeter;
+use timbre_dsp::pitch::PitchTracker;
+use timbre_dsp::resample::AnalysisResampler;
+
+const HOST_RATE: f64 = 48_000.0;
+const BLOCK: usize = 128;
+
+/// One second of a 220 Hz band-limited sawtooth with 5.5 Hz vibrato and a little noise, at
+/// `rate`.
+fn test_signal(rate: f64, secs: f64) -> Vec<f32> {
+    let n = (rate * secs) as usize;
+    let mut phase = 0.0f64;
+    let mut seed = 0x1234_5678u32;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let f0 = 220.0 * 2f64.powf(0.5 / 12.0 * (2.0 * std::f64::consts::PI * 5.5 * t).sin());
+            phase += f0 / rate;
+            let mut s = 0.0;
+            let mut h = 1;
+            while (h as f64) * f0 < 7_500.0 {
+                s += (2.0 * std::f64::consts::PI * h as f64 * phase).sin() / h as f64;
+                h += 1;
+            }
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let noise = (seed as f64 / u32::MAX as f64 - 0.5) * 0.01;
+            (0.3 * s + noise) as f32
+        })
+        .collect()
+}
+
+/// The analysis-rate frames of `signal16k` at the default config (full windows only).
+fn frames(signal16k: &[f32], config: AnalysisConfig) -> Vec<&[f32]> {
+    (0..)
+        .map(|k| k * config.hop)
+        .take_while(|&s| s + config.window <= signal16k.len())
+        .map(|s| &signal16k[s..s + config.window])
+        .collect()
+}
+
+fn run_analyzer(analyzer: &mut Analyzer, input: &[f32]) -> f32 {
+    let mut acc = 0.0;
+    for block in input.chunks(BLOCK) {
+        analyzer.process(block, |_, f| acc += f.f0_hz + f.loudness_db + f.confidence);
+    }
+    acc
+}
+
+fn bench(c: &mut Criterion) {
+    let config = AnalysisConfig::default();
+    let input = test_signal(HOST_RATE, 1.0);
+    let input16k = test_signal(config.sample_rate as f64, 1.0 + config.window as f64 / 16_000.0);
+    let frames16k = frames(&input16k, config);
+    let rate = config.sample_rate as f32;
+
+    let mut group = c.benchmark_group("analysis");
+    group.throughput(Throughput::Elements(input.len() as u64));
+    group.bench_function("analyzer_48k_1s_block128", |b| {
+        let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
+        b.iter(|| black_box(run_analyzer(&mut analyzer, black_box(&input))))
+    });
+    group.bench_function("resampler_48k_to_16k_1s_block128", |b| {
+        let mut r = AnalysisResampler::new(HOST_RATE, rate as f64, config.hop).unwrap();
+        b.iter(|| {
+            let mut acc = 0.0;
+            for block in input.chunks(BLOCK) {
+                r.process(black_box(block), |_, hop| acc += hop[0]);
+            }
+            black_box(acc)
+        })
+    });
+    group.throughput(Throughput::Elements(frames16k.len() as u64));
+    group.bench_function("pitch_250_frames", |b| {
+        let mut p = PitchTracker::new(rate, config.window);
+        b.iter(|| {
+            let mut acc = 0.0;
+            for f in &frames16k {
+                acc += p.estimate(black_box(f)).f0_hz;
+            }
+            black_box(acc)
+        })
+    });
+    group.bench_function("loudness_250_frames", |b| {
+        let mut l = LoudnessMeter::new(rate, config.window);
+        b.iter(|| {
+            let mut acc = 0.0;
+            for f in &frames16k {
+                acc += l.measure(black_box(f));
+            }
+            black_box(acc)
+        })
+    });
+    group.bench_function("baseline_pitch_detection_mcleod_250_frames", |b| {
+        b.iter_batched_ref(
+            || McLeodDetector::<f32>::new(config.window, config.window),
+            |det| {
+                let mut acc = 0.0;
+                for f in &frames16k {
+                    if let Some(p) = det.get_pitch(black_box(f), rate as usize, 0.0, 0.7) {
+                        acc += p.frequency;
+                    }
+                }
+                black_box(acc)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+
+    let mut g = c.benchmark_group("fft");
+    for n in [448usize, 512, 896, 1024, 2048] {
+        let mut planner = realfft::RealFftPlanner::<f32>::new();
+        let f = planner.plan_fft_forward(n);
+        let inv = planner.plan_fft_inverse(n);
+        let mut a = f.make_input_vec();
+        let mut b = f.make_output_vec();
+        let mut s = f.make_scratch_vec();
+        let mut si = inv.make_scratch_vec();
+        g.bench_function(format!("fwd_{n}"), |bch| bch.iter(|| { f.process_with_scratch(&mut a, &mut b, &mut s).unwrap(); black_box(&b); }));
+        g.bench_function(format!("inv_{n}"), |bch| bch.iter(|| { for c in b.iter_mut() { c.im = 0.0; } inv.process_with_scratch(&mut b, &mut a, &mut si).unwrap(); black_box(&a); }));
+    }
+    g.finish();
+}
+
+/// Median seconds per call of `f` over `reps` timed runs (after a warm-up).
+fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..3 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[reps / 2].as_secs_f64()
+}
+
+/// Prints real-time factors measured directly (medians of repeated runs).
+fn summary() {
+    let config = AnalysisConfig::default();
+    let input = test_signal(HOST_RATE, 1.0);
+    let input16k = test_signal(config.sample_rate as f64, 1.0 + config.window as f64 / 16_000.0);
+    let frames16k = frames(&input16k, config);
+    let rate = config.sample_rate as f32;
+    let audio_secs = input.len() as f64 / HOST_RATE;
+
+    let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
+    let t_analyzer = median_secs(51, || {
+        black_box(run_analyzer(&mut analyzer, &input));
+    });
+    let mut pitch = PitchTracker::new(rate, config.window);
+    let t_pitch = median_secs(51, || {
+        for f in &frames16k {
+            black_box(pitch.estimate(f));
+        }
+    });
+    let mut det = McLeodDetector::<f32>::new(config.window, config.window);
+    let t_mcleod = median_secs(21, || {
+        for f in &frames16k {
+            black_box(det.get_pitch(f, rate as usize, 0.0, 0.7).map(|p| p.frequency));
+        }
+    });
+    println!(
+        "\nSUMMARY (window {}, hop {}, {} frames per audio second, blocks of {BLOCK} at {HOST_RATE} Hz)",
+        config.window,
+        config.hop,
+        frames16k.len()
+    );
+    println!(
+        "  Analyzer:                {:8.1} µs per audio second = {:7.0}x real-time",
+        t_analyzer * 1e6,
+        audio_secs / t_analyzer
+    );
+    println!(
+        "  our pitch tracker:       {:8.1} µs per {} frames ({:.2} µs/frame)",
+        t_pitch * 1e6,
+        frames16k.len(),
+        t_pitch * 1e6 / frames16k.len() as f64
+    );
+    println!(
+        "  pitch-detection McLeod:  {:8.1} µs per {} frames ({:.2} µs/frame) = {:.1}x slower than ours",
+        t_mcleod * 1e6,
+        frames16k.len(),
+        t_mcleod * 1e6 / frames16k.len() as f64,
+        t_mcleod / t_pitch
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    bench(&mut c);
+    c.final_summary();
+    summary();
+}

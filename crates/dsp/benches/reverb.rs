@@ -118,6 +118,21 @@ fn main() {
 // TEMP-EXPLORE-BEGIN
 #[allow(dead_code)]
 pub fn explore() {
+    if let Ok(spec) = std::env::var("REVERB_PLAN") {
+        // "len:head:p1xk1,p2xk2"
+        let parts: Vec<&str> = spec.split(':').collect();
+        let len: usize = parts[0].parse().unwrap();
+        let head: usize = parts[1].parse().unwrap();
+        let levels: Vec<(usize, usize)> = parts[2].split(',').filter(|x| !x.is_empty()).map(|l| { let (a, b) = l.split_once('x').unwrap(); (a.parse().unwrap(), b.parse().unwrap()) }).collect();
+        let ir = decaying_noise_ir(len);
+        let input = noise(RATE, 1);
+        let mut out = vec![0.0f32; RATE];
+        let mut rev = ConvolutionReverb::with_partitions(&ir, BLOCK, head, &levels);
+        let mut times: Vec<f64> = (0..200).map(|_| { let t = Instant::now(); one_second(&mut rev, &input, &mut out); t.elapsed().as_secs_f64() }).collect();
+        times.sort_by(f64::total_cmp);
+        println!("len {len} head {head} {levels:?}: {:.3} ms (min {:.3})", times[100] * 1e3, times[0] * 1e3);
+        return;
+    }
     use realfft::RealFftPlanner;
     let mut planner = RealFftPlanner::<f32>::new();
     for lg in 6..=6 {

@@ -13,7 +13,7 @@ pub struct AnalysisConfig {
     pub sample_rate: u32,
     /// Analysis samples between frames (64 by default: 250 frames/s at 16 kHz).
     pub hop: usize,
-    /// Analysis samples per frame, for both pitch and loudness (512 by default).
+    /// Analysis samples per frame, for both pitch and loudness (448 by default).
     pub window: usize,
 }
 
@@ -22,7 +22,7 @@ impl Default for AnalysisConfig {
         Self {
             sample_rate: 16_000,
             hop: 64,
-            window: 512,
+            window: 448,
         }
     }
 }

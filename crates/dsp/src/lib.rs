@@ -19,6 +19,7 @@ pub mod analysis;
 pub mod harmonic;
 pub mod loudness;
 pub mod noise;
+pub mod offline;
 pub mod pitch;
 pub mod resample;
 pub mod reverb;

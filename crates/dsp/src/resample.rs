@@ -14,7 +14,13 @@ pub const MIN_RATE_HZ: f64 = 8_000.0;
 pub const MAX_RATE_HZ: f64 = 384_000.0;
 
 /// Length of the anti-aliasing sinc, counted in samples of the lower of the two rates.
-const SINC_LEN_LOW_RATE: f64 = 32.0;
+fn sinc_len_low_rate() -> f64 {
+    std::env::var("K").ok().and_then(|v| v.parse().ok()).unwrap_or(32.0)
+}
+/// Cutoff of the anti-aliasing sinc relative to the lower rate's Nyquist frequency.
+fn cutoff() -> f32 {
+    std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(0.85)
+}
 /// Largest oversampling factor used for an exact (rational ratio) sinc table.
 const MAX_EXACT_OVERSAMPLING: u64 = 512;
 /// Oversampling factor of the sinc table when the ratio has no small exact form.
@@ -142,6 +148,7 @@ impl AnalysisResampler {
         let ratio = analysis_rate / host_rate;
         let (sinc_len, interpolation, oversampling) = Self::filter_design(host_rate, analysis_rate);
         let params = SincInterpolationParameters::new(sinc_len, WindowFunction::BlackmanHarris)
+            .f_cutoff(cutoff())
             .oversampling_factor(oversampling)
             .interpolation(interpolation);
         let inner = Async::<f32>::new_sinc(ratio, 1.0, &params, hop, 1, FixedAsync::Output)
@@ -166,7 +173,7 @@ impl AnalysisResampler {
     /// rates.
     fn filter_design(host_rate: f64, analysis_rate: f64) -> (usize, SincInterpolationType, usize) {
         let ratio = analysis_rate / host_rate;
-        let sinc_len = (SINC_LEN_LOW_RATE * (1.0 / ratio).max(1.0)).ceil() as usize;
+        let sinc_len = (sinc_len_low_rate() * (1.0 / ratio).max(1.0)).ceil() as usize;
         let sinc_len = sinc_len.next_multiple_of(8);
         // Output sample k sits at input position k·host/analysis = k·p/q: with q sub-positions
         // per input sample the nearest precomputed sinc is the exact one.

@@ -104,6 +104,10 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 fn fir_body<const FMA: bool>(taps: &[f32], hist: &[f32], out: &mut [f32]) {
     let n = out.len();
     let mut i = 0;
+    while i + 64 <= n {
+        fir_tile::<64, FMA>(taps, &hist[i..], &mut out[i..i + 64]);
+        i += 64;
+    }
     while i + 32 <= n {
         fir_tile::<32, FMA>(taps, &hist[i..], &mut out[i..i + 32]);
         i += 32;
@@ -134,39 +138,70 @@ fn fir_tile<const T: usize, const FMA: bool>(taps: &[f32], window: &[f32], out: 
     out.copy_from_slice(&acc);
 }
 
-/// Complex multiply-accumulate of `G` spectrum pairs at once, in split format:
-/// `acc = (ASSIGN ? 0 : acc) + Σ_g x[g] · h[g]`, bin by bin, `g` in order. Rows are picked out
-/// of the row-major arrays by index; every row is `acc_re.len()` bins long. Summing several
-/// partitions per pass keeps the accumulator in registers, which roughly halves the memory
-/// traffic of this loop.
+/// Bins per chunk of the spectrum layout: a spectrum row is stored as chunks of `LANES` real
+/// parts followed by the same `LANES` imaginary parts, so that one row is one stream of memory
+/// and one chunk fills a SIMD register with real parts and one with imaginary parts.
+const LANES: usize = 8;
+/// Floats per chunk.
+const CHUNK: usize = 2 * LANES;
+
+/// Position of bin `b`'s real part in a row (its imaginary part follows `LANES` later).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
+fn re_index(b: usize) -> usize {
+    (b / LANES) * CHUNK + b % LANES
+}
+
+/// Complex multiply-accumulate of `G` spectrum pairs at once, in the chunked layout:
+/// `acc = (ASSIGN ? 0 : acc) + Σ_g x[x_rows[g]] · h[h_rows[g]]`, bin by bin. Rows are picked
+/// out of row-major arrays by index; every row is `acc.len()` floats long. Summing several
+/// partitions per pass keeps the accumulator in registers, which cuts the memory traffic of
+/// this (memory-bound) loop; the products are summed pairwise to keep dependency chains short.
+#[inline(always)]
 fn cmac_body<const G: usize, const FMA: bool, const ASSIGN: bool>(
-    acc_re: &mut [f32],
-    acc_im: &mut [f32],
-    x_re: &[f32],
-    x_im: &[f32],
+    acc: &mut [f32],
+    x: &[f32],
     x_rows: [usize; G],
-    h_re: &[f32],
-    h_im: &[f32],
+    h: &[f32],
     h_rows: [usize; G],
 ) {
-    let n = acc_re.len();
-    let acc_im = &mut acc_im[..n];
-    let xr: [&[f32]; G] = std::array::from_fn(|g| &x_re[x_rows[g] * n..][..n]);
-    let xi: [&[f32]; G] = std::array::from_fn(|g| &x_im[x_rows[g] * n..][..n]);
-    let hr: [&[f32]; G] = std::array::from_fn(|g| &h_re[h_rows[g] * n..][..n]);
-    let hi: [&[f32]; G] = std::array::from_fn(|g| &h_im[h_rows[g] * n..][..n]);
-    for i in 0..n {
-        let mut re = if ASSIGN { 0.0 } else { acc_re[i] };
-        let mut im = if ASSIGN { 0.0 } else { acc_im[i] };
+    let len = acc.len();
+    let xs: [&[f32]; G] = std::array::from_fn(|g| &x[x_rows[g] * len..][..len]);
+    let hs: [&[f32]; G] = std::array::from_fn(|g| &h[h_rows[g] * len..][..len]);
+    for (c, out) in acc.chunks_exact_mut(CHUNK).enumerate() {
+        let out: &mut [f32; CHUNK] = out.try_into().unwrap();
+        let mut re = [[0.0f32; LANES]; G];
+        let mut im = [[0.0f32; LANES]; G];
         for g in 0..G {
-            let (a, b, c, d) = (xr[g][i], xi[g][i], hr[g][i], hi[g][i]);
-            re = madd::<FMA>(a, c, madd::<FMA>(-b, d, re));
-            im = madd::<FMA>(a, d, madd::<FMA>(b, c, im));
+            let xc: &[f32; CHUNK] = xs[g][c * CHUNK..(c + 1) * CHUNK].try_into().unwrap();
+            let hc: &[f32; CHUNK] = hs[g][c * CHUNK..(c + 1) * CHUNK].try_into().unwrap();
+            for l in 0..LANES {
+                let (a, b, cr, d) = (xc[l], xc[LANES + l], hc[l], hc[LANES + l]);
+                re[g][l] = madd::<FMA>(a, cr, -(b * d));
+                im[g][l] = madd::<FMA>(a, d, b * cr);
+            }
         }
-        acc_re[i] = re;
-        acc_im[i] = im;
+        for l in 0..LANES {
+            let (sum_re, sum_im) = if G == 4 {
+                (
+                    (re[0][l] + re[1][l]) + (re[2][l] + re[3][l]),
+                    (im[0][l] + im[1][l]) + (im[2][l] + im[3][l]),
+                )
+            } else {
+                let (mut sr, mut si) = (re[0][l], im[0][l]);
+                for g in 1..G {
+                    sr += re[g][l];
+                    si += im[g][l];
+                }
+                (sr, si)
+            };
+            if ASSIGN {
+                out[l] = sum_re;
+                out[LANES + l] = sum_im;
+            } else {
+                out[l] += sum_re;
+                out[LANES + l] += sum_im;
+            }
+        }
     }
 }
 
@@ -178,18 +213,14 @@ fn fir_avx2(taps: &[f32], hist: &[f32], out: &mut [f32]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 fn cmac_avx2<const G: usize, const ASSIGN: bool>(
-    acc_re: &mut [f32],
-    acc_im: &mut [f32],
-    x_re: &[f32],
-    x_im: &[f32],
+    acc: &mut [f32],
+    x: &[f32],
     x_rows: [usize; G],
-    h_re: &[f32],
-    h_im: &[f32],
+    h: &[f32],
     h_rows: [usize; G],
 ) {
-    cmac_body::<G, true, ASSIGN>(acc_re, acc_im, x_re, x_im, x_rows, h_re, h_im, h_rows)
+    cmac_body::<G, true, ASSIGN>(acc, x, x_rows, h, h_rows)
 }
 
 /// Which build of the kernels runs on this CPU.
@@ -221,27 +252,21 @@ impl Kernels {
     }
 
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     fn cmac<const G: usize, const ASSIGN: bool>(
         self,
-        acc_re: &mut [f32],
-        acc_im: &mut [f32],
-        x_re: &[f32],
-        x_im: &[f32],
+        acc: &mut [f32],
+        x: &[f32],
         x_rows: [usize; G],
-        h_re: &[f32],
-        h_im: &[f32],
+        h: &[f32],
         h_rows: [usize; G],
     ) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2_fma {
             // SAFETY: `avx2_fma` is only true when the CPU supports AVX2 and FMA.
-            unsafe {
-                cmac_avx2::<G, ASSIGN>(acc_re, acc_im, x_re, x_im, x_rows, h_re, h_im, h_rows)
-            };
+            unsafe { cmac_avx2::<G, ASSIGN>(acc, x, x_rows, h, h_rows) };
             return;
         }
-        cmac_body::<G, false, ASSIGN>(acc_re, acc_im, x_re, x_im, x_rows, h_re, h_im, h_rows)
+        cmac_body::<G, false, ASSIGN>(acc, x, x_rows, h, h_rows)
     }
 }
 
@@ -385,16 +410,14 @@ struct Level {
     delay: usize,
     /// Spectrum length `p + 1`.
     bins: usize,
-    /// IR partition spectra, `K` rows of `bins`, real parts.
-    h_re: Vec<f32>,
-    /// IR partition spectra, imaginary parts.
-    h_im: Vec<f32>,
+    /// Floats per spectrum row in the chunked layout (`bins` rounded up to `LANES`, times 2).
+    row: usize,
+    /// IR partition spectra, `K` rows, scaled by the inverse FFT's `1 / 2p`.
+    h: Vec<f32>,
     /// Whether each IR partition has any non-zero tap.
     h_live: Vec<bool>,
-    /// FDL: input spectra of the last `K + delay` blocks, real parts (a ring of rows).
-    x_re: Vec<f32>,
-    /// FDL, imaginary parts.
-    x_im: Vec<f32>,
+    /// FDL: input spectra of the last `K + delay` blocks (a ring of rows).
+    x: Vec<f32>,
     /// Whether each FDL row's input window had any non-zero sample.
     x_live: Vec<bool>,
     /// Row of the newest spectrum in the FDL ring.
@@ -424,14 +447,16 @@ impl Level {
     ) -> Self {
         let n = 2 * size;
         let bins = size + 1;
+        let row = 2 * bins.next_multiple_of(LANES);
         let fwd = planner.plan_fft_forward(n);
         let inv = planner.plan_fft_inverse(n);
-        let mut h_re = vec![0.0; parts * bins];
-        let mut h_im = vec![0.0; parts * bins];
+        let mut h = vec![0.0; parts * row];
         let mut h_live = vec![false; parts];
         let mut time = fwd.make_input_vec();
         let mut spec = fwd.make_output_vec();
         let mut scratch = fwd.make_scratch_vec();
+        // The inverse FFT's 1/n normalization is folded into the IR spectra.
+        let scale = 1.0 / n as f32;
         for k in 0..parts {
             let start = (k * size).min(segment.len());
             let end = ((k + 1) * size).min(segment.len());
@@ -444,12 +469,7 @@ impl Level {
             time[..taps.len()].copy_from_slice(taps);
             fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
                 .expect("buffers sized by realfft");
-            // The inverse FFT's 1/n normalization is folded into the IR spectra.
-            let scale = 1.0 / n as f32;
-            for (b, c) in spec.iter().enumerate() {
-                h_re[k * bins + b] = c.re * scale;
-                h_im[k * bins + b] = c.im * scale;
-            }
+            store_spectrum(&spec, &mut h[k * row..(k + 1) * row], scale);
         }
         let rows = parts + delay;
         Self {
@@ -457,11 +477,10 @@ impl Level {
             parts,
             delay,
             bins,
-            h_re,
-            h_im,
+            row,
+            h,
             h_live,
-            x_re: vec![0.0; rows * bins],
-            x_im: vec![0.0; rows * bins],
+            x: vec![0.0; rows * row],
             x_live: vec![false; rows],
             newest: 0,
             input: vec![0.0; n],
@@ -474,8 +493,7 @@ impl Level {
 
     /// Clears all state.
     fn reset(&mut self) {
-        self.x_re.fill(0.0);
-        self.x_im.fill(0.0);
+        self.x.fill(0.0);
         self.x_live.fill(false);
         self.newest = 0;
         self.input.fill(0.0);
@@ -487,6 +505,7 @@ impl Level {
     fn run(&mut self, work: &mut Work, kernels: Kernels) {
         let p = self.size;
         let bins = self.bins;
+        let row = self.row;
         let rows = self.parts + self.delay;
         let cur_live = self.input[p..].iter().any(|&v| v != 0.0);
         let live = cur_live || self.prev_live;
@@ -494,7 +513,6 @@ impl Level {
 
         // Push the spectrum of the last 2p inputs into the FDL.
         self.newest = if self.newest + 1 == rows { 0 } else { self.newest + 1 };
-        let row = self.newest * bins;
         self.x_live[self.newest] = live;
         let time = &mut work.time[..2 * p];
         let spec = &mut work.spec[..bins];
@@ -502,20 +520,13 @@ impl Level {
             time.copy_from_slice(&self.input);
             // Lengths are right by construction, so this cannot fail.
             let _ = self.fwd.process_with_scratch(time, spec, &mut work.fft_scratch);
-            for ((c, re), im) in spec
-                .iter()
-                .zip(&mut self.x_re[row..row + bins])
-                .zip(&mut self.x_im[row..row + bins])
-            {
-                *re = c.re;
-                *im = c.im;
-            }
+            let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
+            store_spectrum(spec, dst, 1.0);
         }
         self.input.copy_within(p.., 0);
 
         // Sum of input spectra times IR partition spectra, up to 4 partitions per pass.
-        let acc_re = &mut work.acc_re[..bins];
-        let acc_im = &mut work.acc_im[..bins];
+        let acc = &mut work.acc[..row];
         let mut first = true;
         let mut xs = [0usize; 4];
         let mut hs = [0usize; 4];
@@ -529,13 +540,13 @@ impl Level {
             hs[g] = k;
             g += 1;
             if g == 4 {
-                self.mac(kernels, acc_re, acc_im, &xs[..g], &hs[..g], first);
+                self.mac(kernels, acc, &xs[..g], &hs[..g], first);
                 first = false;
                 g = 0;
             }
         }
         if g > 0 {
-            self.mac(kernels, acc_re, acc_im, &xs[..g], &hs[..g], first);
+            self.mac(kernels, acc, &xs[..g], &hs[..g], first);
             first = false;
         }
         if first {
@@ -544,8 +555,9 @@ impl Level {
         }
 
         // Back to the time domain; the last p samples are the valid (overlap-save) part.
-        for ((c, &re), &im) in spec.iter_mut().zip(acc_re.iter()).zip(acc_im.iter()) {
-            *c = Complex::new(re, im);
+        for (b, c) in spec.iter_mut().enumerate() {
+            let i = re_index(b);
+            *c = Complex::new(acc[i], acc[i + LANES]);
         }
         // realfft's inverse requires zero imaginary parts at DC and Nyquist.
         spec[0].im = 0.0;
@@ -554,24 +566,15 @@ impl Level {
     }
 
     /// `acc (=|+=) Σ x[xs[g]] · h[hs[g]]` for one group of 1 to 4 partitions.
-    fn mac(
-        &self,
-        kernels: Kernels,
-        acc_re: &mut [f32],
-        acc_im: &mut [f32],
-        xs: &[usize],
-        hs: &[usize],
-        first: bool,
-    ) {
+    fn mac(&self, kernels: Kernels, acc: &mut [f32], xs: &[usize], hs: &[usize], first: bool) {
         macro_rules! go {
             ($g:literal) => {{
                 let xr: [usize; $g] = xs.try_into().unwrap();
                 let hr: [usize; $g] = hs.try_into().unwrap();
-                let (x_re, x_im, h_re, h_im) = (&self.x_re, &self.x_im, &self.h_re, &self.h_im);
                 if first {
-                    kernels.cmac::<$g, true>(acc_re, acc_im, x_re, x_im, xr, h_re, h_im, hr)
+                    kernels.cmac::<$g, true>(acc, &self.x, xr, &self.h, hr)
                 } else {
-                    kernels.cmac::<$g, false>(acc_re, acc_im, x_re, x_im, xr, h_re, h_im, hr)
+                    kernels.cmac::<$g, false>(acc, &self.x, xr, &self.h, hr)
                 }
             }};
         }
@@ -584,13 +587,21 @@ impl Level {
     }
 }
 
+/// Writes `spec · scale` into `row` in the chunked layout (see [`LANES`]).
+fn store_spectrum(spec: &[Complex<f32>], row: &mut [f32], scale: f32) {
+    for (b, c) in spec.iter().enumerate() {
+        let i = re_index(b);
+        row[i] = c.re * scale;
+        row[i + LANES] = c.im * scale;
+    }
+}
+
 /// Scratch shared by all levels, sized for the largest one.
 struct Work {
     time: Vec<f32>,
     spec: Vec<Complex<f32>>,
     fft_scratch: Vec<Complex<f32>>,
-    acc_re: Vec<f32>,
-    acc_im: Vec<f32>,
+    acc: Vec<f32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -724,8 +735,7 @@ impl ConvolutionReverb {
             time: vec![0.0; 2 * max_size],
             spec: vec![Complex::new(0.0, 0.0); max_size + 1],
             fft_scratch: vec![Complex::new(0.0, 0.0); scratch_len],
-            acc_re: vec![0.0; max_size + 1],
-            acc_im: vec![0.0; max_size + 1],
+            acc: vec![0.0; 2 * (max_size + 1).next_multiple_of(LANES)],
         };
         Self {
             ir_len: ir.len(),

@@ -1,1 +1,482 @@
-//! The Tiny Timbre engine.
+//! The Tiny Timbre engine: the one pipeline that the plugin, the CLI, the browser and the
+//! tests share.
+//!
+//! ```text
+//! input block (any size, mono or stereo) ─► mono ─► Analyzer (resample to 16 kHz, f0,
+//!   confidence, loudness per 4 ms hop) ─► ControlStage (shift, autotune, auto-adjust, gate)
+//!   ─► Voice: decoder step ─► harmonic bank + filtered noise at the host rate ─► reverb
+//!   ─► output gain ─► stereo out
+//! ```
+//!
+//! [`Engine::prepare`] allocates everything for a host rate and a maximum block size.
+//! [`Engine::process`] then never allocates, locks, logs or does I/O: blocks larger than the
+//! maximum are split, frames are buffered in a preallocated array, and new models arrive
+//! through the lock-free [`swap`] rings, already built by [`Engine::build_voice`] on another
+//! thread. The output is identical whatever block sizes the host uses, because every event
+//! (frame arrival, control ramp) is tied to an absolute sample position.
+
+pub mod controls;
+pub mod error;
+pub mod ir;
+pub mod notes;
+pub mod offline;
+pub mod params;
+pub mod swap;
+pub mod voice;
+
+use timbre_dsp::analysis::{AnalysisConfig, Analyzer, Frame};
+use timbre_dsp::smooth::{sanitize, LinearSmoother};
+use timbre_model::ModelFile;
+
+pub use controls::{Shaped, TargetStats};
+pub use error::EngineError;
+pub use notes::{Adsr, NoteSource};
+pub use params::Params;
+pub use swap::VoiceSender;
+pub use voice::Voice;
+
+use controls::ControlStage;
+use voice::WARMUP_FRAMES;
+
+/// Lowest host sample rate the engine runs at, in Hz.
+pub const MIN_SAMPLE_RATE: f64 = 22_050.0;
+/// Highest host sample rate the engine runs at, in Hz.
+pub const MAX_SAMPLE_RATE: f64 = 192_000.0;
+/// Length of the crossfade between two models, in ms.
+pub const CROSSFADE_MS: f64 = 20.0;
+/// Glide time of the output gain and reverb mix, in ms.
+pub const PARAM_SMOOTHING_MS: f32 = 20.0;
+/// The output never exceeds this magnitude (+12 dBFS): a last safety net against a runaway
+/// model or extreme settings, far above any normal level.
+pub const OUTPUT_CEILING: f32 = 4.0;
+
+/// Where the f0 and loudness come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Timbre transfer: analysed from the input audio.
+    Audio,
+    /// Synth mode: from MIDI notes ([`Engine::note_on`] and friends); the input is ignored.
+    Notes,
+}
+
+/// Live values for meters (editor, web page). Copied out once per block.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Meters {
+    /// The last analysed (or note) frame.
+    pub frame: Frame,
+    /// The shaped frame the decoder saw.
+    pub f0_out_hz: f32,
+    /// Gate gain in 0..1.
+    pub gate: f32,
+    /// Peak of the last block's input.
+    pub input_peak: f32,
+    /// Peak of the last block's output.
+    pub output_peak: f32,
+}
+
+/// The real-time timbre-transfer engine.
+pub struct Engine {
+    host_rate: f64,
+    max_block: usize,
+    mode: Mode,
+    params: Params,
+    analyzer: Analyzer,
+    notes: NoteSource,
+    controls: ControlStage,
+    /// The voice playing now.
+    voice: Box<Voice>,
+    /// The voice fading out after a swap, and how far its fade has gone.
+    fading: Option<Box<Voice>>,
+    fade_pos: usize,
+    fade_len: usize,
+    /// Swap rings (audio side).
+    receiver: swap::VoiceReceiver,
+    /// Frames completed in the current chunk: (position in chunk, frame).
+    frames: Vec<(usize, Frame)>,
+    /// Last decoder inputs, for warming up a new voice (ring).
+    history: Box<[(f32, f32); WARMUP_FRAMES]>,
+    history_head: usize,
+    history_len: usize,
+    /// Host samples per frame (not an integer in general).
+    hop_host: f64,
+    /// Synth mode: note frames emitted so far.
+    note_frames: u64,
+    /// Host samples processed since `prepare` or `reset`.
+    samples_done: u64,
+    /// Scratch buffers, `max_block` long.
+    mono: Vec<f32>,
+    mix: Vec<f32>,
+    fade_buf: Vec<f32>,
+    wet: Vec<f32>,
+    gain: Vec<f32>,
+    /// Smoothed output gain (linear) and reverb mix (0..1).
+    output_gain: LinearSmoother,
+    reverb_mix: LinearSmoother,
+    meters: Meters,
+}
+
+impl Engine {
+    /// Prepares an engine for `host_rate` Hz and blocks of at most `max_block` samples,
+    /// playing `model`. Returns the engine and the sender through which other threads swap
+    /// models. Allocates; call it off the audio thread (in the plugin's `activate`).
+    pub fn prepare(
+        model: &ModelFile,
+        host_rate: f64,
+        max_block: usize,
+    ) -> Result<(Self, VoiceSender), EngineError> {
+        if !host_rate.is_finite() || !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&host_rate) {
+            return Err(EngineError::UnsupportedSampleRate(host_rate));
+        }
+        if max_block == 0 {
+            return Err(EngineError::InvalidBlockSize);
+        }
+        let config = analysis_config(model)?;
+        let analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
+        let voice = Box::new(Voice::new(model, host_rate, max_block)?);
+        let frame_rate = config.frame_rate();
+        let hop_host = host_rate / frame_rate;
+        // Frames per chunk: at most one per hop, plus slack for the resampler's uneven intake.
+        let max_frames = (max_block as f64 / hop_host).ceil() as usize + 4;
+        let (sender, receiver) = swap::channel();
+        let params = Params::default();
+        let engine = Self {
+            host_rate,
+            max_block,
+            mode: Mode::Audio,
+            params,
+            analyzer,
+            notes: NoteSource::new(frame_rate as f32),
+            controls: ControlStage::new(frame_rate as f32),
+            voice,
+            fading: None,
+            fade_pos: 0,
+            fade_len: (CROSSFADE_MS * 1e-3 * host_rate).round() as usize,
+            receiver,
+            frames: Vec::with_capacity(max_frames),
+            history: Box::new([(0.0, 0.0); WARMUP_FRAMES]),
+            history_head: 0,
+            history_len: 0,
+            hop_host,
+            note_frames: 0,
+            samples_done: 0,
+            mono: vec![0.0; max_block],
+            mix: vec![0.0; max_block],
+            fade_buf: vec![0.0; max_block],
+            wet: vec![0.0; max_block],
+            gain: vec![0.0; max_block],
+            output_gain: LinearSmoother::with_time(
+                params::db_to_gain(params.output_gain_db),
+                PARAM_SMOOTHING_MS,
+                host_rate,
+            ),
+            reverb_mix: LinearSmoother::with_time(
+                params.reverb_percent / 100.0,
+                PARAM_SMOOTHING_MS,
+                host_rate,
+            ),
+            meters: Meters::default(),
+        };
+        Ok((engine, sender))
+    }
+
+    /// Builds a voice for `model` at this engine's rate and block size, to send through the
+    /// [`VoiceSender`]. Allocates; call it off the audio thread. Refuses models whose feature
+    /// rate differs from the engine's analysis.
+    pub fn build_voice(&self, model: &ModelFile) -> Result<Box<Voice>, EngineError> {
+        let config = analysis_config(model)?;
+        if config != self.analyzer.config() {
+            return Err(EngineError::UnsupportedModel(format!(
+                "features at {} Hz / {} frames/s, this engine analyses at {} Hz / {} frames/s",
+                config.sample_rate,
+                config.frame_rate(),
+                self.analyzer.config().sample_rate,
+                self.analyzer.config().frame_rate()
+            )));
+        }
+        Self::voice_for(model, self.host_rate, self.max_block)
+    }
+
+    /// Builds a voice without an engine at hand (same checks as [`Engine::build_voice`] except
+    /// the feature-rate match, which [`Engine::process`] cannot check: use `build_voice` when
+    /// you can).
+    pub fn voice_for(
+        model: &ModelFile,
+        host_rate: f64,
+        max_block: usize,
+    ) -> Result<Box<Voice>, EngineError> {
+        Ok(Box::new(Voice::new(model, host_rate, max_block)?))
+    }
+
+    /// The host rate in Hz.
+    pub fn sample_rate(&self) -> f64 {
+        self.host_rate
+    }
+
+    /// The largest block processed in one piece (larger ones are split).
+    pub fn max_block(&self) -> usize {
+        self.max_block
+    }
+
+    /// Sets every parameter (clamped into range). Allocation-free; call it from the audio
+    /// thread before `process`, e.g. with values read from the host's atomics.
+    pub fn set_params(&mut self, params: &Params) {
+        self.params = params.clamped();
+        self.output_gain
+            .set_target(params::db_to_gain(self.params.output_gain_db));
+        self.reverb_mix
+            .set_target(self.params.reverb_percent / 100.0);
+    }
+
+    /// The parameters in use.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Chooses audio analysis or MIDI notes as the source of f0 and loudness.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// The source of f0 and loudness.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Synth mode: a key was pressed (velocity 0..1).
+    pub fn note_on(&mut self, note: u8, velocity: f32) {
+        self.notes.note_on(note, velocity);
+    }
+
+    /// Synth mode: a key was released.
+    pub fn note_off(&mut self, note: u8) {
+        self.notes.note_off(note);
+    }
+
+    /// Synth mode: pitch bend in semitones.
+    pub fn pitch_bend(&mut self, semitones: f32) {
+        self.notes.pitch_bend(semitones);
+    }
+
+    /// Synth mode: the envelope.
+    pub fn set_adsr(&mut self, adsr: Adsr) {
+        self.notes.set_adsr(adsr);
+    }
+
+    /// The name of the model playing now.
+    pub fn model_name(&self) -> &str {
+        self.voice.name()
+    }
+
+    /// The voice playing now (its last controls feed the editor's meters).
+    pub fn voice(&self) -> &Voice {
+        &self.voice
+    }
+
+    /// Live values for meters.
+    pub fn meters(&self) -> Meters {
+        self.meters
+    }
+
+    /// The delay from an input event to the matching output, in host samples, rounded to
+    /// whole samples: the analysis delay (resampler plus half the window, see
+    /// [`Analyzer::latency_host_samples`]) plus half a hop, the midpoint of the control ramp
+    /// that starts when a frame completes. Synth mode has only the ramp.
+    pub fn latency_samples(&self) -> u32 {
+        let ramp = self.hop_host / 2.0;
+        let analysis = match self.mode {
+            Mode::Audio => self.analyzer.latency_host_samples(),
+            Mode::Notes => 0.0,
+        };
+        (analysis + ramp).round() as u32
+    }
+
+    /// Clears every state (analysis, decoder, synth, reverb, smoothers), keeping the model and
+    /// parameters. Allocation-free.
+    pub fn reset(&mut self) {
+        self.analyzer.reset();
+        self.controls.reset();
+        self.notes.reset();
+        self.voice.reset();
+        if let Some(old) = self.fading.take() {
+            self.receiver.retire(old);
+        }
+        self.history_len = 0;
+        self.history_head = 0;
+        self.note_frames = 0;
+        self.samples_done = 0;
+        self.output_gain
+            .reset(params::db_to_gain(self.params.output_gain_db));
+        self.reverb_mix.reset(self.params.reverb_percent / 100.0);
+    }
+
+    /// Processes one block. `inputs` holds one slice per input channel (mono or stereo; they
+    /// are averaged; empty means silence); the outputs must have the same length as the
+    /// inputs. Any length works (larger than `max_block` is split). Never allocates, locks,
+    /// logs or does I/O; the output is always finite and within ±[`OUTPUT_CEILING`].
+    pub fn process(&mut self, inputs: &[&[f32]], out_left: &mut [f32], out_right: &mut [f32]) {
+        let n = out_left.len().min(out_right.len());
+        self.receiver.flush();
+        if let Some(new_voice) = self.receiver.take() {
+            self.start_crossfade(new_voice);
+        }
+        let mut in_peak = 0.0f32;
+        let mut out_peak = 0.0f32;
+        let mut done = 0;
+        while done < n {
+            let len = (n - done).min(self.max_block);
+            // Mono mix of the inputs, sanitized.
+            let mono = &mut self.mono[..len];
+            mono.fill(0.0);
+            let channels = inputs.iter().filter(|c| c.len() >= done + len).count();
+            if channels > 0 {
+                let scale = 1.0 / channels as f32;
+                for ch in inputs.iter().filter(|c| c.len() >= done + len) {
+                    for (m, &x) in mono.iter_mut().zip(&ch[done..done + len]) {
+                        *m += sanitize(x) * scale;
+                    }
+                }
+            }
+            in_peak = mono.iter().fold(in_peak, |p, x| p.max(x.abs()));
+            self.process_chunk(len);
+            let out = &self.mix[..len];
+            out_peak = out.iter().fold(out_peak, |p, x| p.max(x.abs()));
+            out_left[done..done + len].copy_from_slice(out);
+            out_right[done..done + len].copy_from_slice(out);
+            done += len;
+        }
+        self.meters.input_peak = in_peak;
+        self.meters.output_peak = out_peak;
+    }
+
+    /// Starts fading from the current voice to `new_voice`, warmed up on recent history.
+    fn start_crossfade(&mut self, mut new_voice: Box<Voice>) {
+        let start = (self.history_head + WARMUP_FRAMES - self.history_len) % WARMUP_FRAMES;
+        let take = self.history_len.min(new_voice.receptive_field());
+        let skip = self.history_len - take;
+        let history = &self.history;
+        new_voice.warm_up(
+            (skip..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]),
+        );
+        if let Some(previous_fade) = self.fading.take() {
+            // A swap during a swap: the oldest voice goes at once.
+            self.receiver.retire(previous_fade);
+        }
+        let old = std::mem::replace(&mut self.voice, new_voice);
+        self.fading = Some(old);
+        self.fade_pos = 0;
+    }
+
+    /// Runs the pipeline on `self.mono[..len]` into `self.mix[..len]`.
+    fn process_chunk(&mut self, len: usize) {
+        // 1. Frames, with the chunk position at which each one is complete.
+        self.frames.clear();
+        match self.mode {
+            Mode::Audio => {
+                let frames = &mut self.frames;
+                self.analyzer.process(&self.mono[..len], |pos, frame| {
+                    if frames.len() < frames.capacity() {
+                        frames.push((pos, frame));
+                    }
+                });
+            }
+            Mode::Notes => {
+                // Frame k is due at absolute sample round(k · hop_host).
+                let end = self.samples_done + len as u64;
+                loop {
+                    let due = (self.note_frames as f64 * self.hop_host).round() as u64;
+                    if due >= end {
+                        break;
+                    }
+                    let pos = due.saturating_sub(self.samples_done) as usize;
+                    if self.frames.len() < self.frames.capacity() {
+                        self.frames.push((pos, self.notes.next_frame()));
+                    }
+                    self.note_frames += 1;
+                }
+            }
+        }
+        // 2. Per-sample smoothed gain and reverb mix.
+        for (g, w) in self.gain[..len].iter_mut().zip(&mut self.wet[..len]) {
+            *g = self.output_gain.next();
+            *w = self.reverb_mix.next();
+        }
+        // 3. Render between frame arrivals; each frame retargets the synth from its position.
+        let mut pos = 0;
+        for i in 0..self.frames.len() {
+            let (frame_pos, frame) = self.frames[i];
+            let frame_pos = frame_pos.min(len);
+            self.render(pos, frame_pos);
+            self.on_frame(&frame);
+            pos = frame_pos;
+        }
+        self.render(pos, len);
+        // 4. Output gain and the safety ceiling.
+        for (o, g) in self.mix[..len].iter_mut().zip(&self.gain[..len]) {
+            *o = sanitize(*o * g).clamp(-OUTPUT_CEILING, OUTPUT_CEILING);
+        }
+        self.samples_done += len as u64;
+    }
+
+    /// Shapes one frame, runs the decoder(s) and retargets the synth(s).
+    fn on_frame(&mut self, frame: &Frame) {
+        let shaped = self
+            .controls
+            .shape(frame, &self.params, self.voice.target());
+        let ramp = self.hop_host.round() as u32;
+        let (h, nz) = (self.params.harmonic_gain_db, self.params.noise_gain_db);
+        self.voice.on_frame(&shaped, h, nz, ramp);
+        if let Some(old) = self.fading.as_mut() {
+            old.on_frame(&shaped, h, nz, ramp);
+        }
+        self.history[self.history_head] = Voice::decoder_inputs(&shaped);
+        self.history_head = (self.history_head + 1) % WARMUP_FRAMES;
+        self.history_len = (self.history_len + 1).min(WARMUP_FRAMES);
+        self.meters.frame = *frame;
+        self.meters.f0_out_hz = shaped.f0_hz;
+        self.meters.gate = shaped.gate_gain;
+    }
+
+    /// Renders samples `from..to` of the chunk into `self.mix`, crossfading if a swap is under
+    /// way.
+    fn render(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        let wet = &self.wet[from..to];
+        self.voice.render(&mut self.mix[from..to], wet);
+        let Some(old) = self.fading.as_mut() else {
+            return;
+        };
+        let old_out = &mut self.fade_buf[from..to];
+        old.render(old_out, wet);
+        for (new, old) in self.mix[from..to].iter_mut().zip(old_out.iter()) {
+            let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
+            *new = *new * t + *old * (1.0 - t);
+            self.fade_pos += 1;
+        }
+        if self.fade_pos >= self.fade_len {
+            if let Some(done) = self.fading.take() {
+                self.receiver.retire(done);
+            }
+        }
+    }
+}
+
+/// The analysis configuration a model needs: its sample rate and hop, with the default
+/// window.
+fn analysis_config(model: &ModelFile) -> Result<AnalysisConfig, EngineError> {
+    let meta = model.metadata();
+    let default = AnalysisConfig::default();
+    let config = AnalysisConfig {
+        sample_rate: meta.sample_rate_hz,
+        hop: meta.hop_samples() as usize,
+        window: default.window,
+    };
+    if config != default {
+        return Err(EngineError::UnsupportedModel(format!(
+            "features at {} Hz with a hop of {} samples; this version analyses at {} Hz with a hop of {}",
+            config.sample_rate, config.hop, default.sample_rate, default.hop
+        )));
+    }
+    Ok(config)
+}

@@ -57,7 +57,7 @@ impl Decoder {
         &self.arch
     }
 
-    /// Which compiled kernel runs (e.g. `"avx2+fma, 8 channels"`).
+    /// Which compiled kernel runs (e.g. `"avx2, 1×8 channels"`).
     pub fn kernel(&self) -> &'static str {
         self.kernel
     }

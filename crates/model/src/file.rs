@@ -116,7 +116,7 @@ impl ModelFile {
         let arch = &self.metadata.architecture;
         let shapes: HashMap<String, Option<Vec<usize>>> =
             tensor_layout(arch).into_iter().map(|(name, shape, _)| (name, shape)).collect();
-        self.weights.for_each_tensor(|name, tensor| {
+        for (name, tensor) in self.weights.tensors() {
             let shape = |len: usize| shapes.get(&name).cloned().flatten().unwrap_or(vec![len]);
             match tensor {
                 TensorRef::Vector(v) => buffers.push((name.clone(), Dtype::F32, shape(v.len()), f32_bytes(v))),
@@ -129,7 +129,7 @@ impl ModelFile {
                     buffers.push((format!("{name}{SCALE_SUFFIX}"), Dtype::F32, vec![scales.len()], f32_bytes(scales)));
                 }
             }
-        });
+        }
         let views = buffers
             .iter()
             .map(|(name, dtype, shape, bytes)| {
@@ -264,8 +264,7 @@ fn check_weights(metadata: &ModelMetadata, weights: &Weights, name: &str) -> Res
     let file = || name.to_string();
     let arch = &metadata.architecture;
     let layout = tensor_layout(arch);
-    let mut actual = Vec::new();
-    weights.for_each_tensor(|n, t| actual.push((n, t)));
+    let actual = weights.tensors();
     // Structure: the same tensor names in the same order.
     let expected: BTreeSet<&str> = layout.iter().map(|(n, _, _)| n.as_str()).collect();
     let present: BTreeSet<&str> = actual.iter().map(|(n, _)| n.as_str()).collect();

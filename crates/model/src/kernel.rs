@@ -4,8 +4,9 @@
 //! channels stay exactly 0), and every inner loop runs over one group: a fixed-size
 //! `[f32; 8]` the compiler turns into one SIMD register. The step is compiled several times:
 //! for 1 and 2 groups (C = 8 and 16) with the group count as a constant, and for any count up
-//! to 8 as a fallback; and each of those once for baseline x86-64/any target and once with
-//! AVX2 + FMA enabled, picked at run time by CPU detection.
+//! to 8 as a fallback; and each of those once for the baseline target and once with AVX2
+//! enabled, picked at run time by CPU detection. No variant uses fused multiply-adds, and all
+//! sum in the canonical order of [`crate::reference`], so all give bit-identical outputs.
 //!
 //! Weights are stored in the order the step reads them, each entry one group of 8 output
 //! channels:
@@ -20,8 +21,8 @@
 //! rings are the convs' zero left padding, so [`Packed::reset`] restarts exactly like the batch
 //! reference.
 
-use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, N_INPUTS};
-use crate::math::{exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
+use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, MAX_KERNEL_SIZE, N_INPUTS};
+use crate::math::{exp_sigmoid, lane_sum, relu6, NOISE_LOGIT_OFFSET};
 use crate::reference::sanitize_input;
 use crate::weights::Weights;
 
@@ -29,36 +30,26 @@ use crate::weights::Weights;
 pub(crate) const LANES: usize = 8;
 /// Most groups (C ≤ 64).
 const MAX_GROUPS: usize = MAX_CHANNELS / LANES;
-/// Independent accumulators per block conv (breaks the add dependency chain).
-const ACCUMULATORS: usize = 4;
 
 /// One group of 8 channels.
 type Lane = [f32; LANES];
 const ZERO: Lane = [0.0; LANES];
 
-/// `acc += w · v`, lane by lane; a fused multiply-add when `FMA`.
+/// `acc += w · v`, lane by lane (a multiply, then an add: no fused multiply-add, so every
+/// compiled variant rounds exactly like the batch reference).
 #[inline(always)]
-fn fmadd<const FMA: bool>(acc: &mut Lane, w: &Lane, v: f32) {
+fn mul_add(acc: &mut Lane, w: &Lane, v: f32) {
     for (a, &w) in acc.iter_mut().zip(w) {
-        *a = if FMA { w.mul_add(v, *a) } else { *a + w * v };
+        *a += w * v;
     }
 }
 
-/// Lane-wise sum.
+/// Lane-wise `a += b`.
 #[inline(always)]
-fn add(a: Lane, b: Lane) -> Lane {
-    let mut out = a;
-    for (o, b) in out.iter_mut().zip(b) {
-        *o += b;
+fn add_assign(a: &mut Lane, b: &Lane) {
+    for (a, &b) in a.iter_mut().zip(b) {
+        *a += b;
     }
-    out
-}
-
-/// Sum of a lane's 8 values.
-#[inline(always)]
-fn hsum(a: Lane) -> f32 {
-    let [a0, a1, a2, a3, a4, a5, a6, a7] = a;
-    ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7))
 }
 
 /// One residual block, packed.
@@ -98,8 +89,10 @@ pub(crate) struct Packed {
     blocks: Vec<PackedBlock>,
     /// Head weights `[output groups][C_pad]`.
     head_weight: Vec<Lane>,
-    /// Head bias `[output groups]`, noise offset folded in.
+    /// Head bias `[output groups]`.
     head_bias: Vec<Lane>,
+    /// Added to the head's logits: the noise offset (−5) on noise outputs, 0 elsewhere.
+    head_offset: Vec<Lane>,
     /// 1.0 for real channels, 0.0 for padding (the norm's variance skips padding).
     channel_mask: Vec<Lane>,
     /// `1 / C`.
@@ -189,7 +182,8 @@ impl Packed {
             input_mask: input_slots - 1,
             blocks,
             head_weight,
-            head_bias: pack_vector(&weights.head.bias, out_groups, |o| {
+            head_bias: pack_vector(&weights.head.bias, out_groups, |_| 0.0),
+            head_offset: pack_vector(&vec![0.0; n_out], out_groups, |o| {
                 if o >= noise_start {
                     NOISE_LOGIT_OFFSET
                 } else {
@@ -217,17 +211,17 @@ impl Packed {
 /// A compiled variant of the step.
 pub(crate) type StepFn = fn(&mut Packed, f32, f32);
 
-/// The step with `NL` channel groups (0: read from `p`) and fused multiply-adds when `FMA`.
-/// Every variant computes the same sums in the same order; FMA only changes rounding.
+/// The step with `NL` channel groups (0: read from `p`). Sums run in the canonical order of
+/// [`crate::reference`], lane by lane, so every compiled variant gives the reference's bits.
 #[inline(always)]
-fn step_impl<const NL: usize, const FMA: bool>(p: &mut Packed, f0: f32, loudness: f32) {
+fn step_impl<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
     let nl = if NL == 0 { p.groups } else { NL };
     let cp = nl * LANES;
     let k = p.kernel_size;
     p.pos = p.pos.wrapping_add(1);
     let pos = p.pos;
 
-    // Input conv: bias, then taps oldest first.
+    // Input conv: bias plus one dot product per tap, oldest tap first.
     let im = p.input_mask;
     p.input_history[pos & im] = [sanitize_input(f0), sanitize_input(loudness)];
     let mut x_store = [ZERO; MAX_GROUPS];
@@ -236,10 +230,12 @@ fn step_impl<const NL: usize, const FMA: bool>(p: &mut Packed, f0: f32, loudness
     for j in 0..k {
         let frame = p.input_history[pos.wrapping_sub(k - 1 - j) & im];
         let w = &p.input_weight[j * N_INPUTS * nl..][..N_INPUTS * nl];
-        for (i, &v) in frame.iter().enumerate() {
-            for (xg, wg) in x.iter_mut().zip(&w[i * nl..][..nl]) {
-                fmadd::<FMA>(xg, wg, v);
+        for (g, xg) in x.iter_mut().enumerate() {
+            let mut tap = ZERO;
+            for (i, &v) in frame.iter().enumerate() {
+                mul_add(&mut tap, &w[i * nl + g], v);
             }
+            add_assign(xg, &tap);
         }
     }
 
@@ -254,16 +250,17 @@ fn step_impl<const NL: usize, const FMA: bool>(p: &mut Packed, f0: f32, loudness
                 }
             }
             Some((gain, bias)) => {
-                let mean = x.iter().map(|&xg| hsum(xg)).sum::<f32>() * p.inv_channels;
-                let mut sq = ZERO;
+                let mean = x.iter().fold(0.0, |s, &xg| s + lane_sum(xg)) * p.inv_channels;
+                let mut var = 0.0;
                 for (xg, mg) in x.iter().zip(&p.channel_mask[..nl]) {
+                    let mut sq = ZERO;
                     for ((s, &v), &m) in sq.iter_mut().zip(xg).zip(mg) {
                         let d = (v - mean) * m;
-                        *s += d * d;
+                        *s = d * d;
                     }
+                    var += lane_sum(sq);
                 }
-                let var = hsum(sq) * p.inv_channels;
-                let inv_std = 1.0 / (var + LAYER_NORM_EPSILON).sqrt();
+                let inv_std = 1.0 / (var * p.inv_channels + LAYER_NORM_EPSILON).sqrt();
                 for (((hg, xg), gg), bg) in h.iter_mut().zip(x.iter()).zip(&gain[..nl]).zip(&bias[..nl]) {
                     for (((o, &v), &g), &bb) in hg.iter_mut().zip(xg).zip(gg).zip(bg) {
                         *o = relu6((v - mean) * inv_std * g + bb);
@@ -274,76 +271,80 @@ fn step_impl<const NL: usize, const FMA: bool>(p: &mut Packed, f0: f32, loudness
         let slot = (pos & b.mask) * nl;
         b.history[slot..slot + nl].copy_from_slice(h);
 
-        // Conv: past taps from the ring, the current one (delay 0) from `h` last, so the
-        // critical path through this frame is only the last tap's multiply-adds.
-        let mut acc = [[ZERO; MAX_GROUPS]; ACCUMULATORS];
+        // Conv: one dot product per tap (independent chains), past taps from the ring, the
+        // current one (delay 0) from `h`; then bias + taps in order, added to x.
+        let mut taps = [[ZERO; MAX_GROUPS]; MAX_KERNEL_SIZE];
         let tap_len = cp * nl;
-        for (j, &delay) in b.delays.iter().enumerate() {
-            let w = &b.weight[j * tap_len..][..tap_len];
+        for ((tap, &delay), w) in taps.iter_mut().zip(&b.delays).zip(b.weight.chunks_exact(tap_len)) {
             let frame: &[Lane] = if delay == 0 {
                 h
             } else {
                 let s = (pos.wrapping_sub(delay) & b.mask) * nl;
                 &b.history[s..s + nl]
             };
-            for i in 0..cp {
+            for (i, wi) in w.chunks_exact(nl).enumerate() {
                 let v = frame[i / LANES][i % LANES];
-                let a = &mut acc[i % ACCUMULATORS][..nl];
-                for (ag, wg) in a.iter_mut().zip(&w[i * nl..][..nl]) {
-                    fmadd::<FMA>(ag, wg, v);
+                for (tg, wg) in tap[..nl].iter_mut().zip(wi) {
+                    mul_add(tg, wg, v);
                 }
             }
         }
         for (g, xg) in x.iter_mut().enumerate() {
-            let sum = add(add(acc[0][g], acc[1][g]), add(acc[2][g], acc[3][g]));
-            *xg = add(*xg, add(b.bias[g], sum));
+            let mut sum = b.bias[g];
+            for tap in &taps[..k] {
+                add_assign(&mut sum, &tap[g]);
+            }
+            add_assign(xg, &sum);
         }
     }
 
-    // Head on relu6(x), then exp_sigmoid.
+    // Head on relu6(x): bias plus a dot product, the noise offset, then exp_sigmoid.
     let mut y_store = [0.0f32; MAX_CHANNELS];
     let y = &mut y_store[..cp];
     for (yv, &xv) in y.iter_mut().zip(x.as_flattened()) {
         *yv = relu6(xv);
     }
-    for ((out, w), &bias) in p.out.iter_mut().zip(p.head_weight.chunks_exact(cp)).zip(&p.head_bias) {
-        let (mut a0, mut a1) = (bias, ZERO);
-        for (w2, y2) in w.chunks_exact(2).zip(y.chunks_exact(2)) {
-            fmadd::<FMA>(&mut a0, &w2[0], y2[0]);
-            fmadd::<FMA>(&mut a1, &w2[1], y2[1]);
+    let head = p.head_weight.chunks_exact(cp).zip(&p.head_bias).zip(&p.head_offset);
+    for (out, ((w, bias), offset)) in p.out.iter_mut().zip(head) {
+        let mut dot = ZERO;
+        for (wi, &v) in w.iter().zip(y.iter()) {
+            mul_add(&mut dot, wi, v);
         }
-        *out = add(a0, a1).map(exp_sigmoid);
+        let mut logit = *bias;
+        add_assign(&mut logit, &dot);
+        add_assign(&mut logit, offset);
+        *out = logit.map(exp_sigmoid);
     }
 }
 
 /// Portable step with `NL` groups.
 fn step_portable<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<NL, false>(p, f0, loudness)
+    step_impl::<NL>(p, f0, loudness)
 }
 
-/// The step compiled for AVX2 + FMA.
+/// The step compiled with AVX2 (256-bit registers: one group of 8 channels per register).
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2")]
 unsafe fn step_avx2_unchecked<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<NL, true>(p, f0, loudness)
+    step_impl::<NL>(p, f0, loudness)
 }
 
 /// Safe entry to [`step_avx2_unchecked`]; only handed out by [`select`] after detection.
 #[cfg(target_arch = "x86_64")]
 fn step_avx2<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
     // SAFETY: `select` returns this function only when `is_x86_feature_detected!` reported
-    // both AVX2 and FMA on this CPU.
+    // AVX2 on this CPU.
     unsafe { step_avx2_unchecked::<NL>(p, f0, loudness) }
 }
 
-/// Whether this CPU runs the AVX2 + FMA kernels.
+/// Whether this CPU runs the AVX2 kernels.
 pub(crate) fn avx2_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        std::arch::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -356,15 +357,15 @@ pub(crate) fn select(groups: usize, allow_simd: bool) -> (StepFn, &'static str) 
     #[cfg(target_arch = "x86_64")]
     if allow_simd && avx2_available() {
         return match groups {
-            1 => (step_avx2::<1>, "avx2+fma, 8 channels"),
-            2 => (step_avx2::<2>, "avx2+fma, 16 channels"),
-            _ => (step_avx2::<0>, "avx2+fma, any channels"),
+            1 => (step_avx2::<1>, "avx2, 1×8 channels"),
+            2 => (step_avx2::<2>, "avx2, 2×8 channels"),
+            _ => (step_avx2::<0>, "avx2, n×8 channels"),
         };
     }
     let _ = allow_simd;
     match groups {
-        1 => (step_portable::<1>, "portable, 8 channels"),
-        2 => (step_portable::<2>, "portable, 16 channels"),
-        _ => (step_portable::<0>, "portable, any channels"),
+        1 => (step_portable::<1>, "portable, 1×8 channels"),
+        2 => (step_portable::<2>, "portable, 2×8 channels"),
+        _ => (step_portable::<0>, "portable, n×8 channels"),
     }
 }

@@ -45,6 +45,24 @@ pub fn relu6(x: f32) -> f32 {
     }
 }
 
+/// Sum of one group of 8 channel values as a fixed tree:
+/// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`.
+#[inline(always)]
+pub fn lane_sum(v: [f32; 8]) -> f32 {
+    let [v0, v1, v2, v3, v4, v5, v6, v7] = v;
+    ((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))
+}
+
+/// Sum of a frame's channel values in the decoder's canonical order: groups of 8 (the last
+/// padded with zeros) by [`lane_sum`], added in ascending order to 0.
+pub fn channel_sum(values: &[f32]) -> f32 {
+    values.chunks(8).fold(0.0, |total, chunk| {
+        let mut group = [0.0; 8];
+        group[..chunk.len()].copy_from_slice(chunk);
+        total + lane_sum(group)
+    })
+}
+
 /// `2^t` for `t ∈ [−126, 0]` (callers clamp), relative error ≤ 2.8e-6.
 #[inline(always)]
 fn exp2_nonpositive(t: f32) -> f32 {

@@ -1,15 +1,24 @@
 //! The plain, non-streaming forward pass: whole-sequence causal convolutions written straight
 //! from the definition, sharing nothing with the streaming kernels but the scalar
-//! nonlinearities. It is the reference the streaming decoder is tested against, and the
-//! trainer's parity check.
+//! nonlinearities and the channel sum. It is the reference the streaming decoder is tested
+//! against, and the trainer's parity check.
 //!
 //! A causal conv with kernel `K` and dilation `d` over a sequence `x[t]` (zero for `t < 0`):
 //! `out[o, t] = bias[o] + Σ_j Σ_i w[o, i, j] · x[i, t − (K−1−j)·d]`, with `w` in PyTorch/burn
 //! layout `[out, in, K]` (the same as left-padding by `(K−1)·d` and a plain conv).
+//!
+//! Canonical order. f32 sums depend on their order, and one ulp in a logit is about one ulp of
+//! an output after exp_sigmoid, so both paths sum in this order and agree to the bit:
+//! - conv / dense: `((bias + dot_0) + dot_1) + …`, one dot product per tap `j` (oldest first;
+//!   the head has one), each `dot_j = ((0 + w·x_0) + w·x_1) + …` over input channels in
+//!   ascending order, multiply then add (no fused multiply-add);
+//! - the noise logits get `+ (−5)` after that; the block update is `x + (bias + dots)`;
+//! - LayerNorm: `mean = channel_sum(x) · (1/C)`, `var = channel_sum((x − mean)²) · (1/C)`,
+//!   `y = (x − mean) · (1 / sqrt(var + ε)) · gain + bias` ([`crate::math::channel_sum`]).
 
 use crate::arch::{Architecture, LAYER_NORM_EPSILON, N_INPUTS};
 use crate::controls::Controls;
-use crate::math::{exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
+use crate::math::{channel_sum, exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
 use crate::weights::{Norm, Weights};
 
 /// Largest magnitude of a network input; larger inputs are clamped and NaN/Inf read as 0, so
@@ -39,13 +48,14 @@ fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dil
                     let mut sum = bias[o];
                     for j in 0..k {
                         let delay = (k - 1 - j) * dilation;
-                        if delay > t {
-                            continue; // left zero padding
+                        // Left zero padding: a tap before the start sees zeros (dot = 0).
+                        let mut dot = 0.0;
+                        if let Some(frame) = t.checked_sub(delay).map(|s| &x[s]) {
+                            for i in 0..c_in {
+                                dot += weight[(o * c_in + i) * k + j] * frame[i];
+                            }
                         }
-                        let frame = &x[t - delay];
-                        for i in 0..c_in {
-                            sum += weight[(o * c_in + i) * k + j] * frame[i];
-                        }
+                        sum += dot;
                     }
                     sum
                 })
@@ -56,14 +66,14 @@ fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dil
 
 /// LayerNorm over the channels of one frame.
 fn layer_norm(x: &[f32], norm: &Norm) -> Vec<f32> {
-    let n = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / n;
-    let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n;
-    let denom = (var + LAYER_NORM_EPSILON).sqrt();
+    let inv_n = 1.0 / x.len() as f32;
+    let mean = channel_sum(x) * inv_n;
+    let squares: Vec<f32> = x.iter().map(|v| (v - mean) * (v - mean)).collect();
+    let inv_std = 1.0 / (channel_sum(&squares) * inv_n + LAYER_NORM_EPSILON).sqrt();
     x.iter()
         .zip(&norm.gain)
         .zip(&norm.bias)
-        .map(|((v, g), b)| (v - mean) / denom * g + b)
+        .map(|((v, g), b)| (v - mean) * inv_std * g + b)
         .collect()
 }
 
@@ -98,7 +108,13 @@ pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f
         .map(|frame| {
             let y: Vec<f32> = frame.iter().map(|&v| relu6(v)).collect();
             let logits: Vec<f32> = (0..n_out)
-                .map(|o| weights.head.bias[o] + (0..c).map(|i| head_w[o * c + i] * y[i]).sum::<f32>())
+                .map(|o| {
+                    let mut dot = 0.0;
+                    for i in 0..c {
+                        dot += head_w[o * c + i] * y[i];
+                    }
+                    weights.head.bias[o] + dot
+                })
                 .collect();
             let act = |o: usize| {
                 let offset = if o > arch.n_harmonics { NOISE_LOGIT_OFFSET } else { 0.0 };

@@ -66,7 +66,7 @@ pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
     // Uniform ±a has variance a²/3; a = s · sqrt(3 / fan_in) gives output variance s² per unit
     // input variance.
     let limit = |fan_in: usize, s: f32| s * (3.0 / fan_in as f32).sqrt();
-    let mut layer = |rng: &mut Rng, out: usize, fan_in: usize, s: f32, bias: (f32, f32)| Layer {
+    let layer = |rng: &mut Rng, out: usize, fan_in: usize, s: f32, bias: (f32, f32)| Layer {
         weight: WeightData::F32(rng.vec(out * fan_in, -limit(fan_in, s), limit(fan_in, s))),
         bias: rng.vec(out, bias.0, bias.1),
     };

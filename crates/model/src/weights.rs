@@ -147,24 +147,27 @@ pub fn tensor_layout(arch: &Architecture) -> Vec<(String, Option<Vec<usize>>, Te
 }
 
 impl Weights {
-    /// Visits every tensor as `(name, values)` in [`tensor_layout`] order; weights appear as
+    /// Every tensor as `(name, values)` in [`tensor_layout`] order; weights appear as
     /// [`WeightData`], the rest as f32 slices.
-    pub(crate) fn for_each_tensor(&self, mut f: impl FnMut(String, TensorRef<'_>)) {
-        f(format!("{INPUT}.weight"), TensorRef::Weight(&self.input.weight));
-        f(format!("{INPUT}.bias"), TensorRef::Vector(&self.input.bias));
+    pub(crate) fn tensors(&self) -> Vec<(String, TensorRef<'_>)> {
+        let mut out = vec![
+            (format!("{INPUT}.weight"), TensorRef::Weight(&self.input.weight)),
+            (format!("{INPUT}.bias"), TensorRef::Vector(&self.input.bias)),
+        ];
         for (i, b) in self.blocks.iter().enumerate() {
             let conv = block_conv_name(i);
-            f(format!("{conv}.weight"), TensorRef::Weight(&b.conv.weight));
-            f(format!("{conv}.bias"), TensorRef::Vector(&b.conv.bias));
+            out.push((format!("{conv}.weight"), TensorRef::Weight(&b.conv.weight)));
+            out.push((format!("{conv}.bias"), TensorRef::Vector(&b.conv.bias)));
             if let Some(n) = &b.norm {
                 let norm = block_norm_name(i);
-                f(format!("{norm}.gain"), TensorRef::Vector(&n.gain));
-                f(format!("{norm}.bias"), TensorRef::Vector(&n.bias));
+                out.push((format!("{norm}.gain"), TensorRef::Vector(&n.gain)));
+                out.push((format!("{norm}.bias"), TensorRef::Vector(&n.bias)));
             }
         }
-        f(format!("{HEAD}.weight"), TensorRef::Weight(&self.head.weight));
-        f(format!("{HEAD}.bias"), TensorRef::Vector(&self.head.bias));
-        f(REVERB_IR.to_string(), TensorRef::Vector(&self.reverb_ir));
+        out.push((format!("{HEAD}.weight"), TensorRef::Weight(&self.head.weight)));
+        out.push((format!("{HEAD}.bias"), TensorRef::Vector(&self.head.bias)));
+        out.push((REVERB_IR.to_string(), TensorRef::Vector(&self.reverb_ir)));
+        out
     }
 
     /// The same weights with every [`WeightData`] as plain f32 (int8 dequantized). Allocates.
@@ -183,7 +186,7 @@ impl Weights {
     }
 }
 
-/// A borrowed tensor, as [`Weights::for_each_tensor`] hands it out.
+/// A borrowed tensor, as [`Weights::tensors`] hands it out.
 pub(crate) enum TensorRef<'a> {
     /// A layer weight.
     Weight(&'a WeightData),

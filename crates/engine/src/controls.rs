@@ -1,0 +1,358 @@
+//! From analysed frames to decoder inputs: pitch shift, autotune, auto-adjust and the gate.
+//!
+//! Everything here runs once per frame on the audio thread, on fixed-size state: no
+//! allocation, lock or log.
+
+use timbre_dsp::analysis::Frame;
+use timbre_dsp::LOUDNESS_FLOOR_DB;
+pub use timbre_model::features::{hz_to_midi, midi_to_hz};
+
+/// Number of loudness quantiles the auto-adjust maps between (0%, 10%, ..., 100%).
+pub const N_QUANTILES: usize = 11;
+
+/// Frames of input history that auto-adjust summarises (10 s at 250 frames/s).
+pub const HISTORY_FRAMES: usize = 2_500;
+
+/// Loudness histogram resolution for the running quantiles, in dB per bin.
+const HIST_DB_PER_BIN: f32 = 0.5;
+/// Histogram bins from the loudness floor (−80 dB) to +10 dB.
+const HIST_BINS: usize = 180;
+
+/// What auto-adjust needs to know about a model's training data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetStats {
+    /// Mean pitch of the voiced training frames, as a MIDI note.
+    pub pitch_mean_midi: f32,
+    /// Loudness quantiles (0%, 10%, ..., 100%) of the voiced training frames, in dB.
+    pub loudness_quantiles: [f32; N_QUANTILES],
+}
+
+/// Running statistics of the input over the last [`HISTORY_FRAMES`] voiced frames: mean pitch
+/// and loudness quantiles. Fixed-size ring plus histogram; updates are O(1), quantiles O(bins).
+pub struct InputStats {
+    /// Last voiced frames' (midi, loudness bin).
+    ring: Box<[(f32, u16); HISTORY_FRAMES]>,
+    /// Next write position in the ring.
+    head: usize,
+    /// Frames stored (≤ HISTORY_FRAMES).
+    len: usize,
+    /// Sum of the stored pitches, in f64 to avoid drift over hours.
+    pitch_sum: f64,
+    /// Count of stored frames per loudness bin.
+    histogram: [u32; HIST_BINS],
+}
+
+impl Default for InputStats {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InputStats {
+    /// Empty statistics. Allocates the ring once.
+    pub fn new() -> Self {
+        Self {
+            ring: Box::new([(0.0, 0); HISTORY_FRAMES]),
+            head: 0,
+            len: 0,
+            pitch_sum: 0.0,
+            histogram: [0; HIST_BINS],
+        }
+    }
+
+    /// Forgets the history.
+    pub fn reset(&mut self) {
+        self.head = 0;
+        self.len = 0;
+        self.pitch_sum = 0.0;
+        self.histogram = [0; HIST_BINS];
+    }
+
+    /// Number of voiced frames in the history.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no voiced frame has been seen.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds one voiced frame.
+    pub fn push(&mut self, midi: f32, loudness_db: f32) {
+        let bin = (((loudness_db - LOUDNESS_FLOOR_DB) / HIST_DB_PER_BIN) as isize)
+            .clamp(0, HIST_BINS as isize - 1) as u16;
+        if self.len == HISTORY_FRAMES {
+            let (old_midi, old_bin) = self.ring[self.head];
+            self.pitch_sum -= old_midi as f64;
+            self.histogram[old_bin as usize] -= 1;
+        } else {
+            self.len += 1;
+        }
+        self.ring[self.head] = (midi, bin);
+        self.pitch_sum += midi as f64;
+        self.histogram[bin as usize] += 1;
+        self.head = (self.head + 1) % HISTORY_FRAMES;
+    }
+
+    /// Mean pitch of the history as a MIDI note, if any frame was voiced.
+    pub fn pitch_mean_midi(&self) -> Option<f32> {
+        (self.len > 0).then(|| (self.pitch_sum / self.len as f64) as f32)
+    }
+
+    /// Loudness quantiles (0%, 10%, ..., 100%) in dB, at the resolution of the histogram.
+    pub fn loudness_quantiles(&self) -> Option<[f32; N_QUANTILES]> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut out = [0.0; N_QUANTILES];
+        let mut cumulative = 0u32;
+        let mut q = 0;
+        for (bin, &count) in self.histogram.iter().enumerate() {
+            cumulative += count;
+            // Quantile q is reached when the cumulative count passes q/10 of the frames.
+            while q < N_QUANTILES
+                && cumulative as f32 >= (q as f32 / (N_QUANTILES - 1) as f32) * self.len as f32
+                && count > 0
+            {
+                out[q] = LOUDNESS_FLOOR_DB + (bin as f32 + 0.5) * HIST_DB_PER_BIN;
+                q += 1;
+            }
+        }
+        while q < N_QUANTILES {
+            out[q] = out[q.saturating_sub(1)];
+            q += 1;
+        }
+        Some(out)
+    }
+}
+
+/// The octave shift (in octaves, −3..=3) that brings `input_mean_midi` nearest to
+/// `target_mean_midi`.
+pub fn best_octave_shift(input_mean_midi: f32, target_mean_midi: f32) -> i32 {
+    let octaves = (target_mean_midi - input_mean_midi) / 12.0;
+    (octaves.round() as i32).clamp(-3, 3)
+}
+
+/// Maps `loudness_db` through the piecewise-linear curve that sends each input quantile onto
+/// the matching target quantile; values beyond the ends continue with slope 1.
+pub fn map_loudness(
+    loudness_db: f32,
+    input_quantiles: &[f32; N_QUANTILES],
+    target_quantiles: &[f32; N_QUANTILES],
+) -> f32 {
+    let x = loudness_db;
+    if x <= input_quantiles[0] {
+        return target_quantiles[0] + (x - input_quantiles[0]);
+    }
+    for i in 1..N_QUANTILES {
+        let (x0, x1) = (input_quantiles[i - 1], input_quantiles[i]);
+        if x <= x1 {
+            let (y0, y1) = (target_quantiles[i - 1], target_quantiles[i]);
+            if x1 - x0 < 1e-6 {
+                return y1;
+            }
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0);
+        }
+    }
+    target_quantiles[N_QUANTILES - 1] + (x - input_quantiles[N_QUANTILES - 1])
+}
+
+/// Pulls `midi` toward the nearest semitone by `amount` (0: raw, 1: fully snapped).
+pub fn autotune(midi: f32, amount: f32) -> f32 {
+    midi + amount.clamp(0.0, 1.0) * (midi.round() - midi)
+}
+
+/// One frame's inputs for the decoder and the synth, after every control was applied.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shaped {
+    /// f0 to play, in Hz (held through unvoiced frames so glides never fall to 0 Hz).
+    pub f0_hz: f32,
+    /// Whether the frame passed the gate (the decoder sees f0 = 0 otherwise).
+    pub voiced: bool,
+    /// Loudness for the decoder, in dB.
+    pub loudness_db: f32,
+    /// Gate gain in [0, 1] applied to the synth output.
+    pub gate_gain: f32,
+}
+
+/// The per-frame control stage: raw analysis frame in, shaped decoder inputs out.
+pub struct ControlStage {
+    /// Last voiced (shifted) f0, held through unvoiced frames.
+    last_f0_hz: f32,
+    /// Gate envelope.
+    gate_gain: f32,
+    /// Gain lost per frame while the gate releases.
+    gate_release_per_frame: f32,
+    /// Gain gained per frame while the gate opens.
+    gate_attack_per_frame: f32,
+    /// Running input statistics for auto-adjust.
+    stats: InputStats,
+}
+
+/// Gate attack time, in ms: short, so note onsets keep their edge.
+pub const GATE_ATTACK_MS: f32 = 8.0;
+/// Gate release time, in ms: long enough not to chatter, short enough to cut noise tails.
+pub const GATE_RELEASE_MS: f32 = 80.0;
+
+impl ControlStage {
+    /// A control stage for frames arriving at `frame_rate_hz`. Allocates the history once.
+    pub fn new(frame_rate_hz: f32) -> Self {
+        let frame_ms = 1000.0 / frame_rate_hz;
+        Self {
+            last_f0_hz: 220.0,
+            gate_gain: 0.0,
+            gate_release_per_frame: frame_ms / GATE_RELEASE_MS,
+            gate_attack_per_frame: frame_ms / GATE_ATTACK_MS,
+            stats: InputStats::new(),
+        }
+    }
+
+    /// Forgets the history and closes the gate.
+    pub fn reset(&mut self) {
+        self.last_f0_hz = 220.0;
+        self.gate_gain = 0.0;
+        self.stats.reset();
+    }
+
+    /// The running input statistics.
+    pub fn stats(&self) -> &InputStats {
+        &self.stats
+    }
+
+    /// Applies every control to one analysed frame. `target` is the model's training
+    /// statistics, used when `params.auto_adjust` is on.
+    pub fn shape(
+        &mut self,
+        frame: &Frame,
+        params: &crate::Params,
+        target: Option<&TargetStats>,
+    ) -> Shaped {
+        let voiced = frame.confidence >= params.gate && frame.loudness_db > LOUDNESS_FLOOR_DB;
+        let input_midi = hz_to_midi(frame.f0_hz);
+        if voiced {
+            self.stats.push(input_midi, frame.loudness_db);
+        }
+        let mut shift = params.semitones + params.cents / 100.0;
+        let mut loudness = frame.loudness_db;
+        if let (true, Some(target)) = (params.auto_adjust, target) {
+            if let Some(mean) = self.stats.pitch_mean_midi() {
+                shift += 12.0 * best_octave_shift(mean + shift, target.pitch_mean_midi) as f32;
+            }
+            if let Some(q) = self.stats.loudness_quantiles() {
+                loudness = map_loudness(loudness, &q, &target.loudness_quantiles);
+            }
+        }
+        loudness = (loudness + params.loudness_db).max(LOUDNESS_FLOOR_DB);
+        if voiced {
+            let midi = autotune(input_midi + shift, params.autotune_percent / 100.0);
+            self.last_f0_hz = midi_to_hz(midi).clamp(20.0, 20_000.0);
+        }
+        self.gate_gain = if voiced {
+            (self.gate_gain + self.gate_attack_per_frame).min(1.0)
+        } else {
+            (self.gate_gain - self.gate_release_per_frame).max(0.0)
+        };
+        Shaped {
+            f0_hz: self.last_f0_hz,
+            voiced,
+            loudness_db: loudness,
+            gate_gain: self.gate_gain,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn midi_conversions_round_trip() {
+        assert!((hz_to_midi(440.0) - 69.0).abs() < 1e-5);
+        assert!((hz_to_midi(880.0) - 81.0).abs() < 1e-4);
+        assert!((midi_to_hz(hz_to_midi(123.4)) - 123.4).abs() < 1e-3);
+    }
+
+    #[test]
+    fn octave_choice_brings_means_closest() {
+        // A male voice around C3 (48) into a violin around A4 (69): +2 octaves (72) is 3
+        // semitones off, +1 octave (60) 9 off.
+        assert_eq!(best_octave_shift(48.0, 69.0), 2);
+        assert_eq!(best_octave_shift(69.0, 69.0), 0);
+        assert_eq!(best_octave_shift(90.0, 50.0), -3);
+    }
+
+    #[test]
+    fn quantile_mapping_sends_quantiles_onto_quantiles() {
+        let input: [f32; N_QUANTILES] = core::array::from_fn(|i| -60.0 + 4.0 * i as f32);
+        let target: [f32; N_QUANTILES] = core::array::from_fn(|i| -40.0 + 3.0 * i as f32);
+        for i in 0..N_QUANTILES {
+            assert!((map_loudness(input[i], &input, &target) - target[i]).abs() < 1e-4);
+        }
+        // Midway between two quantiles maps midway.
+        assert!((map_loudness(-58.0, &input, &target) - (-38.5)).abs() < 1e-4);
+        // Beyond the ends: slope 1.
+        assert!((map_loudness(-70.0, &input, &target) - (-50.0)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn running_stats_match_direct_computation() {
+        let mut stats = InputStats::new();
+        let mut values = Vec::new();
+        for i in 0..HISTORY_FRAMES + 700 {
+            let midi = 50.0 + (i % 13) as f32;
+            let loud = -60.0 + ((i * 7) % 50) as f32;
+            stats.push(midi, loud);
+            values.push((midi, loud));
+        }
+        let kept = &values[values.len() - HISTORY_FRAMES..];
+        let mean = kept.iter().map(|v| v.0 as f64).sum::<f64>() / kept.len() as f64;
+        assert!((stats.pitch_mean_midi().unwrap() as f64 - mean).abs() < 1e-3);
+        let mut sorted: Vec<f32> = kept.iter().map(|v| v.1).collect();
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let q = stats.loudness_quantiles().unwrap();
+        for (i, &value) in q.iter().enumerate() {
+            let idx = ((i as f32 / 10.0) * (sorted.len() - 1) as f32).round() as usize;
+            assert!(
+                (value - sorted[idx]).abs() <= 1.0,
+                "quantile {i}: {value} vs {}",
+                sorted[idx]
+            );
+        }
+    }
+
+    #[test]
+    fn autotune_zero_is_raw_and_one_snaps() {
+        assert_eq!(autotune(60.3, 0.0), 60.3);
+        assert_eq!(autotune(60.3, 1.0), 60.0);
+        assert!((autotune(60.3, 0.5) - 60.15).abs() < 1e-5);
+    }
+
+    #[test]
+    fn gate_closes_on_unvoiced_frames_and_holds_pitch() {
+        let mut stage = ControlStage::new(250.0);
+        let params = crate::Params::default();
+        let voiced = Frame {
+            f0_hz: 330.0,
+            confidence: 0.95,
+            loudness_db: -20.0,
+        };
+        let noise = Frame {
+            f0_hz: 1234.0,
+            confidence: 0.1,
+            loudness_db: -20.0,
+        };
+        for _ in 0..10 {
+            stage.shape(&voiced, &params, None);
+        }
+        let open = stage.shape(&voiced, &params, None);
+        assert_eq!(open.gate_gain, 1.0);
+        let mut last = open;
+        for _ in 0..100 {
+            last = stage.shape(&noise, &params, None);
+        }
+        assert_eq!(last.gate_gain, 0.0);
+        assert!(!last.voiced);
+        assert!((last.f0_hz - 330.0).abs() < 1e-2, "held f0 {}", last.f0_hz);
+    }
+}

@@ -1,0 +1,84 @@
+//! Rendering whole clips: for the CLI, the tests and the evaluation. Allocates.
+
+use timbre_model::ModelFile;
+
+use crate::{Engine, EngineError, Params};
+
+/// Block size used for offline renders (the result does not depend on it).
+pub const OFFLINE_BLOCK: usize = 1024;
+
+/// A rendered stereo clip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    /// Left channel.
+    pub left: Vec<f32>,
+    /// Right channel.
+    pub right: Vec<f32>,
+    /// The engine latency that was compensated, in samples.
+    pub latency_samples: u32,
+}
+
+/// Renders `channels` (one slice per input channel, all the same length) at `sample_rate`
+/// through `model` with `params`. The output has the input's length and is aligned with it:
+/// the engine's latency is compensated by feeding that many extra samples of silence and
+/// dropping the first `latency` output samples. `progress(done, total)` is called after each
+/// block.
+pub fn render(
+    model: &ModelFile,
+    params: &Params,
+    channels: &[Vec<f32>],
+    sample_rate: f64,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Rendered, EngineError> {
+    let (mut engine, _sender) = Engine::prepare(model, sample_rate, OFFLINE_BLOCK)?;
+    engine.set_params(params);
+    engine.reset();
+    let latency = engine.latency_samples() as usize;
+    let len = channels.iter().map(Vec::len).max().unwrap_or(0);
+    let total = len + latency;
+    let mut left = vec![0.0f32; total];
+    let mut right = vec![0.0f32; total];
+    let silence = vec![0.0f32; OFFLINE_BLOCK];
+    let mut pos = 0;
+    while pos < total {
+        let n = OFFLINE_BLOCK.min(total - pos);
+        let inputs: Vec<&[f32]> = channels
+            .iter()
+            .map(|c| {
+                if pos + n <= c.len() {
+                    &c[pos..pos + n]
+                } else {
+                    &silence[..n]
+                }
+            })
+            .collect();
+        // A block that straddles the end of the input: copy the tail and pad with silence.
+        let mut straddle: Vec<Vec<f32>> = Vec::new();
+        let inputs: Vec<&[f32]> = if pos < len && pos + n > len {
+            straddle = channels
+                .iter()
+                .map(|c| {
+                    let mut b = vec![0.0; n];
+                    let have = c.len().saturating_sub(pos).min(n);
+                    b[..have].copy_from_slice(&c[pos..pos + have]);
+                    b
+                })
+                .collect();
+            straddle.iter().map(Vec::as_slice).collect()
+        } else {
+            inputs
+        };
+        let (l, r) = (&mut left[pos..pos + n], &mut right[pos..pos + n]);
+        engine.process(&inputs, l, r);
+        drop(straddle);
+        pos += n;
+        progress(pos.min(len), len);
+    }
+    left.drain(..latency);
+    right.drain(..latency);
+    Ok(Rendered {
+        left,
+        right,
+        latency_samples: latency as u32,
+    })
+}

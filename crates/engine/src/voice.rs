@@ -1,0 +1,189 @@
+//! A [`Voice`]: everything that depends on one model, built off the audio thread.
+//!
+//! Building a voice parses nothing (the [`ModelFile`] is already validated) but it allocates:
+//! the decoder's rings, the synth's buffers, and the reverb, whose impulse response is
+//! resampled from the model's rate to the host rate here. The finished voice then moves to the
+//! audio thread through [`crate::swap`], where [`Voice::on_frame`] and [`Voice::render`] never
+//! allocate, lock or log.
+
+use timbre_dsp::harmonic::{HarmonicBank, MAX_HARMONICS};
+use timbre_dsp::noise::FilteredNoise;
+use timbre_dsp::reverb::ConvolutionReverb;
+use timbre_model::{normalize_harmonics, scale_f0, scale_loudness, Decoder, ModelFile};
+
+use crate::controls::{Shaped, TargetStats, N_QUANTILES};
+use crate::error::EngineError;
+use crate::ir::resample_ir;
+use crate::params::db_to_gain;
+
+/// Most frames of decoder input the engine keeps to warm up a new voice.
+pub const WARMUP_FRAMES: usize = 256;
+
+/// One model, ready to play at one host rate.
+pub struct Voice {
+    /// Display name of the model.
+    name: String,
+    /// The network, streaming.
+    decoder: Decoder,
+    /// The model's Nyquist frequency: harmonics at or above it are zeroed, as in training.
+    model_nyquist_hz: f32,
+    /// Auto-adjust targets from the model's dataset statistics.
+    target: Option<TargetStats>,
+    /// Harmonic oscillators at the host rate.
+    harmonics: HarmonicBank,
+    /// Filtered noise at the host rate.
+    noise: FilteredNoise,
+    /// The model's reverb, at the host rate.
+    reverb: ConvolutionReverb,
+    /// Per-harmonic amplitudes of the current frame.
+    amplitudes: Vec<f32>,
+    /// Noise magnitudes of the current frame.
+    magnitudes: Vec<f32>,
+    /// Scratch: the noise part of a block.
+    noise_buf: Vec<f32>,
+    /// Scratch: the reverb's wet signal.
+    wet_buf: Vec<f32>,
+    /// Receptive field of the decoder, in frames.
+    receptive_field: usize,
+}
+
+impl Voice {
+    /// Builds a voice for `model` at `host_rate`, for blocks of at most `max_block` samples.
+    /// Allocates; call it off the audio thread.
+    pub fn new(model: &ModelFile, host_rate: f64, max_block: usize) -> Result<Self, EngineError> {
+        let meta = model.metadata();
+        let arch = model.architecture();
+        if arch.n_harmonics > MAX_HARMONICS {
+            return Err(EngineError::UnsupportedModel(format!(
+                "{} harmonics (the synth plays at most {MAX_HARMONICS})",
+                arch.n_harmonics
+            )));
+        }
+        let model_nyquist_hz = meta.sample_rate_hz as f32 / 2.0;
+        let ir = resample_ir(
+            model.reverb_ir(),
+            meta.reverb_sample_rate_hz as f64,
+            host_rate,
+        )?;
+        let q = &meta.dataset.loudness_quantiles_db;
+        let target = (q.len() >= 2).then(|| TargetStats {
+            pitch_mean_midi: meta.dataset.pitch_mean_midi,
+            // Resample the model's quantiles onto the engine's 11 evenly spaced ones.
+            loudness_quantiles: core::array::from_fn(|i| {
+                let pos = i as f32 / (N_QUANTILES - 1) as f32 * (q.len() - 1) as f32;
+                let lo = (pos as usize).min(q.len() - 2);
+                let t = pos - lo as f32;
+                q[lo] * (1.0 - t) + q[lo + 1] * t
+            }),
+        });
+        Ok(Self {
+            name: meta.name.clone(),
+            decoder: Decoder::new(model),
+            model_nyquist_hz,
+            target,
+            harmonics: HarmonicBank::new(host_rate),
+            noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
+            reverb: ConvolutionReverb::new(&ir, max_block),
+            amplitudes: vec![0.0; arch.n_harmonics],
+            magnitudes: vec![0.0; arch.n_noise_bands],
+            noise_buf: vec![0.0; max_block],
+            wet_buf: vec![0.0; max_block],
+            receptive_field: arch.receptive_field(),
+        })
+    }
+
+    /// The model's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The auto-adjust targets, if the model has dataset statistics.
+    pub fn target(&self) -> Option<&TargetStats> {
+        self.target.as_ref()
+    }
+
+    /// The decoder's receptive field in frames.
+    pub fn receptive_field(&self) -> usize {
+        self.receptive_field
+    }
+
+    /// The decoder's last output (amplitude, harmonic distribution, noise), for meters.
+    pub fn last_controls(&self) -> &timbre_model::Controls {
+        self.decoder.controls()
+    }
+
+    /// Silences the voice and clears every history.
+    pub fn reset(&mut self) {
+        self.decoder.reset();
+        self.harmonics.reset();
+        self.noise.reset();
+        self.reverb.reset();
+    }
+
+    /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
+    /// the same history as one that played all along. Allocation-free.
+    pub fn warm_up(&mut self, inputs: impl Iterator<Item = (f32, f32)>) {
+        self.decoder.reset();
+        for (f0, loudness) in inputs {
+            self.decoder.step(f0, loudness);
+        }
+    }
+
+    /// The decoder inputs for a shaped frame: (scaled f0, scaled loudness).
+    pub fn decoder_inputs(shaped: &Shaped) -> (f32, f32) {
+        let f0 = if shaped.voiced {
+            scale_f0(shaped.f0_hz)
+        } else {
+            0.0
+        };
+        (f0, scale_loudness(shaped.loudness_db))
+    }
+
+    /// Runs the decoder on one frame and sets the synth's targets, ramping over
+    /// `ramp_samples`. Allocation-free.
+    pub fn on_frame(
+        &mut self,
+        shaped: &Shaped,
+        harmonic_gain_db: f32,
+        noise_gain_db: f32,
+        ramp_samples: u32,
+    ) {
+        let (f0_in, loudness_in) = Self::decoder_inputs(shaped);
+        let controls = self.decoder.step(f0_in, loudness_in);
+        let gate = shaped.gate_gain;
+        self.amplitudes.copy_from_slice(&controls.harmonics);
+        let amplitude = controls.amplitude;
+        for (m, &c) in self.magnitudes.iter_mut().zip(&controls.noise) {
+            *m = c;
+        }
+        normalize_harmonics(&mut self.amplitudes, shaped.f0_hz, self.model_nyquist_hz);
+        let harmonic_scale = amplitude * gate * db_to_gain(harmonic_gain_db);
+        for a in &mut self.amplitudes {
+            *a *= harmonic_scale;
+        }
+        let noise_scale = gate * db_to_gain(noise_gain_db);
+        for m in &mut self.magnitudes {
+            *m *= noise_scale;
+        }
+        self.harmonics
+            .set_target(shaped.f0_hz, &self.amplitudes, ramp_samples);
+        self.noise.set_magnitudes(&self.magnitudes);
+    }
+
+    /// Renders `out.len()` samples (at most `max_block`): harmonics plus noise, then the reverb
+    /// mixed in with the per-sample dry/wet amounts in `wet` (0..1). Overwrites `out`.
+    pub fn render(&mut self, out: &mut [f32], wet: &[f32]) {
+        let n = out.len();
+        self.harmonics.process(out);
+        let noise = &mut self.noise_buf[..n];
+        self.noise.process(noise);
+        for (o, x) in out.iter_mut().zip(noise.iter()) {
+            *o += x;
+        }
+        let wet_buf = &mut self.wet_buf[..n];
+        self.reverb.process(out, wet_buf);
+        for ((o, r), w) in out.iter_mut().zip(wet_buf.iter()).zip(wet) {
+            *o = *o * (1.0 - w) + r * w;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Helpers shared by the model crate's integration tests (the allocator and PRNG follow
+//! `crates/dsp/tests/common`).
+#![allow(dead_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use timbre_model::{Architecture, Controls, NormType};
+
+/// A global allocator that counts allocations made by the current thread, so a test can
+/// prove that a call allocates nothing. Install it with `#[global_allocator]` in a test file.
+pub struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Runs `f` and returns how many allocations the current thread made meanwhile.
+pub fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(|n| n.get());
+    f();
+    ALLOCATIONS.with(|n| n.get()) - before
+}
+
+/// A small deterministic PRNG (xorshift64*).
+pub struct TestRng(u64);
+
+impl TestRng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Uniform integer in [lo, hi].
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+}
+
+/// Plausible scaled inputs: f0 gliding between notes with unvoiced gaps (0), loudness
+/// wandering between silence and loud, and now and then a value outside the usual range.
+pub fn random_inputs(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    let mut rng = TestRng::new(seed);
+    let (mut f0, mut loud) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut pitch, mut level, mut voiced) = (0.5f32, 0.5f32, true);
+    for _ in 0..n {
+        if rng.unit() < 0.03 {
+            voiced = !voiced;
+        }
+        pitch = (pitch + 0.02 * (rng.unit() - 0.5)).clamp(0.2, 0.9);
+        level = (level + 0.1 * (rng.unit() - 0.5)).clamp(0.0, 1.0);
+        let spike = rng.unit() < 0.01;
+        f0.push(if !voiced { 0.0 } else if spike { 1.5 } else { pitch });
+        loud.push(if spike { -0.4 } else { level });
+    }
+    (f0, loud)
+}
+
+/// The architectures the tests sweep: C = 8 and 16, with and without the norm, plus odd
+/// shapes: C = 12 (padded to 16), C = 20 (the any-size kernel), and a block-less kernel-1 net.
+pub fn test_architectures() -> Vec<Architecture> {
+    let mut archs = Vec::new();
+    for channels in [8, 16] {
+        for norm in [NormType::None, NormType::LayerChannels] {
+            archs.push(Architecture { channels, norm, ..Architecture::default() });
+        }
+    }
+    archs.push(Architecture {
+        channels: 12,
+        kernel_size: 2,
+        dilations: vec![2, 5, 1],
+        n_harmonics: 7,
+        n_noise_bands: 3,
+        norm: NormType::LayerChannels,
+    });
+    archs.push(Architecture {
+        channels: 20,
+        kernel_size: 4,
+        dilations: vec![1, 7],
+        n_harmonics: 100,
+        n_noise_bands: 1,
+        norm: NormType::None,
+    });
+    archs.push(Architecture {
+        channels: 3,
+        kernel_size: 1,
+        dilations: vec![],
+        n_harmonics: 1,
+        n_noise_bands: 9,
+        norm: NormType::LayerChannels,
+    });
+    archs
+}
+
+/// Largest absolute difference between two frames' controls.
+pub fn max_abs_diff(a: &Controls, b: &Controls) -> f32 {
+    let mut worst = (a.amplitude - b.amplitude).abs();
+    assert_eq!(a.harmonics.len(), b.harmonics.len());
+    assert_eq!(a.noise.len(), b.noise.len());
+    for (x, y) in a.harmonics.iter().zip(&b.harmonics).chain(a.noise.iter().zip(&b.noise)) {
+        worst = worst.max((x - y).abs());
+    }
+    worst
+}
