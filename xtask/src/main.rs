@@ -1,1 +1,71 @@
-fn main() {}
+//! `cargo xtask`: the project's tasks.
+//!
+//! - `bundle <package> [--release]`: builds the CLAP/VST3 bundles (nice-plug-xtask).
+//! - `demo`: the main job: renders the bundled demo melody through the embedded models with
+//!   the `tiny-timbre` CLI, then bundles the plugin.
+//! - `bench [--json]`: decoder and engine speed, block-time spread and latency.
+//! - `dataset | train | export | eval`: run the training crate's own binary (xtask never links
+//!   burn, so bundling stays fast).
+
+mod bench;
+mod demo;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        eprintln!("usage: cargo xtask <bundle|demo|bench|dataset|train|export|eval> [args]");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match command.as_str() {
+        "bundle" | "bundle-universal" => {
+            nice_plug_xtask::main_with_args("cargo xtask", args.clone()).map_err(|e| e.to_string())
+        }
+        "demo" => demo::run(rest),
+        "bench" => bench::run(rest),
+        "dataset" | "train" | "export" | "eval" => run_trainer(command, rest),
+        other => Err(format!("unknown task `{other}`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `timbre-train <command> <args>` in release mode.
+fn run_trainer(command: &str, args: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    if !root.join("crates/train/Cargo.toml").exists() {
+        return Err(format!(
+            "`{command}` needs the training crate (crates/train), which is not in this checkout yet"
+        ));
+    }
+    let status = std::process::Command::new(cargo())
+        .current_dir(&root)
+        .args(["run", "--release", "-p", "timbre-train", "--", command])
+        .args(args)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("timbre-train {command} failed ({status})"))
+}
+
+/// The cargo that runs us.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// The workspace root (xtask's parent folder).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}

@@ -138,20 +138,33 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median seconds per call of `f` over `reps` timed runs (after a warm-up).
-fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+/// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), if available. Unlike wall
+/// time it does not count time spent descheduled while other processes run.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// (median wall seconds, median on-CPU seconds) per call of `f` over `reps` timed runs.
+fn median_secs(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..3 {
         f();
     }
-    let mut times: Vec<Duration> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[reps / 2].as_secs_f64()
+    let mut wall = Vec::with_capacity(reps);
+    let mut cpu = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let c0 = thread_cpu_ns();
+        let t = Instant::now();
+        f();
+        wall.push(t.elapsed().as_secs_f64());
+        if let (Some(c0), Some(c1)) = (c0, thread_cpu_ns()) {
+            cpu.push((c1 - c0) as f64 * 1e-9);
+        }
+    }
+    wall.sort_by(f64::total_cmp);
+    cpu.sort_by(f64::total_cmp);
+    let cpu_median = if cpu.is_empty() { f64::NAN } else { cpu[cpu.len() / 2] };
+    (wall[reps / 2], cpu_median)
 }
 
 /// Prints real-time factors measured directly (medians of repeated runs).
@@ -164,48 +177,77 @@ fn summary() {
     let audio_secs = input.len() as f64 / HOST_RATE;
 
     let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
-    let t_analyzer = median_secs(51, || {
+    let t_analyzer = median_secs(101, || {
         black_box(run_analyzer(&mut analyzer, &input));
     });
+    let mut resampler = AnalysisResampler::new(HOST_RATE, rate as f64, config.hop).unwrap();
+    let t_resampler = median_secs(101, || {
+        for block in input.chunks(BLOCK) {
+            resampler.process(block, |_, hop| {
+                black_box(hop);
+            });
+        }
+    });
     let mut pitch = PitchTracker::new(rate, config.window);
-    let t_pitch = median_secs(51, || {
+    let t_pitch = median_secs(101, || {
         for f in &frames16k {
             black_box(pitch.estimate(f));
         }
     });
+    let mut loudness = LoudnessMeter::new(rate, config.window);
+    let t_loudness = median_secs(101, || {
+        for f in &frames16k {
+            black_box(loudness.measure(f));
+        }
+    });
     let mut det = McLeodDetector::<f32>::new(config.window, config.window);
-    let t_mcleod = median_secs(21, || {
+    let t_mcleod = median_secs(31, || {
         for f in &frames16k {
             black_box(det.get_pitch(f, rate as usize, 0.0, 0.7).map(|p| p.frequency));
         }
     });
+    let nf = frames16k.len() as f64;
     println!(
         "\nSUMMARY (window {}, hop {}, {} frames per audio second, blocks of {BLOCK} at {HOST_RATE} Hz)",
-        config.window,
-        config.hop,
-        frames16k.len()
+        config.window, config.hop, nf
+    );
+    println!("  median of repeated runs; wall clock / on-CPU time of this thread");
+    println!(
+        "  Analyzer, 1 s of audio:   {:7.1} / {:7.1} µs = {:5.0}x / {:5.0}x real-time",
+        t_analyzer.0 * 1e6,
+        t_analyzer.1 * 1e6,
+        audio_secs / t_analyzer.0,
+        audio_secs / t_analyzer.1
     );
     println!(
-        "  Analyzer:                {:8.1} µs per audio second = {:7.0}x real-time",
-        t_analyzer * 1e6,
-        audio_secs / t_analyzer
+        "    resampler alone:        {:7.1} / {:7.1} µs",
+        t_resampler.0 * 1e6,
+        t_resampler.1 * 1e6
     );
     println!(
-        "  our pitch tracker:       {:8.1} µs per {} frames ({:.2} µs/frame)",
-        t_pitch * 1e6,
-        frames16k.len(),
-        t_pitch * 1e6 / frames16k.len() as f64
+        "    pitch, per frame:       {:7.2} / {:7.2} µs",
+        t_pitch.0 * 1e6 / nf,
+        t_pitch.1 * 1e6 / nf
     );
     println!(
-        "  pitch-detection McLeod:  {:8.1} µs per {} frames ({:.2} µs/frame) = {:.1}x slower than ours",
-        t_mcleod * 1e6,
-        frames16k.len(),
-        t_mcleod * 1e6 / frames16k.len() as f64,
-        t_mcleod / t_pitch
+        "    loudness, per frame:    {:7.2} / {:7.2} µs",
+        t_loudness.0 * 1e6 / nf,
+        t_loudness.1 * 1e6 / nf
+    );
+    println!(
+        "  pitch-detection McLeod:   {:7.2} / {:7.2} µs per frame = {:.1}x / {:.1}x our pitch time",
+        t_mcleod.0 * 1e6 / nf,
+        t_mcleod.1 * 1e6 / nf,
+        t_mcleod.0 / t_pitch.0,
+        t_mcleod.1 / t_pitch.1
     );
 }
 
 fn main() {
+    if std::env::var_os("ANALYSIS_BENCH_SUMMARY_ONLY").is_some() {
+        summary();
+        return;
+    }
     let mut c = Criterion::default()
         .configure_from_args()
         .warm_up_time(Duration::from_millis(500))

@@ -116,6 +116,24 @@ fn main() {
 }
 
 // TEMP-EXPLORE-BEGIN
+fn cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat").unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+fn time_plan(len: usize, head: usize, levels: &[(usize, usize)]) -> (f64, f64) {
+    let ir = decaying_noise_ir(len);
+    let input = noise(RATE, 1);
+    let mut out = vec![0.0f32; RATE];
+    let mut rev = ConvolutionReverb::with_partitions(&ir, BLOCK, head, levels);
+    for _ in 0..(len / RATE + 2) { one_second(&mut rev, &input, &mut out); }
+    let mut w = vec![]; let mut c = vec![];
+    for _ in 0..25 {
+        let t = Instant::now(); let c0 = cpu_ns();
+        one_second(&mut rev, &input, &mut out);
+        c.push((cpu_ns() - c0) as f64 * 1e-6); w.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    w.sort_by(f64::total_cmp); c.sort_by(f64::total_cmp);
+    (w[0], c[0])
+}
 #[allow(dead_code)]
 pub fn explore() {
     if let Ok(spec) = std::env::var("REVERB_PLAN") {
@@ -128,9 +146,9 @@ pub fn explore() {
         let input = noise(RATE, 1);
         let mut out = vec![0.0f32; RATE];
         let mut rev = ConvolutionReverb::with_partitions(&ir, BLOCK, head, &levels);
-        let mut times: Vec<f64> = (0..200).map(|_| { let t = Instant::now(); one_second(&mut rev, &input, &mut out); t.elapsed().as_secs_f64() }).collect();
+        let mut times: Vec<f64> = (0..std::env::var("REVERB_SECS").map_or(200, |v| v.parse().unwrap())).map(|_| { let t = Instant::now(); one_second(&mut rev, &input, &mut out); t.elapsed().as_secs_f64() }).collect();
         times.sort_by(f64::total_cmp);
-        println!("len {len} head {head} {levels:?}: {:.3} ms (min {:.3})", times[100] * 1e3, times[0] * 1e3);
+        println!("len {len} head {head} {levels:?}: {:.3} ms (min {:.3})", times[times.len() / 2] * 1e3, times[0] * 1e3);
         return;
     }
     use realfft::RealFftPlanner;
@@ -186,12 +204,8 @@ pub fn explore() {
         (48000, 128, vec![(128, 3), (512, 3), (2048, 3), (8192, 5)]),
     ];
     for (len, head, levels) in plans {
-        let ir = decaying_noise_ir(len);
-        let mut rev = ConvolutionReverb::with_partitions(&ir, BLOCK, head, &levels);
-        for _ in 0..4 { one_second(&mut rev, &input, &mut out); }
-        let mut times: Vec<f64> = (0..15).map(|_| { let t = Instant::now(); one_second(&mut rev, &input, &mut out); t.elapsed().as_secs_f64() }).collect();
-        times.sort_by(f64::total_cmp);
-        println!("len {len} head {head} {levels:?}: {:.3} ms (min {:.3})", times[7] * 1e3, times[0] * 1e3);
+        let (w, c) = time_plan(len, head, &levels);
+        println!("len {len} head {head} {levels:?}: wall min {w:.3} ms, cpu min {c:.3} ms");
     }
 }
 // TEMP-EXPLORE-END

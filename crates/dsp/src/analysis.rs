@@ -13,7 +13,7 @@ pub struct AnalysisConfig {
     pub sample_rate: u32,
     /// Analysis samples between frames (64 by default: 250 frames/s at 16 kHz).
     pub hop: usize,
-    /// Analysis samples per frame, for both pitch and loudness (448 by default).
+    /// Analysis samples per frame, for both pitch and loudness (512 by default).
     pub window: usize,
 }
 
@@ -22,7 +22,7 @@ impl Default for AnalysisConfig {
         Self {
             sample_rate: 16_000,
             hop: 64,
-            window: 448,
+            window: 512,
         }
     }
 }
@@ -35,7 +35,7 @@ impl AnalysisConfig {
 
     /// The shortest window the pitch tracker accepts at this rate.
     pub fn min_window(&self) -> usize {
-        PitchTracker::max_lag_for(self.sample_rate as f32) + 2
+        PitchTracker::min_window(self.sample_rate as f32)
     }
 }
 

@@ -17,6 +17,15 @@ pub const DEFAULT_F0_HZ: f32 = 220.0;
 /// last voiced value. Silence and white noise stay well below it (see the module docs).
 pub const VOICED_CONFIDENCE: f32 = 0.6;
 
+/// The tracker decimates its input to the highest rate of at least this (8 kHz for 16 kHz).
+const INTERNAL_RATE_MIN: f32 = 8_000.0;
+
+/// Outputs per register block of the decimation FIR.
+const BLOCK: usize = 16;
+
+/// Lowest sample rate the tracker accepts (f0 up to 2 kHz needs at least 4 samples a period).
+pub const MIN_SAMPLE_RATE: f32 = 8_000.0;
+
 /// Frames whose mean square is below this (−140 dBFS) are silence: confidence 0.
 const SILENCE_MEAN_SQUARE: f32 = 1e-14;
 
@@ -51,19 +60,28 @@ pub struct PitchEstimate {
     pub confidence: f32,
 }
 
-/// An allocation-free f0 tracker on a preplanned real FFT.
+/// An allocation-free f0 tracker on a preplanned real FFT (see the module docs).
 pub struct PitchTracker {
+    /// Input sample rate in Hz.
     sample_rate: f32,
+    /// Input frame length in samples.
     window: usize,
     algorithm: PitchAlgorithm,
-    /// Smallest lag searched (period of `MAX_F0_HZ`).
-    min_lag: usize,
-    /// Largest lag searched (period of `MIN_F0_HZ`).
-    max_lag: usize,
-    /// The frame, mean removed (`window` samples).
+    /// Decimation factor `D` (the tracker works at `sample_rate / D`).
+    decimation: usize,
+    /// Linear-phase low-pass FIR applied before decimating (odd length; `[1.0]` when `D = 1`).
+    lowpass: Vec<f32>,
+    /// The input frame with `lowpass.len() / 2` zeros on each side, split into its `D`
+    /// polyphase components: `phases[p][j] = padded[j·D + p]`.
+    phases: Vec<Vec<f32>>,
+    /// The decimated frame, mean removed (`window / D` samples).
     frame: Vec<f32>,
-    /// Forward FFT size `M`, a power of two of at least `window + max_lag + 2` (no circular
-    /// wrap for the lags used).
+    /// Smallest lag searched at the decimated rate (period of `MAX_F0_HZ`).
+    min_lag: usize,
+    /// Largest lag searched at the decimated rate (period of `MIN_F0_HZ`).
+    max_lag: usize,
+    /// Forward FFT size `M`: a power of two of at least `frame.len() + max_lag + 2`, so the
+    /// circular autocorrelation equals the linear one for every lag used.
     fft_len: usize,
     /// Forward real FFT of size `M`.
     fft: Arc<dyn RealToComplex<f32>>,
@@ -75,7 +93,7 @@ pub struct PitchTracker {
     spectrum: Vec<Complex<f32>>,
     /// Power spectrum zero-padded to `M + 1` bins (inverse FFT input).
     power: Vec<Complex<f32>>,
-    /// Autocorrelation at half-sample lags (`2M`).
+    /// `2M · r(i/2)` at half-sample lags `i` (inverse FFT output, `2M`).
     acf: Vec<f32>,
     /// Forward FFT scratch.
     scratch_fwd: Vec<Complex<f32>>,
@@ -83,7 +101,7 @@ pub struct PitchTracker {
     scratch_inv: Vec<Complex<f32>>,
     /// m(τ) at integer lags `0..=max_lag + 1`.
     overlap_energy: Vec<f32>,
-    /// NSDF (MPM) or CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
+    /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
     /// `i = 0..=2·(max_lag + 1)`.
     curve: Vec<f32>,
     /// Last voiced f0.
@@ -96,6 +114,7 @@ impl std::fmt::Debug for PitchTracker {
             .field("sample_rate", &self.sample_rate)
             .field("window", &self.window)
             .field("algorithm", &self.algorithm)
+            .field("decimation", &self.decimation)
             .field("min_lag", &self.min_lag)
             .field("max_lag", &self.max_lag)
             .field("fft_len", &self.fft_len)
@@ -106,11 +125,11 @@ impl std::fmt::Debug for PitchTracker {
 
 impl PitchTracker {
     /// A tracker for frames of `window` samples at `sample_rate` Hz, with the default
-    /// algorithm. Allocates (plans the FFTs).
+    /// algorithm. Allocates (plans the FFTs); call it off the audio thread.
     ///
     /// # Panics
-    /// If `sample_rate` is not finite and positive, or `window` is too short to hold two
-    /// periods' worth of lags: `window < max_lag + 2` with `max_lag = ceil(sample_rate / 50)`.
+    /// If `sample_rate` is not finite and at least 8 kHz, or `window` is shorter than
+    /// [`PitchTracker::min_window`].
     pub fn new(sample_rate: f32, window: usize) -> Self {
         Self::with_algorithm(sample_rate, window, PitchAlgorithm::default())
     }
@@ -118,17 +137,21 @@ impl PitchTracker {
     /// Like [`PitchTracker::new`] with an explicit algorithm.
     pub fn with_algorithm(sample_rate: f32, window: usize, algorithm: PitchAlgorithm) -> Self {
         assert!(
-            sample_rate.is_finite() && sample_rate > 0.0,
-            "sample rate must be finite and positive"
+            sample_rate.is_finite() && sample_rate >= MIN_SAMPLE_RATE,
+            "pitch tracker sample rate must be finite and at least {MIN_SAMPLE_RATE} Hz"
         );
-        let max_lag = Self::max_lag_for(sample_rate);
-        let min_lag = ((sample_rate / MAX_F0_HZ).floor() as usize).max(2);
+        let min_window = Self::min_window(sample_rate);
         assert!(
-            window >= max_lag + 2,
-            "pitch window {window} too short: needs at least {} samples",
-            max_lag + 2
+            window >= min_window,
+            "pitch window {window} too short: needs at least {min_window} samples"
         );
-        let fft_len = (window + max_lag + 2).next_power_of_two();
+        let decimation = Self::decimation_for(sample_rate);
+        let rate = sample_rate / decimation as f32;
+        let max_lag = (rate / MIN_F0_HZ).ceil() as usize;
+        let min_lag = ((rate / MAX_F0_HZ).floor() as usize).max(2);
+        let lowpass = lowpass_taps(decimation);
+        let frame_len = window / decimation;
+        let fft_len = (frame_len + max_lag + 2).next_power_of_two();
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(fft_len);
         let ifft = planner.plan_fft_inverse(2 * fft_len);
@@ -136,9 +159,12 @@ impl PitchTracker {
             sample_rate,
             window,
             algorithm,
+            decimation,
+            phases: vec![vec![0.0; (window + lowpass.len() - 1).div_ceil(decimation)]; decimation],
+            lowpass,
+            frame: vec![0.0; frame_len],
             min_lag,
             max_lag,
-            frame: vec![0.0; window],
             fft_len,
             time: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
@@ -154,10 +180,18 @@ impl PitchTracker {
         }
     }
 
-    /// The largest lag (in samples) searched at `sample_rate`: `ceil(sample_rate / MIN_F0_HZ)`.
-    /// A window must be at least this plus 2 samples long.
-    pub fn max_lag_for(sample_rate: f32) -> usize {
-        (sample_rate / MIN_F0_HZ).ceil() as usize
+    /// The decimation factor used at `sample_rate`: `max(1, floor(sample_rate / 8000))`.
+    pub fn decimation_for(sample_rate: f32) -> usize {
+        ((sample_rate / INTERNAL_RATE_MIN).floor() as usize).max(1)
+    }
+
+    /// The shortest window accepted at `sample_rate`: enough decimated samples for the lag of
+    /// [`MIN_F0_HZ`] plus 2 (the overlap at that lag is then tiny; the default window leaves
+    /// far more, see the module docs).
+    pub fn min_window(sample_rate: f32) -> usize {
+        let d = Self::decimation_for(sample_rate);
+        let max_lag = (sample_rate / d as f32 / MIN_F0_HZ).ceil() as usize;
+        (max_lag + 2) * d
     }
 
     /// The frame length in samples.
@@ -192,7 +226,8 @@ impl PitchTracker {
             0.0
         };
         if confidence >= VOICED_CONFIDENCE && period.is_finite() && period > 0.0 {
-            self.last_f0 = (self.sample_rate / period).clamp(MIN_F0_HZ, MAX_F0_HZ);
+            let rate = self.sample_rate / self.decimation as f32;
+            self.last_f0 = (rate / period).clamp(MIN_F0_HZ, MAX_F0_HZ);
         }
         PitchEstimate {
             f0_hz: self.last_f0,
@@ -200,31 +235,72 @@ impl PitchTracker {
         }
     }
 
-    /// Returns (period in samples, unclamped confidence); period is 0 when none was found.
-    fn raw_estimate(&mut self, frame: &[f32]) -> (f32, f32) {
-        let n = frame.len().min(self.window);
-        let mut sum = 0.0f32;
-        for (dst, &x) in self.frame.iter_mut().zip(&frame[..n]) {
-            let x = if x.is_finite() { x } else { 0.0 };
-            *dst = x;
-            sum += x;
+    /// Low-pass, decimate and remove the mean; returns the energy of the result.
+    ///
+    /// The FIR runs in polyphase form on blocks of [`BLOCK`] outputs held in registers:
+    /// `y[j] = Σ_p Σ_s h[s·D + p] · phase_p[j + s]`, which vectorizes.
+    fn prepare_frame(&mut self, input: &[f32]) -> f32 {
+        let n = input.len().min(self.window);
+        let d = self.decimation;
+        let k = self.lowpass.len() / 2;
+        // Deinterleave the zero-padded input: padded position i + k = j·d + p.
+        for (p, phase) in self.phases.iter_mut().enumerate() {
+            phase.fill(0.0);
+            let first = (p + d - k % d) % d; // first input index landing in phase p
+            if first < n {
+                let j0 = (first + k) / d;
+                for (dst, &x) in phase[j0..].iter_mut().zip(input[first..n].iter().step_by(d)) {
+                    *dst = if x.is_finite() { x } else { 0.0 };
+                }
+            }
         }
-        self.frame[n..].fill(0.0);
-        let mean = sum / self.window as f32;
+        let out = self.frame.len();
+        let taps = self.lowpass.len();
+        let mut start = 0;
+        while start < out {
+            let len = BLOCK.min(out - start);
+            let mut acc = [0.0f32; BLOCK];
+            for (p, phase) in self.phases.iter().enumerate() {
+                for (s, &h) in self.lowpass[p..].iter().step_by(d).enumerate() {
+                    let src = &phase[start + s..];
+                    if len == BLOCK {
+                        let src: &[f32; BLOCK] = src[..BLOCK].try_into().unwrap_or(&[0.0; BLOCK]);
+                        for (a, &x) in acc.iter_mut().zip(src) {
+                            *a += h * x;
+                        }
+                    } else {
+                        for (a, &x) in acc[..len].iter_mut().zip(&src[..len]) {
+                            *a += h * x;
+                        }
+                    }
+                }
+            }
+            self.frame[start..start + len].copy_from_slice(&acc[..len]);
+            start += len;
+        }
+        debug_assert!(taps % 2 == 1);
+        let mean = self.frame.iter().sum::<f32>() / out as f32;
         let mut energy = 0.0f32;
-        for x in self.frame.iter_mut() {
-            *x -= mean;
-            energy += *x * *x;
+        for y in self.frame.iter_mut() {
+            *y -= mean;
+            energy += *y * *y;
         }
-        if !(energy.is_finite() && energy > SILENCE_MEAN_SQUARE * self.window as f32) {
+        energy
+    }
+
+    /// Returns (period in decimated samples, unclamped confidence); period 0 when none.
+    fn raw_estimate(&mut self, input: &[f32]) -> (f32, f32) {
+        let energy = self.prepare_frame(input);
+        let l = self.frame.len();
+        if !(energy.is_finite() && energy > SILENCE_MEAN_SQUARE * l as f32) {
             return (0.0, 0.0);
         }
 
         // Autocorrelation r(τ) = Σ_j x_j x_{j+τ} through |FFT|² (zero-padded: no wrap),
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
         // spectrum zero-padded: exact band-limited interpolation of r).
-        self.time[..self.window].copy_from_slice(&self.frame);
-        self.time[self.window..].fill(0.0);
+        self.time[..l].copy_from_slice(&self.frame);
+        self.time[l..].fill(0.0);
         if self
             .fft
             .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch_fwd)
@@ -245,11 +321,8 @@ impl PitchTracker {
         {
             return (0.0, 0.0);
         }
-        // acf[i] = M · r(i/2).
-        let scale = 1.0 / self.fft_len as f32;
 
         // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) at integer lags.
-        let l = self.window;
         let mut m = 2.0 * energy;
         for (tau, slot) in self.overlap_energy.iter_mut().enumerate() {
             *slot = m.max(0.0);
@@ -258,30 +331,50 @@ impl PitchTracker {
             m -= a * a + b * b;
         }
 
-        match self.algorithm {
-            PitchAlgorithm::Mpm => self.mpm(scale),
-            PitchAlgorithm::Yin => self.yin(scale),
+        let index = match self.algorithm {
+            PitchAlgorithm::Mpm => self.mpm(),
+            PitchAlgorithm::Yin => self.yin(),
+        };
+        match index {
+            Some((i, value)) => (0.5 * i, value),
+            None => (0.0, 0.0),
         }
     }
 
-    /// m(i/2), linearly interpolated between integer lags.
-    #[inline]
-    fn overlap_at_half(&self, i: usize) -> f32 {
-        let t = i / 2;
-        if i % 2 == 0 {
-            self.overlap_energy[t]
+    /// Fills `curve` with the NSDF n(i/2) = 2 r(i/2) / m(i/2), m interpolated linearly
+    /// between integer lags.
+    fn fill_nsdf(&mut self) {
+        // acf[i] = M · r(i/2); n = 2r/m.
+        let scale = 2.0 / self.fft_len as f32;
+        let count = self.overlap_energy.len() - 1;
+        for t in 0..count {
+            let m0 = self.overlap_energy[t];
+            let m1 = self.overlap_energy[t + 1];
+            let mh = 0.5 * (m0 + m1);
+            self.curve[2 * t] = if m0 > 0.0 {
+                scale * self.acf[2 * t] / m0
+            } else {
+                0.0
+            };
+            self.curve[2 * t + 1] = if mh > 0.0 {
+                scale * self.acf[2 * t + 1] / mh
+            } else {
+                0.0
+            };
+        }
+        let last = 2 * count;
+        let m = self.overlap_energy[count];
+        self.curve[last] = if m > 0.0 {
+            scale * self.acf[last] / m
         } else {
-            0.5 * (self.overlap_energy[t] + self.overlap_energy[t + 1])
-        }
+            0.0
+        };
     }
 
-    /// NSDF n(τ) = 2 r(τ) / m(τ); the first key maximum within [`MPM_K`] of the highest.
-    fn mpm(&mut self, scale: f32) -> (f32, f32) {
-        for i in 0..self.curve.len() {
-            let m = self.overlap_at_half(i);
-            let r = self.acf[i] * scale;
-            self.curve[i] = if m > 0.0 { 2.0 * r / m } else { 0.0 };
-        }
+    /// MPM: the first key maximum of the NSDF within [`MPM_K`] of the highest, refined on its
+    /// multiples. Returns (half-lag index, NSDF value).
+    fn mpm(&mut self) -> Option<(f32, f32)> {
+        self.fill_nsdf();
         let nsdf = &self.curve;
         let lo = 2 * self.min_lag;
         let hi = nsdf.len() - 1;
@@ -290,7 +383,7 @@ impl PitchTracker {
         let mut best = f32::NEG_INFINITY;
         for_each_key_max(nsdf, lo, hi, |_, _, v| best = best.max(v));
         if best <= 0.0 {
-            return (0.0, 0.0);
+            return None;
         }
         let cut = MPM_K * best;
         let mut chosen = None;
@@ -299,37 +392,42 @@ impl PitchTracker {
                 chosen = Some((i as f32 + offset, v));
             }
         });
-        match chosen {
-            Some((index, value)) => (0.5 * index, value),
-            None => (0.0, 0.0),
-        }
+        chosen.map(|(index, value)| (refine_on_multiples(nsdf, index, value), value))
     }
 
     /// YIN on the full-overlap difference d(τ) = m(τ) − 2 r(τ), normalized per lag by its
-    /// length, then cumulative-mean normalized; first dip under [`YIN_THRESHOLD`].
-    fn yin(&mut self, scale: f32) -> (f32, f32) {
-        let l = self.window as f32;
+    /// length, then cumulative-mean normalized; the first dip under [`YIN_THRESHOLD`],
+    /// refined on its multiples. Returns (half-lag index, 1 − CMNDF).
+    fn yin(&mut self) -> Option<(f32, f32)> {
+        // d(i/2) / (L − i/2) from the NSDF: d = m − 2r = m (1 − n).
+        self.fill_nsdf();
+        let l = self.frame.len() as f32;
         let mut running = 0.0f32;
-        self.curve[0] = 1.0;
         for i in 1..self.curve.len() {
-            let m = self.overlap_at_half(i);
-            let r = self.acf[i] * scale;
-            let d = ((m - 2.0 * r) / (l - 0.5 * i as f32)).max(0.0);
+            let t = i / 2;
+            let m = if i % 2 == 0 {
+                self.overlap_energy[t]
+            } else {
+                0.5 * (self.overlap_energy[t] + self.overlap_energy[t + 1])
+            };
+            let d = (m * (1.0 - self.curve[i]) / (l - 0.5 * i as f32)).max(0.0);
             running += d;
-            self.curve[i] = if running > 0.0 {
+            let cmndf = if running > 0.0 {
                 d * i as f32 / running
             } else {
                 1.0
             };
+            // Work on 1 − CMNDF so that dips become peaks, like the NSDF.
+            self.curve[i] = 1.0 - cmndf;
         }
-        let cmndf = &self.curve;
-        let lo = 2 * self.min_lag;
-        let hi = 2 * self.max_lag;
-        let mut i = lo;
+        self.curve[0] = 0.0;
+        let score = &self.curve;
+        let (lo, hi) = (2 * self.min_lag, 2 * self.max_lag);
         let mut found = 0;
+        let mut i = lo;
         while i <= hi {
-            if cmndf[i] < YIN_THRESHOLD {
-                while i < hi && cmndf[i + 1] < cmndf[i] {
+            if score[i] > 1.0 - YIN_THRESHOLD {
+                while i < hi && score[i + 1] > score[i] {
                     i += 1;
                 }
                 found = i;
@@ -339,23 +437,59 @@ impl PitchTracker {
         }
         if found == 0 {
             // No dip under the threshold: the global minimum, reported with low confidence.
-            let mut best = f32::INFINITY;
-            for (t, &v) in cmndf.iter().enumerate().take(hi + 1).skip(lo) {
-                if v < best {
+            let mut best = f32::NEG_INFINITY;
+            for (t, &v) in score.iter().enumerate().take(hi + 1).skip(lo) {
+                if v > best {
                     best = v;
                     found = t;
                 }
             }
         }
-        let (offset, value) = parabolic_peak(-cmndf[found - 1], -cmndf[found], -cmndf[found + 1]);
-        (0.5 * (found as f32 + offset), 1.0 + value)
+        let (offset, value) = parabolic_peak(score[found - 1], score[found], score[found + 1]);
+        let index = found as f32 + offset;
+        Some((refine_on_multiples(score, index, value), value))
     }
 }
 
-/// Calls `f(index, offset, value)` for each key maximum of `nsdf` (the highest point of each
-/// positive lobe after the first negative-going zero crossing) whose index lies in
-/// `[lo, hi)` and which is a true interior maximum; `offset` and `value` are its parabolic
-/// refinement.
+/// Refines `period` (a peak of `curve` with height `value`) on the peaks at its multiples:
+/// the peak near `k·period` locates the period `k` times more precisely, since the
+/// interpolation error of a peak does not grow with its lag. `k` doubles while the predicted
+/// peak lies inside `curve` and stays clearly present (at least half as high); each step
+/// looks within ±1 lag of the prediction, which the previous step's precision guarantees.
+fn refine_on_multiples(curve: &[f32], period: f32, value: f32) -> f32 {
+    let last = curve.len() - 2;
+    let mut period = period;
+    let mut k = 1usize;
+    loop {
+        let next = 2 * k;
+        let predicted = period * next as f32;
+        if !(predicted + 1.0 < last as f32) {
+            return period;
+        }
+        let c = predicted.round() as usize;
+        let mut i = c;
+        if curve[c - 1] > curve[i] {
+            i = c - 1;
+        }
+        if curve[c + 1] > curve[i] {
+            i = c + 1;
+        }
+        // A true local maximum, and clearly present.
+        if i == 0 || i > last || curve[i - 1] > curve[i] || curve[i + 1] > curve[i] {
+            return period;
+        }
+        if curve[i] < 0.5 * value {
+            return period;
+        }
+        let (offset, _) = parabolic_peak(curve[i - 1], curve[i], curve[i + 1]);
+        period = (i as f32 + offset) / next as f32;
+        k = next;
+    }
+}
+
+/// Calls `f(lag, offset, value)` for each key maximum of `nsdf` (the highest point of each
+/// positive lobe after the first negative-going zero crossing) whose lag lies in `[lo, hi)`
+/// and which is a true interior maximum; `offset` and `value` are its parabolic refinement.
 fn for_each_key_max(nsdf: &[f32], lo: usize, hi: usize, mut f: impl FnMut(usize, f32, f32)) {
     let mut t = 1;
     // Skip the lobe around lag 0.
@@ -386,6 +520,33 @@ fn for_each_key_max(nsdf: &[f32], lo: usize, hi: usize, mut f: impl FnMut(usize,
             return;
         }
     }
+}
+
+/// A windowed-sinc (Blackman) low-pass for decimating by `d`: cutoff at 0.8 of the
+/// decimated Nyquist frequency, `16·d + 1` taps, unity gain at DC. `[1.0]` for `d = 1`.
+fn lowpass_taps(d: usize) -> Vec<f32> {
+    if d <= 1 {
+        return vec![1.0];
+    }
+    let half = 8 * d;
+    let len = 2 * half + 1;
+    let cutoff = 0.8 / d as f64; // relative to the input Nyquist frequency
+    let mut taps: Vec<f64> = (0..len)
+        .map(|i| {
+            let x = i as f64 - half as f64;
+            let sinc = if x == 0.0 {
+                cutoff
+            } else {
+                (std::f64::consts::PI * cutoff * x).sin() / (std::f64::consts::PI * x)
+            };
+            let phase = 2.0 * std::f64::consts::PI * i as f64 / (len - 1) as f64;
+            let blackman = 0.42 - 0.5 * phase.cos() + 0.08 * (2.0 * phase).cos();
+            sinc * blackman
+        })
+        .collect();
+    let sum: f64 = taps.iter().sum();
+    taps.iter_mut().for_each(|t| *t /= sum);
+    taps.into_iter().map(|t| t as f32).collect()
 }
 
 /// Vertex of the parabola through (−1, a), (0, b), (1, c): (offset in [−0.5, 0.5], value).

@@ -259,7 +259,8 @@ fn debug_per_pitch() {
     for (kind, gen) in kinds {
         for &f in &PITCHES {
             let s = gen(f, 0.6);
-            let m = score(&ours(&s, 512, PitchAlgorithm::Mpm), f);
+            if kind != "weak-f1" { continue; }
+            let m = score(&ours(&s, 448, PitchAlgorithm::Mpm), f);
             let y = score(&ours(&s, 512, PitchAlgorithm::Yin), f);
             let b = score(&baseline_mcleod(&s, 512), f);
             let by = score(&baseline_yin(&s, 512), f);

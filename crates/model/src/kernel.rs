@@ -21,36 +21,19 @@
 //! rings are the convs' zero left padding, so [`Packed::reset`] restarts exactly like the batch
 //! reference.
 
-use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, MAX_KERNEL_SIZE, N_INPUTS};
-use crate::math::{exp_sigmoid, lane_sum, relu6, NOISE_LOGIT_OFFSET};
+use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, N_INPUTS};
+use crate::math::{exp_sigmoid_v, lane_sum, relu6_v, NOISE_LOGIT_OFFSET};
 use crate::reference::sanitize_input;
+#[cfg(target_arch = "x86_64")]
+use crate::simd::Avx2;
+use crate::simd::{Lane, Portable, Simd};
 use crate::weights::Weights;
 
 /// Channels per SIMD group.
 pub(crate) const LANES: usize = 8;
 /// Most groups (C ≤ 64).
 const MAX_GROUPS: usize = MAX_CHANNELS / LANES;
-
-/// One group of 8 channels.
-type Lane = [f32; LANES];
 const ZERO: Lane = [0.0; LANES];
-
-/// `acc += w · v`, lane by lane (a multiply, then an add: no fused multiply-add, so every
-/// compiled variant rounds exactly like the batch reference).
-#[inline(always)]
-fn mul_add(acc: &mut Lane, w: &Lane, v: f32) {
-    for (a, &w) in acc.iter_mut().zip(w) {
-        *a += w * v;
-    }
-}
-
-/// Lane-wise `a += b`.
-#[inline(always)]
-fn add_assign(a: &mut Lane, b: &Lane) {
-    for (a, &b) in a.iter_mut().zip(b) {
-        *a += b;
-    }
-}
 
 /// One residual block, packed.
 #[derive(Clone, Debug)]
@@ -211,161 +194,159 @@ impl Packed {
 /// A compiled variant of the step.
 pub(crate) type StepFn = fn(&mut Packed, f32, f32);
 
-/// The step with `NL` channel groups (0: read from `p`). Sums run in the canonical order of
-/// [`crate::reference`], lane by lane, so every compiled variant gives the reference's bits.
+/// The canonical dot-product combine: `(s0 + s1) + (s2 + s3)` (see [`crate::math::dot`]).
 #[inline(always)]
-fn step_impl<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    let nl = if NL == 0 { p.groups } else { NL };
+fn combine<S: Simd>(s: S, p: [S::V; 4]) -> S::V {
+    s.add(s.add(p[0], p[1]), s.add(p[2], p[3]))
+}
+
+/// The step for up to `CAP` channel groups on backend `S`: exactly `CAP` groups when `FIXED`
+/// (the loops then have constant trip counts), else `p.groups`. The arithmetic is the
+/// canonical one of [`crate::reference`], lane by lane, so every backend gives the
+/// reference's bits.
+#[inline(always)]
+fn step_impl<S: Simd, const CAP: usize, const FIXED: bool>(s: S, p: &mut Packed, f0: f32, loudness: f32) {
+    let nl = if FIXED { CAP } else { p.groups.min(CAP) };
     let cp = nl * LANES;
     let k = p.kernel_size;
+    let zero = s.splat(0.0);
     p.pos = p.pos.wrapping_add(1);
     let pos = p.pos;
 
     // Input conv: bias plus one dot product per tap, oldest tap first.
     let im = p.input_mask;
     p.input_history[pos & im] = [sanitize_input(f0), sanitize_input(loudness)];
-    let mut x_store = [ZERO; MAX_GROUPS];
-    let x = &mut x_store[..nl];
-    x.copy_from_slice(&p.input_bias[..nl]);
-    for j in 0..k {
+    let mut x = [zero; CAP];
+    for (xg, b) in x[..nl].iter_mut().zip(&p.input_bias) {
+        *xg = s.load(b);
+    }
+    for (j, w) in p.input_weight.chunks_exact(N_INPUTS * nl).enumerate() {
         let frame = p.input_history[pos.wrapping_sub(k - 1 - j) & im];
-        let w = &p.input_weight[j * N_INPUTS * nl..][..N_INPUTS * nl];
-        for (g, xg) in x.iter_mut().enumerate() {
-            let mut tap = ZERO;
+        for (g, xg) in x[..nl].iter_mut().enumerate() {
+            let mut part = [zero; 4];
             for (i, &v) in frame.iter().enumerate() {
-                mul_add(&mut tap, &w[i * nl + g], v);
+                part[i % 4] = s.fma(s.load(&w[i * nl + g]), s.splat(v), part[i % 4]);
             }
-            add_assign(xg, &tap);
+            *xg = s.add(*xg, combine(s, part));
         }
     }
 
+    let mut lanes = [ZERO; CAP];
     for b in &mut p.blocks {
-        // h = relu6(norm(x)), stored in the ring.
-        let mut h_store = [ZERO; MAX_GROUPS];
-        let h = &mut h_store[..nl];
+        // h = relu6(norm(x)), written to the ring.
+        let slot = (pos & b.mask) * nl;
+        let h = &mut b.history[slot..slot + nl];
         match &b.norm {
             None => {
-                for (hg, xg) in h.iter_mut().zip(x.iter()) {
-                    *hg = xg.map(relu6);
+                for (hg, &xg) in h.iter_mut().zip(&x[..nl]) {
+                    s.store(hg, relu6_v(s, xg));
                 }
             }
             Some((gain, bias)) => {
-                let mean = x.iter().fold(0.0, |s, &xg| s + lane_sum(xg)) * p.inv_channels;
-                let mut var = 0.0;
-                for (xg, mg) in x.iter().zip(&p.channel_mask[..nl]) {
-                    let mut sq = ZERO;
-                    for ((s, &v), &m) in sq.iter_mut().zip(xg).zip(mg) {
-                        let d = (v - mean) * m;
-                        *s = d * d;
-                    }
-                    var += lane_sum(sq);
+                for (l, &xg) in lanes.iter_mut().zip(&x[..nl]) {
+                    s.store(l, xg);
                 }
-                let inv_std = 1.0 / (var * p.inv_channels + LAYER_NORM_EPSILON).sqrt();
-                for (((hg, xg), gg), bg) in h.iter_mut().zip(x.iter()).zip(&gain[..nl]).zip(&bias[..nl]) {
-                    for (((o, &v), &g), &bb) in hg.iter_mut().zip(xg).zip(gg).zip(bg) {
-                        *o = relu6((v - mean) * inv_std * g + bb);
-                    }
+                let mean = lanes[..nl].iter().fold(0.0, |t, &l| t + lane_sum(l)) * p.inv_channels;
+                let mean_v = s.splat(mean);
+                for ((l, &xg), m) in lanes.iter_mut().zip(&x[..nl]).zip(&p.channel_mask) {
+                    let d = s.mul(s.sub(xg, mean_v), s.load(m));
+                    s.store(l, s.mul(d, d));
+                }
+                let var = lanes[..nl].iter().fold(0.0, |t, &l| t + lane_sum(l)) * p.inv_channels;
+                let inv_std = s.splat(1.0 / (var + LAYER_NORM_EPSILON).sqrt());
+                for (((hg, &xg), gg), bg) in h.iter_mut().zip(&x[..nl]).zip(gain).zip(bias) {
+                    let normed = s.fma(s.mul(s.sub(xg, mean_v), inv_std), s.load(gg), s.load(bg));
+                    s.store(hg, relu6_v(s, normed));
                 }
             }
         }
-        let slot = (pos & b.mask) * nl;
-        b.history[slot..slot + nl].copy_from_slice(h);
 
-        // Conv: one dot product per tap (independent chains), past taps from the ring, the
-        // current one (delay 0) from `h`; then bias + taps in order, added to x.
-        let mut taps = [[ZERO; MAX_GROUPS]; MAX_KERNEL_SIZE];
-        let tap_len = cp * nl;
-        for ((tap, &delay), w) in taps.iter_mut().zip(&b.delays).zip(b.weight.chunks_exact(tap_len)) {
-            let frame: &[Lane] = if delay == 0 {
-                h
-            } else {
-                let s = (pos.wrapping_sub(delay) & b.mask) * nl;
-                &b.history[s..s + nl]
-            };
+        // Conv: bias plus one dot product per tap, oldest first, each tap's input read from
+        // the ring. The dot products do not depend on each other, so only the current tap
+        // (delay 0, last) lies on this frame's critical path.
+        let mut sum = [zero; CAP];
+        for (sg, bias) in sum[..nl].iter_mut().zip(&b.bias) {
+            *sg = s.load(bias);
+        }
+        for (&delay, w) in b.delays.iter().zip(b.weight.chunks_exact(cp * nl)) {
+            let start = (pos.wrapping_sub(delay) & b.mask) * nl;
+            let frame = &b.history[start..start + nl];
+            let mut part = [[zero; CAP]; 4];
             for (i, wi) in w.chunks_exact(nl).enumerate() {
-                let v = frame[i / LANES][i % LANES];
-                for (tg, wg) in tap[..nl].iter_mut().zip(wi) {
-                    mul_add(tg, wg, v);
+                let v = s.splat(frame[i / LANES][i % LANES]);
+                for (pg, wg) in part[i % 4][..nl].iter_mut().zip(wi) {
+                    *pg = s.fma(s.load(wg), v, *pg);
                 }
             }
-        }
-        for (g, xg) in x.iter_mut().enumerate() {
-            let mut sum = b.bias[g];
-            for tap in &taps[..k] {
-                add_assign(&mut sum, &tap[g]);
+            for (g, sg) in sum[..nl].iter_mut().enumerate() {
+                *sg = s.add(*sg, combine(s, [part[0][g], part[1][g], part[2][g], part[3][g]]));
             }
-            add_assign(xg, &sum);
+        }
+        for (xg, &sg) in x[..nl].iter_mut().zip(&sum[..nl]) {
+            *xg = s.add(*xg, sg);
         }
     }
 
-    // Head on relu6(x): bias plus a dot product, the noise offset, then exp_sigmoid.
-    let mut y_store = [0.0f32; MAX_CHANNELS];
-    let y = &mut y_store[..cp];
-    for (yv, &xv) in y.iter_mut().zip(x.as_flattened()) {
-        *yv = relu6(xv);
+    // Head on relu6(x): bias plus a dot product, plus the noise offset, into `out`; then
+    // exp_sigmoid over all outputs.
+    for (l, &xg) in lanes.iter_mut().zip(&x[..nl]) {
+        s.store(l, relu6_v(s, xg));
     }
+    let y = &lanes.as_flattened()[..cp];
     let head = p.head_weight.chunks_exact(cp).zip(&p.head_bias).zip(&p.head_offset);
     for (out, ((w, bias), offset)) in p.out.iter_mut().zip(head) {
-        let mut dot = ZERO;
-        for (wi, &v) in w.iter().zip(y.iter()) {
-            mul_add(&mut dot, wi, v);
+        let mut part = [zero; 4];
+        for (i, (wi, &v)) in w.iter().zip(y).enumerate() {
+            part[i % 4] = s.fma(s.load(wi), s.splat(v), part[i % 4]);
         }
-        let mut logit = *bias;
-        add_assign(&mut logit, &dot);
-        add_assign(&mut logit, offset);
-        *out = logit.map(exp_sigmoid);
+        let logit = s.add(s.add(s.load(bias), combine(s, part)), s.load(offset));
+        s.store(out, logit);
+    }
+    for out in p.out.iter_mut() {
+        let v = exp_sigmoid_v(s, s.load(out));
+        s.store(out, v);
     }
 }
 
-/// Portable step with `NL` groups.
-fn step_portable<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<NL>(p, f0, loudness)
+/// Portable step (see [`step_impl`] for the parameters).
+fn step_portable<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
+    step_impl::<Portable, CAP, FIXED>(Portable, p, f0, loudness)
 }
 
-/// The step compiled with AVX2 (256-bit registers: one group of 8 channels per register).
+/// The step compiled with AVX2 and FMA (one group of 8 channels per 256-bit register).
 ///
 /// # Safety
-/// The CPU must support AVX2.
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn step_avx2_unchecked<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<NL>(p, f0, loudness)
+#[target_feature(enable = "avx2,fma")]
+unsafe fn step_avx2_unchecked<const CAP: usize, const FIXED: bool>(s: Avx2, p: &mut Packed, f0: f32, loudness: f32) {
+    step_impl::<Avx2, CAP, FIXED>(s, p, f0, loudness)
 }
 
 /// Safe entry to [`step_avx2_unchecked`]; only handed out by [`select`] after detection.
 #[cfg(target_arch = "x86_64")]
-fn step_avx2<const NL: usize>(p: &mut Packed, f0: f32, loudness: f32) {
-    // SAFETY: `select` returns this function only when `is_x86_feature_detected!` reported
-    // AVX2 on this CPU.
-    unsafe { step_avx2_unchecked::<NL>(p, f0, loudness) }
-}
-
-/// Whether this CPU runs the AVX2 kernels.
-pub(crate) fn avx2_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
+fn step_avx2<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
+    match Avx2::detect() {
+        // SAFETY: the token proves AVX2 and FMA.
+        Some(s) => unsafe { step_avx2_unchecked::<CAP, FIXED>(s, p, f0, loudness) },
+        None => step_portable::<CAP, FIXED>(p, f0, loudness),
     }
 }
 
 /// Picks the fastest step for `groups` channel groups, and names it.
 pub(crate) fn select(groups: usize, allow_simd: bool) -> (StepFn, &'static str) {
     #[cfg(target_arch = "x86_64")]
-    if allow_simd && avx2_available() {
+    if allow_simd && Avx2::detect().is_some() {
         return match groups {
-            1 => (step_avx2::<1>, "avx2, 1×8 channels"),
-            2 => (step_avx2::<2>, "avx2, 2×8 channels"),
-            _ => (step_avx2::<0>, "avx2, n×8 channels"),
+            1 => (step_avx2::<1, true>, "avx2, 1×8 channels"),
+            2 => (step_avx2::<2, true>, "avx2, 2×8 channels"),
+            _ => (step_avx2::<MAX_GROUPS, false>, "avx2, n×8 channels"),
         };
     }
     let _ = allow_simd;
     match groups {
-        1 => (step_portable::<1>, "portable, 1×8 channels"),
-        2 => (step_portable::<2>, "portable, 2×8 channels"),
-        _ => (step_portable::<0>, "portable, n×8 channels"),
+        1 => (step_portable::<1, true>, "portable, 1×8 channels"),
+        2 => (step_portable::<2, true>, "portable, 2×8 channels"),
+        _ => (step_portable::<MAX_GROUPS, false>, "portable, n×8 channels"),
     }
 }

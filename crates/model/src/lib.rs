@@ -62,6 +62,7 @@ pub mod math;
 pub mod metadata;
 pub mod quant;
 pub mod reference;
+mod simd;
 pub mod testing;
 pub mod weights;
 

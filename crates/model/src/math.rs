@@ -1,5 +1,5 @@
-//! The network's scalar nonlinearities: [`relu6`] and DDSP's [`exp_sigmoid`], the latter as a
-//! fast polynomial approximation that the compiler vectorizes.
+//! The network's nonlinearities: [`relu6`] and DDSP's [`exp_sigmoid`], the latter as a fast
+//! polynomial approximation, plus the canonical channel sum.
 //!
 //! The head evaluates `1 + H + B` (126) exp_sigmoids per frame, which with `std`'s `exp`/`ln`
 //! would cost more than the whole convolution stack. [`exp_sigmoid`] uses only multiplies,
@@ -8,19 +8,26 @@
 //! at most [`EXP_SIGMOID_MAX_REL_ERROR`]; `tests::exp_sigmoid_error_bound` checks that on a
 //! dense sweep.
 //!
-//! The derivation. With `a = |x| · log2(e)`, `u = 2^−a ∈ (0, 1]` and
-//! `sigmoid(x) = 2^(min(x, 0) · log2(e)) / (1 + u)`:
+//! The derivation. With `u = e^−|x| = 2^(−|x| · log2(e)) ∈ (0, 1]`,
+//! `sigmoid(x) = e^min(x, 0) / (1 + u)`, so
 //! ```text
 //! exp_sigmoid(x) = 2 · sigmoid(x)^ln10 + 1e-7
-//!                = 2 · 2^z + 1e-7,   z = ln10 · (log2(e) · min(x, 0) − log2(1 + u))
+//!                = 2 · 10^min(x, 0) · (1 + u)^−ln10 + 1e-7
 //! ```
-//! `2^t` splits into `2^round(t)` (built in the exponent bits) times a degree-4 polynomial on
-//! `[−½, ½]` (relative error 2.8e-6), and `log2(1 + u)` on `u ∈ [0, 1]` is a degree-6
-//! polynomial (absolute error 2.1e-6), both fitted minimax-style with their constant term pinned
-//! (exact at 0). Nothing overflows: `a` and `z` are clamped first.
+//! `10^min(x, 0)` and `u` are two independent `2^t` evaluations (so the CPU overlaps them):
+//! `2^round(t)` built in the exponent bits times a degree-4 polynomial on `[−½, ½]` (relative
+//! error 2.8e-6). `(1 + u)^−ln10` on `u ∈ [0, 1]` is a degree-8 polynomial (relative error
+//! 4.9e-6). Each is a minimax-style fit with its constant term pinned (exact at 0), evaluated
+//! with fused multiply-adds. Nothing overflows: both exponents are clamped first.
+//!
+//! The formula is written once, generic over the SIMD backends of `simd.rs`; the scalar
+//! [`exp_sigmoid`] is its one-lane instance, and the decoder's vector instances give the same
+//! bits lane by lane.
+
+use crate::simd::{Scalar, Simd, ROUND_MAGIC};
 
 /// Upper bound of the relative error of [`exp_sigmoid`] against [`exp_sigmoid_exact`], for any
-/// finite input (measured maximum on a sweep: see the test).
+/// finite input (the measured maximum on a dense sweep is 8.3e-6: see the test).
 pub const EXP_SIGMOID_MAX_REL_ERROR: f64 = 1.2e-5;
 
 /// Floor DDSP adds to exp_sigmoid's output, so magnitudes are never exactly 0.
@@ -30,20 +37,21 @@ pub const EXP_SIGMOID_FLOOR: f32 = 1e-7;
 pub const NOISE_LOGIT_OFFSET: f32 = -5.0;
 
 const LOG2_E: f32 = std::f32::consts::LOG2_E;
-const LN_10: f32 = std::f32::consts::LN_10;
-/// `1.5 · 2^23`: adding it rounds an f32 of magnitude below 2^22 to an integer.
-const ROUND_MAGIC: f32 = 12_582_912.0;
-
-/// `min(max(x, 0), 6)`. Written with comparisons so a loop over it vectorizes to max/min.
-#[inline(always)]
-pub fn relu6(x: f32) -> f32 {
-    let x = if x > 0.0 { x } else { 0.0 };
-    if x < 6.0 {
-        x
-    } else {
-        6.0
-    }
-}
+/// `ln(10) · log2(e)`: `10^x = 2^(x · ln(10) · log2(e))`.
+const LN10_LOG2E: f32 = std::f32::consts::LN_10 * LOG2_E;
+/// `2^r ≈ 1 + r·(c1 + r·(c2 + r·(c3 + r·c4)))` on `[−½, ½]`, relative error 2.8e-6.
+const EXP2_POLY: [f32; 4] = [0.693_124_2, 0.240_240_98, 0.055_906_53, 0.009_582_934];
+/// `(1 + u)^−ln(10) ≈ 1 + u·(c1 + u·(c2 + …))` on `[0, 1]`, degree 8, relative error 4.9e-6.
+const INV_1P_POW_LN10_POLY: [f32; 8] = [
+    -2.302_132_1,
+    3.788_140_5,
+    -5.295_383,
+    6.324_924,
+    -6.011_206_6,
+    4.065_757,
+    -1.679_779_9,
+    0.312_380_7,
+];
 
 /// Sum of one group of 8 channel values as a fixed tree:
 /// `((v0 + v4) + (v2 + v6)) + ((v1 + v5) + (v3 + v7))`.
@@ -63,49 +71,76 @@ pub fn channel_sum(values: &[f32]) -> f32 {
     })
 }
 
-/// `2^t` for `t ∈ [−126, 0]` (callers clamp), relative error ≤ 2.8e-6.
-#[inline(always)]
-fn exp2_nonpositive(t: f32) -> f32 {
-    let shifted = t + ROUND_MAGIC;
-    let n = shifted - ROUND_MAGIC; // round(t), an integer in [−126, 0]
-    let r = t - n; // in [−½, ½]
-    // 2^r ≈ 1 + r·(c1 + r·(c2 + r·(c3 + r·c4))).
-    let p = 1.0 + r * (0.693_124_2 + r * (0.240_240_98 + r * (0.055_906_53 + r * 0.009_582_934)));
-    // The low mantissa bits of `shifted` hold round(t) in two's complement; 2^n is built by
-    // putting n + 127 in the exponent field.
-    let n_bits = shifted.to_bits().wrapping_sub(ROUND_MAGIC.to_bits());
-    p * f32::from_bits(n_bits.wrapping_add(127) << 23)
+/// The canonical dot product `Σ w_i · x_i`: four partial sums by `i mod 4`, each
+/// `s = fma(w_i, x_i, s)` from 0 in ascending `i`, combined as `(s0 + s1) + (s2 + s3)`. Four
+/// independent chains keep a SIMD step short; every path of the decoder sums this way.
+pub fn dot(terms: impl IntoIterator<Item = (f32, f32)>) -> f32 {
+    let mut s = [0.0f32; 4];
+    for (i, (w, x)) in terms.into_iter().enumerate() {
+        s[i % 4] = w.mul_add(x, s[i % 4]);
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
-/// `log2(1 + u)` for `u ∈ [0, 1]`, absolute error ≤ 2.1e-6, exactly 0 at `u = 0`.
+/// `min(max(x, 0), 6)`.
 #[inline(always)]
-fn log2_1p_unit(u: f32) -> f32 {
-    u * (1.442_553 + u * (-0.718_280_85 + u * (0.458_266 + u * (-0.279_528_58 + u * (0.123_442_9 + u * -0.026_454_562)))))
+pub fn relu6(x: f32) -> f32 {
+    relu6_v(Scalar, x)
+}
+
+/// [`relu6`] on a vector of any backend.
+#[inline(always)]
+pub(crate) fn relu6_v<S: Simd>(s: S, x: S::V) -> S::V {
+    s.min(s.max(x, s.splat(0.0)), s.splat(6.0))
+}
+
+/// `2^(t + e)` for `t ∈ [−126, 0]` (callers clamp) and `e ∈ {0, 1}`: `2^round(t + …)` in the
+/// exponent bits times a polynomial for the rest. Relative error ≤ 2.8e-6.
+#[inline(always)]
+fn exp2_nonpositive<S: Simd>(s: S, t: S::V, e: i32) -> S::V {
+    let magic = s.splat(ROUND_MAGIC);
+    let shifted = s.add(t, magic);
+    let r = s.sub(t, s.sub(shifted, magic)); // t − round(t), in [−½, ½]
+    let [c1, c2, c3, c4] = EXP2_POLY;
+    let p = s.fma(s.splat(c4), r, s.splat(c3));
+    let p = s.fma(p, r, s.splat(c2));
+    let p = s.fma(p, r, s.splat(c1));
+    let p = s.fma(p, r, s.splat(1.0));
+    s.mul(p, s.pow2_of_rounded(shifted, e))
+}
+
+/// [`exp_sigmoid`] on a vector of any backend; the same operations in the same order, so the
+/// same bits on every backend.
+#[inline(always)]
+pub(crate) fn exp_sigmoid_v<S: Simd>(s: S, x: S::V) -> S::V {
+    // Two independent chains (the CPU runs them side by side).
+    // A: u = 2^−a with a = |x| · log2(e) ≤ 30 (beyond that 1 + u rounds to 1 anyway), then
+    //    h = (1 + u)^−ln10.
+    let t = s.max(s.mul(s.abs(x), s.splat(-LOG2_E)), s.splat(-30.0));
+    let u = exp2_nonpositive(s, t, 0);
+    let [c1, c2, c3, c4, c5, c6, c7, c8] = INV_1P_POW_LN10_POLY;
+    let h = s.fma(s.splat(c8), u, s.splat(c7));
+    let h = s.fma(h, u, s.splat(c6));
+    let h = s.fma(h, u, s.splat(c5));
+    let h = s.fma(h, u, s.splat(c4));
+    let h = s.fma(h, u, s.splat(c3));
+    let h = s.fma(h, u, s.splat(c2));
+    let h = s.fma(h, u, s.splat(c1));
+    let h = s.fma(h, u, s.splat(1.0));
+    // B: 2 · 10^min(x, 0) = 2 · 2^(ln10 · log2(e) · min(x, 0)); below 2^−100 the floor
+    //    dominates by 23 orders of magnitude.
+    let z = s.max(s.mul(s.min(x, s.splat(0.0)), s.splat(LN10_LOG2E)), s.splat(-100.0));
+    let two_pow = exp2_nonpositive(s, z, 1);
+    // 2 · sigmoid(x)^ln10 + floor = 2 · 10^min(x, 0) · (1 + u)^−ln10 + floor.
+    s.fma(two_pow, h, s.splat(EXP_SIGMOID_FLOOR))
 }
 
 /// DDSP's `exp_sigmoid(x) = 2 · sigmoid(x)^ln(10) + 1e-7`, approximated (see the module docs):
-/// relative error ≤ [`EXP_SIGMOID_MAX_REL_ERROR`]. Always finite, in `[1e-7, 2 + 1e-7]`, for
-/// finite `x`; `±Inf` give the limits. The decoder only feeds it finite values.
+/// relative error ≤ [`EXP_SIGMOID_MAX_REL_ERROR`]. Always finite, in `[1e-7, 2 + 1e-7]`,
+/// whatever `x` (±Inf give the limits, NaN gives 2 + 1e-7).
 #[inline(always)]
 pub fn exp_sigmoid(x: f32) -> f32 {
-    let ax = if x < 0.0 { -x } else { x };
-    // 2^−a with a ≤ 30 (beyond that 1 + u rounds to 1 anyway).
-    let a = ax * LOG2_E;
-    let a = if a < 30.0 { a } else { 30.0 };
-    let u = exp2_nonpositive(-a);
-    let neg_part = if x < 0.0 { x } else { 0.0 };
-    let z = LN_10 * (LOG2_E * neg_part - log2_1p_unit(u));
-    // Below 2^−100 the floor dominates by 23 orders of magnitude.
-    let z = if z > -100.0 { z } else { -100.0 };
-    2.0 * exp2_nonpositive(z) + EXP_SIGMOID_FLOOR
-}
-
-/// Applies [`exp_sigmoid`] to every element in place. Allocation-free and vectorized.
-#[inline(always)]
-pub fn exp_sigmoid_slice(values: &mut [f32]) {
-    for v in values {
-        *v = exp_sigmoid(*v);
-    }
+    exp_sigmoid_v(Scalar, x)
 }
 
 /// The exact `exp_sigmoid` in f64 with `std` functions: the reference for [`exp_sigmoid`].
@@ -154,9 +189,9 @@ mod tests {
 
     #[test]
     fn exp_sigmoid_limits() {
-        // sigmoid(0) = ½ → 2 · 0.5^2.302585 + 1e-7 = 0.40600…
-        assert!((exp_sigmoid(0.0) as f64 - exp_sigmoid_exact(0.0)).abs() < 1e-5);
-        assert!((exp_sigmoid_exact(0.0) - 0.406_006_3).abs() < 1e-6);
+        // sigmoid(0) = ½ → 2 · 0.5^2.302585 + 1e-7 = 2 · 0.2026996 + 1e-7 = 0.4053993.
+        assert!((exp_sigmoid_exact(0.0) - 0.405_399_3).abs() < 1e-7);
+        assert!((exp_sigmoid(0.0) as f64 - 0.405_399_3).abs() < 1e-5);
         assert_eq!(exp_sigmoid(1e30), 2.0 + 1e-7);
         assert_eq!(exp_sigmoid(f32::INFINITY), 2.0 + 1e-7);
         assert_eq!(exp_sigmoid(-1e30), 1e-7);

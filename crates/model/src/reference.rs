@@ -7,18 +7,19 @@
 //! `out[o, t] = bias[o] + Σ_j Σ_i w[o, i, j] · x[i, t − (K−1−j)·d]`, with `w` in PyTorch/burn
 //! layout `[out, in, K]` (the same as left-padding by `(K−1)·d` and a plain conv).
 //!
-//! Canonical order. f32 sums depend on their order, and one ulp in a logit is about one ulp of
-//! an output after exp_sigmoid, so both paths sum in this order and agree to the bit:
+//! Canonical arithmetic. f32 results depend on the order of operations, and one ulp in a logit
+//! is about one ulp of an output after exp_sigmoid, so the streaming decoder and this reference
+//! compute the same operations in the same order and agree to the bit:
 //! - conv / dense: `((bias + dot_0) + dot_1) + …`, one dot product per tap `j` (oldest first;
-//!   the head has one), each `dot_j = ((0 + w·x_0) + w·x_1) + …` over input channels in
-//!   ascending order, multiply then add (no fused multiply-add);
+//!   the head has one), each over the input channels as [`crate::math::dot`] defines it (four
+//!   fused multiply-add chains);
 //! - the noise logits get `+ (−5)` after that; the block update is `x + (bias + dots)`;
 //! - LayerNorm: `mean = channel_sum(x) · (1/C)`, `var = channel_sum((x − mean)²) · (1/C)`,
-//!   `y = (x − mean) · (1 / sqrt(var + ε)) · gain + bias` ([`crate::math::channel_sum`]).
+//!   `y = fma((x − mean) · (1 / sqrt(var + ε)), gain, bias)` ([`crate::math::channel_sum`]).
 
 use crate::arch::{Architecture, LAYER_NORM_EPSILON, N_INPUTS};
 use crate::controls::Controls;
-use crate::math::{channel_sum, exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
+use crate::math::{channel_sum, dot, exp_sigmoid, relu6, NOISE_LOGIT_OFFSET};
 use crate::weights::{Norm, Weights};
 
 /// Largest magnitude of a network input; larger inputs are clamped and NaN/Inf read as 0, so
@@ -48,14 +49,10 @@ fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dil
                     let mut sum = bias[o];
                     for j in 0..k {
                         let delay = (k - 1 - j) * dilation;
-                        // Left zero padding: a tap before the start sees zeros (dot = 0).
-                        let mut dot = 0.0;
-                        if let Some(frame) = t.checked_sub(delay).map(|s| &x[s]) {
-                            for i in 0..c_in {
-                                dot += weight[(o * c_in + i) * k + j] * frame[i];
-                            }
-                        }
-                        sum += dot;
+                        // Left zero padding: a tap before the start sees zeros.
+                        let zeros = vec![0.0; c_in];
+                        let frame = t.checked_sub(delay).map_or(&zeros, |s| &x[s]);
+                        sum += dot((0..c_in).map(|i| (weight[(o * c_in + i) * k + j], frame[i])));
                     }
                     sum
                 })
@@ -73,7 +70,7 @@ fn layer_norm(x: &[f32], norm: &Norm) -> Vec<f32> {
     x.iter()
         .zip(&norm.gain)
         .zip(&norm.bias)
-        .map(|((v, g), b)| (v - mean) * inv_std * g + b)
+        .map(|((v, g), b)| ((v - mean) * inv_std).mul_add(*g, *b))
         .collect()
 }
 
@@ -108,13 +105,7 @@ pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f
         .map(|frame| {
             let y: Vec<f32> = frame.iter().map(|&v| relu6(v)).collect();
             let logits: Vec<f32> = (0..n_out)
-                .map(|o| {
-                    let mut dot = 0.0;
-                    for i in 0..c {
-                        dot += head_w[o * c + i] * y[i];
-                    }
-                    weights.head.bias[o] + dot
-                })
+                .map(|o| weights.head.bias[o] + dot((0..c).map(|i| (head_w[o * c + i], y[i]))))
                 .collect();
             let act = |o: usize| {
                 let offset = if o > arch.n_harmonics { NOISE_LOGIT_OFFSET } else { 0.0 };

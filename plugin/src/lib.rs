@@ -1,0 +1,362 @@
+//! Tiny Timbre as a plugin: sing a line, hear it played by a trained instrument.
+//!
+//! Two plugins share this crate and one bundle: the effect [`TinyTimbre`] (audio in, the
+//! engine analyses its pitch and loudness) and the instrument [`TinyTimbreSynth`] (MIDI notes
+//! in). Both wrap the same [`timbre_engine::Engine`]; this crate only adds the host shell:
+//!
+//! - [`params`]: host-automatable parameters built from the engine's spec table;
+//! - [`models`] and [`loader`]: the model picker's list and the off-thread model swap;
+//! - [`meters`]: lock-free values from the audio thread for the editor;
+//! - [`editor`]: the egui editor;
+//! - [`synth`]: the instrument.
+//!
+//! The audio thread never allocates, locks, logs or does I/O (the tests run with nice-plug's
+//! `assert_process_allocs`). The engine sanitizes NaN/Inf/denormals and the plugin also enables
+//! nice-plug's flush-to-zero.
+
+pub mod editor;
+pub mod loader;
+pub mod meters;
+pub mod models;
+pub mod params;
+pub mod synth;
+
+mod catalog;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditorState, RepaintNotifier};
+use timbre_engine::{Engine, Mode};
+
+use crate::loader::ModelLoader;
+use crate::meters::SharedMeters;
+use crate::params::{EngineParams, ModelSelection, TimbreParams};
+
+pub use crate::synth::TinyTimbreSynth;
+
+/// The vendor shown by hosts.
+pub const VENDOR: &str = "Tiny Timbre";
+/// The project's web page.
+pub const URL: &str = "https://example.invalid/tiny-timbre";
+/// Support e-mail (none yet).
+pub const EMAIL: &str = "";
+
+/// Work the plugin hands to nice-plug's background thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// Load the model in the persisted selection and swap it in.
+    LoadSelected,
+}
+
+/// The task executor both plugins use: loads run on nice-plug's background thread.
+fn task_executor<P: Plugin<BackgroundTask = Task>>(
+    loader: Arc<ModelLoader>,
+    selection: ModelSelection,
+) -> TaskExecutor<P> {
+    Box::new(move |task| match task {
+        Task::LoadSelected => loader.load(&selection.get()),
+    })
+}
+
+/// The part of a plugin that owns the engine: shared by the effect and the synth.
+pub struct Core {
+    /// The engine, built in `activate`.
+    engine: Option<Engine>,
+    /// Where the engine's voices come from (shared with the background task and the editor).
+    loader: Arc<ModelLoader>,
+    /// Meter values for the editor.
+    meters: Arc<SharedMeters>,
+    /// Asks the editor to redraw after new meter values.
+    repaint: RepaintNotifier,
+    /// Whether the editor is open (meters are skipped when it is not).
+    editor_state: Arc<EguiEditorState>,
+    /// The persisted model selection (shared with the params).
+    selection: ModelSelection,
+    /// Input channels of the active layout (0, 1 or 2).
+    input_channels: usize,
+    /// Copies of the input channels: the host buffer is processed in place.
+    input_scratch: [Vec<f32>; 2],
+    /// A right channel to write to when the host gives only one output channel.
+    right_scratch: Vec<f32>,
+    /// The latency last reported to the host, in samples.
+    latency: u32,
+    /// Audio analysis (effect) or MIDI notes (synth).
+    mode: Mode,
+}
+
+/// The editor's initial size in logical pixels.
+pub const EDITOR_SIZE: (u32, u32) = (820, 560);
+
+impl Core {
+    /// A core for `mode`, using `selection` as the persisted model.
+    fn new(mode: Mode, selection: ModelSelection) -> Self {
+        Self {
+            engine: None,
+            loader: Arc::new(ModelLoader::default()),
+            meters: Arc::new(SharedMeters::default()),
+            repaint: RepaintNotifier::new(),
+            editor_state: EguiEditorState::from_size(
+                nice_plug::editor::dpi::LogicalSize::new(
+                    EDITOR_SIZE.0 as f32,
+                    EDITOR_SIZE.1 as f32,
+                ),
+                1.0,
+            ),
+            selection,
+            input_channels: 0,
+            input_scratch: [Vec::new(), Vec::new()],
+            right_scratch: Vec::new(),
+            latency: 0,
+            mode,
+        }
+    }
+
+    /// Builds the engine for this configuration (allocates; may read the model file) and
+    /// reports the latency.
+    fn activate<P: Plugin>(
+        &mut self,
+        layout: &AudioIOLayout,
+        config: &BufferConfig,
+        context: &mut impl ActivateContext<P>,
+    ) -> bool {
+        let max_block = config.max_buffer_size.max(1) as usize;
+        self.input_channels = layout
+            .main_input_channels
+            .map_or(0, NonZeroU32::get)
+            .min(2) as usize;
+        self.input_scratch = [vec![0.0; max_block], vec![0.0; max_block]];
+        self.right_scratch = vec![0.0; max_block];
+        // A restored state is already in the selection: this activation loads it.
+        self.selection.take_changed();
+        let spec = self.selection.get();
+        let engine =
+            match self
+                .loader
+                .prepare(&spec, config.sample_rate as f64, max_block, self.mode)
+            {
+                Ok(engine) => engine,
+                Err(e) => {
+                    nice_log!("Tiny Timbre cannot run here: {e}");
+                    return false;
+                }
+            };
+        self.latency = engine.latency_samples();
+        context.set_latency_samples(self.latency);
+        // Dropping the previous engine here, on the main thread, frees its voices.
+        self.engine = Some(engine);
+        true
+    }
+
+    /// Clears every state of the engine. Allocation-free.
+    fn reset(&mut self) {
+        if let Some(engine) = self.engine.as_mut() {
+            engine.reset();
+        }
+        self.meters.clear();
+    }
+
+    /// Things to do at the start of every process call: start a load when a restored state
+    /// changed the model, and apply the parameters. Allocation-free.
+    fn begin_block<P: Plugin<BackgroundTask = Task>>(
+        &mut self,
+        params: &EngineParams,
+        context: &mut impl ProcessContext<P>,
+    ) -> bool {
+        if self.selection.take_changed() {
+            context.execute_background(Task::LoadSelected);
+        }
+        match self.engine.as_mut() {
+            Some(engine) => {
+                engine.set_params(&params.to_engine());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Runs the engine on samples `from..to` of the host buffer (in place: the inputs are
+    /// copied out first). Allocation-free.
+    fn render(&mut self, slices: &mut [&mut [f32]], from: usize, to: usize) {
+        let Some(engine) = self.engine.as_mut() else {
+            return;
+        };
+        let in_ch = self.input_channels.min(slices.len());
+        let capacity = self.right_scratch.len();
+        let mut done = from;
+        while done < to {
+            let len = (to - done).min(capacity);
+            let range = done..done + len;
+            for (scratch, channel) in self.input_scratch.iter_mut().zip(slices.iter()).take(in_ch)
+            {
+                scratch[..len].copy_from_slice(&channel[range.clone()]);
+            }
+            let inputs: [&[f32]; 2] = [&self.input_scratch[0][..len], &self.input_scratch[1][..len]];
+            match slices {
+                [] => {}
+                [left] => engine.process(
+                    &inputs[..in_ch],
+                    &mut left[range],
+                    &mut self.right_scratch[..len],
+                ),
+                [left, right, rest @ ..] => {
+                    engine.process(&inputs[..in_ch], &mut left[range.clone()], &mut right[range.clone()]);
+                    // Extra outputs (not in our layouts, but harmless) get the left channel.
+                    for extra in rest.iter_mut() {
+                        extra[range.clone()].copy_from_slice(&left[range.clone()]);
+                    }
+                }
+            }
+            done += len;
+        }
+    }
+
+    /// Things to do at the end of every process call: report a changed latency and publish
+    /// the meters while the editor is open. Allocation-free.
+    fn end_block<P: Plugin>(&mut self, context: &mut impl ProcessContext<P>) {
+        let Some(engine) = self.engine.as_ref() else {
+            return;
+        };
+        let latency = engine.latency_samples();
+        if latency != self.latency {
+            self.latency = latency;
+            context.set_latency_samples(latency);
+        }
+        if self.editor_state.is_open() {
+            self.meters.publish(engine);
+            self.repaint.request_repaint();
+        }
+    }
+
+    /// Silences the outputs (no engine: activation failed).
+    fn silence(slices: &mut [&mut [f32]]) {
+        for channel in slices.iter_mut() {
+            channel.fill(0.0);
+        }
+    }
+
+    /// The handles the editor needs.
+    fn editor_handles(&self) -> editor::Shared {
+        editor::Shared {
+            loader: self.loader.clone(),
+            meters: self.meters.clone(),
+            selection: self.selection.clone(),
+        }
+    }
+}
+
+/// The timbre-transfer effect: audio in, the same melody played by the model out.
+pub struct TinyTimbre {
+    /// Host-visible parameters and the persisted model.
+    params: Arc<TimbreParams>,
+    /// The engine and everything around it.
+    core: Core,
+}
+
+impl Default for TinyTimbre {
+    fn default() -> Self {
+        let params = Arc::new(TimbreParams::default());
+        let core = Core::new(Mode::Audio, params.model.clone());
+        Self { params, core }
+    }
+}
+
+impl Plugin for TinyTimbre {
+    const NAME: &'static str = "Tiny Timbre";
+    const VENDOR: &'static str = VENDOR;
+    const URL: &'static str = URL;
+    const EMAIL: &'static str = EMAIL;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = nice_plug_egui::EguiEditor<editor::TimbreEditor<TimbreParams>>;
+    type SysExMessage = ();
+    type BackgroundTask = Task;
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
+    }
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            self.params.clone(),
+            self.core.editor_handles(),
+            self.core.editor_state.clone(),
+            self.core.repaint.clone(),
+            Box::new(move || async_executor.execute_background(Task::LoadSelected)),
+        )
+    }
+
+    fn activate(
+        &mut self,
+        layout: &AudioIOLayout,
+        config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.core.activate(layout, config, context)
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let n = buffer.samples();
+        let slices = buffer.as_slice();
+        if !self.core.begin_block(&self.params.engine, context) {
+            Core::silence(slices);
+            return ProcessStatus::Normal;
+        }
+        self.core.render(slices, 0, n);
+        self.core.end_block(context);
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for TinyTimbre {
+    const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Real-time timbre transfer: sing a line, hear it played by a trained instrument");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+        ClapFeature::PitchShifter,
+    ];
+}
+
+impl Vst3Plugin for TinyTimbre {
+    // "TinyTimbreEffect", 16 ASCII bytes: fixed forever.
+    const VST3_CLASS_ID: [u8; 16] = *b"TinyTimbreEffect";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::PitchShift];
+}
+
+nice_export_clap!(TinyTimbre, TinyTimbreSynth);
+nice_export_vst3!(TinyTimbre, TinyTimbreSynth);

@@ -1,0 +1,384 @@
+//! The host-automatable parameters, built from the engine's parameter table
+//! ([`timbre_engine::params::ALL`]) so the plugin, the CLI and the engine never disagree about a
+//! range, a unit or a default.
+//!
+//! Parameter ids are the engine's spec ids (`semitones`, `gain`, ...); a test checks that every
+//! spec has exactly one parameter with its id, range and default. Smoothing is left to the
+//! engine, which smooths every control itself.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use nice_plug::params::persist::PersistentField;
+use nice_plug::prelude::*;
+use parking_lot::RwLock;
+use timbre_engine::params::{self as spec, ParamSpec};
+use timbre_engine::Adsr;
+
+use crate::models::DEFAULT_MODEL;
+
+/// The ten engine parameters, shared by the effect and the synth.
+#[derive(Params)]
+pub struct EngineParams {
+    /// Loudness shift applied to the input features, in dB.
+    #[id = "loudness"]
+    pub loudness: FloatParam,
+    /// Pitch-confidence gate threshold, 0..1.
+    #[id = "gate"]
+    pub gate: FloatParam,
+    /// Auto-adjust: octave and loudness mapped onto the model's training range.
+    #[id = "auto_adjust"]
+    pub auto_adjust: BoolParam,
+    /// Pitch shift in semitones.
+    #[id = "semitones"]
+    pub semitones: IntParam,
+    /// Fine tune in cents.
+    #[id = "cents"]
+    pub cents: FloatParam,
+    /// Pull towards the nearest semitone, in percent.
+    #[id = "autotune"]
+    pub autotune: FloatParam,
+    /// Gain of the harmonic part, in dB.
+    #[id = "harmonic_gain"]
+    pub harmonic_gain: FloatParam,
+    /// Gain of the noise part, in dB.
+    #[id = "noise_gain"]
+    pub noise_gain: FloatParam,
+    /// Reverb dry/wet, in percent.
+    #[id = "reverb"]
+    pub reverb: FloatParam,
+    /// Output gain, in dB.
+    #[id = "gain"]
+    pub gain: FloatParam,
+}
+
+impl Default for EngineParams {
+    fn default() -> Self {
+        Self {
+            loudness: float_param(&spec::LOUDNESS),
+            gate: float_param(&spec::GATE).with_value_to_string(Arc::new(|v| format!("{v:.2}"))),
+            auto_adjust: bool_param(&spec::AUTO_ADJUST),
+            semitones: int_param(&spec::SEMITONES),
+            cents: float_param(&spec::CENTS),
+            autotune: float_param(&spec::AUTOTUNE),
+            harmonic_gain: float_param(&spec::HARMONIC_GAIN),
+            noise_gain: float_param(&spec::NOISE_GAIN),
+            reverb: float_param(&spec::REVERB),
+            gain: float_param(&spec::OUTPUT_GAIN),
+        }
+    }
+}
+
+impl EngineParams {
+    /// The current values as the engine's plain-data [`timbre_engine::Params`]. Allocation-free
+    /// (atomic loads): called on the audio thread before every (sub-)block.
+    pub fn to_engine(&self) -> timbre_engine::Params {
+        timbre_engine::Params {
+            semitones: self.semitones.value() as f32,
+            cents: self.cents.value(),
+            loudness_db: self.loudness.value(),
+            gate: self.gate.value(),
+            auto_adjust: self.auto_adjust.value(),
+            autotune_percent: self.autotune.value(),
+            harmonic_gain_db: self.harmonic_gain.value(),
+            noise_gain_db: self.noise_gain.value(),
+            reverb_percent: self.reverb.value(),
+            output_gain_db: self.gain.value(),
+        }
+    }
+}
+
+/// Parameters of the effect ("Tiny Timbre").
+#[derive(Params)]
+pub struct TimbreParams {
+    /// The engine's knobs.
+    #[nested]
+    pub engine: EngineParams,
+    /// The selected model (persisted with the session).
+    #[persist = "model"]
+    pub model: ModelSelection,
+}
+
+impl Default for TimbreParams {
+    fn default() -> Self {
+        Self {
+            engine: EngineParams::default(),
+            model: ModelSelection::new(DEFAULT_MODEL),
+        }
+    }
+}
+
+/// Parameters of the synth ("Tiny Timbre Synth"): the engine's knobs plus the envelope.
+#[derive(Params)]
+pub struct SynthParams {
+    /// The engine's knobs.
+    #[nested]
+    pub engine: EngineParams,
+    /// Attack time in ms.
+    #[id = "attack"]
+    pub attack: FloatParam,
+    /// Decay time in ms.
+    #[id = "decay"]
+    pub decay: FloatParam,
+    /// Sustain level, 0..1 (shown in percent).
+    #[id = "sustain"]
+    pub sustain: FloatParam,
+    /// Release time in ms.
+    #[id = "release"]
+    pub release: FloatParam,
+    /// The selected model (persisted with the session).
+    #[persist = "model"]
+    pub model: ModelSelection,
+}
+
+/// Longest attack, decay or release, in ms.
+pub const MAX_ENVELOPE_MS: f32 = 5000.0;
+/// Shortest attack, decay or release, in ms.
+pub const MIN_ENVELOPE_MS: f32 = 1.0;
+
+impl Default for SynthParams {
+    fn default() -> Self {
+        let adsr = Adsr::default();
+        Self {
+            engine: EngineParams::default(),
+            attack: time_param("Attack", adsr.attack_ms),
+            decay: time_param("Decay", adsr.decay_ms),
+            sustain: FloatParam::new(
+                "Sustain",
+                adsr.sustain,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_unit(" %")
+            .with_value_to_string(formatters::v2s_f32_percentage(0))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+            release: time_param("Release", adsr.release_ms),
+            model: ModelSelection::new(DEFAULT_MODEL),
+        }
+    }
+}
+
+impl SynthParams {
+    /// The envelope as the engine wants it. Allocation-free.
+    pub fn adsr(&self) -> Adsr {
+        Adsr {
+            attack_ms: self.attack.value(),
+            decay_ms: self.decay.value(),
+            sustain: self.sustain.value(),
+            release_ms: self.release.value(),
+        }
+    }
+}
+
+/// An envelope time parameter in ms, skewed so short times get most of the travel.
+fn time_param(name: &'static str, default_ms: f32) -> FloatParam {
+    FloatParam::new(
+        name,
+        default_ms,
+        FloatRange::Skewed {
+            min: MIN_ENVELOPE_MS,
+            max: MAX_ENVELOPE_MS,
+            factor: FloatRange::skew_factor(-2.0),
+        },
+    )
+    .with_unit(" ms")
+    .with_value_to_string(Arc::new(|v| {
+        if v >= 1000.0 {
+            format!("{:.2} s", v / 1000.0)
+        } else {
+            format!("{v:.0}")
+        }
+    }))
+    .with_string_to_value(Arc::new(|s| {
+        let s = s.trim();
+        if let Some(sec) = s.strip_suffix('s').filter(|r| !r.ends_with('m')) {
+            return sec.trim().parse::<f32>().ok().map(|v| v * 1000.0);
+        }
+        parse_number(s)
+    }))
+}
+
+/// The unit suffix shown after a value (nice-plug appends it without a space).
+pub fn unit_suffix(unit: &str) -> &'static str {
+    match unit {
+        "st" => " st",
+        "ct" => " ct",
+        "dB" => " dB",
+        "%" => " %",
+        "ms" => " ms",
+        _ => "",
+    }
+}
+
+/// Decimal places shown for a float parameter: fewer for wide ranges.
+fn decimals(spec: &ParamSpec) -> usize {
+    match spec.max - spec.min {
+        r if r <= 2.0 => 2,
+        r if r <= 150.0 => 1,
+        _ => 0,
+    }
+}
+
+/// Parses the leading number of `s` ("-3.5 dB" → -3.5).
+fn parse_number(s: &str) -> Option<f32> {
+    let s = s.trim();
+    let end = s
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || ((c == '-' || c == '+') && i == 0)))
+        .map_or(s.len(), |(i, _)| i);
+    s[..end].parse().ok()
+}
+
+/// A float parameter with the spec's name, range, default and unit.
+pub fn float_param(spec: &ParamSpec) -> FloatParam {
+    let places = decimals(spec);
+    let range = FloatRange::Linear {
+        min: spec.min,
+        max: spec.max,
+    };
+    FloatParam::new(spec.name, spec.default, range)
+        .with_unit(unit_suffix(spec.unit))
+        .with_step_size(10f32.powi(-(places as i32)))
+        .with_value_to_string(Arc::new(move |v| format!("{v:.places$}")))
+        .with_string_to_value(Arc::new(parse_number))
+}
+
+/// An integer parameter with the spec's name, range, default and unit.
+pub fn int_param(spec: &ParamSpec) -> IntParam {
+    IntParam::new(
+        spec.name,
+        spec.default.round() as i32,
+        IntRange::Linear {
+            min: spec.min.round() as i32,
+            max: spec.max.round() as i32,
+        },
+    )
+    .with_unit(unit_suffix(spec.unit))
+    .with_value_to_string(Arc::new(|v| {
+        if v > 0 {
+            format!("+{v}")
+        } else {
+            format!("{v}")
+        }
+    }))
+    .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
+}
+
+/// A switch with the spec's name and default.
+pub fn bool_param(spec: &ParamSpec) -> BoolParam {
+    BoolParam::new(spec.name, spec.default >= 0.5)
+}
+
+/// The model the musician picked: an embedded model's name or a file path. Persisted in the
+/// plugin state under `"model"`; restoring a state raises [`ModelSelection::take_changed`] so
+/// the plugin loads the restored model.
+pub struct ModelSelection {
+    /// The name or path (locked only off the audio thread).
+    spec: RwLock<String>,
+    /// Set when a restored state changed the selection; the audio thread polls it (atomic).
+    changed: AtomicBool,
+}
+
+impl ModelSelection {
+    /// A selection of `spec`.
+    pub fn new(spec: &str) -> Self {
+        Self {
+            spec: RwLock::new(spec.to_string()),
+            changed: AtomicBool::new(false),
+        }
+    }
+
+    /// The selected name or path. Locks: never call it on the audio thread.
+    pub fn get(&self) -> String {
+        self.spec.read().clone()
+    }
+
+    /// Selects `spec` without raising the change flag (the caller loads it). Locks.
+    pub fn select(&self, spec: &str) {
+        *self.spec.write() = spec.to_string();
+    }
+
+    /// Whether a restored state changed the selection since the last call; clears the flag.
+    /// Wait-free: safe on the audio thread.
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::AcqRel)
+    }
+}
+
+impl<'a> PersistentField<'a, String> for ModelSelection {
+    fn set(&self, new_value: String) {
+        *self.spec.write() = new_value;
+        self.changed.store(true, Ordering::Release);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&String) -> R,
+    {
+        f(&self.spec.read())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every engine spec is one parameter with the same id, range and default.
+    #[test]
+    fn parameters_match_the_engine_specs() {
+        let params = TimbreParams::default();
+        let map = params.param_map();
+        for s in spec::ALL {
+            let hits: Vec<_> = map.iter().filter(|(id, _, _)| id == s.id).collect();
+            assert_eq!(hits.len(), 1, "{}", s.id);
+            let ptr = hits[0].1;
+            // SAFETY: the pointers point into `params`, alive for the whole test.
+            unsafe {
+                assert_eq!(ptr.name(), s.name, "{}", s.id);
+                let lo = ptr.preview_plain(0.0);
+                let hi = ptr.preview_plain(1.0);
+                assert!((lo - s.min).abs() < 1e-4, "{} min {lo}", s.id);
+                assert!((hi - s.max).abs() < 1e-4, "{} max {hi}", s.id);
+                let d = ptr.default_plain_value();
+                assert!((d - s.default).abs() < 1e-3, "{} default {d}", s.id);
+            }
+        }
+        assert_eq!(map.len(), spec::ALL.len());
+        assert_eq!(params.engine.to_engine(), timbre_engine::Params::default());
+    }
+
+    #[test]
+    fn synth_has_the_engine_params_and_the_envelope() {
+        let params = SynthParams::default();
+        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        for s in spec::ALL {
+            assert!(ids.iter().any(|i| i == s.id), "{}", s.id);
+        }
+        for id in ["attack", "decay", "sustain", "release"] {
+            assert!(ids.iter().any(|i| i == id), "{id}");
+        }
+        assert_eq!(params.adsr(), Adsr::default());
+    }
+
+    #[test]
+    fn text_entry_accepts_units() {
+        assert_eq!(parse_number("-3.5 dB"), Some(-3.5));
+        assert_eq!(parse_number("+12st"), Some(12.0));
+        assert_eq!(parse_number("dB"), None);
+        let p = float_param(&spec::OUTPUT_GAIN);
+        assert_eq!(p.to_string(), "0.0 dB");
+        let st = int_param(&spec::SEMITONES);
+        assert_eq!(st.to_string(), "0 st");
+    }
+
+    #[test]
+    fn restoring_the_model_raises_the_flag() {
+        let sel = ModelSelection::new("untrained");
+        assert!(!sel.take_changed());
+        PersistentField::set(&sel, "/tmp/violin.ttmodel".to_string());
+        assert!(sel.take_changed());
+        assert!(!sel.take_changed());
+        assert_eq!(sel.get(), "/tmp/violin.ttmodel");
+        sel.select("untrained");
+        assert!(!sel.take_changed());
+    }
+}

@@ -1,0 +1,203 @@
+//! "Tiny Timbre Synth": the same engine played from MIDI notes instead of a voice.
+//!
+//! Monophonic with last-note priority (the engine's [`timbre_engine::NoteSource`]): legato
+//! playing glides without retriggering the envelope, like a bowed or blown instrument. Notes are
+//! sample-accurate: the block is split at every event, which costs nothing because the engine's
+//! output does not depend on block boundaries. Pitch bend covers ±[`PITCH_BEND_SEMITONES`].
+
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+use timbre_engine::Mode;
+
+use crate::params::SynthParams;
+use crate::{editor, task_executor, Core, Task, EMAIL, URL, VENDOR};
+
+/// Pitch-bend range, in semitones each way.
+pub const PITCH_BEND_SEMITONES: f32 = 2.0;
+
+/// MIDI controllers that silence everything (All Sound Off, All Notes Off).
+const PANIC_CCS: [u8; 2] = [120, 123];
+
+/// The instrument: MIDI notes in, the model's instrument out.
+pub struct TinyTimbreSynth {
+    /// Host-visible parameters (engine knobs and envelope) and the persisted model.
+    params: Arc<SynthParams>,
+    /// The engine and everything around it.
+    core: Core,
+}
+
+impl Default for TinyTimbreSynth {
+    fn default() -> Self {
+        let params = Arc::new(SynthParams::default());
+        let core = Core::new(Mode::Notes, params.model.clone());
+        Self { params, core }
+    }
+}
+
+impl TinyTimbreSynth {
+    /// Applies one note event to the engine. Allocation-free.
+    fn apply(&mut self, event: NoteEvent<()>) {
+        let Some(engine) = self.core.engine.as_mut() else {
+            return;
+        };
+        match event {
+            NoteEvent::NoteOn { note, velocity, .. } => {
+                // Some hosts send note-on with velocity 0 for note-off.
+                if velocity > 0.0 {
+                    engine.note_on(note, velocity);
+                } else {
+                    engine.note_off(note);
+                }
+            }
+            NoteEvent::NoteOff { note, .. } | NoteEvent::Choke { note, .. } => {
+                engine.note_off(note)
+            }
+            NoteEvent::MidiPitchBend { value, .. } => {
+                engine.pitch_bend(bend_semitones(value));
+            }
+            NoteEvent::MidiCC { cc, .. } if PANIC_CCS.contains(&cc) => engine.reset(),
+            _ => {}
+        }
+    }
+}
+
+/// Converts a normalized pitch-bend value (0..1, 0.5 = centre) to semitones.
+pub fn bend_semitones(value: f32) -> f32 {
+    if !value.is_finite() {
+        return 0.0;
+    }
+    (value.clamp(0.0, 1.0) - 0.5) * 2.0 * PITCH_BEND_SEMITONES
+}
+
+impl Plugin for TinyTimbreSynth {
+    const NAME: &'static str = "Tiny Timbre Synth";
+    const VENDOR: &'static str = VENDOR;
+    const URL: &'static str = URL;
+    const EMAIL: &'static str = EMAIL;
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
+        main_input_channels: None,
+        main_output_channels: NonZeroU32::new(2),
+        ..AudioIOLayout::const_default()
+    }];
+
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = nice_plug_egui::EguiEditor<editor::TimbreEditor<SynthParams>>;
+    type SysExMessage = ();
+    type BackgroundTask = Task;
+
+    fn task_executor(&mut self) -> TaskExecutor<Self> {
+        task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
+    }
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            self.params.clone(),
+            self.core.editor_handles(),
+            self.core.editor_state.clone(),
+            self.core.repaint.clone(),
+            Box::new(move || async_executor.execute_background(Task::LoadSelected)),
+        )
+    }
+
+    fn activate(
+        &mut self,
+        layout: &AudioIOLayout,
+        config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.core.activate(layout, config, context)
+    }
+
+    fn reset(&mut self) {
+        self.core.reset();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let n = buffer.samples();
+        let slices = buffer.as_slice();
+        if !self.core.begin_block(&self.params.engine, context) {
+            Core::silence(slices);
+            // Drain the events so the host's queue does not back up.
+            while context.next_event().is_some() {}
+            return ProcessStatus::Normal;
+        }
+        if let Some(engine) = self.core.engine.as_mut() {
+            engine.set_adsr(self.params.adsr());
+        }
+        // Render up to each event, apply it, go on.
+        let mut pos = 0;
+        let mut next = context.next_event();
+        loop {
+            while let Some(event) = next {
+                if event.timing() as usize > pos {
+                    break;
+                }
+                self.apply(event);
+                next = context.next_event();
+            }
+            let end = next.map_or(n, |e| (e.timing() as usize).min(n));
+            self.core.render(slices, pos, end);
+            pos = end;
+            if pos >= n {
+                // Events stamped past the block (should not happen) still count.
+                while let Some(event) = next {
+                    self.apply(event);
+                    next = context.next_event();
+                }
+                break;
+            }
+        }
+        self.core.end_block(context);
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for TinyTimbreSynth {
+    const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre-synth";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("A trained instrument played from MIDI: the Tiny Timbre engine in synth mode");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::Instrument,
+        ClapFeature::Synthesizer,
+        ClapFeature::Mono,
+        ClapFeature::Stereo,
+    ];
+}
+
+impl Vst3Plugin for TinyTimbreSynth {
+    // "TinyTimbreSynth!", 16 ASCII bytes: fixed forever.
+    const VST3_CLASS_ID: [u8; 16] = *b"TinyTimbreSynth!";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pitch_bend_spans_two_semitones_each_way() {
+        assert_eq!(bend_semitones(0.5), 0.0);
+        assert_eq!(bend_semitones(1.0), 2.0);
+        assert_eq!(bend_semitones(0.0), -2.0);
+        assert_eq!(bend_semitones(0.75), 1.0);
+        assert_eq!(bend_semitones(f32::NAN), 0.0);
+        assert_eq!(bend_semitones(7.0), 2.0);
+    }
+}

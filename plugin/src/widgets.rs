@@ -1,0 +1,511 @@
+//! The editor's drawing pieces: a rotary knob and a switch bound to nice-plug parameters, and
+//! the meters (tuner, bars, level meters). Everything is painted with egui's painter, so it
+//! scales cleanly at any zoom.
+
+use std::f32::consts::PI;
+
+use egui::{
+    pos2, vec2, Align2, Color32, CornerRadius, FontId, Id, Pos2, Rect, Response, Sense, Stroke,
+    StrokeKind, Ui,
+};
+use nice_plug::prelude::{BoolParam, Param, ParamSetter};
+
+/// The editor's colours.
+pub mod palette {
+    use egui::Color32;
+
+    /// Window background.
+    pub const BG: Color32 = Color32::from_rgb(0x16, 0x17, 0x1c);
+    /// Panel background.
+    pub const PANEL: Color32 = Color32::from_rgb(0x20, 0x22, 0x29);
+    /// Panel border.
+    pub const EDGE: Color32 = Color32::from_rgb(0x30, 0x33, 0x3d);
+    /// Unlit tracks (knob arcs, empty meters).
+    pub const TRACK: Color32 = Color32::from_rgb(0x34, 0x37, 0x42);
+    /// The main accent: warm amber, like varnished wood.
+    pub const ACCENT: Color32 = Color32::from_rgb(0xf0, 0xa0, 0x3c);
+    /// The second accent: teal, for output-side things.
+    pub const TEAL: Color32 = Color32::from_rgb(0x4f, 0xc3, 0xb8);
+    /// Main text.
+    pub const TEXT: Color32 = Color32::from_rgb(0xe8, 0xe8, 0xea);
+    /// Secondary text.
+    pub const DIM: Color32 = Color32::from_rgb(0x95, 0x9c, 0xaa);
+    /// In tune, healthy level.
+    pub const GOOD: Color32 = Color32::from_rgb(0x6b, 0xd4, 0x7a);
+    /// A little off, hot level.
+    pub const WARN: Color32 = Color32::from_rgb(0xf0, 0xc8, 0x4c);
+    /// Errors, clipping.
+    pub const BAD: Color32 = Color32::from_rgb(0xf2, 0x5f, 0x5c);
+}
+
+use palette::*;
+
+/// Pixels of vertical drag for the full range of a knob.
+const DRAG_PIXELS: f32 = 220.0;
+/// Fine adjustment (Shift held) is this much slower.
+const FINE_FACTOR: f32 = 0.1;
+
+/// Temporary per-knob state kept in egui's memory while dragging.
+#[derive(Clone, Copy, Default)]
+struct DragState {
+    /// Normalized value when the drag started.
+    start: f32,
+    /// Accumulated normalized movement.
+    moved: f32,
+}
+
+/// The angle (radians, screen coordinates, y down) of normalized position `t` on a knob: the
+/// arc runs clockwise from bottom-left (t = 0) through the top to bottom-right (t = 1).
+fn knob_angle(t: f32) -> f32 {
+    (135.0 + 270.0 * t.clamp(0.0, 1.0)).to_radians()
+}
+
+/// Points along a knob arc from `t0` to `t1`.
+fn arc_points(center: Pos2, radius: f32, t0: f32, t1: f32) -> Vec<Pos2> {
+    let (a, b) = if t0 <= t1 { (t0, t1) } else { (t1, t0) };
+    let steps = ((b - a) * 64.0).ceil().max(1.0) as usize;
+    (0..=steps)
+        .map(|i| {
+            let angle = knob_angle(a + (b - a) * i as f32 / steps as f32);
+            center + radius * vec2(angle.cos(), angle.sin())
+        })
+        .collect()
+}
+
+/// A rotary knob for any parameter: drag up/down (Shift: fine), scroll, double-click to reset,
+/// click the value to type one. `bipolar` knobs light the arc from the centre.
+pub fn knob<P: Param>(
+    ui: &mut Ui,
+    param: &P,
+    setter: &ParamSetter,
+    diameter: f32,
+    bipolar: bool,
+    accent: Color32,
+) -> Response {
+    let name_h = 18.0;
+    let value_h = 20.0;
+    let width = diameter.max(64.0) + 8.0;
+    let (outer, _) = ui.allocate_exact_size(vec2(width, name_h + diameter + value_h + 6.0), Sense::hover());
+    let knob_rect = Rect::from_center_size(
+        pos2(outer.center().x, outer.top() + name_h + diameter / 2.0),
+        vec2(diameter, diameter),
+    );
+    let id = ui.make_persistent_id(("knob", param.name()));
+    let mut response = ui.interact(knob_rect, id, Sense::click_and_drag());
+
+    // Input.
+    let drag_id = id.with("drag");
+    if response.drag_started() {
+        setter.begin_set_parameter(param);
+        let start = param.unmodulated_normalized_value();
+        ui.data_mut(|d| d.insert_temp(drag_id, DragState { start, moved: 0.0 }));
+    }
+    if response.dragged() {
+        let fine = ui.input(|i| i.modifiers.shift);
+        let delta = response.drag_delta();
+        let step = (delta.x - delta.y) / DRAG_PIXELS * if fine { FINE_FACTOR } else { 1.0 };
+        let mut state: DragState = ui.data(|d| d.get_temp(drag_id)).unwrap_or_default();
+        state.moved += step;
+        ui.data_mut(|d| d.insert_temp(drag_id, state));
+        let target = (state.start + state.moved).clamp(0.0, 1.0);
+        set_normalized(setter, param, target);
+        response.mark_changed();
+    }
+    if response.drag_stopped() {
+        setter.end_set_parameter(param);
+    }
+    if response.double_clicked() || (response.clicked() && ui.input(|i| i.modifiers.command)) {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, param.default_plain_value());
+        setter.end_set_parameter(param);
+        response.mark_changed();
+    }
+    if response.hovered() {
+        let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+        if scroll != 0.0 {
+            let fine = ui.input(|i| i.modifiers.shift);
+            let step = scroll / 600.0 * if fine { FINE_FACTOR } else { 1.0 };
+            let target = (param.unmodulated_normalized_value() + step).clamp(0.0, 1.0);
+            setter.begin_set_parameter(param);
+            set_normalized(setter, param, target);
+            setter.end_set_parameter(param);
+            response.mark_changed();
+        }
+    }
+
+    // Drawing.
+    let painter = ui.painter();
+    let active = response.hovered() || response.dragged();
+    painter.text(
+        pos2(outer.center().x, outer.top() + name_h / 2.0),
+        Align2::CENTER_CENTER,
+        param.name(),
+        FontId::proportional(13.0),
+        if active { TEXT } else { DIM },
+    );
+    let center = knob_rect.center();
+    let radius = diameter / 2.0 - 3.0;
+    let t = param.modulated_normalized_value();
+    let track = Stroke::new(4.0, TRACK);
+    painter.line(arc_points(center, radius, 0.0, 1.0), track);
+    let origin = if bipolar { 0.5 } else { 0.0 };
+    if (t - origin).abs() > 1e-4 {
+        painter.line(arc_points(center, radius, origin, t), Stroke::new(4.0, accent));
+    }
+    let body = radius - 7.0;
+    painter.circle_filled(center, body, Color32::from_rgb(0x2a, 0x2d, 0x36));
+    painter.circle_stroke(
+        center,
+        body,
+        Stroke::new(1.0, if active { accent.gamma_multiply(0.6) } else { EDGE }),
+    );
+    let angle = knob_angle(t);
+    let dir = vec2(angle.cos(), angle.sin());
+    painter.line_segment(
+        [center + dir * body * 0.35, center + dir * (body - 3.0)],
+        Stroke::new(3.0, TEXT),
+    );
+
+    // The value, click to type.
+    let value_rect = Rect::from_center_size(
+        pos2(outer.center().x, knob_rect.bottom() + 4.0 + value_h / 2.0),
+        vec2(width, value_h),
+    );
+    value_entry(ui, param, setter, id, value_rect, active);
+    response.on_hover_text("Drag or scroll (Shift: fine) · double-click: default · click the value to type")
+}
+
+/// Sets a parameter from a normalized value, snapping through the parameter's own steps.
+fn set_normalized<P: Param>(setter: &ParamSetter, param: &P, normalized: f32) {
+    let value = param.preview_plain(normalized);
+    if value != param.modulated_plain_value() {
+        setter.set_parameter(param, value);
+    }
+}
+
+/// The value under a knob; a click turns it into a text field (Enter sets, Escape cancels).
+fn value_entry<P: Param>(
+    ui: &mut Ui,
+    param: &P,
+    setter: &ParamSetter,
+    id: Id,
+    rect: Rect,
+    active: bool,
+) {
+    let edit_id = id.with("edit");
+    let editing: Option<String> = ui.data(|d| d.get_temp(edit_id));
+    match editing {
+        Some(mut text) => {
+            let mut child = ui.new_child(egui::UiBuilder::new().max_rect(rect));
+            let field = child.add(
+                egui::TextEdit::singleline(&mut text)
+                    .desired_width(rect.width() - 8.0)
+                    .horizontal_align(egui::Align::Center)
+                    .font(FontId::proportional(13.0)),
+            );
+            field.request_focus();
+            let (enter, escape) =
+                ui.input(|i| (i.key_pressed(egui::Key::Enter), i.key_pressed(egui::Key::Escape)));
+            if enter {
+                if let Some(normalized) = param.string_to_normalized_value(&text) {
+                    setter.begin_set_parameter(param);
+                    setter.set_parameter_normalized(param, normalized);
+                    setter.end_set_parameter(param);
+                }
+                ui.data_mut(|d| d.remove::<String>(edit_id));
+            } else if escape || field.lost_focus() {
+                ui.data_mut(|d| d.remove::<String>(edit_id));
+            } else {
+                ui.data_mut(|d| d.insert_temp(edit_id, text));
+            }
+        }
+        None => {
+            let response = ui.interact(rect, id.with("value"), Sense::click());
+            let color = if active || response.hovered() { TEXT } else { Color32::from_rgb(0xc8, 0xcb, 0xd2) };
+            if response.hovered() {
+                ui.painter().rect_filled(rect.shrink2(vec2(6.0, 1.0)), 4.0, PANEL.gamma_multiply(1.6));
+            }
+            ui.painter().text(
+                rect.center(),
+                Align2::CENTER_CENTER,
+                param.to_string(),
+                FontId::proportional(14.0),
+                color,
+            );
+            if response.clicked() {
+                let current = param.normalized_value_to_string(param.unmodulated_normalized_value(), false);
+                ui.data_mut(|d| d.insert_temp(edit_id, current));
+            }
+        }
+    }
+}
+
+/// An on/off switch for a [`BoolParam`], sized like a knob so it lines up in a group.
+pub fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter, diameter: f32, accent: Color32) -> Response {
+    let name_h = 18.0;
+    let value_h = 20.0;
+    let width = diameter.max(64.0) + 8.0;
+    let (outer, _) = ui.allocate_exact_size(vec2(width, name_h + diameter + value_h + 6.0), Sense::hover());
+    let pill = Rect::from_center_size(
+        pos2(outer.center().x, outer.top() + name_h + diameter / 2.0),
+        vec2(diameter.min(56.0), 26.0),
+    );
+    let id = ui.make_persistent_id(("switch", param.name()));
+    let response = ui.interact(pill.expand(6.0), id, Sense::click());
+    let on = param.value();
+    if response.clicked() {
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, !on);
+        setter.end_set_parameter(param);
+    }
+    let painter = ui.painter();
+    let hovered = response.hovered();
+    painter.text(
+        pos2(outer.center().x, outer.top() + name_h / 2.0),
+        Align2::CENTER_CENTER,
+        param.name(),
+        FontId::proportional(13.0),
+        if hovered { TEXT } else { DIM },
+    );
+    let fill = if on { accent } else { TRACK };
+    painter.rect_filled(pill, CornerRadius::same(13), fill);
+    let knob_x = if on { pill.right() - 13.0 } else { pill.left() + 13.0 };
+    painter.circle_filled(pos2(knob_x, pill.center().y), 10.0, if on { BG } else { DIM });
+    painter.text(
+        pos2(outer.center().x, pill.bottom() + (outer.bottom() - pill.bottom()) / 2.0),
+        Align2::CENTER_CENTER,
+        if on { "On" } else { "Off" },
+        FontId::proportional(14.0),
+        if on { TEXT } else { DIM },
+    );
+    response.on_hover_text("Map the input's octave and loudness onto the model's training range")
+}
+
+/// Paints a panel (rounded background, border, title) on `rect`; returns the area inside.
+pub fn panel(ui: &Ui, rect: Rect, title: &str) -> Rect {
+    let painter = ui.painter();
+    painter.rect_filled(rect, 8.0, PANEL);
+    painter.rect_stroke(rect, 8.0, Stroke::new(1.0, EDGE), StrokeKind::Inside);
+    if title.is_empty() {
+        return rect.shrink(10.0);
+    }
+    painter.text(
+        rect.left_top() + vec2(12.0, 9.0),
+        Align2::LEFT_TOP,
+        title.to_uppercase(),
+        FontId::proportional(11.5),
+        DIM,
+    );
+    Rect::from_min_max(rect.left_top() + vec2(10.0, 28.0), rect.right_bottom() - vec2(10.0, 8.0))
+}
+
+/// A horizontal bar filled to `fraction` (0..1).
+pub fn hbar(ui: &Ui, rect: Rect, fraction: f32, color: Color32) {
+    let painter = ui.painter();
+    painter.rect_filled(rect, 3.0, TRACK);
+    let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+    if f > 0.0 {
+        let mut lit = rect;
+        lit.set_width(rect.width() * f);
+        painter.rect_filled(lit, 3.0, color);
+    }
+}
+
+/// The colour of a level at `db` dBFS: green, amber above -12, red above -1.
+pub fn level_color(db: f32) -> Color32 {
+    if db > -1.0 {
+        BAD
+    } else if db > -12.0 {
+        WARN
+    } else {
+        GOOD
+    }
+}
+
+/// Lowest level shown by the level meters, in dBFS.
+pub const METER_FLOOR_DB: f32 = -60.0;
+/// Highest level shown by the level meters, in dBFS.
+pub const METER_CEIL_DB: f32 = 6.0;
+
+/// A vertical level meter with a dB scale on its left, the level at `db` dBFS.
+pub fn level_meter(ui: &Ui, rect: Rect, label: &str, db: f32) {
+    let painter = ui.painter();
+    let label_h = 18.0;
+    let value_h = 18.0;
+    let bar = Rect::from_min_max(
+        pos2(rect.center().x - 7.0, rect.top() + label_h),
+        pos2(rect.center().x + 7.0, rect.bottom() - value_h),
+    );
+    painter.text(
+        pos2(rect.center().x, rect.top() + label_h / 2.0 - 2.0),
+        Align2::CENTER_CENTER,
+        label,
+        FontId::proportional(12.5),
+        DIM,
+    );
+    painter.rect_filled(bar, 3.0, TRACK);
+    let y_of = |d: f32| {
+        let f = ((d - METER_FLOOR_DB) / (METER_CEIL_DB - METER_FLOOR_DB)).clamp(0.0, 1.0);
+        bar.bottom() - f * bar.height()
+    };
+    // Lit segments, coloured by level zone.
+    let top = y_of(db);
+    if db > METER_FLOOR_DB {
+        for (lo, hi, color) in [
+            (METER_FLOOR_DB, -12.0, GOOD),
+            (-12.0, -1.0, WARN),
+            (-1.0, METER_CEIL_DB, BAD),
+        ] {
+            let seg_top = y_of(hi).max(top);
+            let seg_bottom = y_of(lo);
+            if seg_top < seg_bottom {
+                painter.rect_filled(
+                    Rect::from_min_max(pos2(bar.left(), seg_top), pos2(bar.right(), seg_bottom)),
+                    2.0,
+                    color,
+                );
+            }
+        }
+    }
+    for tick in [0.0, -6.0, -12.0, -24.0, -48.0] {
+        let y = y_of(tick);
+        painter.line_segment(
+            [pos2(bar.left() - 5.0, y), pos2(bar.left() - 2.0, y)],
+            Stroke::new(1.0, DIM),
+        );
+        painter.text(
+            pos2(bar.left() - 8.0, y),
+            Align2::RIGHT_CENTER,
+            format!("{}", tick as i32),
+            FontId::proportional(10.0),
+            DIM,
+        );
+    }
+    let text = if db <= METER_FLOOR_DB {
+        "-inf".to_string()
+    } else {
+        format!("{db:.1}")
+    };
+    painter.text(
+        pos2(rect.center().x, rect.bottom() - value_h / 2.0 + 2.0),
+        Align2::CENTER_CENTER,
+        text,
+        FontId::proportional(12.0),
+        level_color(db),
+    );
+}
+
+/// The tuner strip: -50..+50 cents with a needle at `cents`, faded when `voiced` is false.
+pub fn tuner_strip(ui: &Ui, rect: Rect, cents: Option<f32>, voiced: bool) {
+    let painter = ui.painter();
+    let mid = rect.center().y;
+    painter.line_segment(
+        [pos2(rect.left(), mid), pos2(rect.right(), mid)],
+        Stroke::new(2.0, TRACK),
+    );
+    for (c, h) in [(-50.0, 6.0), (-25.0, 4.0), (0.0, 10.0), (25.0, 4.0), (50.0, 6.0)] {
+        let x = rect.left() + (c + 50.0) / 100.0 * rect.width();
+        painter.line_segment([pos2(x, mid - h), pos2(x, mid + h)], Stroke::new(1.5, DIM));
+    }
+    if let Some(c) = cents {
+        let x = rect.left() + (c.clamp(-50.0, 50.0) + 50.0) / 100.0 * rect.width();
+        let color = if c.abs() < 5.0 {
+            GOOD
+        } else if c.abs() < 20.0 {
+            WARN
+        } else {
+            ACCENT
+        };
+        let color = if voiced { color } else { color.gamma_multiply(0.3) };
+        painter.add(egui::Shape::convex_polygon(
+            vec![pos2(x, mid + 2.0), pos2(x - 7.0, mid - 11.0), pos2(x + 7.0, mid - 11.0)],
+            color,
+            Stroke::NONE,
+        ));
+        painter.line_segment([pos2(x, mid - 2.0), pos2(x, mid + 10.0)], Stroke::new(2.5, color));
+    }
+}
+
+/// The harmonic distribution as bars: heights on a dB scale (0 dB at the top, -50 dB at the
+/// bottom), brightness following the output level `activity` (0..1).
+pub fn harmonic_bars(ui: &Ui, rect: Rect, harmonics: &[f32], activity: f32) {
+    let painter = ui.painter();
+    let n = harmonics.len().max(1);
+    let axis_h = 16.0;
+    let plot = Rect::from_min_max(rect.min, pos2(rect.right(), rect.bottom() - axis_h));
+    for db in [-10.0, -20.0, -30.0, -40.0] {
+        let y = plot.bottom() - (db + 50.0) / 50.0 * plot.height();
+        painter.line_segment(
+            [pos2(plot.left(), y), pos2(plot.right(), y)],
+            Stroke::new(1.0, EDGE.gamma_multiply(0.7)),
+        );
+    }
+    let slot = plot.width() / n as f32;
+    let gap = (slot * 0.25).clamp(1.0, 4.0);
+    let alpha = 0.35 + 0.65 * activity.clamp(0.0, 1.0);
+    for (i, &h) in harmonics.iter().enumerate() {
+        let db = if h > 0.0 && h.is_finite() {
+            20.0 * h.log10()
+        } else {
+            -100.0
+        };
+        let f = ((db + 50.0) / 50.0).clamp(0.0, 1.0);
+        let x0 = plot.left() + i as f32 * slot + gap / 2.0;
+        let bar = Rect::from_min_max(
+            pos2(x0, plot.bottom() - f * plot.height()),
+            pos2(x0 + slot - gap, plot.bottom()),
+        );
+        painter.rect_filled(
+            Rect::from_min_max(pos2(bar.left(), plot.top()), bar.right_bottom()),
+            2.0,
+            TRACK.gamma_multiply(0.5),
+        );
+        if f > 0.0 {
+            let t = i as f32 / (n - 1).max(1) as f32;
+            let color = lerp_color(ACCENT, TEAL, t).gamma_multiply(alpha);
+            painter.rect_filled(bar, 2.0, color);
+        }
+    }
+    for k in [1usize, 8, 16, 24, 32] {
+        if k <= n {
+            let x = plot.left() + (k as f32 - 0.5) * slot;
+            painter.text(
+                pos2(x, rect.bottom() - axis_h / 2.0 + 1.0),
+                Align2::CENTER_CENTER,
+                format!("{k}"),
+                FontId::proportional(10.5),
+                DIM,
+            );
+        }
+    }
+}
+
+/// Linear interpolation between two colours.
+pub fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
+    let mix = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knob_arc_runs_clockwise_through_the_top() {
+        let up = knob_angle(0.5);
+        assert!((up.sin() + 1.0).abs() < 1e-6, "middle points up");
+        assert!(knob_angle(0.0).sin() > 0.0 && knob_angle(0.0).cos() < 0.0);
+        assert!(knob_angle(1.0).sin() > 0.0 && knob_angle(1.0).cos() > 0.0);
+        assert!((knob_angle(1.0) - knob_angle(0.0) - 1.5 * PI).abs() < 1e-5);
+    }
+
+    #[test]
+    fn colours_interpolate() {
+        assert_eq!(lerp_color(ACCENT, TEAL, 0.0), ACCENT);
+        assert_eq!(lerp_color(ACCENT, TEAL, 1.0), TEAL);
+        assert_eq!(level_color(-3.0), WARN);
+        assert_eq!(level_color(0.0), BAD);
+        assert_eq!(level_color(-30.0), GOOD);
+    }
+}

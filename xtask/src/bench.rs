@@ -1,0 +1,168 @@
+//! `cargo xtask bench [--json]`: the numbers the README quotes, measured in one run.
+//!
+//! - decoder real-time factor: 1,000 frames (4 s at 250 frames/s) streamed through
+//!   DDSP-CNN-Tiny, channels 8 and 16, f32 and int8;
+//! - engine real-time factor at 48 kHz in 128-sample blocks (60 harmonics, 65 bands, a 1 s
+//!   reverb IR, default parameters) on one thread, and the worst block against the median;
+//! - the engine's reported latency at 48 kHz.
+//!
+//! Each figure is the median of several repetitions. With `--json`, the last line is one
+//! JSON object with every figure.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use timbre_engine::{Engine, Params};
+use timbre_model::testing::random_model;
+use timbre_model::{Architecture, Decoder, ModelFile};
+
+const FRAMES: usize = 1_000;
+const FRAME_RATE: f64 = 250.0;
+const RATE: f64 = 48_000.0;
+const BLOCK: usize = 128;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Median seconds to stream 1,000 frames through `model`.
+fn decoder_seconds(model: &ModelFile) -> f64 {
+    let mut decoder = Decoder::new(model);
+    let inputs: Vec<(f32, f32)> = (0..FRAMES)
+        .map(|i| {
+            let t = i as f32 / FRAMES as f32;
+            (0.45 + 0.1 * (t * 20.0).sin(), 0.5 + 0.3 * (t * 7.0).cos())
+        })
+        .collect();
+    let mut run = || {
+        decoder.reset();
+        let start = Instant::now();
+        for &(f0, loudness) in &inputs {
+            black_box(decoder.step(black_box(f0), black_box(loudness)));
+        }
+        start.elapsed().as_secs_f64()
+    };
+    for _ in 0..50 {
+        run();
+    }
+    median((0..400).map(|_| run()).collect())
+}
+
+/// A default-shaped model with a 1 s reverb IR.
+fn bench_model() -> ModelFile {
+    let model = random_model(&Architecture::default(), 42);
+    let (meta, mut weights) = model.into_parts();
+    let ir_rate = meta.reverb_sample_rate_hz as usize;
+    weights.reverb_ir = (0..ir_rate)
+        .map(|i| 0.02 * (-(i as f32) / (0.3 * ir_rate as f32)).exp() * ((i * 7919 % 200) as f32 / 100.0 - 1.0))
+        .collect();
+    ModelFile::new(meta, weights).expect("bench model")
+}
+
+struct EngineFigures {
+    rtf: f64,
+    max_over_median: f64,
+    latency_ms: f64,
+}
+
+fn engine_figures(model: &ModelFile) -> EngineFigures {
+    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).expect("engine");
+    engine.set_params(&Params::default());
+    // A sung-like input: a sawtooth melody with vibrato.
+    let seconds = 10.0;
+    let n = (RATE * seconds) as usize;
+    let mut phase = 0.0f64;
+    let input: Vec<f32> = (0..n)
+        .map(|i| {
+            let t = i as f64 / RATE;
+            let f = 220.0 * 2f64.powf(((t * 2.0) as usize % 5) as f64 / 12.0)
+                * (1.0 + 0.01 * (t * 2.0 * std::f64::consts::PI * 5.5).sin());
+            phase = (phase + f / RATE).fract();
+            (0.3 * (2.0 * phase - 1.0)) as f32
+        })
+        .collect();
+    let mut left = [0.0f32; BLOCK];
+    let mut right = [0.0f32; BLOCK];
+    // Warm-up pass, then a timed pass recording every block.
+    for chunk in input.chunks_exact(BLOCK).take(2_000) {
+        engine.process(&[chunk], &mut left, &mut right);
+    }
+    let mut totals = Vec::new();
+    let mut block_times = Vec::with_capacity(n / BLOCK);
+    for _ in 0..3 {
+        engine.reset();
+        let start = Instant::now();
+        for chunk in input.chunks_exact(BLOCK) {
+            let t = Instant::now();
+            engine.process(&[chunk], &mut left, &mut right);
+            block_times.push(t.elapsed().as_secs_f64());
+        }
+        totals.push(start.elapsed().as_secs_f64());
+        black_box(&left);
+    }
+    let med_block = median(block_times.clone());
+    // The worst block of the best pass, so a single OS preemption in one pass does not count
+    // as the engine's.
+    let per_pass = block_times.len() / 3;
+    let worst = (0..3)
+        .map(|p| {
+            block_times[p * per_pass..(p + 1) * per_pass]
+                .iter()
+                .cloned()
+                .fold(0.0, f64::max)
+        })
+        .fold(f64::INFINITY, f64::min);
+    EngineFigures {
+        rtf: seconds / median(totals),
+        max_over_median: worst / med_block,
+        latency_ms: engine.latency_samples() as f64 / RATE * 1e3,
+    }
+}
+
+/// Runs the benchmarks; prints a table, and with `--json` a JSON object on the last line.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let json = args.iter().any(|a| a == "--json");
+    if cfg!(debug_assertions) {
+        eprintln!("warning: xtask was built without optimizations; figures are meaningless");
+    }
+    let audio_seconds = FRAMES as f64 / FRAME_RATE;
+    let mut figures = serde_json::Map::new();
+    let mut put = |key: &str, value: f64| {
+        figures.insert(key.to_string(), serde_json::json!((value * 100.0).round() / 100.0));
+    };
+    println!("decoder: 1,000 frames (4 s of audio), streaming, one thread");
+    for channels in [8usize, 16] {
+        let arch = Architecture {
+            channels,
+            ..Architecture::default()
+        };
+        let f32_model = random_model(&arch, 1);
+        let int8_model = f32_model.quantize_int8();
+        let f32_s = decoder_seconds(&f32_model);
+        let int8_s = decoder_seconds(&int8_model);
+        println!(
+            "  channels {channels:2}: f32 {:8.2} µs ({:7.0}x real-time)   int8 {:8.2} µs ({:7.0}x real-time)",
+            f32_s * 1e6,
+            audio_seconds / f32_s,
+            int8_s * 1e6,
+            audio_seconds / int8_s
+        );
+        let suffix = if channels == 8 { "" } else { "_ch16" };
+        put(&format!("decoder_rtf_f32{suffix}"), audio_seconds / f32_s);
+        put(&format!("decoder_rtf_int8{suffix}"), audio_seconds / int8_s);
+    }
+    let engine = engine_figures(&bench_model());
+    println!(
+        "engine at 48 kHz, 128-sample blocks, 60 harmonics, 65 bands, 1 s reverb: {:.0}x real-time; worst block {:.2}x the median",
+        engine.rtf, engine.max_over_median
+    );
+    println!("latency at 48 kHz: {:.2} ms", engine.latency_ms);
+    put("engine_rtf_48k", engine.rtf);
+    put("engine_block_max_over_median", engine.max_over_median);
+    put("latency_ms_48k", engine.latency_ms);
+    if json {
+        println!("{}", serde_json::Value::Object(figures));
+    }
+    Ok(())
+}
