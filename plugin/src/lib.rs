@@ -20,6 +20,7 @@ pub mod meters;
 pub mod models;
 pub mod params;
 pub mod synth;
+pub mod widgets;
 
 mod catalog;
 

@@ -271,19 +271,23 @@ pub fn bool_param(spec: &ParamSpec) -> BoolParam {
 /// The model the musician picked: an embedded model's name or a file path. Persisted in the
 /// plugin state under `"model"`; restoring a state raises [`ModelSelection::take_changed`] so
 /// the plugin loads the restored model.
+///
+/// Clones share the same selection (the plugin, the background task and the editor each hold
+/// one).
+#[derive(Clone)]
 pub struct ModelSelection {
     /// The name or path (locked only off the audio thread).
-    spec: RwLock<String>,
+    spec: Arc<RwLock<String>>,
     /// Set when a restored state changed the selection; the audio thread polls it (atomic).
-    changed: AtomicBool,
+    changed: Arc<AtomicBool>,
 }
 
 impl ModelSelection {
     /// A selection of `spec`.
     pub fn new(spec: &str) -> Self {
         Self {
-            spec: RwLock::new(spec.to_string()),
-            changed: AtomicBool::new(false),
+            spec: Arc::new(RwLock::new(spec.to_string())),
+            changed: Arc::new(AtomicBool::new(false)),
         }
     }
 

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use nice_plug::midi::Key;
 use nice_plug::prelude::*;
 use timbre_engine::Mode;
 
@@ -42,7 +43,11 @@ impl TinyTimbreSynth {
             return;
         };
         match event {
-            NoteEvent::NoteOn { note, velocity, .. } => {
+            NoteEvent::NoteOn {
+                key: Key::Number(note),
+                velocity,
+                ..
+            } => {
                 // Some hosts send note-on with velocity 0 for note-off.
                 if velocity > 0.0 {
                     engine.note_on(note, velocity);
@@ -50,9 +55,16 @@ impl TinyTimbreSynth {
                     engine.note_off(note);
                 }
             }
-            NoteEvent::NoteOff { note, .. } | NoteEvent::Choke { note, .. } => {
-                engine.note_off(note)
-            }
+            NoteEvent::NoteOff {
+                key: Key::Number(note),
+                ..
+            } => engine.note_off(note),
+            // A wildcard note-off releases every key.
+            NoteEvent::NoteOff {
+                key: Key::Wildcard, ..
+            } => (0..=127).for_each(|note| engine.note_off(note)),
+            // A choke silences at once.
+            NoteEvent::Choke { .. } => engine.reset(),
             NoteEvent::MidiPitchBend { value, .. } => {
                 engine.pitch_bend(bend_semitones(value));
             }

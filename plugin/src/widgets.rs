@@ -2,8 +2,6 @@
 //! the meters (tuner, bars, level meters). Everything is painted with egui's painter, so it
 //! scales cleanly at any zoom.
 
-use std::f32::consts::PI;
-
 use egui::{
     pos2, vec2, Align2, Color32, CornerRadius, FontId, Id, Pos2, Rect, Response, Sense, Stroke,
     StrokeKind, Ui,
@@ -200,7 +198,7 @@ fn value_entry<P: Param>(
             let field = child.add(
                 egui::TextEdit::singleline(&mut text)
                     .desired_width(rect.width() - 8.0)
-                    .horizontal_align(egui::Align::Center)
+                    .align(Align2::CENTER_CENTER)
                     .font(FontId::proportional(13.0)),
             );
             field.request_focus();
@@ -490,6 +488,7 @@ pub fn lerp_color(a: Color32, b: Color32, t: f32) -> Color32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::f32::consts::PI;
 
     #[test]
     fn knob_arc_runs_clockwise_through_the_top() {

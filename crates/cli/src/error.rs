@@ -6,7 +6,7 @@ use timbre_dsp::resample::ResampleError;
 use timbre_engine::EngineError;
 
 use crate::audio_io::AudioError;
-use crate::models::ModelError;
+use timbre_catalog::ModelError;
 
 /// Why a command failed.
 #[derive(Debug, Error)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use timbre_model::metadata::WeightPrecision;
 use timbre_model::{ModelFile, NormType};
 
-use crate::models::{self, ModelSource, UserModel, DEFAULT_MODEL, MODELS_DIR_ENV};
+use timbre_catalog::{self as models, ModelSource, UserModel, DEFAULT_MODEL, MODELS_DIR_ENV};
 
 /// The `models` listing: embedded models (the default marked), then the user folder's models
 /// with their display names (or why they do not load).

@@ -20,7 +20,7 @@
 mod audio_io;
 mod error;
 mod info;
-mod models;
+use timbre_catalog as models;
 mod render;
 
 use std::path::PathBuf;
@@ -53,7 +53,11 @@ enum Command {
     /// 192 kHz to 192 kHz).
     Render(RenderArgs),
     /// List the embedded models and those in the user model folder.
-    Models,
+    Models {
+        /// Print only the embedded models' names, one per line (for scripts).
+        #[arg(long)]
+        names: bool,
+    },
     /// Print a model's metadata: name, instrument, architecture, rates, dataset, provenance.
     Info {
         /// An embedded model name, a name in the user model folder, or a .ttmodel path.
@@ -165,7 +169,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             println!("{}", report.summary());
         }
-        Command::Models => {
+        Command::Models { names: true } => {
+            for (name, _) in models::embedded_models() {
+                println!("{name}");
+            }
+        }
+        Command::Models { names: false } => {
             let dir = models::user_model_dir();
             let user = dir
                 .as_deref()

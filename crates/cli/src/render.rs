@@ -26,7 +26,7 @@ use timbre_engine::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 use crate::audio_io::{decode_file, write_wav, AudioError, Decoded};
 use crate::error::CliError;
-use crate::models;
+use timbre_catalog as models;
 
 /// Rate that inputs below [`MIN_SAMPLE_RATE`] are resampled to, in Hz.
 pub const LOW_RATE_TARGET_HZ: u32 = 48_000;

@@ -65,7 +65,10 @@ fn run_analyzer(analyzer: &mut Analyzer, input: &[f32]) -> f32 {
 fn bench(c: &mut Criterion) {
     let config = AnalysisConfig::default();
     let input = test_signal(HOST_RATE, 1.0);
-    let input16k = test_signal(config.sample_rate as f64, 1.0 + config.window as f64 / 16_000.0);
+    let input16k = test_signal(
+        config.sample_rate as f64,
+        1.0 + config.window as f64 / 16_000.0,
+    );
     let frames16k = frames(&input16k, config);
     let rate = config.sample_rate as f32;
 
@@ -132,8 +135,21 @@ fn bench(c: &mut Criterion) {
         let mut b = f.make_output_vec();
         let mut s = f.make_scratch_vec();
         let mut si = inv.make_scratch_vec();
-        g.bench_function(format!("fwd_{n}"), |bch| bch.iter(|| { f.process_with_scratch(&mut a, &mut b, &mut s).unwrap(); black_box(&b); }));
-        g.bench_function(format!("inv_{n}"), |bch| bch.iter(|| { for c in b.iter_mut() { c.im = 0.0; } inv.process_with_scratch(&mut b, &mut a, &mut si).unwrap(); black_box(&a); }));
+        g.bench_function(format!("fwd_{n}"), |bch| {
+            bch.iter(|| {
+                f.process_with_scratch(&mut a, &mut b, &mut s).unwrap();
+                black_box(&b);
+            })
+        });
+        g.bench_function(format!("inv_{n}"), |bch| {
+            bch.iter(|| {
+                for c in b.iter_mut() {
+                    c.im = 0.0;
+                }
+                inv.process_with_scratch(&mut b, &mut a, &mut si).unwrap();
+                black_box(&a);
+            })
+        });
     }
     g.finish();
 }
@@ -145,43 +161,44 @@ fn thread_cpu_ns() -> Option<u64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
-/// (median wall seconds, median on-CPU seconds) per call of `f` over `reps` timed runs.
+/// (median wall seconds per call, mean on-CPU seconds per call) of `f` over `reps` runs.
 fn median_secs(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..3 {
         f();
     }
     let mut wall = Vec::with_capacity(reps);
-    let mut cpu = Vec::with_capacity(reps);
+    let c0 = thread_cpu_ns();
     for _ in 0..reps {
-        let c0 = thread_cpu_ns();
         let t = Instant::now();
         f();
         wall.push(t.elapsed().as_secs_f64());
-        if let (Some(c0), Some(c1)) = (c0, thread_cpu_ns()) {
-            cpu.push((c1 - c0) as f64 * 1e-9);
-        }
     }
+    let cpu = match (c0, thread_cpu_ns()) {
+        (Some(c0), Some(c1)) if c1 > c0 => (c1 - c0) as f64 * 1e-9 / reps as f64,
+        _ => f64::NAN,
+    };
     wall.sort_by(f64::total_cmp);
-    cpu.sort_by(f64::total_cmp);
-    let cpu_median = if cpu.is_empty() { f64::NAN } else { cpu[cpu.len() / 2] };
-    (wall[reps / 2], cpu_median)
+    (wall[reps / 2], cpu)
 }
 
 /// Prints real-time factors measured directly (medians of repeated runs).
 fn summary() {
     let config = AnalysisConfig::default();
     let input = test_signal(HOST_RATE, 1.0);
-    let input16k = test_signal(config.sample_rate as f64, 1.0 + config.window as f64 / 16_000.0);
+    let input16k = test_signal(
+        config.sample_rate as f64,
+        1.0 + config.window as f64 / 16_000.0,
+    );
     let frames16k = frames(&input16k, config);
     let rate = config.sample_rate as f32;
     let audio_secs = input.len() as f64 / HOST_RATE;
 
     let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
-    let t_analyzer = median_secs(101, || {
+    let t_analyzer = median_secs(301, || {
         black_box(run_analyzer(&mut analyzer, &input));
     });
     let mut resampler = AnalysisResampler::new(HOST_RATE, rate as f64, config.hop).unwrap();
-    let t_resampler = median_secs(101, || {
+    let t_resampler = median_secs(301, || {
         for block in input.chunks(BLOCK) {
             resampler.process(block, |_, hop| {
                 black_box(hop);
@@ -189,21 +206,24 @@ fn summary() {
         }
     });
     let mut pitch = PitchTracker::new(rate, config.window);
-    let t_pitch = median_secs(101, || {
+    let t_pitch = median_secs(301, || {
         for f in &frames16k {
             black_box(pitch.estimate(f));
         }
     });
     let mut loudness = LoudnessMeter::new(rate, config.window);
-    let t_loudness = median_secs(101, || {
+    let t_loudness = median_secs(301, || {
         for f in &frames16k {
             black_box(loudness.measure(f));
         }
     });
     let mut det = McLeodDetector::<f32>::new(config.window, config.window);
-    let t_mcleod = median_secs(31, || {
+    let t_mcleod = median_secs(61, || {
         for f in &frames16k {
-            black_box(det.get_pitch(f, rate as usize, 0.0, 0.7).map(|p| p.frequency));
+            black_box(
+                det.get_pitch(f, rate as usize, 0.0, 0.7)
+                    .map(|p| p.frequency),
+            );
         }
     });
     let nf = frames16k.len() as f64;
@@ -211,7 +231,7 @@ fn summary() {
         "\nSUMMARY (window {}, hop {}, {} frames per audio second, blocks of {BLOCK} at {HOST_RATE} Hz)",
         config.window, config.hop, nf
     );
-    println!("  median of repeated runs; wall clock / on-CPU time of this thread");
+    println!("  median wall-clock time / mean on-CPU time of this thread (schedstat)");
     println!(
         "  Analyzer, 1 s of audio:   {:7.1} / {:7.1} µs = {:5.0}x / {:5.0}x real-time",
         t_analyzer.0 * 1e6,

@@ -103,6 +103,9 @@ pub struct Analyzer {
     loudness: LoudnessMeter,
     /// The last `window` analysis samples, oldest first.
     window_buf: Vec<f32>,
+    /// The pitch tracker's decimated view of `window_buf`, kept up to date hop by hop
+    /// (empty when the hop is not a multiple of the decimation factor).
+    decimated_buf: Vec<f32>,
 }
 
 impl Analyzer {
@@ -121,12 +124,21 @@ impl Analyzer {
             });
         }
         let rate = config.sample_rate as f32;
+        let pitch = PitchTracker::new(rate, config.window);
+        let streaming = config.hop % pitch.decimation() == 0
+            && config.hop / pitch.decimation() <= pitch.decimated_len();
+        let decimated_buf = if streaming {
+            vec![0.0; pitch.decimated_len()]
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             config,
             resampler,
-            pitch: PitchTracker::new(rate, config.window),
+            pitch,
             loudness: LoudnessMeter::new(rate, config.window),
             window_buf: vec![0.0; config.window],
+            decimated_buf,
         })
     }
 
@@ -157,6 +169,7 @@ impl Analyzer {
         self.resampler.reset();
         self.pitch.reset();
         self.window_buf.fill(0.0);
+        self.decimated_buf.fill(0.0);
     }
 
     /// Feeds host samples; calls `on_frame(consumed, frame)` for each frame completed, where
@@ -168,11 +181,25 @@ impl Analyzer {
             pitch,
             loudness,
             window_buf,
+            decimated_buf,
             ..
         } = self;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
-            let p = pitch.estimate(window_buf);
+            let p = if decimated_buf.is_empty() {
+                pitch.estimate(window_buf)
+            } else {
+                // Decimate only the new hop: the decimated window then equals
+                // `pitch.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
+                let d = pitch.decimation();
+                let new = hop.len() / d;
+                let len = decimated_buf.len();
+                decimated_buf.copy_within(new.., 0);
+                let first = len - new;
+                let src = &window_buf[d * first..];
+                pitch.decimate(src, &mut decimated_buf[first..]);
+                pitch.estimate_decimated(decimated_buf)
+            };
             let loudness_db = loudness.measure(window_buf);
             on_frame(
                 consumed,
@@ -205,9 +232,8 @@ pub fn analyze_clip(
     samples: &[f32],
 ) -> Result<Vec<Frame>, AnalysisError> {
     let mut analyzer = Analyzer::new(config, host_rate)?;
-    let expected = (samples.len() as f64 * config.sample_rate as f64 / host_rate) as usize
-        / config.hop
-        + 1;
+    let expected =
+        (samples.len() as f64 * config.sample_rate as f64 / host_rate) as usize / config.hop + 1;
     let mut frames = Vec::with_capacity(expected);
     analyzer.process(samples, |_, frame| frames.push(frame));
     Ok(frames)

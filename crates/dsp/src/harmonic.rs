@@ -273,7 +273,10 @@ impl MulAdd for Plain {
 }
 
 /// One rounding: compiled to `vfmadd` inside the AVX2+FMA kernel.
-#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64")), allow(dead_code))]
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64")),
+    allow(dead_code)
+)]
 struct Fused;
 
 impl MulAdd for Fused {

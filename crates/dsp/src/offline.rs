@@ -16,7 +16,11 @@ use crate::resample::{ResampleError, MAX_RATE_HZ, MIN_RATE_HZ};
 pub fn resample_clip(samples: &[f32], from_hz: f64, to_hz: f64) -> Result<Vec<f32>, ResampleError> {
     for rate in [from_hz, to_hz] {
         if !rate.is_finite() || !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&rate) {
-            return Err(if rate == from_hz { ResampleError::InvalidHostRate(rate) } else { ResampleError::InvalidAnalysisRate(rate) });
+            return Err(if rate == from_hz {
+                ResampleError::InvalidHostRate(rate)
+            } else {
+                ResampleError::InvalidAnalysisRate(rate)
+            });
         }
     }
     let out_len = (samples.len() as f64 * to_hz / from_hz).round() as usize;
@@ -30,15 +34,9 @@ pub fn resample_clip(samples: &[f32], from_hz: f64, to_hz: f64) -> Result<Vec<f3
         oversampling_factor: 128,
         window: WindowFunction::BlackmanHarris2,
     };
-    let mut resampler = Async::<f32>::new_sinc(
-        to_hz / from_hz,
-        1.0,
-        &params,
-        1024,
-        1,
-        FixedAsync::Input,
-    )
-    .map_err(|e| ResampleError::Construction(e.to_string()))?;
+    let mut resampler =
+        Async::<f32>::new_sinc(to_hz / from_hz, 1.0, &params, 1024, 1, FixedAsync::Input)
+            .map_err(|e| ResampleError::Construction(e.to_string()))?;
     let input = SequentialSlice::new(samples, 1, samples.len())
         .map_err(|e| ResampleError::Construction(e.to_string()))?;
     let needed = resampler.process_all_needed_output_len(samples.len());

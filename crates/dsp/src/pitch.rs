@@ -71,10 +71,12 @@ pub struct PitchTracker {
     decimation: usize,
     /// Linear-phase low-pass FIR applied before decimating (odd length; `[1.0]` when `D = 1`).
     lowpass: Vec<f32>,
-    /// The input frame with `lowpass.len() / 2` zeros on each side, split into its `D`
-    /// polyphase components: `phases[p][j] = padded[j·D + p]`.
+    /// The sanitized input frame (`window` samples).
+    input: Vec<f32>,
+    /// Scratch for [`PitchTracker::decimate`]: the input split into its `D` polyphase
+    /// components, `phases[p][j] = input[j·D + p]`.
     phases: Vec<Vec<f32>>,
-    /// The decimated frame, mean removed (`window / D` samples).
+    /// The decimated frame, mean removed ([`PitchTracker::decimated_len`] samples).
     frame: Vec<f32>,
     /// Smallest lag searched at the decimated rate (period of `MAX_F0_HZ`).
     min_lag: usize,
@@ -150,7 +152,8 @@ impl PitchTracker {
         let max_lag = (rate / MIN_F0_HZ).ceil() as usize;
         let min_lag = ((rate / MAX_F0_HZ).floor() as usize).max(2);
         let lowpass = lowpass_taps(decimation);
-        let frame_len = window / decimation;
+        // "Valid" convolution: every decimated sample sees all its taps inside the frame.
+        let frame_len = (window - lowpass.len()) / decimation + 1;
         let fft_len = (frame_len + max_lag + 2).next_power_of_two();
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(fft_len);
@@ -160,7 +163,8 @@ impl PitchTracker {
             window,
             algorithm,
             decimation,
-            phases: vec![vec![0.0; (window + lowpass.len() - 1).div_ceil(decimation)]; decimation],
+            input: vec![0.0; window],
+            phases: vec![vec![0.0; window.div_ceil(decimation)]; decimation],
             lowpass,
             frame: vec![0.0; frame_len],
             min_lag,
@@ -191,7 +195,7 @@ impl PitchTracker {
     pub fn min_window(sample_rate: f32) -> usize {
         let d = Self::decimation_for(sample_rate);
         let max_lag = (sample_rate / d as f32 / MIN_F0_HZ).ceil() as usize;
-        (max_lag + 2) * d
+        (max_lag + 1) * d + lowpass_taps(d).len()
     }
 
     /// The frame length in samples.
@@ -219,46 +223,88 @@ impl PitchTracker {
     /// Uses the first `window` samples of `frame`; a shorter frame is zero-padded at the end.
     /// Non-finite samples count as 0. Allocates nothing.
     pub fn estimate(&mut self, frame: &[f32]) -> PitchEstimate {
-        let (period, confidence) = self.raw_estimate(frame);
-        let confidence = if confidence.is_finite() {
-            confidence.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        if confidence >= VOICED_CONFIDENCE && period.is_finite() && period > 0.0 {
-            let rate = self.sample_rate / self.decimation as f32;
-            self.last_f0 = (rate / period).clamp(MIN_F0_HZ, MAX_F0_HZ);
+        let n = frame.len().min(self.window);
+        for (dst, &x) in self.input.iter_mut().zip(&frame[..n]) {
+            *dst = if x.is_finite() { x } else { 0.0 };
         }
-        PitchEstimate {
-            f0_hz: self.last_f0,
-            confidence,
-        }
+        self.input[n..].fill(0.0);
+        let mut out = std::mem::take(&mut self.frame);
+        let input = std::mem::take(&mut self.input);
+        self.decimate(&input, &mut out);
+        self.input = input;
+        self.frame = out;
+        self.finish_estimate()
     }
 
-    /// Low-pass, decimate and remove the mean; returns the energy of the result.
+    /// Estimates f0 and confidence from a frame already decimated with
+    /// [`PitchTracker::decimate`] ([`PitchTracker::decimated_len`] samples; shorter frames are
+    /// zero-padded). `estimate(x)` equals `estimate_decimated(decimate(x))` exactly; a
+    /// streaming caller can decimate only each hop's new samples and keep a decimated window
+    /// itself, as [`crate::analysis::Analyzer`] does. Allocates nothing.
+    pub fn estimate_decimated(&mut self, decimated: &[f32]) -> PitchEstimate {
+        let n = decimated.len().min(self.frame.len());
+        for (dst, &x) in self.frame.iter_mut().zip(&decimated[..n]) {
+            *dst = if x.is_finite() { x } else { 0.0 };
+        }
+        self.frame[n..].fill(0.0);
+        self.finish_estimate()
+    }
+
+    /// The decimation factor `D` (the tracker works at `sample_rate / D`).
+    pub fn decimation(&self) -> usize {
+        self.decimation
+    }
+
+    /// Number of taps of the decimation low-pass (odd; 1 when `D = 1`).
+    pub fn lowpass_len(&self) -> usize {
+        self.lowpass.len()
+    }
+
+    /// Length of the decimated frame: `(window − taps) / D + 1`.
+    pub fn decimated_len(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// Low-pass filters and decimates `input` ("valid" convolution, no padding):
+    /// `out[j] = Σ_t h[t] · input[D·j + t]` for every `j < out.len()`, which needs
+    /// `input.len() >= D·(out.len() − 1) + taps`; outputs without enough input are 0.
+    /// Non-finite samples count as 0.
     ///
-    /// The FIR runs in polyphase form on blocks of [`BLOCK`] outputs held in registers:
-    /// `y[j] = Σ_p Σ_s h[s·D + p] · phase_p[j + s]`, which vectorizes.
-    fn prepare_frame(&mut self, input: &[f32]) -> f32 {
-        let n = input.len().min(self.window);
+    /// Each output is summed in the same order whatever `out.len()`, so decimating a frame
+    /// at once or piecewise gives identical numbers. The FIR runs in polyphase form on
+    /// blocks of outputs held in registers, which vectorizes. Allocates nothing.
+    pub fn decimate(&mut self, input: &[f32], out: &mut [f32]) {
         let d = self.decimation;
-        let k = self.lowpass.len() / 2;
-        // Deinterleave the zero-padded input: padded position i + k = j·d + p.
+        let taps = self.lowpass.len();
+        let available = if input.len() >= taps {
+            ((input.len() - taps) / d + 1).min(out.len())
+        } else {
+            0
+        };
+        out[available..].fill(0.0);
+        if available == 0 {
+            return;
+        }
+        let used = d * (available - 1) + taps;
+        let input = &input[..used.min(input.len())];
+        let cap = self.phases[0].len();
+        if input.len().div_ceil(d) > cap {
+            // Longer than this tracker's window: nothing sensible to do without allocating.
+            out[..available].fill(0.0);
+            return;
+        }
+        // Deinterleave: phases[p][j] = input[j·d + p].
         for (p, phase) in self.phases.iter_mut().enumerate() {
-            phase.fill(0.0);
-            let first = (p + d - k % d) % d; // first input index landing in phase p
-            if first < n {
-                let j0 = (first + k) / d;
-                for (dst, &x) in phase[j0..].iter_mut().zip(input[first..n].iter().step_by(d)) {
-                    *dst = if x.is_finite() { x } else { 0.0 };
-                }
+            for (dst, &x) in phase
+                .iter_mut()
+                .zip(input[p.min(input.len())..].iter().step_by(d))
+            {
+                *dst = if x.is_finite() { x } else { 0.0 };
             }
         }
-        let out = self.frame.len();
-        let taps = self.lowpass.len();
         let mut start = 0;
-        while start < out {
-            let len = BLOCK.min(out - start);
+        while start < available {
+            let len = BLOCK.min(available - start);
             let mut acc = [0.0f32; BLOCK];
             for (p, phase) in self.phases.iter().enumerate() {
                 for (s, &h) in self.lowpass[p..].iter().step_by(d).enumerate() {
@@ -275,11 +321,32 @@ impl PitchTracker {
                     }
                 }
             }
-            self.frame[start..start + len].copy_from_slice(&acc[..len]);
+            out[start..start + len].copy_from_slice(&acc[..len]);
             start += len;
         }
-        debug_assert!(taps % 2 == 1);
-        let mean = self.frame.iter().sum::<f32>() / out as f32;
+    }
+
+    /// Mean removal, silence check, estimate and the voiced/unvoiced f0 hold.
+    fn finish_estimate(&mut self) -> PitchEstimate {
+        let (period, confidence) = self.raw_estimate();
+        let confidence = if confidence.is_finite() {
+            confidence.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if confidence >= VOICED_CONFIDENCE && period.is_finite() && period > 0.0 {
+            let rate = self.sample_rate / self.decimation as f32;
+            self.last_f0 = (rate / period).clamp(MIN_F0_HZ, MAX_F0_HZ);
+        }
+        PitchEstimate {
+            f0_hz: self.last_f0,
+            confidence,
+        }
+    }
+
+    /// Removes the mean of the decimated frame; returns its energy.
+    fn remove_mean(&mut self) -> f32 {
+        let mean = self.frame.iter().sum::<f32>() / self.frame.len() as f32;
         let mut energy = 0.0f32;
         for y in self.frame.iter_mut() {
             *y -= mean;
@@ -289,8 +356,8 @@ impl PitchTracker {
     }
 
     /// Returns (period in decimated samples, unclamped confidence); period 0 when none.
-    fn raw_estimate(&mut self, input: &[f32]) -> (f32, f32) {
-        let energy = self.prepare_frame(input);
+    fn raw_estimate(&mut self) -> (f32, f32) {
+        let energy = self.remove_mean();
         let l = self.frame.len();
         if !(energy.is_finite() && energy > SILENCE_MEAN_SQUARE * l as f32) {
             return (0.0, 0.0);

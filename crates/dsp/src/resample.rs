@@ -15,11 +15,17 @@ pub const MAX_RATE_HZ: f64 = 384_000.0;
 
 /// Length of the anti-aliasing sinc, counted in samples of the lower of the two rates.
 fn sinc_len_low_rate() -> f64 {
-    std::env::var("K").ok().and_then(|v| v.parse().ok()).unwrap_or(32.0)
+    std::env::var("K")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32.0)
 }
 /// Cutoff of the anti-aliasing sinc relative to the lower rate's Nyquist frequency.
 fn cutoff() -> f32 {
-    std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(0.85)
+    std::env::var("C")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.85)
 }
 /// Largest oversampling factor used for an exact (rational ratio) sinc table.
 const MAX_EXACT_OVERSAMPLING: u64 = 512;

@@ -1,52 +1,57 @@
 //! Partitioned FFT convolution reverb with zero added latency.
 //!
-//! [`ConvolutionReverb`] convolves its input with an impulse response (IR) of any length up to
-//! several seconds at high sample rates (3 s at 192 kHz is 576,000 taps) and adds no latency:
-//! the first output sample of an impulse is `ir[0]`.
+//! [`ConvolutionReverb`] convolves its input with an impulse response (IR) of any length, up to
+//! several seconds at high sample rates (3 s at 192 kHz is 576,000 taps), and adds no latency:
+//! the wet signal of an impulse starts with `ir[0]` on the impulse's own sample.
 //!
 //! # Algorithm: non-uniform partitioned convolution
 //!
-//! The IR is cut into pieces that grow with their distance from the start (Gardner 1995,
+//! The IR is cut into pieces that grow with their distance from the start (Gardner 1995;
 //! Garcia 2002):
 //!
-//! - **Head**, taps `0..B`: a direct-form FIR filter in the time domain. It is the only part
-//!   that has to answer within the same sample, and it costs `B` multiply-adds per sample
-//!   (vectorized over a block of outputs).
-//! - **Levels** of partition size `p = B, 8B, 64B, ...` (powers of two). Each level is a
-//!   uniformly partitioned overlap-save convolution with FFT size `2p` and a frequency-domain
-//!   delay line (FDL): once per completed input block of `p` samples it takes one forward FFT of
-//!   the last `2p` inputs, multiplies and sums the spectra of its `K` IR partitions with the
-//!   last `K` input spectra, and takes one inverse FFT. A level whose first tap is at offset
-//!   `o` (with `o ≥ p` and `o` a multiple of `p`) therefore delivers its `p` output samples
-//!   exactly when they are due, which is what keeps the total latency at zero. An offset beyond
-//!   `p` is absorbed by reading older spectra from the FDL, at no extra cost.
+//! - **Head**, taps `0..B` (`B` = 32 to 256): a direct-form FIR filter in the time domain. It is
+//!   the only part that has to answer within the same sample. It costs `B` multiply-adds per
+//!   sample, computed for a whole span of outputs at once with the accumulators in registers.
+//! - **Levels** of partition size `p` (powers of two, `B ≤ p ≤ 32768`), each a uniformly
+//!   partitioned overlap-save convolution with FFT size `2p` and a frequency-domain delay line
+//!   (FDL). When an input block of `p` samples completes, a level takes one forward real FFT
+//!   of its last `2p` inputs into the FDL, sums the products of its `K` IR partition spectra
+//!   with the matching past input spectra, and takes one inverse FFT: that gives its output
+//!   for the next `p` samples. A level's first tap is at an offset `o` that is a multiple of
+//!   `p` (so `o ≥ p`), so its output is ready exactly when it is due: no latency. An offset
+//!   beyond `p` costs nothing: the level reads older spectra from the FDL.
 //!
-//! The head size `B` and the number of partitions per level are chosen in
-//! [`ConvolutionReverb::new`] by a small dynamic program over a CPU cost model (FFT cost per
-//! sample grows with `log p`, each partition costs about one complex multiply-add per sample),
-//! so a 1 s IR at 48 kHz uses about 20 partitions in 3 levels instead of 375 uniform ones.
-//! Short IRs (up to a few hundred taps) use the direct FIR only.
+//! [`ConvolutionReverb::new`] chooses `B` and the levels with a small dynamic program over a
+//! cost model measured on the development machine: a direct tap costs about 1/130 of a
+//! partition, and a level (two FFTs per block plus bookkeeping) about 20 partitions, almost
+//! whatever its size. A 1 s IR at 48 kHz gets a 64-tap head and levels of 64 × 7, 512 × 7
+//! and 4096 × 11 (25 partitions instead of 750 uniform ones); IRs shorter than about 250 taps
+//! get the direct FIR alone.
 //!
-//! Inner loops are written so that the compiler vectorizes them; on x86-64 CPUs with AVX2 and
-//! FMA (detected once, at construction) they run in an AVX2/FMA build of the same code.
-//! Partitions whose input spectra are all zero are skipped, so silence costs almost nothing.
+//! Spectra are stored split into real and imaginary parts, in chunks of 8 bins, so that the
+//! multiply-accumulate, which is memory-bound, streams each row once and sums up to four
+//! partitions per pass. On x86-64 CPUs with AVX2 and FMA (detected once, in `new`) the FIR,
+//! the multiply-accumulate and the layout conversions run as AVX2/FMA code; elsewhere as
+//! portable code. Partitions whose input spectra are all zero are skipped, so silence is cheap.
+//! The work is uneven over time: the block in which a large partition completes does its FFTs
+//! (for a 3 s IR at 48 kHz, the worst 128-sample block costs well under a millisecond).
 //!
 //! # Real-time safety
 //!
 //! [`ConvolutionReverb::new`] allocates every buffer and plans every FFT. After that,
 //! [`process`](ConvolutionReverb::process), [`process_mix`](ConvolutionReverb::process_mix),
 //! [`process_mix_in_place`](ConvolutionReverb::process_mix_in_place) and
-//! [`reset`](ConvolutionReverb::reset) allocate nothing, take no lock and do no I/O: the FFTs
-//! run through realfft's `process_with_scratch` on preallocated scratch.
+//! [`reset`](ConvolutionReverb::reset) allocate nothing, take no lock, log nothing and do no
+//! I/O: the FFTs run through realfft's `process_with_scratch` on preallocated scratch.
 //!
 //! # Robustness
 //!
 //! Non-finite input samples are treated as 0, finite ones are clamped to ±[`INPUT_LIMIT`], and
-//! samples smaller in magnitude than [`INPUT_FLOOR`] are flushed to 0. IR taps that are
-//! non-finite are set to 0 and taps more than 240 dB below the IR's peak are flushed to 0. With
-//! both floors, the products in the filter state stay far from the subnormal range, so a
-//! decaying tail never slows the CPU down, and a NaN burst leaves no trace once it has left the
-//! IR's span.
+//! samples smaller in magnitude than [`INPUT_FLOOR`] are flushed to 0, so a NaN leaves no trace
+//! in the state. IR taps that are non-finite, subnormal, or more than 240 dB below the IR's peak
+//! are set to 0 in `new`. With both floors, the products in the filter state stay in the normal
+//! range of `f32` for any IR whose peak is above −120 dBFS, so a decaying tail never makes the
+//! CPU crawl on subnormal numbers.
 
 use std::sync::Arc;
 
@@ -70,8 +75,9 @@ const MAX_PARTITION: usize = 32768;
 /// Head sizes (direct FIR length, also the smallest partition) the planner tries.
 const HEAD_SIZES: [usize; 4] = [32, 64, 128, 256];
 
-/// An IR at most this long is convolved by the direct FIR alone.
-const DIRECT_ONLY_MAX: usize = 128;
+/// An IR at most this long is always convolved by the direct FIR alone (longer ones are too
+/// when the cost model says that is cheaper).
+const DIRECT_ONLY_MAX: usize = 64;
 
 /// Sanitizes one input sample: non-finite → 0, tiny → 0, huge → clamped.
 #[inline(always)]
@@ -418,47 +424,49 @@ struct Plan {
     levels: Vec<(usize, usize)>,
 }
 
-/// Cost model, in nanoseconds per output sample on the machine it was measured on. Only the
-/// ratios matter for the plan.
+/// Cost model of one second of audio, in milliseconds on the machine it was measured on (a
+/// 2.6 GHz AMD EPYC, AVX2 kernels, 128-sample host blocks); only the ratios matter for the plan.
+/// Measured: a direct tap costs about 1/130 of a partition, and one FFT level (a forward and an
+/// inverse real FFT of size `2p` per `p` samples, plus bookkeeping) about 20 partitions, almost
+/// independently of `p`; each partition costs one complex multiply-add per bin per block, which
+/// is memory-bound at every size.
 mod cost {
     /// Direct FIR, per tap.
-    pub const FIR_TAP: f64 = 0.02;
-    /// One FFT level of partition size `p`: forward + inverse real FFT of size `2p` plus the
-    /// bookkeeping, divided by the `p` samples it serves.
+    pub const FIR_TAP: f64 = 0.00135;
+    /// One FFT level of partition size `p`.
     pub fn level(p: usize) -> f64 {
-        let n = 2.0 * p as f64;
-        (2.0 * 0.0020 * n * n.log2() + 300.0 + 1.0 * p as f64) / p as f64
+        0.19 + 0.01 * (128.0 / p as f64).log2().max(0.0)
     }
-    /// One partition of size `p`: `p + 1` complex multiply-adds per `p` samples.
+    /// One partition of size `p`.
     pub fn partition(p: usize) -> f64 {
-        0.35 * (p + 1) as f64 / p as f64 + 20.0 / p as f64
+        0.0095 * (1.0 + 16.0 / p as f64)
     }
 }
 
 impl Plan {
     /// Chooses the cheapest plan under [`cost`] for an IR of `len` taps.
     fn choose(len: usize) -> Self {
-        if len <= DIRECT_ONLY_MAX {
-            return Self {
+        let mut best = (
+            cost::FIR_TAP * len as f64,
+            Plan {
                 head: len.max(1),
                 levels: Vec::new(),
-            };
+            },
+        );
+        if len <= DIRECT_ONLY_MAX {
+            return best.1;
         }
-        let mut best: Option<(f64, Plan)> = None;
         for &head in &HEAD_SIZES {
             if head >= len {
                 continue;
             }
             let (c, levels) = Self::levels_after(head, len);
             let total = c + cost::FIR_TAP * head as f64;
-            if best.as_ref().is_none_or(|(b, _)| total < *b) {
-                best = Some((total, Plan { head, levels }));
+            if total < best.0 {
+                best = (total, Plan { head, levels });
             }
         }
-        best.map(|(_, p)| p).unwrap_or(Plan {
-            head: len,
-            levels: Vec::new(),
-        })
+        best.1
     }
 
     /// Dynamic program: cheapest levels covering taps `head..len`, the first of size `head`.
@@ -471,9 +479,9 @@ impl Plan {
         }
         let ns = sizes.len();
         let slots = len.div_ceil(head) + 1; // offsets 0, head, 2·head, ... up to ≥ len
-        // f[o][s]: cheapest cost to cover [o·head, len) given that a level of size sizes[s] is
-        // running at offset o·head and already has at least one partition (its FFT is paid).
-        // choice[o][s]: 0 = add a partition of this size; t > 0 = switch to size index s + t.
+                                            // f[o][s]: cheapest cost to cover [o·head, len) given that a level of size sizes[s] is
+                                            // running at offset o·head and already has at least one partition (its FFT is paid).
+                                            // choice[o][s]: 0 = add a partition of this size; t > 0 = switch to size index s + t.
         let inf = f64::INFINITY;
         let mut f = vec![inf; slots * ns];
         let mut choice = vec![0u8; slots * ns];
@@ -491,8 +499,8 @@ impl Plan {
                 }
                 // Another partition of size p.
                 let next = o + p / head;
-                let mut best = cost::partition(p)
-                    + if next < slots { f[next * ns + s] } else { 0.0 };
+                let mut best =
+                    cost::partition(p) + if next < slots { f[next * ns + s] } else { 0.0 };
                 let mut pick = 0u8;
                 // Or a new, larger level starting here, with its first partition.
                 for (t, &q) in sizes.iter().enumerate().skip(s + 1) {
@@ -516,7 +524,8 @@ impl Plan {
         let mut levels: Vec<(usize, usize)> = vec![(head, 1)];
         let mut o = 2;
         let mut s = 0;
-        let total = cost::level(head) + cost::partition(head) + f.get(2 * ns).copied().unwrap_or(0.0);
+        let total =
+            cost::level(head) + cost::partition(head) + f.get(2 * ns).copied().unwrap_or(0.0);
         while o < slots && o * head < len {
             let pick = choice[o * ns + s] as usize;
             if pick == 0 {
@@ -648,14 +657,20 @@ impl Level {
         self.prev_live = cur_live;
 
         // Push the spectrum of the last 2p inputs into the FDL.
-        self.newest = if self.newest + 1 == rows { 0 } else { self.newest + 1 };
+        self.newest = if self.newest + 1 == rows {
+            0
+        } else {
+            self.newest + 1
+        };
         self.x_live[self.newest] = live;
         let time = &mut work.time[..2 * p];
         let spec = &mut work.spec[..bins];
         if live {
             time.copy_from_slice(&self.input);
             // Lengths are right by construction, so this cannot fail.
-            let _ = self.fwd.process_with_scratch(time, spec, &mut work.fft_scratch);
+            let _ = self
+                .fwd
+                .process_with_scratch(time, spec, &mut work.fft_scratch);
             let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
             kernels.store(spec, dst);
         }
@@ -695,7 +710,9 @@ impl Level {
         // realfft's inverse requires zero imaginary parts at DC and Nyquist.
         spec[0].im = 0.0;
         spec[bins - 1].im = 0.0;
-        let _ = self.inv.process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
+        let _ = self
+            .inv
+            .process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
     }
 
     /// `acc (=|+=) Σ x[xs[g]] · h[hs[g]]` for one group of 1 to 4 partitions.
@@ -824,23 +841,10 @@ impl ConvolutionReverb {
         Self::with_plan(ir, max_block, None)
     }
 
-    /// Like [`new`](Self::new) with an explicit partition plan `(head, [(size, parts)])`, for
-    /// benchmarking plans against each other.
-    #[doc(hidden)]
-    pub fn with_partitions(ir: &[f32], max_block: usize, head: usize, levels: &[(usize, usize)]) -> Self {
-        Self::with_plan(
-            ir,
-            max_block,
-            Some(Plan {
-                head,
-                levels: levels.to_vec(),
-            }),
-        )
-    }
-
+    /// [`new`](Self::new) with the plan chosen by [`Plan::choose`], or an explicit one.
     fn with_plan(ir: &[f32], max_block: usize, plan: Option<Plan>) -> Self {
         let max_block = max_block.max(1);
-        // Clean the IR: non-finite taps → 0, taps 240 dB below the peak → 0, trailing zeros cut.
+        // Clean the IR: non-finite, subnormal and −240 dB taps → 0, trailing zeros cut.
         let peak = ir
             .iter()
             .filter(|t| t.is_finite())
@@ -848,7 +852,13 @@ impl ConvolutionReverb {
         let floor = peak * IR_FLOOR_RELATIVE;
         let mut taps: Vec<f32> = ir
             .iter()
-            .map(|&t| if t.is_finite() && t.abs() >= floor && t != 0.0 { t } else { 0.0 })
+            .map(|&t| {
+                if t.is_finite() && t.abs() >= floor.max(f32::MIN_POSITIVE) {
+                    t
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let effective = taps.iter().rposition(|&t| t != 0.0).map_or(0, |i| i + 1);
         taps.truncate(effective);
@@ -941,7 +951,11 @@ impl ConvolutionReverb {
     /// samples (debug builds assert that the lengths are equal). Allocates nothing, takes no
     /// lock. The cost is uneven: the block in which a large partition completes does its FFTs.
     pub fn process(&mut self, input: &[f32], wet_out: &mut [f32]) {
-        debug_assert_eq!(input.len(), wet_out.len(), "input and output lengths differ");
+        debug_assert_eq!(
+            input.len(),
+            wet_out.len(),
+            "input and output lengths differ"
+        );
         let n = input.len().min(wet_out.len());
         let mut done = 0;
         while done < n {
@@ -958,7 +972,11 @@ impl ConvolutionReverb {
     /// [`process`](Self::process); allocates nothing.
     pub fn process_mix(&mut self, input: &[f32], output: &mut [f32], wet: f32) {
         self.process(input, output);
-        let wet = if wet.is_finite() { wet.clamp(0.0, 1.0) } else { 0.0 };
+        let wet = if wet.is_finite() {
+            wet.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let dry = 1.0 - wet;
         for (o, &x) in output.iter_mut().zip(input) {
             *o = dry * clean_input(x) + wet * *o;
@@ -1004,5 +1022,198 @@ impl ConvolutionReverb {
                 level.run(&mut self.work, self.kernels);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic noise in [-1, 1).
+    fn noise(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Naive convolution, f64 accumulation.
+    fn direct(x: &[f32], ir: &[f32]) -> Vec<f32> {
+        (0..x.len())
+            .map(|t| {
+                (0..ir.len().min(t + 1))
+                    .map(|m| ir[m] as f64 * x[t - m] as f64)
+                    .sum::<f64>() as f32
+            })
+            .collect()
+    }
+
+    fn max_err(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// An IR with unit energy and a room-like decay.
+    fn ir(len: usize, seed: u32) -> Vec<f32> {
+        let mut v = noise(len, seed);
+        for (i, t) in v.iter_mut().enumerate() {
+            *t *= (-6.9 * i as f32 / len as f32).exp();
+        }
+        let g = 1.0 / v.iter().map(|t| t * t).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|t| *t *= g);
+        v
+    }
+
+    #[test]
+    fn plans_cover_the_ir_with_aligned_levels() {
+        for len in (1..3000)
+            .step_by(37)
+            .chain([48_000, 144_000, 576_000, 1 << 20])
+        {
+            let plan = Plan::choose(len);
+            assert!(plan.head >= 1);
+            let mut offset = plan.head;
+            for &(size, parts) in &plan.levels {
+                assert!(
+                    size.is_power_of_two() && size <= MAX_PARTITION,
+                    "{len}: {plan:?}"
+                );
+                assert!(parts >= 1 && offset % size == 0, "{len}: {plan:?}");
+                assert!(offset < len, "{len}: a level past the IR's end: {plan:?}");
+                offset += size * parts;
+            }
+            assert!(offset >= len, "{len}: plan covers {offset} taps: {plan:?}");
+            if let Some(&(first, _)) = plan.levels.first() {
+                assert_eq!(first, plan.head, "{len}: {plan:?}");
+            }
+            let sizes: Vec<usize> = plan.levels.iter().map(|l| l.0).collect();
+            assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{len}: {plan:?}");
+        }
+    }
+
+    #[test]
+    fn explicit_plans_with_fdl_delays_match_direct_convolution() {
+        // Levels that start beyond their own size read older FDL rows (delay > 0).
+        let h = ir(9000, 3);
+        let x = noise(30_000, 4);
+        let want = direct(&x, &h);
+        for plan in [
+            Plan {
+                head: 128,
+                levels: vec![(128, 15), (1024, 2), (4096, 2)],
+            },
+            Plan {
+                head: 64,
+                levels: vec![(64, 3), (128, 2), (512, 1), (1024, 9)],
+            },
+            Plan {
+                head: 256,
+                levels: vec![(256, 3), (512, 4), (1024, 6)],
+            },
+        ] {
+            let mut rev = ConvolutionReverb::with_plan(&h, 256, Some(plan.clone()));
+            let mut got = vec![0.0; x.len()];
+            for (i, o) in x.chunks(333).zip(got.chunks_mut(333)) {
+                rev.process(i, o);
+            }
+            let err = max_err(&got, &want);
+            assert!(err < 1e-5, "{plan:?}: error {err}");
+        }
+    }
+
+    #[test]
+    fn portable_kernels_match_the_reference() {
+        // The whole reverb on the portable kernels (the AVX2 ones are covered by the
+        // integration tests on machines that have AVX2).
+        let h = ir(20_000, 5);
+        let x = noise(40_000, 6);
+        let want = direct(&x, &h);
+        let mut rev = ConvolutionReverb::new(&h, 512);
+        rev.kernels = Kernels { avx2_fma: false };
+        let mut got = vec![0.0; x.len()];
+        for (i, o) in x.chunks(100).zip(got.chunks_mut(100)) {
+            rev.process(i, o);
+        }
+        let err = max_err(&got, &want);
+        assert!(err < 1e-5, "portable kernels: error {err}");
+    }
+
+    #[test]
+    fn simd_kernels_agree_with_portable_ones() {
+        let k = Kernels::detect();
+        if !k.avx2_fma {
+            return;
+        }
+        let p = Kernels { avx2_fma: false };
+        // FIR, for span lengths that exercise every tile size.
+        for taps_len in [1usize, 5, 64, 129] {
+            let taps = noise(taps_len, 7);
+            for n in [1usize, 7, 8, 9, 63, 64, 65, 128, 200] {
+                let hist = noise(taps_len - 1 + n, 8);
+                let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+                k.fir(&taps, &hist, &mut a);
+                p.fir(&taps, &hist, &mut b);
+                assert!(max_err(&a, &b) < 1e-5, "fir {taps_len} taps, {n} outputs");
+            }
+        }
+        // Layout round trip and multiply-accumulate.
+        let bins: usize = 129;
+        let row = 2 * bins.next_multiple_of(LANES);
+        let spec: Vec<Complex<f32>> = noise(2 * bins, 9)
+            .chunks(2)
+            .map(|c| Complex::new(c[0], c[1]))
+            .collect();
+        let (mut r1, mut r2) = (vec![0.0; row], vec![0.0; row]);
+        k.store(&spec, &mut r1);
+        p.store(&spec, &mut r2);
+        assert_eq!(r1, r2);
+        let mut back = vec![Complex::new(0.0, 0.0); bins];
+        k.load(&r1, &mut back);
+        assert_eq!(back, spec);
+
+        let x = noise(5 * row, 10);
+        let h = noise(5 * row, 11);
+        let (mut a, mut b) = (noise(row, 12), noise(row, 12));
+        k.cmac::<4, false>(&mut a, &x, [4, 0, 2, 1], &h, [0, 1, 2, 3]);
+        p.cmac::<4, false>(&mut b, &x, [4, 0, 2, 1], &h, [0, 1, 2, 3]);
+        k.cmac::<3, false>(&mut a, &x, [3, 3, 1], &h, [4, 2, 0]);
+        p.cmac::<3, false>(&mut b, &x, [3, 3, 1], &h, [4, 2, 0]);
+        assert!(max_err(&a, &b) < 1e-5);
+        k.cmac::<2, true>(&mut a, &x, [0, 1], &h, [1, 0]);
+        p.cmac::<2, true>(&mut b, &x, [0, 1], &h, [1, 0]);
+        assert!(max_err(&a, &b) < 1e-5);
+        // And the product itself is right: bin 3 of x-row 0 times h-row 1.
+        k.cmac::<1, true>(&mut a, &x, [0], &h, [1]);
+        let i = re_index(3);
+        let xc = Complex::new(x[i], x[i + LANES]);
+        let hc = Complex::new(h[row + i], h[row + i + LANES]);
+        let want = xc * hc;
+        assert!((a[i] - want.re).abs() < 1e-6 && (a[i + LANES] - want.im).abs() < 1e-6);
+    }
+
+    #[test]
+    fn tiny_and_non_finite_ir_taps_are_cleaned() {
+        let mut h = vec![0.0f32; 1000];
+        h[0] = 1.0;
+        h[10] = f32::NAN;
+        h[20] = 1e-20; // −400 dB: flushed
+        h[30] = f32::from_bits(5); // subnormal: flushed
+        h[500] = 0.5;
+        let mut rev = ConvolutionReverb::new(&h, 64);
+        let mut x = vec![0.0f32; 1200];
+        x[0] = 1.0;
+        let mut y = vec![0.0f32; 1200];
+        rev.process(&x, &mut y);
+        let mut want = vec![0.0f32; 1200];
+        want[0] = 1.0;
+        want[500] = 0.5;
+        assert!(max_err(&y, &want) < 1e-6);
     }
 }

@@ -56,7 +56,10 @@ impl LinearSmoother {
 
     /// A smoother resting at `value` whose glides last `ramp_ms` at `sample_rate`.
     pub fn with_time(value: f32, ramp_ms: f32, sample_rate: f64) -> Self {
-        Self::new(value, (ramp_ms as f64 * 1e-3 * sample_rate).round().max(1.0) as u32)
+        Self::new(
+            value,
+            (ramp_ms as f64 * 1e-3 * sample_rate).round().max(1.0) as u32,
+        )
     }
 
     /// Starts a glide to `target` (non-finite targets are ignored).

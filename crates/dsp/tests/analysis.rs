@@ -28,7 +28,9 @@ fn demodulate(x: &[f32], freq: f64, start: usize, len: usize) -> (f64, f64) {
 #[test]
 #[ignore]
 fn explore_delay() {
-    for host in [22_050.0, 32_000.0, 37_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 44_101.0] {
+    for host in [
+        22_050.0, 32_000.0, 37_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 44_101.0,
+    ] {
         // A sine sin(2π f t) at the host rate; the analysis output should be
         // sin(2π f (k - D)/16000).
         let mut delays = Vec::new();
@@ -44,8 +46,12 @@ fn explore_delay() {
             let w = 2.0 * std::f64::consts::PI * f / 16_000.0;
             let mut d = (-phase - std::f64::consts::FRAC_PI_2) / w;
             let period = 16_000.0 / f;
-            while d < -period / 2.0 { d += period; }
-            while d > period / 2.0 { d -= period; }
+            while d < -period / 2.0 {
+                d += period;
+            }
+            while d > period / 2.0 {
+                d -= period;
+            }
             delays.push((f, d, amp, r.delay_analysis_samples()));
         }
         println!("{host}: {delays:?}");
@@ -57,14 +63,22 @@ fn explore_delay() {
 fn explore_response() {
     for host in [44_100.0, 48_000.0, 96_000.0, 37_000.0, 22_050.0] {
         let mut line = format!("{host}:");
-        for f in [4000.0f64, 6000.0, 7000.0, 7500.0, 8500.0, 9000.0, 10000.0, 12000.0, 15000.0, 20000.0] {
-            if f >= host / 2.0 { continue; }
+        for f in [
+            4000.0f64, 6000.0, 7000.0, 7500.0, 8500.0, 9000.0, 10000.0, 12000.0, 15000.0, 20000.0,
+        ] {
+            if f >= host / 2.0 {
+                continue;
+            }
             let n = (host * 0.5) as usize;
             let x: Vec<f32> = (0..n)
                 .map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / host).sin() as f32 * 0.5)
                 .collect();
             let (y, _) = resample_all(host, &x);
-            let ss: f64 = y[1000..7000].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / 6000.0;
+            let ss: f64 = y[1000..7000]
+                .iter()
+                .map(|&v| (v as f64).powi(2))
+                .sum::<f64>()
+                / 6000.0;
             line += &format!(" {f}:{:.1}dB", 10.0 * (ss / 0.125).log10());
         }
         println!("{line}");

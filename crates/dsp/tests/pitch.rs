@@ -259,7 +259,9 @@ fn debug_per_pitch() {
     for (kind, gen) in kinds {
         for &f in &PITCHES {
             let s = gen(f, 0.6);
-            if kind != "weak-f1" { continue; }
+            if kind != "weak-f1" {
+                continue;
+            }
             let m = score(&ours(&s, 448, PitchAlgorithm::Mpm), f);
             let y = score(&ours(&s, 512, PitchAlgorithm::Yin), f);
             let b = score(&baseline_mcleod(&s, 512), f);
@@ -277,7 +279,10 @@ fn debug_pd_yin() {
         let mut det = YINDetector::<f32>::new(size, pad);
         for clarity in [0.0, 0.5, 0.7, 0.9] {
             let p = det.get_pitch(&s[..size], 16000, 0.0, clarity);
-            println!("size {size} pad {pad} clarity {clarity}: {:?}", p.map(|p| (p.frequency, p.clarity)));
+            println!(
+                "size {size} pad {pad} clarity {clarity}: {:?}",
+                p.map(|p| (p.frequency, p.clarity))
+            );
         }
     }
 }

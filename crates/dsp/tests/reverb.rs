@@ -70,7 +70,10 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn matches_direct_convolution_in_random_blocks() {
     let max_block = 256;
-    for (i, &len) in [1usize, 17, 129, 300, 1000, 5000, 48_000].iter().enumerate() {
+    for (i, &len) in [1usize, 17, 129, 300, 1000, 5000, 48_000]
+        .iter()
+        .enumerate()
+    {
         let ir = random_ir(len, 100 + i as u64);
         // Long enough to cover the whole IR and its largest partitions several times.
         let n = (2 * len + 20_000).min(120_000);
@@ -84,7 +87,10 @@ fn matches_direct_convolution_in_random_blocks() {
         let err = max_abs_diff(&got, &want);
         assert!(err < 1e-5, "IR length {len}: max error {err}");
         // The output is not trivially zero.
-        assert!(got.iter().any(|v| v.abs() > 0.1), "IR length {len}: silent output");
+        assert!(
+            got.iter().any(|v| v.abs() > 0.1),
+            "IR length {len}: silent output"
+        );
     }
 }
 
@@ -134,7 +140,9 @@ fn reset_reproduces_a_fresh_instance() {
     used.reset();
     let got = run_blocks(&mut used, &second, &blocks);
     assert!(
-        got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+        got.iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
         "output after reset differs from a fresh instance's by {}",
         max_abs_diff(&got, &want)
     );
@@ -170,7 +178,11 @@ fn empty_and_zero_irs_give_silence() {
         let mut rev = ConvolutionReverb::new(&ir, 256);
         assert_eq!(rev.ir_len(), ir.len());
         let got = run_blocks(&mut rev, &input, &random_blocks(input.len(), 600, 42));
-        assert!(got.iter().all(|&v| v == 0.0), "IR of {} zeros: not silent", ir.len());
+        assert!(
+            got.iter().all(|&v| v == 0.0),
+            "IR of {} zeros: not silent",
+            ir.len()
+        );
     }
 }
 
@@ -221,7 +233,10 @@ fn non_finite_input_gives_finite_output_and_recovers() {
 
     let mut mixed = vec![0.0f32; input.len()];
     rev.process_mix(&input, &mut mixed, 0.5);
-    assert!(mixed.iter().all(|v| v.is_finite()), "non-finite mixed output");
+    assert!(
+        mixed.iter().all(|v| v.is_finite()),
+        "non-finite mixed output"
+    );
 
     // After the bad samples have left the IR's span, the state holds no trace of them.
     let clean = random_signal(20_000, 63);

@@ -105,7 +105,10 @@ fn harmonic_bank_matches_naive_sum_of_sines() {
         let reference = script.reference(sample_rate, n_harmonics);
         let err = max_abs_diff(&out, &reference);
         // Amplitudes sum to at most ~2.6 (harmonic series), so 1e-4 is ~4e-5 relative.
-        assert!(err < 1e-4, "{sample_rate} Hz, {n_harmonics} harmonics: error {err}");
+        assert!(
+            err < 1e-4,
+            "{sample_rate} Hz, {n_harmonics} harmonics: error {err}"
+        );
     }
 }
 
@@ -154,7 +157,12 @@ fn output_is_identical_however_the_stream_is_cut() {
         random_blocks(script.len(), 300, 11),
     ] {
         let cut = script.render(&mut HarmonicBank::new(48_000.0), &blocks);
-        assert_eq!(whole, cut, "block sizes {:?}", &blocks[..blocks.len().min(4)]);
+        assert_eq!(
+            whole,
+            cut,
+            "block sizes {:?}",
+            &blocks[..blocks.len().min(4)]
+        );
     }
 }
 
@@ -296,7 +304,10 @@ fn noise_spectrum_follows_target_magnitudes_at_any_rate() {
                 .map(|(_, p)| p)
                 .sum();
             let low: f64 = psd.iter().take(seg / 4).sum();
-            assert!(high < 1e-3 * low, "energy above the top band: {high} vs {low}");
+            assert!(
+                high < 1e-3 * low,
+                "energy above the top band: {high} vs {low}"
+            );
         }
     }
 }

@@ -232,7 +232,8 @@ fn step_impl<S: Simd, const CAP: usize, const FIXED: bool>(s: S, p: &mut Packed,
     }
 
     let mut lanes = [ZERO; CAP];
-    for b in &mut p.blocks {
+    let nb = if flag(1) { 0 } else { p.blocks.len() };
+    for b in p.blocks.iter_mut().take(nb) {
         // h = relu6(norm(x)), written to the ring.
         let slot = (pos & b.mask) * nl;
         let h = &mut b.history[slot..slot + nl];
@@ -302,12 +303,15 @@ fn step_impl<S: Simd, const CAP: usize, const FIXED: bool>(s: S, p: &mut Packed,
         let logit = s.add(s.add(s.load(bias), combine(s, part)), s.load(offset));
         s.store(out, logit);
     }
-    for out in p.out.iter_mut() {
+    if !flag(0) { for out in p.out.iter_mut() {
         let v = exp_sigmoid_v(s, s.load(out));
         s.store(out, v);
-    }
+    } }
 }
 
+static FLAGS: std::sync::OnceLock<[bool; 4]> = std::sync::OnceLock::new();
+#[inline(always)]
+fn flag(i: usize) -> bool { FLAGS.get_or_init(|| [std::env::var_os("NOEXP").is_some(), std::env::var_os("NOBLOCKS").is_some(), std::env::var_os("NOHEAD").is_some(), false])[i] }
 /// Portable step (see [`step_impl`] for the parameters).
 fn step_portable<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
     step_impl::<Portable, CAP, FIXED>(Portable, p, f0, loudness)

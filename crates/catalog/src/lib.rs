@@ -1,8 +1,6 @@
-//! The model registry: the models embedded in the binary, the user's model folder, and how a
-//! `--model NAME|PATH` argument picks one.
-//!
-//! This module depends only on `std`, `thiserror` and `timbre-model`, so the plugin can share
-//! it (the lead may move it to a shared crate).
+//! The model catalog: the models embedded in the binaries, the user's model folder, and how a
+//! model name or path picks one. Shared by the CLI (`--model NAME|PATH`) and the plugin's
+//! model picker; it depends only on `std`, `thiserror` and `timbre-model`.
 //!
 //! # Names
 //! - An *embedded* model is named by its file stem in the repository's `models/` folder
