@@ -24,7 +24,7 @@ use crate::params::{EngineParams, ModelSelection, SynthParams, TimbreParams};
 use crate::widgets::{self, palette::*};
 
 /// The smallest editor size, in logical pixels.
-pub const MIN_SIZE: (f32, f32) = (680.0, 470.0);
+pub const MIN_SIZE: (f32, f32) = (760.0, 480.0);
 
 /// What the editor needs from a plugin's parameter struct.
 pub trait EditorParams: Send + Sync + 'static {
@@ -83,6 +83,10 @@ pub struct TimbreEditor<P: EditorParams> {
     models: Vec<ModelEntry>,
     /// The path typed into the picker's "load a file" field.
     path_input: String,
+    /// Recent input pitch for the trace.
+    trace: PitchTrace,
+    /// The meters' block counter at the last frame (the trace only moves with the audio).
+    last_blocks: u32,
 }
 
 /// Builds the editor for `params` (called once per plugin instance).
@@ -111,6 +115,8 @@ pub fn create<P: EditorParams>(
         gui: None,
         models: Vec::new(),
         path_input: String::new(),
+        trace: PitchTrace::default(),
+        last_blocks: 0,
     };
     create_egui_editor(state, repaint, settings, app)
 }
@@ -136,27 +142,39 @@ impl<P: EditorParams> NiceEguiApp for TimbreEditor<P> {
         };
         let setter = gui.param_setter();
         let meters = self.shared.meters.snapshot();
+        let blocks = self
+            .shared
+            .meters
+            .blocks
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let meters_fresh = blocks != self.last_blocks;
+        self.last_blocks = blocks;
         let status = self.shared.loader.status();
         egui::CentralPanel::default()
             .frame(egui::Frame::new().fill(BG).inner_margin(14))
             .show(ui, |ui| {
                 let full = ui.available_rect_before_wrap();
-                let header_h = 62.0;
-                let header = Rect::from_min_size(full.min, vec2(full.width(), header_h));
-                let body = Rect::from_min_max(pos2(full.left(), header.bottom() + 6.0), full.max);
-                let meters_h = if P::SYNTH {
-                    (body.height() * 0.36).clamp(160.0, 300.0)
-                } else {
-                    (body.height() * 0.46).clamp(180.0, 360.0)
-                };
-                let meters_rect = Rect::from_min_size(body.min, vec2(body.width(), meters_h));
-                let controls = Rect::from_min_max(
-                    pos2(body.left(), meters_rect.bottom() + 10.0),
-                    body.max,
+                let header = Rect::from_min_size(full.min, vec2(full.width(), HEADER_H));
+                let params = self.params.clone();
+                let groups = groups(&*params);
+                let plan = KnobPlan::new(&groups, full.width());
+                // The knobs get what they need; the meters get the rest (within limits), and
+                // any height beyond that goes to the knob panels.
+                let body_h = full.height() - HEADER_H - 2.0 * GAP;
+                let meters_h = (body_h - plan.height()).clamp(150.0, 300.0);
+                let meters_rect = Rect::from_min_size(
+                    pos2(full.left(), header.bottom() + GAP),
+                    vec2(full.width(), meters_h),
                 );
+                let controls =
+                    Rect::from_min_max(pos2(full.left(), meters_rect.bottom() + GAP), full.max);
                 self.header(ui, header, &status);
-                meter_row::<P>(ui, meters_rect, &meters, self.params.engine().gate.value());
-                self.controls(ui, controls, &setter);
+                let gate = self.params.engine().gate.value();
+                if meters_fresh {
+                    self.trace.push(&meters, gate);
+                }
+                meter_row::<P>(ui, meters_rect, &meters, gate, &self.trace);
+                draw_controls(ui, controls, &groups, &plan, &setter);
                 ui.allocate_rect(full, egui::Sense::hover());
             });
     }
@@ -167,7 +185,7 @@ impl<P: EditorParams> NiceEguiApp for TimbreEditor<P> {
 }
 
 impl<P: EditorParams> TimbreEditor<P> {
-    /// Title, model picker, rescan, zoom, and the status line.
+    /// Row 1: title and zoom. Row 2: the status line, and the model picker with Rescan.
     fn header(&mut self, ui: &mut Ui, rect: Rect, status: &LoadStatus) {
         let painter = ui.painter();
         let title = painter.text(
@@ -178,49 +196,37 @@ impl<P: EditorParams> TimbreEditor<P> {
             TEXT,
         );
         painter.text(
-            pos2(title.right() + 12.0, title.bottom() - 4.0),
+            pos2(title.right() + 12.0, title.bottom() - 5.0),
             Align2::LEFT_BOTTOM,
             if P::SYNTH {
-                "play it from MIDI, hear the model's instrument"
+                "play a melody, hear the model's instrument"
             } else {
                 "sing a line, hear it played by the model"
             },
-            FontId::proportional(13.0),
+            FontId::proportional(13.5),
             DIM,
         );
-        // Status line.
-        let status_pos = pos2(rect.left() + 2.0, rect.top() + 42.0);
-        let (text, color) = match (&status.error, status.loading) {
-            (_, true) => ("Loading model…".to_string(), WARN),
-            (Some(e), _) => (format!("⚠ {e}"), BAD),
-            (None, _) => (format!("● Playing: {}", display_name(status)), DIM),
-        };
-        let status_rect = painter.text(
-            status_pos,
-            Align2::LEFT_CENTER,
-            elide(&text, ((rect.width() - 80.0) / 7.0) as usize),
-            FontId::proportional(13.5),
-            color,
+        let zoom = Rect::from_min_max(
+            pos2(rect.right() - 200.0, rect.top()),
+            pos2(rect.right(), rect.top() + 26.0),
         );
-        if status.error.is_some() {
-            let dismiss = Rect::from_min_size(
-                pos2(status_rect.right() + 10.0, status_pos.y - 10.0),
-                vec2(64.0, 20.0),
-            );
-            let mut child = ui.new_child(UiBuilder::new().max_rect(dismiss));
-            if child.small_button("Dismiss").clicked() {
-                self.shared.loader.set_error(None);
-            }
-        }
-        // Right side: picker, rescan, zoom.
-        let controls = Rect::from_min_max(pos2(rect.right() - 470.0, rect.top()), pos2(rect.right(), rect.top() + 30.0));
         let mut child = ui.new_child(
             UiBuilder::new()
-                .max_rect(controls)
+                .max_rect(zoom)
                 .layout(egui::Layout::right_to_left(egui::Align::Center)),
         );
         self.zoom_buttons(&mut child);
-        child.add_space(6.0);
+        child.label(RichText::new("Size").small().color(DIM));
+
+        // Row 2, right: the model picker.
+        let row2 = Rect::from_min_max(pos2(rect.left(), rect.top() + 32.0), rect.max);
+        let picker_w = 360.0;
+        let picker = Rect::from_min_max(pos2(row2.right() - picker_w, row2.top()), row2.max);
+        let mut child = ui.new_child(
+            UiBuilder::new()
+                .max_rect(picker)
+                .layout(egui::Layout::right_to_left(egui::Align::Center)),
+        );
         if child
             .button("Rescan")
             .on_hover_text(match models::user_dir() {
@@ -233,6 +239,47 @@ impl<P: EditorParams> TimbreEditor<P> {
         }
         self.model_picker(&mut child, status);
         child.label(RichText::new("Model").color(DIM));
+
+        // Row 2, left: what is playing, or what went wrong.
+        let y = row2.center().y;
+        let (text, color) = match (&status.error, status.loading) {
+            (_, true) => ("Loading model…".to_string(), WARN),
+            (Some(e), _) => (e.clone(), BAD),
+            (None, _) => (format!("Playing {}", display_name(status)), DIM),
+        };
+        let painter = ui.painter();
+        if status.error.is_some() {
+            painter.circle_filled(pos2(rect.left() + 9.0, y), 8.0, BAD);
+            painter.text(
+                pos2(rect.left() + 9.0, y),
+                Align2::CENTER_CENTER,
+                "!",
+                FontId::proportional(13.0),
+                BG,
+            );
+        } else {
+            painter.circle_filled(
+                pos2(rect.left() + 9.0, y),
+                4.5,
+                if status.loading { WARN } else { GOOD },
+            );
+        }
+        let room = picker.left() - rect.left() - 110.0;
+        let status_rect = painter.text(
+            pos2(rect.left() + 24.0, y),
+            Align2::LEFT_CENTER,
+            elide(&text, (room / 7.2) as usize),
+            FontId::proportional(13.5),
+            color,
+        );
+        if status.error.is_some() {
+            let dismiss =
+                Rect::from_min_size(pos2(status_rect.right() + 10.0, y - 11.0), vec2(70.0, 22.0));
+            let mut child = ui.new_child(UiBuilder::new().max_rect(dismiss));
+            if child.small_button("Dismiss").clicked() {
+                self.shared.loader.set_error(None);
+            }
+        }
     }
 
     /// The model combo box: embedded models, the user folder's, and a path field.
@@ -245,7 +292,10 @@ impl<P: EditorParams> TimbreEditor<P> {
                 ui.set_min_width(300.0);
                 ui.label(RichText::new("Built in").small().color(DIM));
                 for m in self.models.iter().filter(|m| !m.user) {
-                    if ui.selectable_label(m.spec == status.playing_spec, &m.label).clicked() {
+                    if ui
+                        .selectable_label(m.spec == status.playing_spec, &m.label)
+                        .clicked()
+                    {
                         choice = Some(m.spec.clone());
                     }
                 }
@@ -267,9 +317,11 @@ impl<P: EditorParams> TimbreEditor<P> {
                         .map(|d| d.display().to_string())
                         .unwrap_or_else(|| "your model folder".to_string());
                     ui.label(
-                        RichText::new(format!("None yet: put .ttmodel files in\n{where_}\nand press Rescan."))
-                            .small()
-                            .color(DIM),
+                        RichText::new(format!(
+                            "None yet: put .ttmodel files in\n{where_}\nand press Rescan."
+                        ))
+                        .small()
+                        .color(DIM),
                     );
                 }
                 ui.separator();
@@ -281,7 +333,8 @@ impl<P: EditorParams> TimbreEditor<P> {
                             .desired_width(220.0),
                     );
                     let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    if (ui.button("Load").clicked() || enter) && !self.path_input.trim().is_empty() {
+                    if (ui.button("Load").clicked() || enter) && !self.path_input.trim().is_empty()
+                    {
                         choice = Some(self.path_input.trim().to_string());
                     }
                 });
@@ -306,88 +359,160 @@ impl<P: EditorParams> TimbreEditor<P> {
             }
         }
     }
+}
 
-    /// The knob groups, in one row (effect) or two (synth).
-    fn controls(&self, ui: &mut Ui, rect: Rect, setter: &ParamSetter) {
-        let e = self.params.engine();
-        let mut groups: Vec<(&str, Vec<Control>)> = Vec::new();
-        if let Some([a, d, s, r]) = self.params.envelope() {
-            groups.push((
-                "Envelope",
-                vec![Control::F(a, false), Control::F(d, false), Control::F(s, false), Control::F(r, false)],
-            ));
-        }
-        groups.push((
-            "Input",
-            vec![Control::F(&e.loudness, true), Control::F(&e.gate, false), Control::B(&e.auto_adjust)],
-        ));
-        groups.push((
-            "Pitch",
-            vec![Control::I(&e.semitones), Control::F(&e.cents, true), Control::F(&e.autotune, false)],
-        ));
-        groups.push((
-            "Model",
-            vec![Control::F(&e.harmonic_gain, false), Control::F(&e.noise_gain, false)],
-        ));
-        groups.push((
-            "Output",
-            vec![Control::F(&e.reverb, false), Control::F(&e.gain, true)],
-        ));
-        let total: usize = groups.iter().map(|(_, c)| c.len()).sum();
-        let rows: Vec<&[(&str, Vec<Control>)]> = if total > 10 {
-            // Split where the first row holds about half of the knobs.
+/// The knob groups: Envelope (synth), Input, Pitch, Model, Output.
+fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
+    let e = params.engine();
+    let mut groups = Vec::new();
+    if let Some([a, d, s, r]) = params.envelope() {
+        groups.push(Group {
+            name: "Envelope",
+            controls: vec![
+                Control::F(a, false),
+                Control::F(d, false),
+                Control::F(s, false),
+                Control::F(r, false),
+            ],
+        });
+    }
+    groups.push(Group {
+        name: "Input",
+        controls: vec![
+            Control::F(&e.loudness, true),
+            Control::F(&e.gate, false),
+            Control::B(&e.auto_adjust),
+        ],
+    });
+    groups.push(Group {
+        name: "Pitch",
+        controls: vec![
+            Control::I(&e.semitones),
+            Control::F(&e.cents, true),
+            Control::F(&e.autotune, false),
+        ],
+    });
+    groups.push(Group {
+        name: "Model",
+        controls: vec![
+            Control::F(&e.harmonic_gain, false),
+            Control::F(&e.noise_gain, false),
+        ],
+    });
+    groups.push(Group {
+        name: "Output",
+        controls: vec![Control::F(&e.reverb, false), Control::F(&e.gain, true)],
+    });
+    groups
+}
+
+/// Height of the header, logical pixels.
+const HEADER_H: f32 = 62.0;
+/// Gap between panels.
+const GAP: f32 = 10.0;
+/// Most knobs in one row.
+const KNOBS_PER_ROW: usize = 10;
+/// Knob diameter limits.
+const KNOB_MIN: f32 = 40.0;
+/// See [`KNOB_MIN`].
+const KNOB_MAX: f32 = 76.0;
+/// Height a knob slot needs beyond the knob: name, value, panel title and margins.
+const KNOB_EXTRA_H: f32 = 96.0;
+
+/// A titled panel of controls.
+struct Group<'a> {
+    /// The panel title.
+    name: &'static str,
+    /// Its controls, left to right.
+    controls: Vec<Control<'a>>,
+}
+
+/// How the groups are split into rows and how big the knobs are.
+struct KnobPlan {
+    /// Index of the first group of each row.
+    row_starts: Vec<usize>,
+    /// Knob diameter.
+    diameter: f32,
+}
+
+impl KnobPlan {
+    /// Splits `groups` into rows of at most [`KNOBS_PER_ROW`] knobs (halves when more) and
+    /// sizes the knobs to the narrowest slot for `width`.
+    fn new(groups: &[Group], width: f32) -> Self {
+        let total: usize = groups.iter().map(|g| g.controls.len()).sum();
+        let mut row_starts = vec![0];
+        if total > KNOBS_PER_ROW {
             let mut count = 0;
-            let split = groups
-                .iter()
-                .position(|(_, c)| {
-                    count += c.len();
-                    count >= total / 2
-                })
-                .map_or(groups.len(), |i| i + 1);
-            vec![&groups[..split], &groups[split..]]
-        } else {
-            vec![&groups[..]]
-        };
-        let gap = 10.0;
-        let row_h = (rect.height() - gap * (rows.len() - 1) as f32) / rows.len() as f32;
-        for (r, row) in rows.iter().enumerate() {
-            let top = rect.top() + r as f32 * (row_h + gap);
-            let units: usize = row.iter().map(|(_, c)| c.len()).sum();
-            let width = rect.width() - gap * (row.len() - 1) as f32;
-            let mut x = rect.left();
-            for (name, group) in row.iter() {
-                let w = width * group.len() as f32 / units as f32;
-                let panel = Rect::from_min_size(pos2(x, top), vec2(w, row_h));
-                let inner = widgets::panel(ui, panel, name);
-                let slot_w = inner.width() / group.len() as f32;
-                let diameter = (slot_w - 18.0).min(inner.height() - 50.0).clamp(40.0, 84.0);
-                let accent = if *name == "Output" { TEAL } else { ACCENT };
-                for (i, control) in group.iter().enumerate() {
-                    let slot = Rect::from_min_size(
-                        pos2(inner.left() + i as f32 * slot_w, inner.top()),
-                        vec2(slot_w, inner.height()),
-                    );
-                    let mut child = ui.new_child(
-                        UiBuilder::new()
-                            .max_rect(slot)
-                            .layout(egui::Layout::top_down(egui::Align::Center)),
-                    );
-                    let used = diameter + 44.0;
-                    child.add_space(((slot.height() - used) / 2.0).max(0.0));
-                    match control {
-                        Control::F(p, bipolar) => {
-                            widgets::knob(&mut child, *p, setter, diameter, *bipolar, accent);
-                        }
-                        Control::I(p) => {
-                            widgets::knob(&mut child, *p, setter, diameter, true, accent);
-                        }
-                        Control::B(p) => {
-                            widgets::switch(&mut child, p, setter, diameter, accent);
-                        }
+            for (i, g) in groups.iter().enumerate() {
+                count += g.controls.len();
+                if count >= total / 2 {
+                    row_starts.push(i + 1);
+                    break;
+                }
+            }
+        }
+        let mut slot = f32::INFINITY;
+        for r in 0..row_starts.len() {
+            let row = &groups[row_starts[r]..*row_starts.get(r + 1).unwrap_or(&groups.len())];
+            let knobs: usize = row.iter().map(|g| g.controls.len()).sum();
+            let usable = width - GAP * (row.len() - 1) as f32 - 20.0 * row.len() as f32;
+            slot = slot.min(usable / knobs.max(1) as f32);
+        }
+        Self {
+            row_starts,
+            diameter: (slot - 16.0).clamp(KNOB_MIN, KNOB_MAX),
+        }
+    }
+
+    /// The height all rows need.
+    fn height(&self) -> f32 {
+        let rows = self.row_starts.len() as f32;
+        rows * (self.diameter + KNOB_EXTRA_H) + (rows - 1.0) * GAP
+    }
+}
+
+/// Draws the knob panels into `rect`.
+fn draw_controls(ui: &mut Ui, rect: Rect, groups: &[Group], plan: &KnobPlan, setter: &ParamSetter) {
+    let rows = plan.row_starts.len();
+    let row_h = (rect.height() - GAP * (rows - 1) as f32) / rows as f32;
+    for r in 0..rows {
+        let row = &groups[plan.row_starts[r]..*plan.row_starts.get(r + 1).unwrap_or(&groups.len())];
+        let top = rect.top() + r as f32 * (row_h + GAP);
+        let units: usize = row.iter().map(|g| g.controls.len()).sum();
+        let width = rect.width() - GAP * (row.len() - 1) as f32;
+        let mut x = rect.left();
+        for group in row {
+            let w = width * group.controls.len() as f32 / units as f32;
+            let panel = Rect::from_min_size(pos2(x, top), vec2(w, row_h));
+            let inner = widgets::panel(ui, panel, group.name);
+            let slot_w = inner.width() / group.controls.len() as f32;
+            let accent = if group.name == "Output" { TEAL } else { ACCENT };
+            for (i, control) in group.controls.iter().enumerate() {
+                let slot = Rect::from_min_size(
+                    pos2(inner.left() + i as f32 * slot_w, inner.top()),
+                    vec2(slot_w, inner.height()),
+                );
+                let mut child = ui.new_child(
+                    UiBuilder::new()
+                        .max_rect(slot)
+                        .layout(egui::Layout::top_down(egui::Align::Center)),
+                );
+                let used = plan.diameter + widgets::KNOB_LABELS_H;
+                child.add_space(((slot.height() - used) / 2.0).max(0.0));
+                let d = plan.diameter;
+                match control {
+                    Control::F(p, bipolar) => {
+                        widgets::knob(&mut child, *p, setter, d, *bipolar, accent);
+                    }
+                    Control::I(p) => {
+                        widgets::knob(&mut child, *p, setter, d, true, accent);
+                    }
+                    Control::B(p) => {
+                        widgets::switch(&mut child, p, setter, d, accent);
                     }
                 }
-                x += w + gap;
             }
+            x += w + GAP;
         }
     }
 }
@@ -403,9 +528,15 @@ enum Control<'a> {
 }
 
 /// The meters: tuner and loudness, harmonic distribution, levels.
-fn meter_row<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f32) {
+fn meter_row<P: EditorParams>(
+    ui: &Ui,
+    rect: Rect,
+    m: &MeterSnapshot,
+    gate: f32,
+    trace: &PitchTrace,
+) {
     let gap = 10.0;
-    let levels_w = if P::SYNTH { 84.0 } else { 124.0 };
+    let levels_w = if P::SYNTH { 112.0 } else { 150.0 };
     let tuner_w = ((rect.width() - levels_w - 2.0 * gap) * 0.42).max(220.0);
     let tuner = Rect::from_min_size(rect.min, vec2(tuner_w, rect.height()));
     let levels = Rect::from_min_max(pos2(rect.right() - levels_w, rect.top()), rect.max);
@@ -413,7 +544,7 @@ fn meter_row<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f32)
         pos2(tuner.right() + gap, rect.top()),
         pos2(levels.left() - gap, rect.bottom()),
     );
-    tuner_panel::<P>(ui, tuner, m, gate);
+    tuner_panel::<P>(ui, tuner, m, gate, trace);
 
     let inner = widgets::panel(ui, bars, "Harmonic distribution");
     let activity = ((peak_db(m.output_peak) + 60.0) / 60.0).clamp(0.0, 1.0);
@@ -421,18 +552,27 @@ fn meter_row<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f32)
 
     let inner = widgets::panel(ui, levels, "Levels");
     if P::SYNTH {
-        widgets::level_meter(ui, inner, "Out", peak_db(m.output_peak));
+        widgets::level_meter(ui, inner, "Out", peak_db(m.output_peak), true);
     } else {
-        let half = inner.width() / 2.0;
-        let left = Rect::from_min_size(inner.min, vec2(half, inner.height()));
-        let right = Rect::from_min_size(pos2(inner.left() + half, inner.top()), vec2(half, inner.height()));
-        widgets::level_meter(ui, left, "In", peak_db(m.input_peak));
-        widgets::level_meter(ui, right, "Out", peak_db(m.output_peak));
+        let split = inner.width() * 0.58;
+        let left = Rect::from_min_size(
+            pos2(inner.left() + 8.0, inner.top()),
+            vec2(split, inner.height()),
+        );
+        let right = Rect::from_min_max(pos2(inner.left() + split, inner.top()), inner.max);
+        widgets::level_meter(ui, left, "In", peak_db(m.input_peak), true);
+        widgets::level_meter(ui, right, "Out", peak_db(m.output_peak), false);
     }
 }
 
 /// The tuner panel: the note, cents, confidence, what the model plays, and loudness.
-fn tuner_panel<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f32) {
+fn tuner_panel<P: EditorParams>(
+    ui: &Ui,
+    rect: Rect,
+    m: &MeterSnapshot,
+    gate: f32,
+    trace: &PitchTrace,
+) {
     let inner = widgets::panel(ui, rect, if P::SYNTH { "Note" } else { "Input pitch" });
     let painter = ui.painter();
     let voiced = m.confidence >= gate && m.confidence > 0.0;
@@ -442,7 +582,11 @@ fn tuner_panel<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f3
         Some((name, cents)) => (name.as_str(), Some(*cents)),
         None => ("–", None),
     };
-    let name_color = if voiced { TEXT } else { DIM.gamma_multiply(0.8) };
+    let name_color = if voiced {
+        TEXT
+    } else {
+        DIM.gamma_multiply(0.8)
+    };
     let name_rect = painter.text(
         pos2(inner.left() + 4.0, inner.top() + 2.0),
         Align2::LEFT_TOP,
@@ -475,7 +619,13 @@ fn tuner_panel<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f3
     let row = |y: f32, label: &str, value: String, fraction: f32, color: Color32| {
         let label_w = 84.0;
         let value_w = 70.0;
-        painter.text(pos2(inner.left() + 4.0, y + 7.0), Align2::LEFT_CENTER, label, FontId::proportional(12.5), DIM);
+        painter.text(
+            pos2(inner.left() + 4.0, y + 7.0),
+            Align2::LEFT_CENTER,
+            label,
+            FontId::proportional(12.5),
+            DIM,
+        );
         let bar = Rect::from_min_max(
             pos2(inner.left() + label_w, y + 2.0),
             pos2(inner.right() - value_w, y + 12.0),
@@ -490,19 +640,81 @@ fn tuner_panel<P: EditorParams>(ui: &Ui, rect: Rect, m: &MeterSnapshot, gate: f3
         );
     };
     let confidence_color = if voiced { GOOD } else { DIM };
-    row(y, "Confidence", format!("{:.0} %", m.confidence * 100.0), m.confidence, confidence_color);
+    row(
+        y,
+        "Confidence",
+        format!("{:.0} %", m.confidence * 100.0),
+        m.confidence,
+        confidence_color,
+    );
     y += 20.0;
     let loud = m.loudness_db;
-    row(y, "Loudness", format!("{loud:.0} dB"), (loud + 80.0) / 80.0, ACCENT);
+    row(
+        y,
+        "Loudness",
+        format!("{loud:.0} dB"),
+        (loud + 80.0) / 80.0,
+        ACCENT,
+    );
     y += 20.0;
     row(y, "Gate", format!("{:.0} %", m.gate * 100.0), m.gate, TEAL);
     y += 22.0;
     if y + 14.0 < inner.bottom() {
         let plays = match note_name(m.f0_out_hz) {
-            Some((n, c)) if m.gate > 0.01 => format!("Model plays {n} {c:+.0} ct ({:.0} Hz)", m.f0_out_hz),
+            Some((n, c)) if m.gate > 0.01 => {
+                format!("Model plays {n} {c:+.0} ct ({:.0} Hz)", m.f0_out_hz)
+            }
             _ => "Model is silent (gate closed)".to_string(),
         };
-        painter.text(pos2(inner.left() + 4.0, y + 6.0), Align2::LEFT_CENTER, plays, FontId::proportional(12.5), DIM);
+        painter.text(
+            pos2(inner.left() + 4.0, y + 6.0),
+            Align2::LEFT_CENTER,
+            plays,
+            FontId::proportional(12.5),
+            DIM,
+        );
+        y += 18.0;
+    }
+    if y + 40.0 < inner.bottom() {
+        let area = Rect::from_min_max(
+            pos2(inner.left() + 2.0, y),
+            pos2(inner.right() - 2.0, inner.bottom()),
+        );
+        widgets::pitch_trace(ui, area, trace.points());
+    }
+}
+
+/// The last few seconds of input pitch, for the trace under the tuner (GUI side only).
+pub struct PitchTrace {
+    /// MIDI pitch per editor frame (`None`: unvoiced).
+    points: std::collections::VecDeque<Option<f32>>,
+}
+
+/// Editor frames kept in the pitch trace (about 4 s at 60 frames per second).
+pub const TRACE_LEN: usize = 240;
+
+impl Default for PitchTrace {
+    fn default() -> Self {
+        Self {
+            points: std::collections::VecDeque::with_capacity(TRACE_LEN),
+        }
+    }
+}
+
+impl PitchTrace {
+    /// Adds the current input pitch (voiced when the confidence passes the gate).
+    pub fn push(&mut self, m: &MeterSnapshot, gate: f32) {
+        let voiced = m.confidence >= gate.max(0.05) && m.f0_hz > 0.0;
+        let midi = voiced.then(|| 69.0 + 12.0 * (m.f0_hz / 440.0).log2());
+        if self.points.len() == TRACE_LEN {
+            self.points.pop_front();
+        }
+        self.points.push_back(midi);
+    }
+
+    /// The points, oldest first.
+    pub fn points(&self) -> &std::collections::VecDeque<Option<f32>> {
+        &self.points
     }
 }
 
@@ -532,11 +744,23 @@ fn style(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| {
         use egui::{FontFamily, TextStyle};
         style.text_styles = [
-            (TextStyle::Small, FontId::new(12.0, FontFamily::Proportional)),
+            (
+                TextStyle::Small,
+                FontId::new(12.0, FontFamily::Proportional),
+            ),
             (TextStyle::Body, FontId::new(14.0, FontFamily::Proportional)),
-            (TextStyle::Button, FontId::new(14.0, FontFamily::Proportional)),
-            (TextStyle::Heading, FontId::new(20.0, FontFamily::Proportional)),
-            (TextStyle::Monospace, FontId::new(13.0, FontFamily::Monospace)),
+            (
+                TextStyle::Button,
+                FontId::new(14.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(20.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(13.0, FontFamily::Monospace),
+            ),
         ]
         .into();
         let v = &mut style.visuals;

@@ -14,6 +14,7 @@
 //! `assert_process_allocs`). The engine sanitizes NaN/Inf/denormals and the plugin also enables
 //! nice-plug's flush-to-zero.
 
+pub mod demo;
 pub mod editor;
 pub mod loader;
 pub mod meters;
@@ -22,8 +23,6 @@ pub mod params;
 pub mod synth;
 pub mod widgets;
 
-mod catalog;
-
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -31,6 +30,7 @@ use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
 use timbre_engine::{Engine, Mode};
 
+use crate::demo::DemoInput;
 use crate::loader::ModelLoader;
 use crate::meters::SharedMeters;
 use crate::params::{EngineParams, ModelSelection, TimbreParams};
@@ -85,14 +85,22 @@ pub struct Core {
     latency: u32,
     /// Audio analysis (effect) or MIDI notes (synth).
     mode: Mode,
+    /// The standalone's `--demo` melody, replacing the input when on.
+    demo: Option<DemoInput>,
 }
 
-/// The editor's initial size in logical pixels.
-pub const EDITOR_SIZE: (u32, u32) = (820, 560);
+/// The effect editor's initial size in logical pixels.
+pub const EDITOR_SIZE: (u32, u32) = (960, 560);
+/// The synth editor's initial size (two rows of knobs).
+pub const SYNTH_EDITOR_SIZE: (u32, u32) = (960, 680);
 
 impl Core {
     /// A core for `mode`, using `selection` as the persisted model.
     fn new(mode: Mode, selection: ModelSelection) -> Self {
+        let editor_size = match mode {
+            Mode::Audio => EDITOR_SIZE,
+            Mode::Notes => SYNTH_EDITOR_SIZE,
+        };
         Self {
             engine: None,
             loader: Arc::new(ModelLoader::default()),
@@ -100,8 +108,8 @@ impl Core {
             repaint: RepaintNotifier::new(),
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(
-                    EDITOR_SIZE.0 as f32,
-                    EDITOR_SIZE.1 as f32,
+                    editor_size.0 as f32,
+                    editor_size.1 as f32,
                 ),
                 1.0,
             ),
@@ -111,6 +119,7 @@ impl Core {
             right_scratch: Vec::new(),
             latency: 0,
             mode,
+            demo: None,
         }
     }
 
@@ -123,12 +132,11 @@ impl Core {
         context: &mut impl ActivateContext<P>,
     ) -> bool {
         let max_block = config.max_buffer_size.max(1) as usize;
-        self.input_channels = layout
-            .main_input_channels
-            .map_or(0, NonZeroU32::get)
-            .min(2) as usize;
+        self.input_channels = layout.main_input_channels.map_or(0, NonZeroU32::get).min(2) as usize;
         self.input_scratch = [vec![0.0; max_block], vec![0.0; max_block]];
         self.right_scratch = vec![0.0; max_block];
+        self.demo = (demo::enabled() && self.mode == Mode::Audio)
+            .then(|| DemoInput::new(config.sample_rate as f64));
         // A restored state is already in the selection: this activation loads it.
         self.selection.take_changed();
         let spec = self.selection.get();
@@ -183,17 +191,24 @@ impl Core {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let in_ch = self.input_channels.min(slices.len());
+        let in_ch = if self.demo.is_some() {
+            1
+        } else {
+            self.input_channels.min(slices.len())
+        };
         let capacity = self.right_scratch.len();
         let mut done = from;
         while done < to {
             let len = (to - done).min(capacity);
             let range = done..done + len;
-            for (scratch, channel) in self.input_scratch.iter_mut().zip(slices.iter()).take(in_ch)
-            {
+            for (scratch, channel) in self.input_scratch.iter_mut().zip(slices.iter()).take(in_ch) {
                 scratch[..len].copy_from_slice(&channel[range.clone()]);
             }
-            let inputs: [&[f32]; 2] = [&self.input_scratch[0][..len], &self.input_scratch[1][..len]];
+            if let Some(demo) = self.demo.as_mut() {
+                demo.fill(&mut self.input_scratch[0][..len]);
+            }
+            let inputs: [&[f32]; 2] =
+                [&self.input_scratch[0][..len], &self.input_scratch[1][..len]];
             match slices {
                 [] => {}
                 [left] => engine.process(
@@ -202,7 +217,11 @@ impl Core {
                     &mut self.right_scratch[..len],
                 ),
                 [left, right, rest @ ..] => {
-                    engine.process(&inputs[..in_ch], &mut left[range.clone()], &mut right[range.clone()]);
+                    engine.process(
+                        &inputs[..in_ch],
+                        &mut left[range.clone()],
+                        &mut right[range.clone()],
+                    );
                     // Extra outputs (not in our layouts, but harmless) get the left channel.
                     for extra in rest.iter_mut() {
                         extra[range.clone()].copy_from_slice(&left[range.clone()]);

@@ -117,15 +117,10 @@ impl ModelLoader {
     /// when there is no engine to send it to.
     fn load_inner(&self, spec: &str) -> Result<Option<String>, String> {
         let loaded = models::load(spec)?;
-        let Some((host_rate, max_block, generation)) = self
-            .link
-            .lock()
-            .as_mut()
-            .map(|l| {
-                l.sender.collect_garbage();
-                (l.host_rate, l.max_block, l.generation)
-            })
-        else {
+        let Some((host_rate, max_block, generation)) = self.link.lock().as_mut().map(|l| {
+            l.sender.collect_garbage();
+            (l.host_rate, l.max_block, l.generation)
+        }) else {
             return Ok(None);
         };
         let mut voice = Engine::voice_for(&loaded.model, host_rate, max_block)
@@ -198,7 +193,9 @@ mod tests {
     #[test]
     fn a_bad_file_keeps_the_current_model_and_reports_an_error() {
         let loader = ModelLoader::default();
-        let mut engine = loader.prepare(DEFAULT_MODEL, 48_000.0, 256, Mode::Audio).unwrap();
+        let mut engine = loader
+            .prepare(DEFAULT_MODEL, 48_000.0, 256, Mode::Audio)
+            .unwrap();
         let before = loader.status();
         assert!(before.error.is_none());
         assert_eq!(before.playing_spec, DEFAULT_MODEL);
@@ -207,7 +204,10 @@ mod tests {
         loader.load(bad.to_str().unwrap());
         let after = loader.status();
         assert_eq!(after.playing, before.playing);
-        assert!(after.error.as_deref().unwrap().contains("tt-bad"), "{after:?}");
+        assert!(
+            after.error.as_deref().unwrap().contains("tt-bad"),
+            "{after:?}"
+        );
         std::fs::remove_file(&bad).unwrap();
         // The engine keeps running.
         let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
@@ -223,19 +223,26 @@ mod tests {
         let status = loader.status();
         assert_eq!(status.playing_spec, DEFAULT_MODEL);
         let error = status.error.unwrap();
-        assert!(error.contains("violin.ttmodel") && error.contains("instead"), "{error}");
+        assert!(
+            error.contains("violin.ttmodel") && error.contains("instead"),
+            "{error}"
+        );
     }
 
     #[test]
     fn a_refused_sample_rate_fails_activation() {
         let loader = ModelLoader::default();
-        assert!(loader.prepare(DEFAULT_MODEL, 8_000.0, 512, Mode::Audio).is_err());
+        assert!(loader
+            .prepare(DEFAULT_MODEL, 8_000.0, 512, Mode::Audio)
+            .is_err());
     }
 
     #[test]
     fn a_good_model_is_swapped_in() {
         let loader = ModelLoader::default();
-        let mut engine = loader.prepare(DEFAULT_MODEL, 48_000.0, 128, Mode::Audio).unwrap();
+        let mut engine = loader
+            .prepare(DEFAULT_MODEL, 48_000.0, 128, Mode::Audio)
+            .unwrap();
         let path = std::env::temp_dir().join(format!("tt-good-{}.ttmodel", std::process::id()));
         let (mut meta, weights) =
             timbre_model::random_model(&timbre_model::Architecture::default(), 7).into_parts();

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use timbre_dsp::analysis::AnalysisConfig;
 use timbre_model::ModelFile;
 
-pub use catalog::DEFAULT_MODEL;
+pub use timbre_catalog::DEFAULT_MODEL;
 
-use crate::catalog;
+use timbre_catalog as catalog;
 
 /// One entry of the editor's model picker.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,7 +99,8 @@ mod tests {
     fn bad_specs_give_readable_errors() {
         let err = load("/nonexistent/dir/violin.ttmodel").err().unwrap();
         assert!(err.contains("violin.ttmodel"), "{err}");
-        let garbage = std::env::temp_dir().join(format!("tt-garbage-{}.ttmodel", std::process::id()));
+        let garbage =
+            std::env::temp_dir().join(format!("tt-garbage-{}.ttmodel", std::process::id()));
         std::fs::write(&garbage, b"definitely not safetensors").unwrap();
         let err = load(garbage.to_str().unwrap()).err().unwrap();
         assert!(err.contains("tt-garbage"), "{err}");

@@ -353,7 +353,11 @@ mod tests {
     #[test]
     fn synth_has_the_engine_params_and_the_envelope() {
         let params = SynthParams::default();
-        let ids: Vec<String> = params.param_map().into_iter().map(|(id, _, _)| id).collect();
+        let ids: Vec<String> = params
+            .param_map()
+            .into_iter()
+            .map(|(id, _, _)| id)
+            .collect();
         for s in spec::ALL {
             assert!(ids.iter().any(|i| i == s.id), "{}", s.id);
         }

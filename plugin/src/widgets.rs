@@ -38,6 +38,9 @@ pub mod palette {
 
 use palette::*;
 
+/// Height of a knob's name and value lines together (plus spacing), logical pixels.
+pub const KNOB_LABELS_H: f32 = 44.0;
+
 /// Pixels of vertical drag for the full range of a knob.
 const DRAG_PIXELS: f32 = 220.0;
 /// Fine adjustment (Shift held) is this much slower.
@@ -83,7 +86,7 @@ pub fn knob<P: Param>(
     let name_h = 18.0;
     let value_h = 20.0;
     let width = diameter.max(64.0) + 8.0;
-    let (outer, _) = ui.allocate_exact_size(vec2(width, name_h + diameter + value_h + 6.0), Sense::hover());
+    let (outer, _) = ui.allocate_exact_size(vec2(width, diameter + KNOB_LABELS_H), Sense::hover());
     let knob_rect = Rect::from_center_size(
         pos2(outer.center().x, outer.top() + name_h + diameter / 2.0),
         vec2(diameter, diameter),
@@ -148,14 +151,24 @@ pub fn knob<P: Param>(
     painter.line(arc_points(center, radius, 0.0, 1.0), track);
     let origin = if bipolar { 0.5 } else { 0.0 };
     if (t - origin).abs() > 1e-4 {
-        painter.line(arc_points(center, radius, origin, t), Stroke::new(4.0, accent));
+        painter.line(
+            arc_points(center, radius, origin, t),
+            Stroke::new(4.0, accent),
+        );
     }
     let body = radius - 7.0;
     painter.circle_filled(center, body, Color32::from_rgb(0x2a, 0x2d, 0x36));
     painter.circle_stroke(
         center,
         body,
-        Stroke::new(1.0, if active { accent.gamma_multiply(0.6) } else { EDGE }),
+        Stroke::new(
+            1.0,
+            if active {
+                accent.gamma_multiply(0.6)
+            } else {
+                EDGE
+            },
+        ),
     );
     let angle = knob_angle(t);
     let dir = vec2(angle.cos(), angle.sin());
@@ -170,7 +183,9 @@ pub fn knob<P: Param>(
         vec2(width, value_h),
     );
     value_entry(ui, param, setter, id, value_rect, active);
-    response.on_hover_text("Drag or scroll (Shift: fine) · double-click: default · click the value to type")
+    response.on_hover_text(
+        "Drag or scroll (Shift: fine) · double-click: default · click the value to type",
+    )
 }
 
 /// Sets a parameter from a normalized value, snapping through the parameter's own steps.
@@ -202,8 +217,12 @@ fn value_entry<P: Param>(
                     .font(FontId::proportional(13.0)),
             );
             field.request_focus();
-            let (enter, escape) =
-                ui.input(|i| (i.key_pressed(egui::Key::Enter), i.key_pressed(egui::Key::Escape)));
+            let (enter, escape) = ui.input(|i| {
+                (
+                    i.key_pressed(egui::Key::Enter),
+                    i.key_pressed(egui::Key::Escape),
+                )
+            });
             if enter {
                 if let Some(normalized) = param.string_to_normalized_value(&text) {
                     setter.begin_set_parameter(param);
@@ -219,9 +238,17 @@ fn value_entry<P: Param>(
         }
         None => {
             let response = ui.interact(rect, id.with("value"), Sense::click());
-            let color = if active || response.hovered() { TEXT } else { Color32::from_rgb(0xc8, 0xcb, 0xd2) };
+            let color = if active || response.hovered() {
+                TEXT
+            } else {
+                Color32::from_rgb(0xc8, 0xcb, 0xd2)
+            };
             if response.hovered() {
-                ui.painter().rect_filled(rect.shrink2(vec2(6.0, 1.0)), 4.0, PANEL.gamma_multiply(1.6));
+                ui.painter().rect_filled(
+                    rect.shrink2(vec2(6.0, 1.0)),
+                    4.0,
+                    PANEL.gamma_multiply(1.6),
+                );
             }
             ui.painter().text(
                 rect.center(),
@@ -231,7 +258,8 @@ fn value_entry<P: Param>(
                 color,
             );
             if response.clicked() {
-                let current = param.normalized_value_to_string(param.unmodulated_normalized_value(), false);
+                let current =
+                    param.normalized_value_to_string(param.unmodulated_normalized_value(), false);
                 ui.data_mut(|d| d.insert_temp(edit_id, current));
             }
         }
@@ -239,11 +267,16 @@ fn value_entry<P: Param>(
 }
 
 /// An on/off switch for a [`BoolParam`], sized like a knob so it lines up in a group.
-pub fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter, diameter: f32, accent: Color32) -> Response {
+pub fn switch(
+    ui: &mut Ui,
+    param: &BoolParam,
+    setter: &ParamSetter,
+    diameter: f32,
+    accent: Color32,
+) -> Response {
     let name_h = 18.0;
-    let value_h = 20.0;
     let width = diameter.max(64.0) + 8.0;
-    let (outer, _) = ui.allocate_exact_size(vec2(width, name_h + diameter + value_h + 6.0), Sense::hover());
+    let (outer, _) = ui.allocate_exact_size(vec2(width, diameter + KNOB_LABELS_H), Sense::hover());
     let pill = Rect::from_center_size(
         pos2(outer.center().x, outer.top() + name_h + diameter / 2.0),
         vec2(diameter.min(56.0), 26.0),
@@ -267,10 +300,21 @@ pub fn switch(ui: &mut Ui, param: &BoolParam, setter: &ParamSetter, diameter: f3
     );
     let fill = if on { accent } else { TRACK };
     painter.rect_filled(pill, CornerRadius::same(13), fill);
-    let knob_x = if on { pill.right() - 13.0 } else { pill.left() + 13.0 };
-    painter.circle_filled(pos2(knob_x, pill.center().y), 10.0, if on { BG } else { DIM });
+    let knob_x = if on {
+        pill.right() - 13.0
+    } else {
+        pill.left() + 13.0
+    };
+    painter.circle_filled(
+        pos2(knob_x, pill.center().y),
+        10.0,
+        if on { BG } else { DIM },
+    );
     painter.text(
-        pos2(outer.center().x, pill.bottom() + (outer.bottom() - pill.bottom()) / 2.0),
+        pos2(
+            outer.center().x,
+            pill.bottom() + (outer.bottom() - pill.bottom()) / 2.0,
+        ),
         Align2::CENTER_CENTER,
         if on { "On" } else { "Off" },
         FontId::proportional(14.0),
@@ -294,14 +338,21 @@ pub fn panel(ui: &Ui, rect: Rect, title: &str) -> Rect {
         FontId::proportional(11.5),
         DIM,
     );
-    Rect::from_min_max(rect.left_top() + vec2(10.0, 28.0), rect.right_bottom() - vec2(10.0, 8.0))
+    Rect::from_min_max(
+        rect.left_top() + vec2(10.0, 28.0),
+        rect.right_bottom() - vec2(10.0, 8.0),
+    )
 }
 
 /// A horizontal bar filled to `fraction` (0..1).
 pub fn hbar(ui: &Ui, rect: Rect, fraction: f32, color: Color32) {
     let painter = ui.painter();
     painter.rect_filled(rect, 3.0, TRACK);
-    let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     if f > 0.0 {
         let mut lit = rect;
         lit.set_width(rect.width() * f);
@@ -325,8 +376,8 @@ pub const METER_FLOOR_DB: f32 = -60.0;
 /// Highest level shown by the level meters, in dBFS.
 pub const METER_CEIL_DB: f32 = 6.0;
 
-/// A vertical level meter with a dB scale on its left, the level at `db` dBFS.
-pub fn level_meter(ui: &Ui, rect: Rect, label: &str, db: f32) {
+/// A vertical level meter showing `db` dBFS, with a dB scale on its left when `scale`.
+pub fn level_meter(ui: &Ui, rect: Rect, label: &str, db: f32, scale: bool) {
     let painter = ui.painter();
     let label_h = 18.0;
     let value_h = 18.0;
@@ -365,7 +416,10 @@ pub fn level_meter(ui: &Ui, rect: Rect, label: &str, db: f32) {
             }
         }
     }
-    for tick in [0.0, -6.0, -12.0, -24.0, -48.0] {
+    for tick in [0.0, -6.0, -12.0, -24.0, -48.0]
+        .into_iter()
+        .filter(|_| scale)
+    {
         let y = y_of(tick);
         painter.line_segment(
             [pos2(bar.left() - 5.0, y), pos2(bar.left() - 2.0, y)],
@@ -379,17 +433,17 @@ pub fn level_meter(ui: &Ui, rect: Rect, label: &str, db: f32) {
             DIM,
         );
     }
-    let text = if db <= METER_FLOOR_DB {
-        "-inf".to_string()
+    let (text, color) = if db <= METER_FLOOR_DB {
+        ("-inf".to_string(), DIM)
     } else {
-        format!("{db:.1}")
+        (format!("{db:.1}"), level_color(db))
     };
     painter.text(
         pos2(rect.center().x, rect.bottom() - value_h / 2.0 + 2.0),
         Align2::CENTER_CENTER,
         text,
         FontId::proportional(12.0),
-        level_color(db),
+        color,
     );
 }
 
@@ -401,7 +455,13 @@ pub fn tuner_strip(ui: &Ui, rect: Rect, cents: Option<f32>, voiced: bool) {
         [pos2(rect.left(), mid), pos2(rect.right(), mid)],
         Stroke::new(2.0, TRACK),
     );
-    for (c, h) in [(-50.0, 6.0), (-25.0, 4.0), (0.0, 10.0), (25.0, 4.0), (50.0, 6.0)] {
+    for (c, h) in [
+        (-50.0, 6.0),
+        (-25.0, 4.0),
+        (0.0, 10.0),
+        (25.0, 4.0),
+        (50.0, 6.0),
+    ] {
         let x = rect.left() + (c + 50.0) / 100.0 * rect.width();
         painter.line_segment([pos2(x, mid - h), pos2(x, mid + h)], Stroke::new(1.5, DIM));
     }
@@ -414,13 +474,24 @@ pub fn tuner_strip(ui: &Ui, rect: Rect, cents: Option<f32>, voiced: bool) {
         } else {
             ACCENT
         };
-        let color = if voiced { color } else { color.gamma_multiply(0.3) };
+        let color = if voiced {
+            color
+        } else {
+            color.gamma_multiply(0.3)
+        };
         painter.add(egui::Shape::convex_polygon(
-            vec![pos2(x, mid + 2.0), pos2(x - 7.0, mid - 11.0), pos2(x + 7.0, mid - 11.0)],
+            vec![
+                pos2(x, mid + 2.0),
+                pos2(x - 7.0, mid - 11.0),
+                pos2(x + 7.0, mid - 11.0),
+            ],
             color,
             Stroke::NONE,
         ));
-        painter.line_segment([pos2(x, mid - 2.0), pos2(x, mid + 10.0)], Stroke::new(2.5, color));
+        painter.line_segment(
+            [pos2(x, mid - 2.0), pos2(x, mid + 10.0)],
+            Stroke::new(2.5, color),
+        );
     }
 }
 
@@ -475,6 +546,72 @@ pub fn harmonic_bars(ui: &Ui, rect: Rect, harmonics: &[f32], activity: f32) {
                 DIM,
             );
         }
+    }
+}
+
+/// A pitch trace: MIDI pitch over time (oldest left), `None` for unvoiced. The vertical range
+/// follows the recent notes (at least an octave), with a faint line at every C.
+pub fn pitch_trace(ui: &Ui, rect: Rect, points: &std::collections::VecDeque<Option<f32>>) {
+    let painter = ui.painter();
+    painter.rect_filled(rect, 4.0, Color32::from_rgb(0x1a, 0x1c, 0x22));
+    let voiced: Vec<f32> = points.iter().flatten().copied().collect();
+    if voiced.is_empty() {
+        painter.text(
+            rect.center(),
+            Align2::CENTER_CENTER,
+            "pitch trace",
+            FontId::proportional(11.5),
+            TRACK,
+        );
+        return;
+    }
+    let lo = voiced.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = voiced.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mid = (lo + hi) / 2.0;
+    let half = ((hi - lo) / 2.0 + 1.5).max(6.0);
+    let (bottom, top) = (mid - half, mid + half);
+    let y_of = |midi: f32| rect.bottom() - (midi - bottom) / (top - bottom) * rect.height();
+    let mut c = (bottom / 12.0).ceil() * 12.0;
+    while c < top {
+        let y = y_of(c);
+        painter.line_segment(
+            [pos2(rect.left(), y), pos2(rect.right(), y)],
+            Stroke::new(1.0, EDGE),
+        );
+        let octave = (c / 12.0) as i32 - 1;
+        let (anchor, dy) = if y - rect.top() < 12.0 {
+            (Align2::LEFT_TOP, 1.0)
+        } else {
+            (Align2::LEFT_BOTTOM, -1.0)
+        };
+        painter.text(
+            pos2(rect.left() + 4.0, y + dy),
+            anchor,
+            format!("C{octave}"),
+            FontId::proportional(10.0),
+            DIM,
+        );
+        c += 12.0;
+    }
+    let n = crate::editor::TRACE_LEN.max(points.len());
+    let x_of =
+        |i: usize| rect.right() - (points.len() - 1 - i) as f32 / (n - 1) as f32 * rect.width();
+    let mut run: Vec<Pos2> = Vec::new();
+    let flush = |run: &mut Vec<Pos2>| {
+        if run.len() > 1 {
+            painter.line(std::mem::take(run), Stroke::new(2.0, ACCENT));
+        }
+        run.clear();
+    };
+    for (i, p) in points.iter().enumerate() {
+        match p {
+            Some(midi) => run.push(pos2(x_of(i), y_of(*midi))),
+            None => flush(&mut run),
+        }
+    }
+    flush(&mut run);
+    if let Some(Some(last)) = points.back() {
+        painter.circle_filled(pos2(rect.right(), y_of(*last)), 3.0, ACCENT);
     }
 }
 

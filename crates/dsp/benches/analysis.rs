@@ -274,5 +274,7 @@ fn main() {
         .measurement_time(Duration::from_secs(2));
     bench(&mut c);
     c.final_summary();
-    summary();
+    if std::env::var_os("ANALYSIS_BENCH_NO_SUMMARY").is_none() {
+        summary();
+    }
 }

@@ -1,6 +1,96 @@
 //! Fundamental frequency (f0) and voicing confidence of one analysis frame.
 //!
-//! TODO: measured comparison goes here.
+//! # Algorithm
+//!
+//! McLeod's pitch method (MPM; McLeod & Wyvill, "A smarter way to find pitch", 2005) on an
+//! FFT autocorrelation, with three additions that make it both more precise and cheaper:
+//!
+//! 1. **Decimate.** The frame (512 samples at 16 kHz by default) is low-pass filtered
+//!    (33-tap Blackman-windowed sinc, cutoff 3.2 kHz) and decimated by `D = 2` to 8 kHz
+//!    ("valid" convolution: 240 samples, each seeing all its taps inside the frame). f0 is at
+//!    most 2 kHz; the harmonics up to 3.2 kHz carry the periodicity, and the FFTs shrink.
+//!    The mean is removed.
+//! 2. **Autocorrelation at half-sample lags.** `r(τ) = Σ_j x_j x_{j+τ}` comes from
+//!    `|FFT(x)|²` (forward FFT of size `M = 512` ≥ frame + max lag + 2, so no circular wrap)
+//!    and an inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
+//!    band-limited interpolation of `r` at every half lag. The NSDF is
+//!    `n(τ) = 2 r(τ) / m(τ)` with `m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²)` (linearly
+//!    interpolated at half lags); `n` lies in [−1, 1] and is 1 at lags where the frame repeats
+//!    exactly. The half-lag grid matters: at integer lags the narrow NSDF peaks of tones with
+//!    strong upper harmonics are sampled off their top, and the peak at the true period can
+//!    lose to one at a multiple (this made a 1.5 kHz weak-fundamental tone read 500 Hz).
+//! 3. **Key maxima.** The highest point of each positive NSDF lobe after the first
+//!    negative-going zero crossing, refined by parabolic interpolation, is a key maximum; the
+//!    first one within `MPM_K = 0.9` of the highest wins (lags from the period of
+//!    [`MAX_F0_HZ`] to that of [`MIN_F0_HZ`]). Taking the highest peak instead would make
+//!    octave-down errors (the peaks at 2T, 3T are nearly as high as the one at T); the 0.9
+//!    bar keeps the weak early peak at T/2 of a tone with a weak fundamental (n ≈ 0.2–0.4)
+//!    from being taken, which would be an octave-up error.
+//! 4. **Refine on multiples.** The interpolation error of a peak does not grow with its lag,
+//!    so the peak near `k·T` pins the period `k` times more precisely. `k` doubles (2, 4,
+//!    8, ...) while `k·T` fits in the lag range and the peak there is still at least half as
+//!    high, each step looking within ±1 half-lag of the prediction.
+//!
+//! **Confidence** is the NSDF value at the chosen peak (the "clarity": the share of the
+//! frame's power that repeats at that period), clamped to [0, 1]; a frame whose mean square
+//! is below −140 dBFS reads 0. Frames with confidence below [`VOICED_CONFIDENCE`] (0.6) are
+//! unvoiced: their `f0_hz` repeats the last voiced f0 ([`DEFAULT_F0_HZ`] = 220 Hz before any
+//! voiced frame), so that downstream glides never fall to 0.
+//!
+//! # Measured choice of algorithm (`cargo test -p timbre-dsp --test pitch -- --nocapture`)
+//!
+//! Twelve pitches from 60 to 1500 Hz, 0.6 s each at 16 kHz, window 512, hop 64. "Worst
+//! median" is the worst per-pitch median |error| over voiced frames; "gross" the share of
+//! voiced frames more than 50 cents off. YIN is the same front end with YIN's cumulative
+//! mean normalized difference (threshold 0.15) in place of the NSDF key maxima.
+//! pitch-detection 0.3 runs on the same 512-sample frames, zero-padded to 1024, clarity
+//! threshold 0.7 (its YIN reports no usable clarity, so any pitch counts as voiced).
+//!
+//! | signal                    | ours, MPM       | ours, YIN        | pitch-detection McLeod | pitch-detection YIN |
+//! |---------------------------|-----------------|------------------|------------------------|---------------------|
+//! | sine, worst median        | 0.65 c          | 0.25 c           | 16.4 c (60, 82 Hz never voiced) | 2.9 c (60 Hz out of range) |
+//! | saw, worst median         | 0.11 c          | 0.11 c           | 9.6 c, 0.4 % gross     | 6.5 c               |
+//! | weak fundamental (−30 dB) | 0.21 c          | 0.21 c           | 21.8 c                 | 20.4 c              |
+//! | saw + noise, 10 dB SNR    | 1.0 c, 0 gross  | 1.0 c, 0 gross   | 9.9 c, 0.1 % gross     | 7.1 c, 0.1 % gross  |
+//! | saw + noise, 5 dB SNR     | 2.3 c, 0 gross  | 11.7 % gross     | 21.5 % gross, 29 % voiced | 15.8 % gross     |
+//! | saw + noise, 0 dB SNR     | 9.2 % gross     | 70 % gross       | never voiced           | never voiced        |
+//! | white noise, confidence   | median 0.26, p90 0.33, max 0.51 | median 0.27, max 0.50 | never voiced | never voiced |
+//!
+//! Both of ours are far more precise than pitch-detection (the half-lag grid and the
+//! refinement on multiples), but YIN's "first dip under the threshold" breaks down in noise
+//! (at 5 dB SNR 12 % of its voiced frames are octave or worse errors, MPM's none), so
+//! **MPM is the default**. [`PitchAlgorithm::Yin`] stays available for comparison.
+//! Through the whole [`crate::analysis::Analyzer`] at 44.1, 48 and 37 kHz the medians stay
+//! under 0.7 cents (tests/analysis.rs).
+//!
+//! # Window length and latency
+//!
+//! A feature describes the centre of its window, so the window costs half its length in
+//! latency. 50 Hz needs lags up to 160 samples at 8 kHz; the overlap left at that lag, and
+//! the number of independent samples the NSDF averages over, shrink with the window. Same
+//! signals, MPM, windows at 16 kHz:
+//!
+//! | window (latency/2) | 5 dB SNR gross | 0 dB SNR gross | noise confidence median / p90 / max |
+//! |--------------------|----------------|----------------|-------------------------------------|
+//! | 384 (12 ms)        | 0.9 %          | 31.6 %         | 0.43 / 0.58 / 0.76                  |
+//! | 448 (14 ms)        | 0              | 16.3 %         | 0.31 / 0.40 / 0.57                  |
+//! | **512 (16 ms)**    | 0              | 9.2 %          | 0.26 / 0.33 / 0.51                  |
+//! | 640 (20 ms)        | 0              | 3.2 %          | 0.21 / 0.26 / 0.39                  |
+//! | 1024 (32 ms)       | 0              | 0.4 %          | 0.15 / 0.18 / 0.22                  |
+//!
+//! Clean tones are tracked to within a cent at every window. 512 is the shortest window
+//! whose noise confidence stays clearly apart from the voicing threshold (448 reaches 0.57
+//! against 0.6, and its median passes 0.3) and that makes no gross errors at 5 dB SNR; the
+//! analysis latency at 48 kHz is then 16.9 ms (half the window plus the resampler's 0.9 ms).
+//!
+//! # Real-time safety
+//!
+//! [`PitchTracker::new`] plans the FFTs and sizes every buffer (the key-maximum list
+//! included, at a capacity it can never exceed). [`PitchTracker::estimate`],
+//! [`PitchTracker::estimate_decimated`] and [`PitchTracker::decimate`] then allocate
+//! nothing, lock nothing and log nothing: the FFTs run with preallocated scratch
+//! (`process_with_scratch`). The hot loops are compiled for the baseline target and for
+//! AVX2 + FMA, picked at run time; both give bit-identical results.
 
 use std::sync::Arc;
 
@@ -106,6 +196,9 @@ pub struct PitchTracker {
     /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
     /// `i = 0..=2·(max_lag + 1)`.
     curve: Vec<f32>,
+    /// Key maxima of the current NSDF: (half-lag index, value); capacity fixed at
+    /// construction (pushes never exceed it, so they never allocate).
+    key_maxima: Vec<(f32, f32)>,
     /// Last voiced f0.
     last_f0: f32,
 }
@@ -180,6 +273,7 @@ impl PitchTracker {
             ifft,
             overlap_energy: vec![0.0; max_lag + 2],
             curve: vec![0.0; 2 * (max_lag + 1) + 1],
+            key_maxima: Vec::with_capacity(max_lag + 2),
             last_f0: DEFAULT_F0_HZ,
         }
     }
@@ -274,6 +368,23 @@ impl PitchTracker {
     /// at once or piecewise gives identical numbers. The FIR runs in polyphase form on
     /// blocks of outputs held in registers, which vectorizes. Allocates nothing.
     pub fn decimate(&mut self, input: &[f32], out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+            return unsafe { self.decimate_avx2(input, out) };
+        }
+        self.decimate_impl(input, out)
+    }
+
+    /// [`Self::decimate_impl`] compiled for AVX2 + FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn decimate_avx2(&mut self, input: &[f32], out: &mut [f32]) {
+        self.decimate_impl(input, out)
+    }
+
+    #[inline(always)]
+    fn decimate_impl(&mut self, input: &[f32], out: &mut [f32]) {
         let d = self.decimation;
         let taps = self.lowpass.len();
         let available = if input.len() >= taps {
@@ -328,6 +439,23 @@ impl PitchTracker {
 
     /// Mean removal, silence check, estimate and the voiced/unvoiced f0 hold.
     fn finish_estimate(&mut self) -> PitchEstimate {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+            return unsafe { self.finish_estimate_avx2() };
+        }
+        self.finish_estimate_impl()
+    }
+
+    /// [`Self::finish_estimate_impl`] compiled for AVX2 + FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn finish_estimate_avx2(&mut self) -> PitchEstimate {
+        self.finish_estimate_impl()
+    }
+
+    #[inline(always)]
+    fn finish_estimate_impl(&mut self) -> PitchEstimate {
         let (period, confidence) = self.raw_estimate();
         let confidence = if confidence.is_finite() {
             confidence.clamp(0.0, 1.0)
@@ -345,17 +473,17 @@ impl PitchTracker {
     }
 
     /// Removes the mean of the decimated frame; returns its energy.
+    #[inline(always)]
     fn remove_mean(&mut self) -> f32 {
-        let mean = self.frame.iter().sum::<f32>() / self.frame.len() as f32;
-        let mut energy = 0.0f32;
+        let mean = sum_lanes(&self.frame, |x| x) / self.frame.len() as f32;
         for y in self.frame.iter_mut() {
             *y -= mean;
-            energy += *y * *y;
         }
-        energy
+        sum_lanes(&self.frame, |x| x * x)
     }
 
     /// Returns (period in decimated samples, unclamped confidence); period 0 when none.
+    #[inline(always)]
     fn raw_estimate(&mut self) -> (f32, f32) {
         let energy = self.remove_mean();
         let l = self.frame.len();
@@ -410,61 +538,58 @@ impl PitchTracker {
 
     /// Fills `curve` with the NSDF n(i/2) = 2 r(i/2) / m(i/2), m interpolated linearly
     /// between integer lags.
+    #[inline(always)]
     fn fill_nsdf(&mut self) {
-        // acf[i] = M · r(i/2); n = 2r/m.
+        // acf[i] = M · r(i/2); n = 2r/m. m is floored at a tiny fraction of m(0) so that lags
+        // whose overlap holds (almost) no energy read 0 instead of 0/0.
         let scale = 2.0 / self.fft_len as f32;
+        let floor = self.overlap_energy[0] * 1e-6 + f32::MIN_POSITIVE;
         let count = self.overlap_energy.len() - 1;
-        for t in 0..count {
-            let m0 = self.overlap_energy[t];
-            let m1 = self.overlap_energy[t + 1];
-            let mh = 0.5 * (m0 + m1);
-            self.curve[2 * t] = if m0 > 0.0 {
-                scale * self.acf[2 * t] / m0
-            } else {
-                0.0
-            };
-            self.curve[2 * t + 1] = if mh > 0.0 {
-                scale * self.acf[2 * t + 1] / mh
-            } else {
-                0.0
-            };
+        let pairs = self.curve[..2 * count].chunks_exact_mut(2);
+        let acf = self.acf[..2 * count].chunks_exact(2);
+        for ((out, r), m) in pairs.zip(acf).zip(self.overlap_energy.windows(2)) {
+            let m0 = m[0].max(floor);
+            let mh = (0.5 * (m[0] + m[1])).max(floor);
+            out[0] = scale * r[0] / m0;
+            out[1] = scale * r[1] / mh;
         }
         let last = 2 * count;
-        let m = self.overlap_energy[count];
-        self.curve[last] = if m > 0.0 {
-            scale * self.acf[last] / m
-        } else {
-            0.0
-        };
+        self.curve[last] = scale * self.acf[last] / self.overlap_energy[count].max(floor);
     }
 
     /// MPM: the first key maximum of the NSDF within [`MPM_K`] of the highest, refined on its
     /// multiples. Returns (half-lag index, NSDF value).
+    #[inline(always)]
     fn mpm(&mut self) -> Option<(f32, f32)> {
         self.fill_nsdf();
         let nsdf = &self.curve;
         let lo = 2 * self.min_lag;
         let hi = nsdf.len() - 1;
 
-        // Pass 1: highest key maximum. Pass 2: first key maximum >= MPM_K × highest.
+        // Collect the key maxima (within the preallocated capacity: at most one per two
+        // lags), then take the first within MPM_K of the highest.
+        let keys = &mut self.key_maxima;
+        keys.clear();
         let mut best = f32::NEG_INFINITY;
-        for_each_key_max(nsdf, lo, hi, |_, _, v| best = best.max(v));
+        for_each_key_max(nsdf, lo, hi, |i, offset, v| {
+            if keys.len() < keys.capacity() {
+                keys.push((i as f32 + offset, v));
+                best = best.max(v);
+            }
+        });
         if best <= 0.0 {
             return None;
         }
         let cut = MPM_K * best;
-        let mut chosen = None;
-        for_each_key_max(nsdf, lo, hi, |i, offset, v| {
-            if chosen.is_none() && v >= cut {
-                chosen = Some((i as f32 + offset, v));
-            }
-        });
-        chosen.map(|(index, value)| (refine_on_multiples(nsdf, index, value), value))
+        keys.iter()
+            .find(|k| k.1 >= cut)
+            .map(|&(index, value)| (refine_on_multiples(nsdf, index, value), value))
     }
 
     /// YIN on the full-overlap difference d(τ) = m(τ) − 2 r(τ), normalized per lag by its
     /// length, then cumulative-mean normalized; the first dip under [`YIN_THRESHOLD`],
     /// refined on its multiples. Returns (half-lag index, 1 − CMNDF).
+    #[inline(always)]
     fn yin(&mut self) -> Option<(f32, f32)> {
         // d(i/2) / (L − i/2) from the NSDF: d = m − 2r = m (1 − n).
         self.fill_nsdf();
@@ -523,6 +648,7 @@ impl PitchTracker {
 /// interpolation error of a peak does not grow with its lag. `k` doubles while the predicted
 /// peak lies inside `curve` and stays clearly present (at least half as high); each step
 /// looks within ±1 lag of the prediction, which the previous step's precision guarantees.
+#[inline(always)]
 fn refine_on_multiples(curve: &[f32], period: f32, value: f32) -> f32 {
     let last = curve.len() - 2;
     let mut period = period;
@@ -557,6 +683,7 @@ fn refine_on_multiples(curve: &[f32], period: f32, value: f32) -> f32 {
 /// Calls `f(lag, offset, value)` for each key maximum of `nsdf` (the highest point of each
 /// positive lobe after the first negative-going zero crossing) whose lag lies in `[lo, hi)`
 /// and which is a true interior maximum; `offset` and `value` are its parabolic refinement.
+#[inline(always)]
 fn for_each_key_max(nsdf: &[f32], lo: usize, hi: usize, mut f: impl FnMut(usize, f32, f32)) {
     let mut t = 1;
     // Skip the lobe around lag 0.
@@ -616,7 +743,35 @@ fn lowpass_taps(d: usize) -> Vec<f32> {
     taps.into_iter().map(|t| t as f32).collect()
 }
 
+/// Whether the CPU has AVX2 and FMA. The hot loops are compiled twice, for the baseline
+/// target and for AVX2 + FMA, and picked at run time. Rust never fuses `a * b + c` into an
+/// FMA on its own, so both versions compute bit-identical results.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+/// `Σ f(x)` over `xs`, accumulated in 8 independent lanes so that it vectorizes.
+#[inline(always)]
+fn sum_lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f(x);
+        }
+    }
+    let mut total = acc.iter().sum::<f32>();
+    for &x in rest {
+        total += f(x);
+    }
+    total
+}
+
 /// Vertex of the parabola through (−1, a), (0, b), (1, c): (offset in [−0.5, 0.5], value).
+#[inline(always)]
 fn parabolic_peak(a: f32, b: f32, c: f32) -> (f32, f32) {
     let curvature = a - 2.0 * b + c;
     if curvature >= 0.0 || !curvature.is_finite() {

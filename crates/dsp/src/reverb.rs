@@ -12,7 +12,7 @@
 //! - **Head**, taps `0..B` (`B` = 32 to 256): a direct-form FIR filter in the time domain. It is
 //!   the only part that has to answer within the same sample. It costs `B` multiply-adds per
 //!   sample, computed for a whole span of outputs at once with the accumulators in registers.
-//! - **Levels** of partition size `p` (powers of two, `B ≤ p ≤ 32768`), each a uniformly
+//! - **Levels** of partition size `p` (powers of two, `B ≤ p ≤ 16384`), each a uniformly
 //!   partitioned overlap-save convolution with FFT size `2p` and a frequency-domain delay line
 //!   (FDL). When an input block of `p` samples completes, a level takes one forward real FFT
 //!   of its last `2p` inputs into the FDL, sums the products of its `K` IR partition spectra
@@ -33,9 +33,14 @@
 //! partitions per pass. On x86-64 CPUs with AVX2 and FMA (detected once, in `new`) the FIR,
 //! the multiply-accumulate and the layout conversions run as AVX2/FMA code; elsewhere as
 //! portable code. Partitions whose input spectra are all zero are skipped, so silence is cheap.
-//! The work is uneven over time: the block in which a large partition completes does its FFTs
-//! (for a 3 s IR at 48 kHz, the worst 128-sample block costs well under a millisecond).
 //!
+//! Levels of 4096 samples and more spread their work over time: the products that need only
+//! past input spectra (all partitions but the first) are summed in slices while the next input
+//! block is being collected, so the block in which such a level completes only does its two
+//! FFTs and one partition's products. With a 3 s IR at 192 kHz in 128-sample blocks, the
+//! slowest block then takes about a fifth of the block's real-time budget instead of two
+//! thirds.
+
 //! # Real-time safety
 //!
 //! [`ConvolutionReverb::new`] allocates every buffer and plans every FFT. After that,
@@ -70,7 +75,13 @@ pub const INPUT_LIMIT: f32 = 1e9;
 const IR_FLOOR_RELATIVE: f32 = 1e-12;
 
 /// Largest FFT partition size the planner uses.
-const MAX_PARTITION: usize = 32768;
+const MAX_PARTITION: usize = 16384;
+
+/// Levels with partitions at least this large spread their work over time (see [`Level`]).
+const SPREAD_MIN: usize = 4096;
+
+/// Smallest slice of a spread level's partial sum computed at once, in chunks of `LANES` bins.
+const SPREAD_SLICE: usize = 64;
 
 /// Head sizes (direct FIR length, also the smallest partition) the planner tries.
 const HEAD_SIZES: [usize; 4] = [32, 64, 128, 256];
@@ -83,7 +94,7 @@ const DIRECT_ONLY_MAX: usize = 64;
 #[inline(always)]
 fn clean_input(x: f32) -> f32 {
     let a = x.abs();
-    if a >= INPUT_FLOOR && a <= f32::MAX {
+    if (INPUT_FLOOR..=f32::MAX).contains(&a) {
         x.clamp(-INPUT_LIMIT, INPUT_LIMIT)
     } else {
         0.0
@@ -138,21 +149,20 @@ fn fir_portable(taps: &[f32], hist: &[f32], out: &mut [f32]) {
 }
 
 /// Complex multiply-accumulate of `G` spectrum pairs at once, in the chunked layout:
-/// `acc = (ASSIGN ? 0 : acc) + Σ_g x[x_rows[g]] · h[h_rows[g]]`, bin by bin. Rows are picked
-/// out of row-major arrays by index; every row is `acc.len()` floats long (a multiple of
-/// `CHUNK`). Summing several partitions per pass keeps the accumulator in registers, which
+/// `acc = (ASSIGN ? 0 : acc) + Σ_g x[x_at[g]..] · h[h_at[g]..]`, bin by bin, over
+/// `acc.len()` floats (a multiple of `CHUNK`) from each start offset. Summing several partitions per pass keeps the accumulator in registers, which
 /// cuts the memory traffic of this memory-bound loop. Portable build; [`cmac_avx2`] is the same
 /// computation in AVX2/FMA intrinsics.
 fn cmac_portable<const G: usize, const ASSIGN: bool>(
     acc: &mut [f32],
     x: &[f32],
-    x_rows: [usize; G],
+    x_at: [usize; G],
     h: &[f32],
-    h_rows: [usize; G],
+    h_at: [usize; G],
 ) {
     let len = acc.len();
-    let xs: [&[f32]; G] = std::array::from_fn(|g| &x[x_rows[g] * len..][..len]);
-    let hs: [&[f32]; G] = std::array::from_fn(|g| &h[h_rows[g] * len..][..len]);
+    let xs: [&[f32]; G] = std::array::from_fn(|g| &x[x_at[g]..][..len]);
+    let hs: [&[f32]; G] = std::array::from_fn(|g| &h[h_at[g]..][..len]);
     for (c, out) in acc.chunks_exact_mut(CHUNK).enumerate() {
         for l in 0..LANES {
             let (i, j) = (c * CHUNK + l, c * CHUNK + LANES + l);
@@ -235,19 +245,19 @@ fn fir_avx2(taps: &[f32], hist: &[f32], out: &mut [f32]) {
 fn cmac_avx2<const G: usize, const ASSIGN: bool>(
     acc: &mut [f32],
     x: &[f32],
-    x_rows: [usize; G],
+    x_at: [usize; G],
     h: &[f32],
-    h_rows: [usize; G],
+    h_at: [usize; G],
 ) {
     use std::arch::x86_64::*;
     let len = acc.len();
-    assert!(len % CHUNK == 0);
-    let xp: [*const f32; G] = std::array::from_fn(|g| x[x_rows[g] * len..][..len].as_ptr());
-    let hp: [*const f32; G] = std::array::from_fn(|g| h[h_rows[g] * len..][..len].as_ptr());
+    assert!(len.is_multiple_of(CHUNK));
+    let xp: [*const f32; G] = std::array::from_fn(|g| x[x_at[g]..][..len].as_ptr());
+    let hp: [*const f32; G] = std::array::from_fn(|g| h[h_at[g]..][..len].as_ptr());
     let ap = acc.as_mut_ptr();
     let mut off = 0;
     while off < len {
-        // SAFETY: off + CHUNK <= len, and every row (and acc) is len floats long.
+        // SAFETY: off + CHUNK <= len, and acc and every x/h run are len floats long.
         unsafe {
             let product = |g: usize| {
                 let xr = _mm256_loadu_ps(xp[g].add(off));
@@ -374,17 +384,17 @@ impl Kernels {
         self,
         acc: &mut [f32],
         x: &[f32],
-        x_rows: [usize; G],
+        x_at: [usize; G],
         h: &[f32],
-        h_rows: [usize; G],
+        h_at: [usize; G],
     ) {
         #[cfg(target_arch = "x86_64")]
         if self.avx2_fma {
             // SAFETY: `avx2_fma` is only true when the CPU supports AVX2 and FMA.
-            unsafe { cmac_avx2::<G, ASSIGN>(acc, x, x_rows, h, h_rows) };
+            unsafe { cmac_avx2::<G, ASSIGN>(acc, x, x_at, h, h_at) };
             return;
         }
-        cmac_portable::<G, ASSIGN>(acc, x, x_rows, h, h_rows)
+        cmac_portable::<G, ASSIGN>(acc, x, x_at, h, h_at)
     }
 
     /// Stores a spectrum into a row of the chunked layout.
@@ -489,7 +499,7 @@ impl Plan {
             let off = o * head;
             for s in (0..ns).rev() {
                 let p = sizes[s];
-                if off % p != 0 {
+                if !off.is_multiple_of(p) {
                     continue;
                 }
                 let idx = o * ns + s;
@@ -504,7 +514,7 @@ impl Plan {
                 let mut pick = 0u8;
                 // Or a new, larger level starting here, with its first partition.
                 for (t, &q) in sizes.iter().enumerate().skip(s + 1) {
-                    if off % q != 0 {
+                    if !off.is_multiple_of(q) {
                         continue;
                     }
                     let next = o + q / head;
@@ -546,6 +556,11 @@ impl Plan {
 // ---------------------------------------------------------------------------------------------
 
 /// Uniformly partitioned overlap-save convolution of one IR segment, with an FDL.
+///
+/// A level of at least [`SPREAD_MIN`] samples spreads its work over time: every product that
+/// only needs past input spectra is summed in slices while the next input block is being
+/// collected (in step with the samples), so the block in which the level completes only does
+/// its two FFTs and at most one partition's products.
 struct Level {
     /// Partition size `p` (the FFT size is `2p`).
     size: usize,
@@ -574,6 +589,13 @@ struct Level {
     /// Inverse FFT output, `2p` long: its second half is the output for the current block,
     /// computed at the end of the previous one (overlap-save keeps only that half).
     output: Vec<f32>,
+    /// Whether this level spreads its products over the block period (`p ≥ SPREAD_MIN`).
+    spread: bool,
+    /// Spread levels: the sum of the products that need only past spectra, for the block
+    /// being collected (one row; empty for other levels).
+    pre: Vec<f32>,
+    /// Spread levels: chunks of `pre` already summed in this block period.
+    pre_done: usize,
     /// Forward real FFT of size `2p`.
     fwd: Arc<dyn RealToComplex<f32>>,
     /// Inverse real FFT of size `2p`.
@@ -617,6 +639,7 @@ impl Level {
             store_spectrum(&spec, &mut h[k * row..(k + 1) * row], scale);
         }
         let rows = parts + delay;
+        let spread = size >= SPREAD_MIN;
         Self {
             size,
             parts,
@@ -631,6 +654,9 @@ impl Level {
             input: vec![0.0; n],
             prev_live: false,
             output: vec![0.0; n],
+            spread,
+            pre: if spread { vec![0.0; row] } else { Vec::new() },
+            pre_done: 0,
             fwd,
             inv,
         }
@@ -644,6 +670,74 @@ impl Level {
         self.input.fill(0.0);
         self.prev_live = false;
         self.output.fill(0.0);
+        self.pre.fill(0.0);
+        self.pre_done = 0;
+    }
+
+    /// First partition whose product needs only spectra older than the newest one when the
+    /// FDL is read `back` blocks early (`back` = 1 while the next block is being collected).
+    fn first_part(&self, back: usize) -> usize {
+        back.saturating_sub(self.delay)
+    }
+
+    /// `acc = Σ_k x[age(k)] · h[k]` over the chunks `c0..c0 + acc.len() / CHUNK` of a row, for
+    /// partitions `k` in `first..parts`, where `age(k) = delay + k − back` counts blocks back
+    /// from the newest FDL row. Silent partitions are skipped; up to 4 partitions per pass.
+    /// Returns false (and leaves `acc` untouched) when every product is zero.
+    fn sum_products(
+        &self,
+        kernels: Kernels,
+        acc: &mut [f32],
+        c0: usize,
+        first: usize,
+        back: usize,
+    ) -> bool {
+        let rows = self.parts + self.delay;
+        let base = c0 * CHUNK;
+        let mut assign = true;
+        let mut xs = [0usize; 4];
+        let mut hs = [0usize; 4];
+        let mut g = 0;
+        for k in first..self.parts {
+            let r = (self.newest + rows + back - self.delay - k) % rows;
+            if !self.h_live[k] || !self.x_live[r] {
+                continue;
+            }
+            xs[g] = r * self.row + base;
+            hs[g] = k * self.row + base;
+            g += 1;
+            if g == 4 {
+                self.mac(kernels, acc, &xs, &hs, assign);
+                assign = false;
+                g = 0;
+            }
+        }
+        if g > 0 {
+            self.mac(kernels, acc, &xs[..g], &hs[..g], assign);
+            assign = false;
+        }
+        !assign
+    }
+
+    /// Spread levels: brings the partial sum for the next block up to date with the phase
+    /// `phase` (samples of the block collected so far, `1..=p`).
+    fn advance(&mut self, kernels: Kernels, phase: usize) {
+        if !self.spread {
+            return;
+        }
+        let chunks = self.row / CHUNK;
+        let target = chunks * phase / self.size;
+        // Slices of at least SPREAD_SLICE chunks keep the per-call overhead small.
+        if target <= self.pre_done || (target < self.pre_done + SPREAD_SLICE && phase < self.size) {
+            return;
+        }
+        let mut pre = std::mem::take(&mut self.pre);
+        let range = &mut pre[self.pre_done * CHUNK..target * CHUNK];
+        if !self.sum_products(kernels, range, self.pre_done, self.first_part(1), 1) {
+            range.fill(0.0);
+        }
+        self.pre = pre;
+        self.pre_done = target;
     }
 
     /// Called when a block of `p` inputs is complete: computes the next `p` outputs.
@@ -655,6 +749,8 @@ impl Level {
         let cur_live = self.input[p..].iter().any(|&v| v != 0.0);
         let live = cur_live || self.prev_live;
         self.prev_live = cur_live;
+        // Spread levels: the past products are all summed by now.
+        self.advance(kernels, p);
 
         // Push the spectrum of the last 2p inputs into the FDL.
         self.newest = if self.newest + 1 == rows {
@@ -676,37 +772,38 @@ impl Level {
         }
         self.input.copy_within(p.., 0);
 
-        // Sum of input spectra times IR partition spectra, up to 4 partitions per pass.
-        let acc = &mut work.acc[..row];
-        let mut first = true;
-        let mut xs = [0usize; 4];
-        let mut hs = [0usize; 4];
-        let mut g = 0;
-        for k in 0..self.parts {
-            let r = (self.newest + rows - self.delay - k) % rows;
-            if !self.h_live[k] || !self.x_live[r] {
-                continue;
+        // Sum of input spectra times IR partition spectra.
+        let any = if self.spread {
+            // The past products are in `pre`; add the newest spectrum's, if it is used now.
+            let mut pre = std::mem::take(&mut self.pre);
+            let past = (self.first_part(1)..self.parts).any(|k| {
+                self.h_live[k] && self.x_live[(self.newest + rows - self.delay - k) % rows]
+            });
+            let now = if past {
+                self.sum_products_now(kernels, &mut pre, false)
+            } else {
+                self.sum_products_now(kernels, &mut pre, true)
+            };
+            self.pre_done = 0;
+            if past || now {
+                kernels.load(&pre, spec);
             }
-            xs[g] = r;
-            hs[g] = k;
-            g += 1;
-            if g == 4 {
-                self.mac(kernels, acc, &xs[..g], &hs[..g], first);
-                first = false;
-                g = 0;
+            self.pre = pre;
+            past || now
+        } else {
+            let acc = &mut work.acc[..row];
+            let any = self.sum_products(kernels, acc, 0, 0, 0);
+            if any {
+                kernels.load(acc, spec);
             }
-        }
-        if g > 0 {
-            self.mac(kernels, acc, &xs[..g], &hs[..g], first);
-            first = false;
-        }
-        if first {
+            any
+        };
+        if !any {
             self.output[p..].fill(0.0);
             return;
         }
 
         // Back to the time domain; the last p samples are the valid (overlap-save) part.
-        kernels.load(acc, spec);
         // realfft's inverse requires zero imaginary parts at DC and Nyquist.
         spec[0].im = 0.0;
         spec[bins - 1].im = 0.0;
@@ -715,16 +812,33 @@ impl Level {
             .process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
     }
 
-    /// `acc (=|+=) Σ x[xs[g]] · h[hs[g]]` for one group of 1 to 4 partitions.
-    fn mac(&self, kernels: Kernels, acc: &mut [f32], xs: &[usize], hs: &[usize], first: bool) {
+    /// Spread levels at the end of a block: adds (or, with `assign`, writes) the products that
+    /// need the newest spectrum (only partition 0 when the level has no extra delay) to `acc`.
+    /// Returns whether there were any.
+    fn sum_products_now(&self, kernels: Kernels, acc: &mut [f32], assign: bool) -> bool {
+        let end = self.first_part(1);
+        if end == 0 || !self.h_live[0] || !self.x_live[self.newest] {
+            return false;
+        }
+        let (x, h) = ([self.newest * self.row], [0]);
+        if assign {
+            kernels.cmac::<1, true>(acc, &self.x, x, &self.h, h);
+        } else {
+            kernels.cmac::<1, false>(acc, &self.x, x, &self.h, h);
+        }
+        true
+    }
+
+    /// `acc (=|+=) Σ_g x[xs[g]..] · h[hs[g]..]` for one group of 1 to 4 partitions.
+    fn mac(&self, kernels: Kernels, acc: &mut [f32], xs: &[usize], hs: &[usize], assign: bool) {
         macro_rules! go {
             ($g:literal) => {{
-                let xr: [usize; $g] = xs.try_into().unwrap();
-                let hr: [usize; $g] = hs.try_into().unwrap();
-                if first {
-                    kernels.cmac::<$g, true>(acc, &self.x, xr, &self.h, hr)
+                let xa: [usize; $g] = xs.try_into().unwrap();
+                let ha: [usize; $g] = hs.try_into().unwrap();
+                if assign {
+                    kernels.cmac::<$g, true>(acc, &self.x, xa, &self.h, ha)
                 } else {
-                    kernels.cmac::<$g, false>(acc, &self.x, xr, &self.h, hr)
+                    kernels.cmac::<$g, false>(acc, &self.x, xa, &self.h, ha)
                 }
             }};
         }
@@ -874,7 +988,7 @@ impl ConvolutionReverb {
         let mut offset = head_len;
         for &(size, parts) in &plan.levels {
             assert!(
-                size.is_power_of_two() && offset % size == 0 && parts > 0,
+                size.is_power_of_two() && offset.is_multiple_of(size) && parts > 0,
                 "invalid partition plan"
             );
             let start = offset.min(taps.len());
@@ -1013,6 +1127,7 @@ impl ConvolutionReverb {
             for (o, &y) in out.iter_mut().zip(&level.output[p + ph..p + ph + n]) {
                 *o += y;
             }
+            level.advance(self.kernels, ph + n);
         }
         self.hist.copy_within(n..n + base, 0);
 
@@ -1085,7 +1200,7 @@ mod tests {
                     size.is_power_of_two() && size <= MAX_PARTITION,
                     "{len}: {plan:?}"
                 );
-                assert!(parts >= 1 && offset % size == 0, "{len}: {plan:?}");
+                assert!(parts >= 1 && offset.is_multiple_of(size), "{len}: {plan:?}");
                 assert!(offset < len, "{len}: a level past the IR's end: {plan:?}");
                 offset += size * parts;
             }
@@ -1101,6 +1216,7 @@ mod tests {
     #[test]
     fn explicit_plans_with_fdl_delays_match_direct_convolution() {
         // Levels that start beyond their own size read older FDL rows (delay > 0).
+        assert_eq!(SPREAD_MIN, 4096, "update the last plan");
         let h = ir(9000, 3);
         let x = noise(30_000, 4);
         let want = direct(&x, &h);
@@ -1116,6 +1232,11 @@ mod tests {
             Plan {
                 head: 256,
                 levels: vec![(256, 3), (512, 4), (1024, 6)],
+            },
+            // A spread level (p ≥ SPREAD_MIN) with a delay of one block.
+            Plan {
+                head: 128,
+                levels: vec![(128, 63), (SPREAD_MIN, 1)],
             },
         ] {
             let mut rev = ConvolutionReverb::with_plan(&h, 256, Some(plan.clone()));
@@ -1180,17 +1301,20 @@ mod tests {
 
         let x = noise(5 * row, 10);
         let h = noise(5 * row, 11);
+        fn at<const G: usize>(rows: [usize; G], row: usize) -> [usize; G] {
+            rows.map(|r| r * row)
+        }
         let (mut a, mut b) = (noise(row, 12), noise(row, 12));
-        k.cmac::<4, false>(&mut a, &x, [4, 0, 2, 1], &h, [0, 1, 2, 3]);
-        p.cmac::<4, false>(&mut b, &x, [4, 0, 2, 1], &h, [0, 1, 2, 3]);
-        k.cmac::<3, false>(&mut a, &x, [3, 3, 1], &h, [4, 2, 0]);
-        p.cmac::<3, false>(&mut b, &x, [3, 3, 1], &h, [4, 2, 0]);
+        k.cmac::<4, false>(&mut a, &x, at([4, 0, 2, 1], row), &h, at([0, 1, 2, 3], row));
+        p.cmac::<4, false>(&mut b, &x, at([4, 0, 2, 1], row), &h, at([0, 1, 2, 3], row));
+        k.cmac::<3, false>(&mut a, &x, at([3, 3, 1], row), &h, at([4, 2, 0], row));
+        p.cmac::<3, false>(&mut b, &x, at([3, 3, 1], row), &h, at([4, 2, 0], row));
         assert!(max_err(&a, &b) < 1e-5);
-        k.cmac::<2, true>(&mut a, &x, [0, 1], &h, [1, 0]);
-        p.cmac::<2, true>(&mut b, &x, [0, 1], &h, [1, 0]);
+        k.cmac::<2, true>(&mut a, &x, at([0, 1], row), &h, at([1, 0], row));
+        p.cmac::<2, true>(&mut b, &x, at([0, 1], row), &h, at([1, 0], row));
         assert!(max_err(&a, &b) < 1e-5);
         // And the product itself is right: bin 3 of x-row 0 times h-row 1.
-        k.cmac::<1, true>(&mut a, &x, [0], &h, [1]);
+        k.cmac::<1, true>(&mut a, &x, [0], &h, [row]);
         let i = re_index(3);
         let xc = Complex::new(x[i], x[i + LANES]);
         let hc = Complex::new(h[row + i], h[row + i + LANES]);

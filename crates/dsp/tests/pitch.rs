@@ -3,14 +3,19 @@
 
 mod common;
 
-use common::TestRng;
+use common::{allocations_during, CountingAllocator, TestRng};
 use pitch_detection::detector::mcleod::McLeodDetector;
 use pitch_detection::detector::yin::YINDetector;
 use pitch_detection::detector::PitchDetector;
-use timbre_dsp::pitch::{PitchAlgorithm, PitchTracker, VOICED_CONFIDENCE};
+use timbre_dsp::pitch::{PitchAlgorithm, PitchTracker, DEFAULT_F0_HZ, VOICED_CONFIDENCE};
+use timbre_dsp::{MAX_F0_HZ, MIN_F0_HZ};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 const SR: f32 = 16_000.0;
 const HOP: usize = 64;
+/// The default analysis window (see `AnalysisConfig::default`).
 const WINDOW: usize = 512;
 
 /// Test pitches from 60 to 1500 Hz.
@@ -251,38 +256,248 @@ fn measure_algorithms_and_windows() {
     comparison_table(&[384, 448, 512, 640, 768, 1024]);
 }
 
+
+/// Median cents error of our tracker and of pitch-detection's McLeod on one signal.
+fn compare(kind: &str, f0: f32, signal: &[f32]) -> Score {
+    let s = score(&ours(signal, WINDOW, PitchAlgorithm::Mpm), f0);
+    let b = score(&baseline_mcleod(signal, WINDOW), f0);
+    println!(
+        "{kind:>8} {f0:7.1} Hz | ours: median {:6.3} c, max {:7.3} c, voiced {:5.1}% | \
+         pitch-detection McLeod: median {:7.3} c, max {:8.2} c, voiced {:5.1}%",
+        s.median_cents,
+        s.max_cents,
+        100.0 * s.voiced,
+        b.median_cents,
+        b.max_cents,
+        100.0 * b.voiced
+    );
+    s
+}
+
 #[test]
-#[ignore]
-fn debug_per_pitch() {
-    type Gen = fn(f32, f32) -> Vec<f32>;
-    let kinds: [(&str, Gen); 3] = [("sine", sine), ("saw", saw), ("weak-f1", weak_fundamental)];
-    for (kind, gen) in kinds {
-        for &f in &PITCHES {
-            let s = gen(f, 0.6);
-            if kind != "weak-f1" {
-                continue;
-            }
-            let m = score(&ours(&s, 448, PitchAlgorithm::Mpm), f);
-            let y = score(&ours(&s, 512, PitchAlgorithm::Yin), f);
-            let b = score(&baseline_mcleod(&s, 512), f);
-            let by = score(&baseline_yin(&s, 512), f);
-            println!("{kind:>8} {f:7.1}: MPM {m:?}\n                 YIN {y:?}\n                 pdM {b:?}\n                 pdY {by:?}");
+fn sines_and_saws_within_5_cents() {
+    for (kind, gen) in [("sine", sine as fn(f32, f32) -> Vec<f32>), ("saw", saw)] {
+        for &f0 in &PITCHES {
+            let s = compare(kind, f0, &gen(f0, 0.6));
+            assert!(s.voiced > 0.99, "{kind} {f0} Hz: only {} voiced", s.voiced);
+            assert!(s.median_cents <= 5.0, "{kind} {f0} Hz: {s:?}");
+            assert_eq!(s.octave_errors, 0, "{kind} {f0} Hz: {s:?}");
         }
     }
 }
 
 #[test]
-#[ignore]
-fn debug_pd_yin() {
-    let s = sine(440.0, 0.1);
-    for (size, pad) in [(512, 0), (512, 512), (1024, 0)] {
-        let mut det = YINDetector::<f32>::new(size, pad);
-        for clarity in [0.0, 0.5, 0.7, 0.9] {
-            let p = det.get_pitch(&s[..size], 16000, 0.0, clarity);
-            println!(
-                "size {size} pad {pad} clarity {clarity}: {:?}",
-                p.map(|p| (p.frequency, p.clarity))
+fn weak_fundamental_never_jumps_an_octave() {
+    // Violin-like: the fundamental 30 dB under harmonics 2–6. Every voiced frame must stay
+    // within 50 cents of the truth (an octave error is 1200).
+    for &f0 in PITCHES.iter().chain(&[196.0, 440.0]) {
+        let s = compare("weak-f1", f0, &weak_fundamental(f0, 0.6));
+        assert!(s.voiced > 0.99, "{f0} Hz: only {} voiced", s.voiced);
+        assert!(s.max_cents < 50.0, "{f0} Hz: {s:?}");
+        assert!(s.median_cents <= 5.0, "{f0} Hz: {s:?}");
+    }
+}
+
+#[test]
+fn noisy_saw_at_5db_snr_has_no_gross_errors() {
+    for &f0 in &PITCHES {
+        let s = compare("saw+5dB", f0, &saw_snr5(f0, 0.6));
+        assert!(s.voiced > 0.9, "{f0} Hz: only {} voiced", s.voiced);
+        assert!(s.max_cents < 50.0, "{f0} Hz: {s:?}");
+        assert!(s.median_cents <= 5.0, "{f0} Hz: {s:?}");
+    }
+}
+
+/// f0 of a 5.5 Hz, ±50 cent vibrato around 440 Hz at time `t`.
+fn vibrato_f0(t: f64) -> f64 {
+    440.0 * 2f64.powf(50.0 / 1200.0 * (2.0 * std::f64::consts::PI * 5.5 * t).sin())
+}
+
+#[test]
+fn vibrato_is_tracked_within_10_cents() {
+    // A band-limited saw whose phase integrates the vibrato f0.
+    let n = (1.5 * SR) as usize;
+    let mut phase = 0.0f64;
+    let signal: Vec<f32> = (0..n)
+        .map(|i| {
+            let f = vibrato_f0(i as f64 / SR as f64);
+            phase += f / SR as f64;
+            let mut s = 0.0;
+            let mut h = 1;
+            while (h as f64) * 470.0 < 8_000.0 {
+                s += (2.0 * std::f64::consts::PI * h as f64 * phase).sin() / h as f64;
+                h += 1;
+            }
+            0.3 * s as f32
+        })
+        .collect();
+    let mut tracker = PitchTracker::new(SR, WINDOW);
+    let mut errors = Vec::new();
+    let mut baseline_errors = Vec::new();
+    let mut det = McLeodDetector::<f32>::new(WINDOW, WINDOW);
+    for (k, frame) in frames(&signal, WINDOW).enumerate() {
+        // The estimate describes the centre of the window.
+        let centre = (k * HOP) as f64 + (WINDOW as f64 - 1.0) / 2.0;
+        let truth = vibrato_f0(centre / SR as f64) as f32;
+        let e = tracker.estimate(frame);
+        assert!(e.confidence >= VOICED_CONFIDENCE, "frame {k}: {e:?}");
+        errors.push(cents(e.f0_hz, truth).abs());
+        if let Some(p) = det.get_pitch(frame, SR as usize, 0.0, 0.7) {
+            baseline_errors.push(cents(p.frequency, truth).abs());
+        }
+    }
+    let n_frames = errors.len();
+    let med = median(&mut errors);
+    let max = errors[n_frames - 1];
+    let n_base = baseline_errors.len();
+    let base = median(&mut baseline_errors);
+    println!(
+        "vibrato 440 Hz ±50 c @ 5.5 Hz: ours median {med:.2} c (max {max:.2} c); \
+         pitch-detection McLeod median {base:.2} c on {n_base}/{n_frames} voiced frames"
+    );
+    assert!(med <= 10.0, "median {med} cents");
+    assert!(max <= 25.0, "max {max} cents");
+}
+
+#[test]
+fn silence_has_zero_confidence_and_default_f0() {
+    let mut tracker = PitchTracker::new(SR, WINDOW);
+    let e = tracker.estimate(&[0.0; WINDOW]);
+    assert!(e.confidence < 0.2, "{e:?}");
+    assert_eq!(e.confidence, 0.0);
+    assert_eq!(e.f0_hz, DEFAULT_F0_HZ);
+    // Also a frame shorter than the window (zero-padded).
+    assert_eq!(tracker.estimate(&[]).confidence, 0.0);
+}
+
+#[test]
+fn white_noise_has_low_confidence() {
+    let mut conf: Vec<f32> = (0..4)
+        .flat_map(|seed| ours(&white_noise(1.0, 200 + seed), WINDOW, PitchAlgorithm::Mpm))
+        .map(|e| e.1)
+        .collect();
+    let n = conf.len();
+    let med = median(&mut conf);
+    let p99 = conf[n * 99 / 100];
+    let voiced = conf.iter().filter(|&&c| c >= VOICED_CONFIDENCE).count();
+    let mut base: Vec<f32> = (0..4)
+        .flat_map(|seed| baseline_mcleod(&white_noise(1.0, 200 + seed), WINDOW))
+        .map(|e| e.1)
+        .collect();
+    let base_voiced = base.iter().filter(|&&c| c > 0.0).count();
+    println!(
+        "white noise, {n} frames: confidence median {med:.3}, p99 {p99:.3}, max {:.3}, \
+         voiced {voiced}; pitch-detection McLeod (clarity ≥ 0.7) voiced {base_voiced}, median \
+         clarity {:.3}",
+        conf[n - 1],
+        median(&mut base)
+    );
+    assert!(med < 0.3, "median confidence {med}");
+    assert!(p99 < VOICED_CONFIDENCE, "p99 confidence {p99}");
+    assert!(voiced * 100 < n, "{voiced} of {n} noise frames voiced");
+}
+
+#[test]
+fn unvoiced_frames_hold_the_last_voiced_f0() {
+    let mut signal = saw(330.0, 0.3);
+    signal.extend(white_noise(0.5, 9));
+    signal.extend(vec![0.0; 8000]);
+    let est = ours(&signal, WINDOW, PitchAlgorithm::Mpm);
+    let mut seen_voiced = false;
+    for (k, &(f0, conf)) in est.iter().enumerate() {
+        if conf >= VOICED_CONFIDENCE {
+            seen_voiced = true;
+        } else if seen_voiced {
+            assert!(
+                cents(f0, 330.0).abs() < 5.0,
+                "frame {k}: unvoiced f0 {f0} did not hold 330 Hz"
             );
         }
     }
+    assert!(seen_voiced);
+    // The noise and the silence really were unvoiced.
+    let tail = &est[est.len() - 100..];
+    assert!(tail.iter().all(|e| e.1 < VOICED_CONFIDENCE));
+}
+
+#[test]
+fn outputs_stay_in_range_for_any_input() {
+    let mut tracker = PitchTracker::new(SR, WINDOW);
+    let mut rng = TestRng::new(5);
+    let mut frame = vec![0.0f32; WINDOW];
+    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, 1e-40];
+    for trial in 0..300 {
+        for x in frame.iter_mut() {
+            *x = match trial % 4 {
+                0 => rng.bipolar(),
+                1 => rng.bipolar() * 1e-6,
+                2 => specials[rng.range(0, specials.len() - 1)],
+                _ => (rng.bipolar() * 10.0).round(),
+            };
+        }
+        // Also tones far outside the range: 20 Hz and 3 kHz.
+        if trial % 10 == 0 {
+            let f = if trial % 20 == 0 { 20.0 } else { 3000.0 };
+            for (i, x) in frame.iter_mut().enumerate() {
+                *x = (2.0 * std::f32::consts::PI * f * i as f32 / SR).sin();
+            }
+        }
+        let e = tracker.estimate(&frame);
+        assert!((0.0..=1.0).contains(&e.confidence), "{e:?}");
+        assert!((MIN_F0_HZ..=MAX_F0_HZ).contains(&e.f0_hz), "{e:?}");
+    }
+}
+
+#[test]
+fn decimated_path_matches_frame_path_exactly() {
+    let signal = with_noise(saw(233.0, 0.5), 20.0, 4);
+    let mut a = PitchTracker::new(SR, WINDOW);
+    let mut b = PitchTracker::new(SR, WINDOW);
+    let mut dec = vec![0.0; b.decimated_len()];
+    for frame in frames(&signal, WINDOW) {
+        let ea = a.estimate(frame);
+        b.decimate(frame, &mut dec);
+        let eb = b.estimate_decimated(&dec);
+        assert_eq!(ea, eb);
+    }
+    // Decimating piecewise gives the same numbers as all at once.
+    let frame = &signal[..WINDOW];
+    let mut whole = vec![0.0; b.decimated_len()];
+    b.decimate(frame, &mut whole);
+    let d = b.decimation();
+    let mut pieces = vec![0.0; b.decimated_len()];
+    let split = 100;
+    b.decimate(frame, &mut pieces[..split]);
+    b.decimate(&frame[d * split..], &mut pieces[split..]);
+    assert_eq!(whole, pieces);
+}
+
+#[test]
+fn yin_variant_also_tracks_clean_tones() {
+    for &f0 in &PITCHES {
+        let s = score(&ours(&saw(f0, 0.4), WINDOW, PitchAlgorithm::Yin), f0);
+        assert!(s.median_cents <= 5.0 && s.octave_errors == 0, "{f0} Hz: {s:?}");
+    }
+}
+
+#[test]
+fn estimate_allocates_nothing() {
+    let signal = saw(196.0, 0.3);
+    let mut tracker = PitchTracker::new(SR, WINDOW);
+    let mut dec = vec![0.0; tracker.decimated_len()];
+    let n = allocations_during(|| {
+        for frame in frames(&signal, WINDOW) {
+            std::hint::black_box(tracker.estimate(frame));
+            tracker.decimate(frame, &mut dec);
+            std::hint::black_box(tracker.estimate_decimated(&dec));
+        }
+        tracker.reset();
+    });
+    assert_eq!(n, 0);
+}
+
+/// The table behind the comparison in `pitch.rs`'s docs, at the chosen window only.
+#[test]
+fn print_comparison_at_default_window() {
+    comparison_table(&[WINDOW]);
 }

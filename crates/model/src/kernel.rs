@@ -1,32 +1,38 @@
 //! The streaming forward pass: packed weights, per-layer history rings, and the per-frame step.
 //!
 //! Channels are padded to groups of [`LANES`] = 8 (zero weights, zero biases, so padded
-//! channels stay exactly 0), and every inner loop runs over one group: a fixed-size
-//! `[f32; 8]` the compiler turns into one SIMD register. The step is compiled several times:
-//! for 1 and 2 groups (C = 8 and 16) with the group count as a constant, and for any count up
-//! to 8 as a fallback; and each of those once for the baseline target and once with AVX2
-//! enabled, picked at run time by CPU detection. No variant uses fused multiply-adds, and all
-//! sum in the canonical order of [`crate::reference`], so all give bit-identical outputs.
+//! channels stay exactly 0) and the head's outputs to groups of 16. Every inner loop runs over
+//! whole SIMD vectors (`simd.rs`): 8 channels per AVX2 register, 16 per AVX-512 register. The
+//! step is compiled for several (backend, channel count) pairs and picked once, at
+//! [`select`], by CPU detection:
+//! - AVX-512F: the head (126 outputs, their exp_sigmoid) 16 outputs per register; the blocks
+//!   in AVX2 registers for C = 8, in one AVX-512 register for C = 16;
+//! - AVX2 + FMA: everything 8 lanes per register;
+//! - portable: the same code on `[f32; 8]` arrays, for any target.
 //!
-//! Weights are stored in the order the step reads them, each entry one group of 8 output
-//! channels:
-//! - input conv: `[tap j][input i][group g]`;
-//! - block conv: `[tap j][input channel i (padded)][group g]`;
-//! - head: `[output group og][input channel i (padded)]`, bias with the noise offset (−5)
-//!   folded in.
+//! C = 8 and C = 16 get variants with constant trip counts; other sizes share one variant that
+//! reads the group count at run time. Every variant performs the canonical arithmetic of
+//! [`crate::reference`] lane by lane, so all give bit-identical outputs.
+//!
+//! Weights are stored in the order the step reads them:
+//! - input conv: `[tap j][input i][group g]` (8 output channels per entry);
+//! - block conv: `[tap j][input channel i (padded)][group g]` (so the groups of one `(j, i)`
+//!   are adjacent and form one 16-channel AVX-512 vector when C = 16);
+//! - head: `[output pair][input channel i (padded)]`, 16 outputs per entry.
 //!
 //! Each block keeps a ring of its conv inputs (`relu6(norm(x))`) for the last
 //! `(K − 1) · d + 1` frames, rounded up to a power of two so a mask wraps the index. A new
-//! frame is written at `pos & mask`; tap `j` reads `(pos − (K − 1 − j) · d) & mask`. Zeroed
-//! rings are the convs' zero left padding, so [`Packed::reset`] restarts exactly like the batch
+//! frame is written at `pos & mask`; tap `j` reads `(pos − (K − 1 − j) · d) & mask`, except the
+//! current tap (`j = K − 1`, delay 0), which uses the registers just computed. Zeroed rings are
+//! the convs' zero left padding, so [`Packed::reset`] restarts exactly like the batch
 //! reference.
 
 use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, N_INPUTS};
 use crate::math::{exp_sigmoid_v, lane_sum, relu6_v, NOISE_LOGIT_OFFSET};
 use crate::reference::sanitize_input;
 #[cfg(target_arch = "x86_64")]
-use crate::simd::Avx2;
-use crate::simd::{Lane, Portable, Simd};
+use crate::simd::{Avx2, Avx512};
+use crate::simd::{Channels, Lane, Pair, Portable, Simd};
 use crate::weights::Weights;
 
 /// Channels per SIMD group.
@@ -70,18 +76,18 @@ pub(crate) struct Packed {
     input_mask: usize,
     /// The residual blocks.
     blocks: Vec<PackedBlock>,
-    /// Head weights `[output groups][C_pad]`.
-    head_weight: Vec<Lane>,
-    /// Head bias `[output groups]`.
-    head_bias: Vec<Lane>,
+    /// Head weights `[output pairs][C_pad]`, 16 outputs per entry.
+    head_weight: Vec<[Lane; 2]>,
+    /// Head bias `[output pairs]`.
+    head_bias: Vec<[Lane; 2]>,
     /// Added to the head's logits: the noise offset (−5) on noise outputs, 0 elsewhere.
-    head_offset: Vec<Lane>,
+    head_offset: Vec<[Lane; 2]>,
     /// 1.0 for real channels, 0.0 for padding (the norm's variance skips padding).
     channel_mask: Vec<Lane>,
     /// `1 / C`.
     inv_channels: f32,
-    /// The activated head outputs of the last step, `[output groups]`.
-    pub(crate) out: Vec<Lane>,
+    /// The activated head outputs of the last step, `[output pairs]`.
+    pub(crate) out: Vec<[Lane; 2]>,
     /// Frame counter; the newest frame sits at `pos & mask` in every ring.
     pos: usize,
 }
@@ -146,15 +152,16 @@ impl Packed {
             })
             .collect();
         let n_out = arch.n_outputs();
-        let out_groups = n_out.div_ceil(LANES);
+        let out_pairs = n_out.div_ceil(2 * LANES);
         let head = weights.head.weight.to_f32();
-        let mut head_weight = vec![ZERO; out_groups * c_pad];
+        let mut head_weight = vec![[ZERO; 2]; out_pairs * c_pad];
         for o in 0..n_out {
             let (g, l) = group_lane(o);
             for i in 0..c {
-                head_weight[g * c_pad + i][l] = head[o * c + i];
+                head_weight[g / 2 * c_pad + i][g % 2][l] = head[o * c + i];
             }
         }
+        let pairs = |v: Vec<Lane>| -> Vec<[Lane; 2]> { v.chunks(2).map(|c| [c[0], c.get(1).copied().unwrap_or(ZERO)]).collect() };
         let noise_start = 1 + arch.n_harmonics;
         Self {
             groups,
@@ -165,17 +172,17 @@ impl Packed {
             input_mask: input_slots - 1,
             blocks,
             head_weight,
-            head_bias: pack_vector(&weights.head.bias, out_groups, |_| 0.0),
-            head_offset: pack_vector(&vec![0.0; n_out], out_groups, |o| {
+            head_bias: pairs(pack_vector(&weights.head.bias, 2 * out_pairs, |_| 0.0)),
+            head_offset: pairs(pack_vector(&vec![0.0; n_out], 2 * out_pairs, |o| {
                 if o >= noise_start {
                     NOISE_LOGIT_OFFSET
                 } else {
                     0.0
                 }
-            }),
+            })),
             channel_mask: pack_vector(&vec![1.0; c], groups, |_| 0.0),
             inv_channels: 1.0 / c as f32,
-            out: vec![ZERO; out_groups],
+            out: vec![[ZERO; 2]; out_pairs],
             pos: 0,
         }
     }
@@ -186,7 +193,7 @@ impl Packed {
         for b in &mut self.blocks {
             b.history.fill(ZERO);
         }
-        self.out.fill(ZERO);
+        self.out.fill([ZERO; 2]);
         self.pos = 0;
     }
 }
@@ -200,16 +207,22 @@ fn combine<S: Simd>(s: S, p: [S::V; 4]) -> S::V {
     s.add(s.add(p[0], p[1]), s.add(p[2], p[3]))
 }
 
-/// The step for up to `CAP` channel groups on backend `S`: exactly `CAP` groups when `FIXED`
-/// (the loops then have constant trip counts), else `p.groups`. The arithmetic is the
-/// canonical one of [`crate::reference`], lane by lane, so every backend gives the
+/// The step: blocks on backend `B` (`CAP` vectors of `B::WIDTH` channels when `FIXED`, else
+/// as many as the model has, up to `CAP`), the head on the 16-wide backend `H`. The arithmetic
+/// is the canonical one of [`crate::reference`], lane by lane, so every backend gives the
 /// reference's bits.
 #[inline(always)]
-fn step_impl<S: Simd, const CAP: usize, const FIXED: bool>(s: S, p: &mut Packed, f0: f32, loudness: f32) {
-    let nl = if FIXED { CAP } else { p.groups.min(CAP) };
+fn step_impl<B, H, const CAP: usize, const FIXED: bool>(b: B, hs: H, p: &mut Packed, f0: f32, loudness: f32)
+where
+    B: Channels,
+    H: Simd<Mem = [Lane; 2]>,
+{
+    let per = B::WIDTH / LANES;
+    let nv = if FIXED { CAP } else { (p.groups / per).min(CAP) };
+    let nl = nv * per;
     let cp = nl * LANES;
     let k = p.kernel_size;
-    let zero = s.splat(0.0);
+    let zero = b.splat(0.0);
     p.pos = p.pos.wrapping_add(1);
     let pos = p.pos;
 
@@ -217,117 +230,135 @@ fn step_impl<S: Simd, const CAP: usize, const FIXED: bool>(s: S, p: &mut Packed,
     let im = p.input_mask;
     p.input_history[pos & im] = [sanitize_input(f0), sanitize_input(loudness)];
     let mut x = [zero; CAP];
-    for (xg, b) in x[..nl].iter_mut().zip(&p.input_bias) {
-        *xg = s.load(b);
+    for (xv, bias) in x[..nv].iter_mut().zip(B::view(&p.input_bias)) {
+        *xv = b.load(bias);
     }
-    for (j, w) in p.input_weight.chunks_exact(N_INPUTS * nl).enumerate() {
+    for (j, w) in B::view(&p.input_weight).chunks_exact(N_INPUTS * nv).enumerate() {
         let frame = p.input_history[pos.wrapping_sub(k - 1 - j) & im];
-        for (g, xg) in x[..nl].iter_mut().enumerate() {
+        for (v, xv) in x[..nv].iter_mut().enumerate() {
             let mut part = [zero; 4];
-            for (i, &v) in frame.iter().enumerate() {
-                part[i % 4] = s.fma(s.load(&w[i * nl + g]), s.splat(v), part[i % 4]);
+            for (i, &value) in frame.iter().enumerate() {
+                part[i % 4] = b.fma(b.load(&w[i * nv + v]), b.splat(value), part[i % 4]);
             }
-            *xg = s.add(*xg, combine(s, part));
+            *xv = b.add(*xv, combine(b, part));
         }
     }
 
-    let mut lanes = [ZERO; CAP];
+    // Scratch for horizontal sums and for the head's input, as 8-channel lanes.
+    let mut lanes = [ZERO; MAX_GROUPS];
     let nb = if flag(1) { 0 } else { p.blocks.len() };
-    for b in p.blocks.iter_mut().take(nb) {
-        // h = relu6(norm(x)), written to the ring.
-        let slot = (pos & b.mask) * nl;
-        let h = &mut b.history[slot..slot + nl];
-        match &b.norm {
+    for blk in p.blocks.iter_mut().take(nb) {
+        // h = relu6(norm(x)), kept in registers and written to the ring.
+        let mut h = [zero; CAP];
+        match &blk.norm {
             None => {
-                for (hg, &xg) in h.iter_mut().zip(&x[..nl]) {
-                    s.store(hg, relu6_v(s, xg));
+                for (hv, &xv) in h[..nv].iter_mut().zip(&x[..nv]) {
+                    *hv = relu6_v(b, xv);
                 }
             }
             Some((gain, bias)) => {
-                for (l, &xg) in lanes.iter_mut().zip(&x[..nl]) {
-                    s.store(l, xg);
+                let scratch = B::view_mut(&mut lanes[..nl]);
+                for (l, &xv) in scratch.iter_mut().zip(&x[..nv]) {
+                    b.store(l, xv);
                 }
                 let mean = lanes[..nl].iter().fold(0.0, |t, &l| t + lane_sum(l)) * p.inv_channels;
-                let mean_v = s.splat(mean);
-                for ((l, &xg), m) in lanes.iter_mut().zip(&x[..nl]).zip(&p.channel_mask) {
-                    let d = s.mul(s.sub(xg, mean_v), s.load(m));
-                    s.store(l, s.mul(d, d));
+                let mean_v = b.splat(mean);
+                let scratch = B::view_mut(&mut lanes[..nl]);
+                for ((l, &xv), m) in scratch.iter_mut().zip(&x[..nv]).zip(B::view(&p.channel_mask)) {
+                    let d = b.mul(b.sub(xv, mean_v), b.load(m));
+                    b.store(l, b.mul(d, d));
                 }
                 let var = lanes[..nl].iter().fold(0.0, |t, &l| t + lane_sum(l)) * p.inv_channels;
-                let inv_std = s.splat(1.0 / (var + LAYER_NORM_EPSILON).sqrt());
-                for (((hg, &xg), gg), bg) in h.iter_mut().zip(&x[..nl]).zip(gain).zip(bias) {
-                    let normed = s.fma(s.mul(s.sub(xg, mean_v), inv_std), s.load(gg), s.load(bg));
-                    s.store(hg, relu6_v(s, normed));
+                let inv_std = b.splat(1.0 / (var + LAYER_NORM_EPSILON).sqrt());
+                let params = B::view(gain).iter().zip(B::view(bias));
+                for ((hv, &xv), (g, bb)) in h[..nv].iter_mut().zip(&x[..nv]).zip(params) {
+                    let normed = b.fma(b.mul(b.sub(xv, mean_v), inv_std), b.load(g), b.load(bb));
+                    *hv = relu6_v(b, normed);
                 }
             }
+        }
+        let slot = (pos & blk.mask) * nl;
+        for (l, &hv) in B::view_mut(&mut blk.history[slot..slot + nl]).iter_mut().zip(&h[..nv]) {
+            b.store(l, hv);
         }
 
-        // Conv: bias plus one dot product per tap, oldest first, each tap's input read from
-        // the ring. The dot products do not depend on each other, so only the current tap
-        // (delay 0, last) lies on this frame's critical path.
-        let mut sum = [zero; CAP];
-        for (sg, bias) in sum[..nl].iter_mut().zip(&b.bias) {
-            *sg = s.load(bias);
+        // Conv: (x + (bias + past taps)) + current tap. Each tap is one dot product; the past
+        // taps (oldest first) read the ring and do not wait for this frame's h, so only the
+        // current tap, broadcast from registers, lies on the frame's critical path.
+        let weights = B::view(&blk.weight);
+        let tap_len = cp * nv;
+        let mut past = [zero; CAP];
+        for (pv, bias) in past[..nv].iter_mut().zip(B::view(&blk.bias)) {
+            *pv = b.load(bias);
         }
-        for (&delay, w) in b.delays.iter().zip(b.weight.chunks_exact(cp * nl)) {
-            let start = (pos.wrapping_sub(delay) & b.mask) * nl;
-            let frame = &b.history[start..start + nl];
+        let history = blk.history.as_flattened();
+        for (j, &delay) in blk.delays[..k - 1].iter().enumerate() {
+            let start = (pos.wrapping_sub(delay) & blk.mask) * cp;
+            let frame = &history[start..start + cp];
             let mut part = [[zero; CAP]; 4];
-            for (i, wi) in w.chunks_exact(nl).enumerate() {
-                let v = s.splat(frame[i / LANES][i % LANES]);
-                for (pg, wg) in part[i % 4][..nl].iter_mut().zip(wi) {
-                    *pg = s.fma(s.load(wg), v, *pg);
+            for (i, (wi, &value)) in weights[j * tap_len..][..tap_len].chunks_exact(nv).zip(frame).enumerate() {
+                let value = b.splat(value);
+                for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
+                    *pv = b.fma(b.load(w), value, *pv);
                 }
             }
-            for (g, sg) in sum[..nl].iter_mut().enumerate() {
-                *sg = s.add(*sg, combine(s, [part[0][g], part[1][g], part[2][g], part[3][g]]));
+            for (v, pv) in past[..nv].iter_mut().enumerate() {
+                *pv = b.add(*pv, combine(b, [part[0][v], part[1][v], part[2][v], part[3][v]]));
             }
         }
-        for (xg, &sg) in x[..nl].iter_mut().zip(&sum[..nl]) {
-            *xg = s.add(*xg, sg);
+        let mut part = [[zero; CAP]; 4];
+        for (i, wi) in weights[(k - 1) * tap_len..][..tap_len].chunks_exact(nv).enumerate() {
+            let value = b.broadcast(h[i / B::WIDTH], i % B::WIDTH);
+            for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
+                *pv = b.fma(b.load(w), value, *pv);
+            }
+        }
+        for (v, xv) in x[..nv].iter_mut().enumerate() {
+            let current = combine(b, [part[0][v], part[1][v], part[2][v], part[3][v]]);
+            *xv = b.add(b.add(*xv, past[v]), current);
         }
     }
 
-    // Head on relu6(x): bias plus a dot product, plus the noise offset, into `out`; then
+    // Head on y = relu6(x): bias plus a dot product, plus the noise offset, into `out`; then
     // exp_sigmoid over all outputs.
-    for (l, &xg) in lanes.iter_mut().zip(&x[..nl]) {
-        s.store(l, relu6_v(s, xg));
+    for (l, &xv) in B::view_mut(&mut lanes[..nl]).iter_mut().zip(&x[..nv]) {
+        b.store(l, relu6_v(b, xv));
     }
     let y = &lanes.as_flattened()[..cp];
     let head = p.head_weight.chunks_exact(cp).zip(&p.head_bias).zip(&p.head_offset);
     for (out, ((w, bias), offset)) in p.out.iter_mut().zip(head) {
-        let mut part = [zero; 4];
-        for (i, (wi, &v)) in w.iter().zip(y).enumerate() {
-            part[i % 4] = s.fma(s.load(wi), s.splat(v), part[i % 4]);
+        let mut part = [hs.splat(0.0); 4];
+        for (i, (wi, &value)) in w.iter().zip(y).enumerate() {
+            part[i % 4] = hs.fma(hs.load(wi), hs.splat(value), part[i % 4]);
         }
-        let logit = s.add(s.add(s.load(bias), combine(s, part)), s.load(offset));
-        s.store(out, logit);
+        let logit = hs.add(hs.add(hs.load(bias), combine(hs, part)), hs.load(offset));
+        hs.store(out, logit);
     }
     if !flag(0) { for out in p.out.iter_mut() {
-        let v = exp_sigmoid_v(s, s.load(out));
-        s.store(out, v);
+        let v = exp_sigmoid_v(hs, hs.load(out));
+        hs.store(out, v);
     } }
 }
 
 static FLAGS: std::sync::OnceLock<[bool; 4]> = std::sync::OnceLock::new();
 #[inline(always)]
-fn flag(i: usize) -> bool { FLAGS.get_or_init(|| [std::env::var_os("NOEXP").is_some(), std::env::var_os("NOBLOCKS").is_some(), std::env::var_os("NOHEAD").is_some(), false])[i] }
+pub(crate) fn flag(i: usize) -> bool { FLAGS.get_or_init(|| [std::env::var_os("NOEXP").is_some(), std::env::var_os("NOBLOCKS").is_some(), std::env::var_os("NOFILL").is_some(), false])[i] }
 /// Portable step (see [`step_impl`] for the parameters).
 fn step_portable<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<Portable, CAP, FIXED>(Portable, p, f0, loudness)
+    step_impl::<Portable, Pair<Portable>, CAP, FIXED>(Portable, Pair(Portable), p, f0, loudness)
 }
 
-/// The step compiled with AVX2 and FMA (one group of 8 channels per 256-bit register).
+/// The step with AVX2 + FMA (8 lanes per register).
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn step_avx2_unchecked<const CAP: usize, const FIXED: bool>(s: Avx2, p: &mut Packed, f0: f32, loudness: f32) {
-    step_impl::<Avx2, CAP, FIXED>(s, p, f0, loudness)
+    step_impl::<Avx2, Pair<Avx2>, CAP, FIXED>(s, Pair(s), p, f0, loudness)
 }
 
-/// Safe entry to [`step_avx2_unchecked`]; only handed out by [`select`] after detection.
+/// Safe entry to [`step_avx2_unchecked`].
 #[cfg(target_arch = "x86_64")]
 fn step_avx2<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
     match Avx2::detect() {
@@ -337,20 +368,65 @@ fn step_avx2<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudn
     }
 }
 
-/// Picks the fastest step for `groups` channel groups, and names it.
+/// The step with AVX-512F for the head; the blocks on `B` (AVX2 or AVX-512 registers).
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX2 and FMA (the tokens prove it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn step_avx512_unchecked<B: Channels, const CAP: usize, const FIXED: bool>(
+    blocks: B,
+    head: Avx512,
+    p: &mut Packed,
+    f0: f32,
+    loudness: f32,
+) {
+    step_impl::<B, Avx512, CAP, FIXED>(blocks, head, p, f0, loudness)
+}
+
+/// Safe entry to [`step_avx512_unchecked`] with AVX2 blocks.
+#[cfg(target_arch = "x86_64")]
+fn step_avx512_avx2_blocks<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
+    match Avx512::detect() {
+        // SAFETY: the token proves AVX-512F, AVX2 and FMA.
+        Some(s) => unsafe { step_avx512_unchecked::<Avx2, CAP, FIXED>(s.avx2(), s, p, f0, loudness) },
+        None => step_avx2::<CAP, FIXED>(p, f0, loudness),
+    }
+}
+
+/// Safe entry to [`step_avx512_unchecked`] with the blocks in one AVX-512 register (9 ≤ C ≤ 16).
+#[cfg(target_arch = "x86_64")]
+fn step_avx512_c16(p: &mut Packed, f0: f32, loudness: f32) {
+    match Avx512::detect() {
+        // SAFETY: the token proves AVX-512F, AVX2 and FMA.
+        Some(s) => unsafe { step_avx512_unchecked::<Avx512, 1, true>(s, s, p, f0, loudness) },
+        None => step_avx2::<2, true>(p, f0, loudness),
+    }
+}
+
+/// Picks the fastest step for `groups` 8-channel groups, and names it. `allow_simd = false`
+/// forces the portable code.
 pub(crate) fn select(groups: usize, allow_simd: bool) -> (StepFn, &'static str) {
+    #[cfg(target_arch = "x86_64")]
+    if allow_simd && Avx512::detect().is_some() {
+        return match groups {
+            1 => (step_avx512_avx2_blocks::<1, true>, "avx512 head, avx2 blocks, C ≤ 8"),
+            2 => (step_avx512_avx2_blocks::<2, true>, "avx512 head, avx2 blocks, 9 ≤ C ≤ 16"),
+            _ => (step_avx512_avx2_blocks::<MAX_GROUPS, false>, "avx512 head, avx2 blocks, any C"),
+        };
+    }
     #[cfg(target_arch = "x86_64")]
     if allow_simd && Avx2::detect().is_some() {
         return match groups {
-            1 => (step_avx2::<1, true>, "avx2, 1×8 channels"),
-            2 => (step_avx2::<2, true>, "avx2, 2×8 channels"),
-            _ => (step_avx2::<MAX_GROUPS, false>, "avx2, n×8 channels"),
+            1 => (step_avx2::<1, true>, "avx2, C ≤ 8"),
+            2 => (step_avx2::<2, true>, "avx2, 9 ≤ C ≤ 16"),
+            _ => (step_avx2::<MAX_GROUPS, false>, "avx2, any C"),
         };
     }
     let _ = allow_simd;
     match groups {
-        1 => (step_portable::<1, true>, "portable, 1×8 channels"),
-        2 => (step_portable::<2, true>, "portable, 2×8 channels"),
-        _ => (step_portable::<MAX_GROUPS, false>, "portable, n×8 channels"),
+        1 => (step_portable::<1, true>, "portable, C ≤ 8"),
+        2 => (step_portable::<2, true>, "portable, 9 ≤ C ≤ 16"),
+        _ => (step_portable::<MAX_GROUPS, false>, "portable, any C"),
     }
 }

