@@ -47,8 +47,12 @@ pub const EMAIL: &str = "";
 /// Work the plugin hands to nice-plug's background thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    /// Load the model in the persisted selection and swap it in.
+    /// Load the model in the persisted selection and swap it in (a restored state chose it;
+    /// on failure the selection is kept, so a missing file is found again once it is back).
     LoadSelected,
+    /// The same, chosen in the editor: on failure the selection goes back to the model that
+    /// keeps playing, so the session never saves a file that did not load.
+    LoadChosen,
 }
 
 /// The task executor both plugins use: loads run on nice-plug's background thread.
@@ -57,7 +61,14 @@ fn task_executor<P: Plugin<BackgroundTask = Task>>(
     selection: ModelSelection,
 ) -> TaskExecutor<P> {
     Box::new(move |task| match task {
-        Task::LoadSelected => loader.load(&selection.get()),
+        Task::LoadSelected => {
+            loader.load(&selection.get());
+        }
+        Task::LoadChosen => {
+            if !loader.load(&selection.get()) {
+                selection.select(&loader.status().playing_spec);
+            }
+        }
     })
 }
 
@@ -322,7 +333,7 @@ impl Plugin for TinyTimbre {
             self.core.editor_handles(),
             self.core.editor_state.clone(),
             self.core.repaint.clone(),
-            Box::new(move || async_executor.execute_background(Task::LoadSelected)),
+            Box::new(move || async_executor.execute_background(Task::LoadChosen)),
         )
     }
 

@@ -6,8 +6,6 @@
 //! and retired voices come back to be freed here. Everything in this module may allocate, lock
 //! and read files.
 
-use std::time::Duration;
-
 use parking_lot::Mutex;
 use timbre_engine::{Engine, Mode, VoiceSender};
 
@@ -47,11 +45,6 @@ pub struct ModelLoader {
     /// What the editor shows.
     status: Mutex<LoadStatus>,
 }
-
-/// How long the background task waits for the audio thread to hand back a replaced voice.
-const GARBAGE_WAIT: Duration = Duration::from_millis(25);
-/// How many times it waits (up to 1 s in all; the crossfade takes 20 ms of audio).
-const GARBAGE_TRIES: usize = 40;
 
 impl ModelLoader {
     /// Builds an engine for `host_rate` and `max_block` playing `spec` (falling back to the
@@ -95,8 +88,12 @@ impl ModelLoader {
 
     /// Loads `spec`, builds its voice for the current engine and sends it to the audio thread,
     /// which crossfades to it. On failure the error goes to the status and the current model
-    /// keeps playing. Runs on the background task (allocates, reads files, sleeps).
-    pub fn load(&self, spec: &str) {
+    /// keeps playing. Runs on the background task (allocates, reads files; never sleeps, so the
+    /// task ends quickly and never outlives its plugin instance for long). The voice it
+    /// replaces comes back from the audio thread a crossfade later and is freed by the next
+    /// load, the editor ([`ModelLoader::collect_garbage`]) or the next activation. Returns
+    /// whether it worked.
+    pub fn load(&self, spec: &str) -> bool {
         self.status.lock().loading = true;
         let result = self.load_inner(spec);
         let mut status = self.status.lock();
@@ -106,10 +103,17 @@ impl ModelLoader {
                 status.playing = name;
                 status.playing_spec = spec.to_string();
                 status.error = None;
+                true
             }
             // Not active yet: `prepare` loads the selection at activation.
-            Ok(None) => status.error = None,
-            Err(e) => status.error = Some(e),
+            Ok(None) => {
+                status.error = None;
+                true
+            }
+            Err(e) => {
+                status.error = Some(e);
+                false
+            }
         }
     }
 
@@ -123,46 +127,23 @@ impl ModelLoader {
         }) else {
             return Ok(None);
         };
-        let mut voice = Engine::voice_for(&loaded.model, host_rate, max_block)
+        let voice = Engine::voice_for(&loaded.model, host_rate, max_block)
             .map_err(|e| format!("{}: {e}", loaded.name))?;
-        // The ring holds a few voices; when it is full the audio thread is not running (or
-        // many loads came at once): retry for a while.
-        for _ in 0..GARBAGE_TRIES {
-            let mut link = self.link.lock();
-            let Some(l) = link.as_mut().filter(|l| l.generation == generation) else {
-                // Re-activated meanwhile: `prepare` loaded the selection itself.
-                return Ok(Some(loaded.name));
-            };
-            match l.sender.send(voice) {
-                Ok(()) => {
-                    drop(link);
-                    self.wait_for_garbage();
-                    return Ok(Some(loaded.name));
-                }
-                Err(back) => voice = back,
-            }
-            drop(link);
-            std::thread::sleep(GARBAGE_WAIT);
-        }
-        Err(format!(
-            "Could not switch to \"{}\": the audio engine is not running.",
-            loaded.name
-        ))
-    }
-
-    /// Waits (briefly) for the replaced voice to come back from the audio thread, and frees it.
-    fn wait_for_garbage(&self) {
-        for _ in 0..GARBAGE_TRIES {
-            std::thread::sleep(GARBAGE_WAIT);
-            let freed = self
-                .link
-                .lock()
-                .as_mut()
-                .map_or(0, |l| l.sender.collect_garbage());
-            if freed > 0 {
-                return;
-            }
-        }
+        let mut link = self.link.lock();
+        let Some(l) = link.as_mut().filter(|l| l.generation == generation) else {
+            // Re-activated meanwhile: `prepare` loaded the selection itself.
+            return Ok(Some(loaded.name));
+        };
+        l.sender.collect_garbage();
+        // The ring only fills up when the audio thread has not run through several swaps.
+        l.sender.send(voice).map_err(|_| {
+            format!(
+                "Could not switch to \"{}\": too many model changes while the audio is stopped. \
+                 Start playback and try again.",
+                loaded.name
+            )
+        })?;
+        Ok(Some(loaded.name))
     }
 
     /// Frees voices the audio thread has retired. Never blocks (skips when another thread
@@ -201,7 +182,7 @@ mod tests {
         assert_eq!(before.playing_spec, DEFAULT_MODEL);
         let bad = std::env::temp_dir().join(format!("tt-bad-{}.ttmodel", std::process::id()));
         std::fs::write(&bad, b"{}not a model").unwrap();
-        loader.load(bad.to_str().unwrap());
+        assert!(!loader.load(bad.to_str().unwrap()));
         let after = loader.status();
         assert_eq!(after.playing, before.playing);
         assert!(
@@ -239,6 +220,7 @@ mod tests {
 
     #[test]
     fn a_good_model_is_swapped_in() {
+        use std::time::Duration;
         let loader = ModelLoader::default();
         let mut engine = loader
             .prepare(DEFAULT_MODEL, 48_000.0, 128, Mode::Audio)
@@ -263,7 +245,7 @@ mod tests {
                 }
                 false
             });
-            loader.load(path.to_str().unwrap());
+            assert!(loader.load(path.to_str().unwrap()));
             assert!(audio.join().unwrap(), "the engine never switched");
         });
         let status = loader.status();

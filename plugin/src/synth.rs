@@ -116,7 +116,7 @@ impl Plugin for TinyTimbreSynth {
             self.core.editor_handles(),
             self.core.editor_state.clone(),
             self.core.repaint.clone(),
-            Box::new(move || async_executor.execute_background(Task::LoadSelected)),
+            Box::new(move || async_executor.execute_background(Task::LoadChosen)),
         )
     }
 

@@ -3,7 +3,10 @@
 //! pitch-detection's McLeod detector on the same frames as a baseline.
 //!
 //! Run: `cargo bench -p timbre-dsp --bench analysis`. After criterion's output, a summary
-//! prints the real-time factors (audio seconds per CPU second).
+//! prints the real-time factors (audio seconds per second), from wall-clock medians and from
+//! this thread's on-CPU time (`/proc/thread-self/schedstat`), which discounts time spent
+//! descheduled on a busy machine. `ANALYSIS_BENCH_SUMMARY_ONLY=1` skips criterion;
+//! `ANALYSIS_BENCH_NO_SUMMARY=1` skips the summary (for profiling).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -125,33 +128,6 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.finish();
-
-    let mut g = c.benchmark_group("fft");
-    for n in [448usize, 512, 896, 1024, 2048] {
-        let mut planner = realfft::RealFftPlanner::<f32>::new();
-        let f = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
-        let mut a = f.make_input_vec();
-        let mut b = f.make_output_vec();
-        let mut s = f.make_scratch_vec();
-        let mut si = inv.make_scratch_vec();
-        g.bench_function(format!("fwd_{n}"), |bch| {
-            bch.iter(|| {
-                f.process_with_scratch(&mut a, &mut b, &mut s).unwrap();
-                black_box(&b);
-            })
-        });
-        g.bench_function(format!("inv_{n}"), |bch| {
-            bch.iter(|| {
-                for c in b.iter_mut() {
-                    c.im = 0.0;
-                }
-                inv.process_with_scratch(&mut b, &mut a, &mut si).unwrap();
-                black_box(&a);
-            })
-        });
-    }
-    g.finish();
 }
 
 /// Nanoseconds this thread has spent on a CPU (Linux `schedstat`), if available. Unlike wall

@@ -128,7 +128,7 @@ impl LoudnessMeter {
         let bins = n / 2 + 1;
         let weights = (0..bins)
             .map(|k| {
-                let c = if k == 0 || (n % 2 == 0 && k == n / 2) {
+                let c = if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                     1.0
                 } else {
                     2.0

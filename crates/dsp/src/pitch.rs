@@ -360,9 +360,10 @@ impl PitchTracker {
     }
 
     /// Low-pass filters and decimates `input` ("valid" convolution, no padding):
-    /// `out[j] = Σ_t h[t] · input[D·j + t]` for every `j < out.len()`, which needs
-    /// `input.len() >= D·(out.len() − 1) + taps`; outputs without enough input are 0.
-    /// Non-finite samples count as 0.
+    /// `out[j] = Σ_t h[t] · input[D·j + t]` for `j < out.len()`, which needs
+    /// `input.len() >= D·(out.len() − 1) + taps`. Outputs without enough input, and any
+    /// beyond the first [`PitchTracker::decimated_len`], are set to 0. Non-finite samples
+    /// count as 0.
     ///
     /// Each output is summed in the same order whatever `out.len()`, so decimating a frame
     /// at once or piecewise gives identical numbers. The FIR runs in polyphase form on
@@ -388,7 +389,9 @@ impl PitchTracker {
         let d = self.decimation;
         let taps = self.lowpass.len();
         let available = if input.len() >= taps {
-            ((input.len() - taps) / d + 1).min(out.len())
+            ((input.len() - taps) / d + 1)
+                .min(out.len())
+                .min((self.window - taps) / d + 1)
         } else {
             0
         };
@@ -396,14 +399,9 @@ impl PitchTracker {
         if available == 0 {
             return;
         }
+        // At most `window` samples: the phases hold them all.
         let used = d * (available - 1) + taps;
-        let input = &input[..used.min(input.len())];
-        let cap = self.phases[0].len();
-        if input.len().div_ceil(d) > cap {
-            // Longer than this tracker's window: nothing sensible to do without allocating.
-            out[..available].fill(0.0);
-            return;
-        }
+        let input = &input[..used];
         // Deinterleave: phases[p][j] = input[j·d + p].
         for (p, phase) in self.phases.iter_mut().enumerate() {
             for (dst, &x) in phase
@@ -517,13 +515,43 @@ impl PitchTracker {
             return (0.0, 0.0);
         }
 
-        // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) at integer lags.
-        let mut m = 2.0 * energy;
-        for (tau, slot) in self.overlap_energy.iter_mut().enumerate() {
-            *slot = m.max(0.0);
-            let a = self.frame[tau];
-            let b = self.frame[l - 1 - tau];
-            m -= a * a + b * b;
+        // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) = 2E − Σ_{j<τ} (x_j² + x_{L−1−j}²) at integer
+        // lags: a running sum, split into CHAINS segments whose start values come from
+        // vectorized partial sums, so that the chains run side by side instead of one long
+        // dependency chain.
+        const CHAINS: usize = 4;
+        let n = self.overlap_energy.len();
+        let frame = &self.frame;
+        let step = |j: usize| frame[j] * frame[j] + frame[l - 1 - j] * frame[l - 1 - j];
+        let seg = n.div_ceil(CHAINS);
+        let mut m = [0.0f32; CHAINS];
+        let mut start = 2.0 * energy;
+        for (c, mc) in m.iter_mut().enumerate() {
+            *mc = start;
+            let (a, b) = ((c * seg).min(n), ((c + 1) * seg).min(n));
+            let mut acc = [0.0f32; 8];
+            let mut j = a;
+            while j + 8 <= b {
+                for (k, slot) in acc.iter_mut().enumerate() {
+                    *slot += step(j + k);
+                }
+                j += 8;
+            }
+            let mut total = acc.iter().sum::<f32>();
+            while j < b {
+                total += step(j);
+                j += 1;
+            }
+            start -= total;
+        }
+        for i in 0..seg {
+            for (c, mc) in m.iter_mut().enumerate() {
+                let tau = c * seg + i;
+                if tau < n {
+                    self.overlap_energy[tau] = mc.max(0.0);
+                    *mc -= step(tau);
+                }
+            }
         }
 
         let index = match self.algorithm {
@@ -656,7 +684,7 @@ fn refine_on_multiples(curve: &[f32], period: f32, value: f32) -> f32 {
     loop {
         let next = 2 * k;
         let predicted = period * next as f32;
-        if !(predicted + 1.0 < last as f32) {
+        if predicted.is_nan() || predicted + 1.0 >= last as f32 {
             return period;
         }
         let c = predicted.round() as usize;

@@ -10,8 +10,8 @@
 //!
 //! # Filter
 //!
-//! Blackman-Harris windowed sinc, 32 taps counted at the lower of the two rates (96 at
-//! 48 kHz → 16 kHz, 88 at 44.1 kHz) and a cutoff at 0.9 of the lower Nyquist frequency
+//! Blackman-Harris windowed sinc, at least 32 taps counted at the lower of the two rates
+//! (rounded up to a multiple of 8: 96 input taps at 48 and at 44.1 kHz) and a cutoff at 0.9 of the lower Nyquist frequency
 //! (7.2 kHz at 16 kHz), given explicitly so that every host rate gets the same response
 //! (rubato's automatic cutoff assumes the length is counted at the input rate). Measured
 //! through 22.05 to 192 kHz: flat to 0.1 dB up to 6 kHz, −4 dB at 7 kHz, aliases of

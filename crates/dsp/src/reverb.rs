@@ -582,9 +582,7 @@ struct Level {
     x_live: Vec<bool>,
     /// Row of the newest spectrum in the FDL ring.
     newest: usize,
-    /// Last `2p` inputs: the previous block, then the block being filled.
-    input: Vec<f32>,
-    /// Whether the previous block (first half of `input`) had any non-zero sample.
+    /// Whether the previous input block had any non-zero sample.
     prev_live: bool,
     /// Inverse FFT output, `2p` long: its second half is the output for the current block,
     /// computed at the end of the previous one (overlap-save keeps only that half).
@@ -651,7 +649,6 @@ impl Level {
             x: vec![0.0; rows * row],
             x_live: vec![false; rows],
             newest: 0,
-            input: vec![0.0; n],
             prev_live: false,
             output: vec![0.0; n],
             spread,
@@ -667,7 +664,6 @@ impl Level {
         self.x.fill(0.0);
         self.x_live.fill(false);
         self.newest = 0;
-        self.input.fill(0.0);
         self.prev_live = false;
         self.output.fill(0.0);
         self.pre.fill(0.0);
@@ -740,13 +736,14 @@ impl Level {
         self.pre_done = target;
     }
 
-    /// Called when a block of `p` inputs is complete: computes the next `p` outputs.
-    fn run(&mut self, work: &mut Work, kernels: Kernels) {
+    /// Called when a block of `p` inputs is complete, with the last `2p` inputs in `window`
+    /// (the previous block, then this one): computes the next `p` outputs.
+    fn run(&mut self, window: &[f32], work: &mut Work, kernels: Kernels) {
         let p = self.size;
         let bins = self.bins;
         let row = self.row;
         let rows = self.parts + self.delay;
-        let cur_live = self.input[p..].iter().any(|&v| v != 0.0);
+        let cur_live = window[p..].iter().any(|&v| v != 0.0);
         let live = cur_live || self.prev_live;
         self.prev_live = cur_live;
         // Spread levels: the past products are all summed by now.
@@ -762,7 +759,7 @@ impl Level {
         let time = &mut work.time[..2 * p];
         let spec = &mut work.spec[..bins];
         if live {
-            time.copy_from_slice(&self.input);
+            time.copy_from_slice(window);
             // Lengths are right by construction, so this cannot fail.
             let _ = self
                 .fwd
@@ -770,7 +767,6 @@ impl Level {
             let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
             kernels.store(spec, dst);
         }
-        self.input.copy_within(p.., 0);
 
         // Sum of input spectra times IR partition spectra.
         let any = if self.spread {
@@ -907,8 +903,13 @@ pub struct ConvolutionReverb {
     max_block: usize,
     /// Head taps, in order (`ir[0..head]`).
     head: Vec<f32>,
-    /// `head.len() - 1` previous inputs, then room for one span of `quantum` samples.
+    /// Input history shared by the head and the levels (sanitized samples, oldest first):
+    /// `hist[..write]` holds the past, at least `keep` samples of it.
     hist: Vec<f32>,
+    /// Where the next input sample goes in `hist`.
+    write: usize,
+    /// History the head and the levels need: `max(head.len() - 1, 2 · largest level)`.
+    keep: usize,
     /// Smallest level size (or a fixed span when there is no level): spans never cross a
     /// multiple of it.
     quantum: usize,
@@ -1005,6 +1006,10 @@ impl ConvolutionReverb {
 
         let quantum = levels.first().map_or(128, |l| l.size);
         let period = levels.last().map_or(quantum, |l| l.size);
+        // The history is shifted back to its start when full: with room for at least `keep`
+        // more samples, that costs at most one copied sample per processed sample.
+        let keep = (head_len - 1).max(if levels.is_empty() { 0 } else { 2 * period });
+        let hist_len = keep + keep.max(4096).max(quantum);
         let max_size = period;
         let scratch_len = levels
             .iter()
@@ -1020,7 +1025,9 @@ impl ConvolutionReverb {
         Self {
             ir_len: ir.len(),
             max_block,
-            hist: vec![0.0; head_len - 1 + quantum],
+            hist: vec![0.0; hist_len],
+            write: keep,
+            keep,
             head,
             quantum,
             pos: 0,
@@ -1052,6 +1059,7 @@ impl ConvolutionReverb {
     /// exactly like a fresh instance. Allocates nothing.
     pub fn reset(&mut self) {
         self.hist.fill(0.0);
+        self.write = self.keep;
         self.pos = 0;
         for level in &mut self.levels {
             level.reset();
@@ -1113,28 +1121,33 @@ impl ConvolutionReverb {
     /// Processes a span that crosses no multiple of `quantum`.
     fn process_span(&mut self, input: &[f32], out: &mut [f32]) {
         let n = input.len();
-        let base = self.head.len() - 1;
-        let fresh = &mut self.hist[base..base + n];
-        for (h, &x) in fresh.iter_mut().zip(input) {
+        if self.write + n > self.hist.len() {
+            self.hist.copy_within(self.write - self.keep..self.write, 0);
+            self.write = self.keep;
+        }
+        let w = self.write;
+        for (h, &x) in self.hist[w..w + n].iter_mut().zip(input) {
             *h = clean_input(x);
         }
-        self.kernels.fir(&self.head, &self.hist[..base + n], out);
+        self.write = w + n;
+        let base = self.head.len() - 1;
+        self.kernels
+            .fir(&self.head, &self.hist[w - base..w + n], out);
 
         for level in &mut self.levels {
             let p = level.size;
             let ph = self.pos & (p - 1);
-            level.input[p + ph..p + ph + n].copy_from_slice(&self.hist[base..base + n]);
             for (o, &y) in out.iter_mut().zip(&level.output[p + ph..p + ph + n]) {
                 *o += y;
             }
             level.advance(self.kernels, ph + n);
         }
-        self.hist.copy_within(n..n + base, 0);
 
         self.pos = (self.pos + n) & (self.period - 1);
         for level in &mut self.levels {
             if self.pos & (level.size - 1) == 0 {
-                level.run(&mut self.work, self.kernels);
+                let window = &self.hist[w + n - 2 * level.size..w + n];
+                level.run(window, &mut self.work, self.kernels);
             }
         }
     }

@@ -23,7 +23,13 @@ const ANALYSIS_RATE: f64 = 16_000.0;
 
 /// A tone at `rate` whose instantaneous f0 is `f0(t)`, with harmonic amplitudes `amp(h)` for
 /// every harmonic whose highest frequency stays below 8 kHz. Peak about 0.5.
-fn tone(rate: f64, secs: f64, f0: impl Fn(f64) -> f64, f0_max: f64, amp: impl Fn(usize) -> f64) -> Vec<f32> {
+fn tone(
+    rate: f64,
+    secs: f64,
+    f0: impl Fn(f64) -> f64,
+    f0_max: f64,
+    amp: impl Fn(usize) -> f64,
+) -> Vec<f32> {
     let n = (rate * secs) as usize;
     let harmonics: Vec<(f64, f64)> = (1..)
         .take_while(|&h| h as f64 * f0_max < 8_000.0)
@@ -127,7 +133,15 @@ fn sine_at(rate: f64, f: f64, amp: f64, secs: f64) -> Vec<f32> {
 #[test]
 fn resampler_rejects_bad_rates_with_typed_errors() {
     use ResampleError::*;
-    for bad in [0.0, 7_999.0, 384_001.0, 1e9, -48_000.0, f64::NAN, f64::INFINITY] {
+    for bad in [
+        0.0,
+        7_999.0,
+        384_001.0,
+        1e9,
+        -48_000.0,
+        f64::NAN,
+        f64::INFINITY,
+    ] {
         assert!(matches!(
             AnalysisResampler::new(bad, ANALYSIS_RATE, 64),
             Err(InvalidHostRate(_))
@@ -141,8 +155,13 @@ fn resampler_rejects_bad_rates_with_typed_errors() {
         AnalysisResampler::new(48_000.0, ANALYSIS_RATE, 0).unwrap_err(),
         InvalidHop(0)
     );
-    for ok in [8_000.0, 22_050.0, 37_000.0, 44_100.0, 44_101.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0] {
-        assert!(AnalysisResampler::new(ok, ANALYSIS_RATE, 64).is_ok(), "{ok}");
+    for ok in [
+        8_000.0, 22_050.0, 37_000.0, 44_100.0, 44_101.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0,
+    ] {
+        assert!(
+            AnalysisResampler::new(ok, ANALYSIS_RATE, 64).is_ok(),
+            "{ok}"
+        );
     }
     // The Analyzer passes them on, and checks its own config.
     assert!(matches!(
@@ -161,7 +180,10 @@ fn resampler_rejects_bad_rates_with_typed_errors() {
         hop: 0,
         ..AnalysisConfig::default()
     };
-    assert_eq!(Analyzer::new(no_hop, 48_000.0).unwrap_err(), AnalysisError::InvalidHop);
+    assert_eq!(
+        Analyzer::new(no_hop, 48_000.0).unwrap_err(),
+        AnalysisError::InvalidHop
+    );
     println!("{}", Analyzer::new(short, 48_000.0).unwrap_err());
 }
 
@@ -177,7 +199,9 @@ fn resampler_at_equal_rates_is_exact_passthrough() {
 
 #[test]
 fn resampler_keeps_frequency_and_amplitude() {
-    for host in [22_050.0, 37_000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0, 44_101.0] {
+    for host in [
+        22_050.0, 37_000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0, 44_101.0,
+    ] {
         for (f, amp) in [(220.0, 0.5), (1000.0, 0.8), (5000.0, 0.25)] {
             let (y, _) = resample_all(host, &sine_at(host, f, amp, 1.0));
             let start = 1000;
@@ -195,15 +219,23 @@ fn resampler_keeps_frequency_and_amplitude() {
             }
             let f_err_hz = dp / TAU / (8000.0 / ANALYSIS_RATE);
             let gain_db = 20.0 * (a / amp).log10();
-            assert!(f_err_hz.abs() < 0.01, "{host} Hz, {f} Hz tone: off by {f_err_hz} Hz");
-            assert!(gain_db.abs() < 0.2, "{host} Hz, {f} Hz tone: gain {gain_db} dB");
+            assert!(
+                f_err_hz.abs() < 0.01,
+                "{host} Hz, {f} Hz tone: off by {f_err_hz} Hz"
+            );
+            assert!(
+                gain_db.abs() < 0.2,
+                "{host} Hz, {f} Hz tone: gain {gain_db} dB"
+            );
         }
     }
 }
 
 #[test]
 fn resampler_delay_matches_reported_delay() {
-    for host in [22_050.0, 37_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 44_101.0] {
+    for host in [
+        22_050.0, 37_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 192_000.0, 44_101.0,
+    ] {
         // Phase delay of a 150 Hz sine (unambiguous: the period is 107 samples) ...
         let f = 150.0;
         let (y, r) = resample_all(host, &sine_at(host, f, 0.5, 1.0));
@@ -237,7 +269,10 @@ fn resampler_delay_matches_reported_delay() {
             reported / ANALYSIS_RATE * 1e3
         );
         assert!((d - reported).abs() < 0.01, "{host}: {d} vs {reported}");
-        assert!((click_delay - reported).abs() < 0.1, "{host}: {click_delay} vs {reported}");
+        assert!(
+            (click_delay - reported).abs() < 0.1,
+            "{host}: {click_delay} vs {reported}"
+        );
     }
 }
 
@@ -247,13 +282,21 @@ fn resampler_suppresses_aliasing() {
     for host in [44_100.0, 48_000.0, 96_000.0] {
         for f in [9_000.0, 12_000.0, 20_000.0] {
             let (y, _) = resample_all(host, &sine_at(host, f, 1.0, 0.5));
-            let ms: f64 = y[1000..7000].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / 6000.0;
+            let ms: f64 = y[1000..7000]
+                .iter()
+                .map(|&v| (v as f64).powi(2))
+                .sum::<f64>()
+                / 6000.0;
             let db = 10.0 * (ms / 0.5).log10();
             assert!(db < -80.0, "{host} Hz: {f} Hz aliases at {db} dB");
         }
         // Passband: flat within 0.2 dB up to 6 kHz.
         let (y, _) = resample_all(host, &sine_at(host, 6_000.0, 1.0, 0.5));
-        let ms: f64 = y[1000..7000].iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / 6000.0;
+        let ms: f64 = y[1000..7000]
+            .iter()
+            .map(|&v| (v as f64).powi(2))
+            .sum::<f64>()
+            / 6000.0;
         assert!((10.0 * (ms / 0.5).log10()).abs() < 0.2);
     }
 }
@@ -266,7 +309,9 @@ fn resampler_hops_do_not_depend_on_block_sizes() {
     let mut out = Vec::new();
     let mut start = 0;
     for b in random_blocks(input.len(), 300, 7) {
-        r.process(&input[start..start + b], |_, hop| out.extend_from_slice(hop));
+        r.process(&input[start..start + b], |_, hop| {
+            out.extend_from_slice(hop)
+        });
         start += b;
     }
     assert_eq!(out, reference);
@@ -311,7 +356,9 @@ fn baseline_on_resampled(host: f64, input: &[f32], f0: f64) -> (f64, f64) {
 
 #[test]
 fn analyzer_tracks_sines_and_saws_at_host_rates() {
-    let pitches = [60.0, 82.4, 110.0, 146.8, 196.0, 261.6, 329.6, 440.0, 587.3, 880.0, 1174.7, 1396.9, 1500.0];
+    let pitches = [
+        60.0, 82.4, 110.0, 146.8, 196.0, 261.6, 329.6, 440.0, 587.3, 880.0, 1174.7, 1396.9, 1500.0,
+    ];
     for host in [44_100.0, 48_000.0, 37_000.0] {
         for (kind, amp) in [("sine", sine_amp as fn(usize) -> f64), ("saw", saw_amp)] {
             for &f0 in &pitches {
@@ -358,7 +405,10 @@ fn analyzer_weak_fundamental_never_jumps_an_octave() {
             assert!(voiced.len() * 100 > steady.len() * 99, "{host} {f0}");
             let worst = voiced.iter().cloned().fold(0.0, f64::max);
             println!("{host} Hz weak fundamental {f0} Hz: worst voiced frame {worst:.3} cents");
-            assert!(worst < 50.0, "{host} Hz {f0} Hz: a frame is {worst} cents off");
+            assert!(
+                worst < 50.0,
+                "{host} Hz {f0} Hz: a frame is {worst} cents off"
+            );
         }
     }
 }
@@ -402,7 +452,10 @@ fn analyzer_tracks_vibrato_with_its_reported_latency() {
             best_offset / host * 1e3
         );
         assert!(err <= 10.0, "median {err} cents");
-        assert!((best_offset / host).abs() <= 1e-3, "best offset {best_offset}");
+        assert!(
+            (best_offset / host).abs() <= 1e-3,
+            "best offset {best_offset}"
+        );
     }
 }
 
@@ -514,12 +567,20 @@ fn frames_do_not_depend_on_block_sizes() {
         assert!(reference.len() > 200);
         for block in [1, 7, 64, 512, 4096] {
             let mut a = Analyzer::new(AnalysisConfig::default(), host).unwrap();
-            assert_eq!(run(&mut a, &input, block), reference, "{host} Hz, block {block}");
+            assert_eq!(
+                run(&mut a, &input, block),
+                reference,
+                "{host} Hz, block {block}"
+            );
         }
         for seed in 0..3 {
             let mut a = Analyzer::new(AnalysisConfig::default(), host).unwrap();
             let blocks = random_blocks(input.len(), 1000, seed);
-            assert_eq!(run_blocks(&mut a, &input, &blocks), reference, "seed {seed}");
+            assert_eq!(
+                run_blocks(&mut a, &input, &blocks),
+                reference,
+                "seed {seed}"
+            );
         }
         // reset() brings back the freshly built state.
         analyzer.reset();
@@ -601,5 +662,45 @@ fn non_finite_input_gives_finite_frames() {
         assert!(f.f0_hz.is_finite() && f.confidence.is_finite() && f.loudness_db.is_finite());
         assert!((0.0..=1.0).contains(&f.confidence));
         assert!(f.loudness_db >= timbre_dsp::LOUDNESS_FLOOR_DB);
+    }
+}
+
+#[test]
+fn other_configs_work_too() {
+    // A hop that is not a multiple of the decimation factor takes the frame-by-frame path;
+    // a longer window and a 22.05 kHz analysis rate work the same way.
+    for config in [
+        AnalysisConfig {
+            sample_rate: 16_000,
+            hop: 63,
+            window: 600,
+        },
+        AnalysisConfig {
+            sample_rate: 22_050,
+            hop: 100,
+            window: 1024,
+        },
+    ] {
+        let host = 48_000.0;
+        let input = steady(host, 0.6, 233.0, saw_amp);
+        let mut analyzer = Analyzer::new(config, host).unwrap();
+        let frames = run(&mut analyzer, &input, 300);
+        let expected =
+            (input.len() as f64 * config.sample_rate as f64 / host) as usize / config.hop;
+        assert!(
+            frames.len() + 2 >= expected && frames.len() <= expected,
+            "{config:?}"
+        );
+        let steady = steady_frames(&frames, &analyzer);
+        for f in &steady {
+            assert!(f.confidence >= VOICED_CONFIDENCE, "{config:?}: {f:?}");
+            assert!(
+                cents(f.f0_hz as f64, 233.0).abs() < 5.0,
+                "{config:?}: {f:?}"
+            );
+        }
+        let blocks = random_blocks(input.len(), 700, 1);
+        let mut again = Analyzer::new(config, host).unwrap();
+        assert_eq!(run_blocks(&mut again, &input, &blocks), frames);
     }
 }

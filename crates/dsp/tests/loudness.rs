@@ -42,7 +42,11 @@ fn reference_loudness_db(frame: &[f32], sr: f64) -> f64 {
             re += wi * x as f64 * ph.cos();
             im += wi * x as f64 * ph.sin();
         }
-        let c = if n % 2 == 0 && k == n / 2 { 1.0 } else { 2.0 };
+        let c = if n.is_multiple_of(2) && k == n / 2 {
+            1.0
+        } else {
+            2.0
+        };
         let f = k as f64 * sr / n as f64;
         p += c * (re * re + im * im) * 10f64.powf(reference_a_db(f) / 10.0);
     }
@@ -82,7 +86,10 @@ fn a_weighting_matches_iec_61672_values() {
     ];
     for (f, expected) in table {
         let a = a_weighting_db(f);
-        assert!((a - expected).abs() <= 0.051, "A({f}) = {a}, table says {expected}");
+        assert!(
+            (a - expected).abs() <= 0.051,
+            "A({f}) = {a}, table says {expected}"
+        );
         assert!((a as f64 - reference_a_db(f as f64)).abs() < 0.01);
     }
     assert!(a_weighting_db(1000.0).abs() < 1e-4);
@@ -148,7 +155,10 @@ fn doubling_amplitude_adds_6_02_db() {
         let g = 2f32.powi(k);
         let frame: Vec<f32> = base.iter().map(|x| x * g).collect();
         let db = meter.measure(&frame);
-        assert!(((db - prev) - 6.0206).abs() < 0.05, "step {k}: {prev} -> {db}");
+        assert!(
+            ((db - prev) - 6.0206).abs() < 0.05,
+            "step {k}: {prev} -> {db}"
+        );
         prev = db;
     }
 }

@@ -256,7 +256,6 @@ fn measure_algorithms_and_windows() {
     comparison_table(&[384, 448, 512, 640, 768, 1024]);
 }
 
-
 /// Median cents error of our tracker and of pitch-detection's McLeod on one signal.
 fn compare(kind: &str, f0: f32, signal: &[f32]) -> Score {
     let s = score(&ours(signal, WINDOW, PitchAlgorithm::Mpm), f0);
@@ -425,7 +424,14 @@ fn outputs_stay_in_range_for_any_input() {
     let mut tracker = PitchTracker::new(SR, WINDOW);
     let mut rng = TestRng::new(5);
     let mut frame = vec![0.0f32; WINDOW];
-    let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, 1e-40];
+    let specials = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        1e-40,
+    ];
     for trial in 0..300 {
         for x in frame.iter_mut() {
             *x = match trial % 4 {
@@ -476,7 +482,10 @@ fn decimated_path_matches_frame_path_exactly() {
 fn yin_variant_also_tracks_clean_tones() {
     for &f0 in &PITCHES {
         let s = score(&ours(&saw(f0, 0.4), WINDOW, PitchAlgorithm::Yin), f0);
-        assert!(s.median_cents <= 5.0 && s.octave_errors == 0, "{f0} Hz: {s:?}");
+        assert!(
+            s.median_cents <= 5.0 && s.octave_errors == 0,
+            "{f0} Hz: {s:?}"
+        );
     }
 }
 

@@ -190,6 +190,9 @@ pub struct ControlStage {
     stats: InputStats,
 }
 
+/// Frames below this confidence keep the gate's decision but do not move the pitch.
+pub const PITCH_TRUST_CONFIDENCE: f32 = 0.7;
+
 /// Gate attack time, in ms: short, so note onsets keep their edge.
 pub const GATE_ATTACK_MS: f32 = 8.0;
 /// Gate release time, in ms: long enough not to chatter, short enough to cut noise tails.
@@ -244,7 +247,9 @@ impl ControlStage {
             }
         }
         loudness = (loudness + params.loudness_db).max(LOUDNESS_FLOOR_DB);
-        if voiced {
+        // Mixed windows at a note change can read a common subharmonic (220 → 330 Hz reads
+        // 110 Hz for a few frames, at confidence ~0.6): only trusted frames move the pitch.
+        if voiced && frame.confidence >= PITCH_TRUST_CONFIDENCE {
             let midi = autotune(input_midi + shift, params.autotune_percent / 100.0);
             self.last_f0_hz = midi_to_hz(midi).clamp(20.0, 20_000.0);
         }

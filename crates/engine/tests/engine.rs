@@ -137,22 +137,12 @@ fn auto_adjust_moves_a_low_voice_into_the_model_range() {
     assert!(median(&errors) < 10.0, "median {}", median(&errors));
 }
 
-#[test]
-fn reported_latency_matches_a_pitch_step() {
-    // 220 Hz, stepping to 330 Hz at 1 s. The output is a pure fundamental, so its
-    // instantaneous frequency can be read from zero crossings, independently of the tracker.
-    let step_at = 1.0;
-    let input = sawtooth(
-        RATE,
-        2.0,
-        |t| if t < step_at { 220.0 } else { 330.0 },
-        |_| 0.5,
-    );
-    let model = wired_model(true);
-    let (mut engine, _sender) = Engine::prepare(&model, RATE, 256).unwrap();
+/// Renders `input` at 48 kHz in 256-sample blocks without latency compensation; returns the
+/// output and the reported latency in samples.
+fn render_raw(model: &timbre_model::ModelFile, input: &[f32]) -> (Vec<f32>, f64) {
+    let (mut engine, _sender) = Engine::prepare(model, RATE, 256).unwrap();
     engine.set_params(&no_reverb());
     engine.reset();
-    let latency = engine.latency_samples() as f64;
     let mut left = vec![0.0f32; input.len()];
     let mut right = vec![0.0f32; input.len()];
     for ((i, l), r) in input
@@ -162,26 +152,71 @@ fn reported_latency_matches_a_pitch_step() {
     {
         engine.process(&[i], l, r);
     }
-    // Upward zero crossings, linearly interpolated.
-    let crossings: Vec<f64> = left
+    (left, engine.latency_samples() as f64)
+}
+
+/// The lag (in samples, searched over 0..max_lag) that best aligns `output` with `input`
+/// (both sampled every `step` samples): the maximum of their correlation.
+fn best_lag(input: &[f32], output: &[f32], step: usize, max_lag: usize) -> f64 {
+    let mut best = (f32::MIN, 0);
+    for lag in 0..max_lag / step {
+        let n = input.len() - lag;
+        let r = correlation(&input[..n], &output[lag..lag + n]);
+        if r > best.0 {
+            best = (r, lag);
+        }
+    }
+    (best.1 * step) as f64
+}
+
+#[test]
+fn reported_latency_matches_pitch_and_loudness_movements() {
+    let step = 16; // resolution of the measured curves, in samples
+    let hop = RATE / 250.0;
+    // Pitch: 5 Hz vibrato of ±1 semitone around 300 Hz. The wired model plays a pure
+    // fundamental, so the output's frequency is read from its zero crossings, independently of
+    // the pitch tracker.
+    let f0 = |t: f64| 300.0 * 2f64.powf((2.0 * std::f64::consts::PI * 5.0 * t).sin() / 12.0);
+    let input = sawtooth(RATE, 3.0, f0, |_| 0.5);
+    let (out, latency) = render_raw(&wired_model(true), &input);
+    let crossings: Vec<f64> = out
         .windows(2)
         .enumerate()
         .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
         .map(|(n, w)| n as f64 + (-w[0] / (w[1] - w[0])) as f64)
         .collect();
-    // The output's frequency crosses the geometric middle (269.4 Hz) at the step's delay.
-    let middle = (220.0f64 * 330.0).sqrt();
-    let crossing_time = crossings
-        .windows(2)
-        .filter(|c| c[0] > step_at * RATE * 0.9)
-        .find(|c| RATE / (c[1] - c[0]) > middle)
-        .map(|c| (c[0] + c[1]) / 2.0)
-        .expect("the output never reached the new pitch");
-    let measured = crossing_time - step_at * RATE;
-    let hop = RATE / 250.0;
+    // Output frequency on a grid of `step` samples, from 0.5 s on.
+    let start = (0.5 * RATE) as usize;
+    let grid: Vec<usize> = (start..out.len() - 4_000).step_by(step).collect();
+    let mut out_f = Vec::with_capacity(grid.len());
+    let mut c = 0;
+    for &n in &grid {
+        while c + 2 < crossings.len() && crossings[c + 1] < n as f64 {
+            c += 1;
+        }
+        out_f.push((RATE / (crossings[c + 1] - crossings[c])) as f32);
+    }
+    let in_f: Vec<f32> = grid.iter().map(|&n| f0(n as f64 / RATE) as f32).collect();
+    let lag = best_lag(&in_f, &out_f, step, 3_000);
     assert!(
-        (measured - latency).abs() <= hop,
-        "step seen after {measured:.0} samples, reported latency {latency:.0} (hop {hop})"
+        (lag - latency).abs() <= hop,
+        "pitch movement seen after {lag} samples, reported latency {latency} (hop {hop})"
+    );
+
+    // Loudness: a 3 Hz tremolo of ±12 dB; the output's level (RMS over 2 ms) follows it.
+    let db = |t: f64| -12.0 + 12.0 * (2.0 * std::f64::consts::PI * 3.0 * t).sin();
+    let input = sawtooth(RATE, 3.0, |_| 300.0, |t| 10f64.powf(db(t) / 20.0));
+    let (out, latency) = render_raw(&wired_model(true), &input);
+    let level = |x: &[f32], n: usize| {
+        let w = &x[n - 48..n + 48];
+        10.0 * (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32 + 1e-12).log10()
+    };
+    let in_l: Vec<f32> = grid.iter().map(|&n| level(&input, n)).collect();
+    let out_l: Vec<f32> = grid.iter().map(|&n| level(&out, n)).collect();
+    let lag = best_lag(&in_l, &out_l, step, 3_000);
+    assert!(
+        (lag - latency).abs() <= hop,
+        "loudness movement seen after {lag} samples, reported latency {latency} (hop {hop})"
     );
     // The promise: at most 20 ms at 48 kHz with the default settings.
     assert!(latency / RATE <= 0.020, "latency {:.1} ms", latency / RATE * 1e3);

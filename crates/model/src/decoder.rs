@@ -4,7 +4,7 @@
 use crate::arch::Architecture;
 use crate::controls::Controls;
 use crate::file::ModelFile;
-use crate::kernel::{select, Packed, StepFn, LANES};
+use crate::kernel::{select, Isa, Packed, StepFn, LANES};
 use crate::reference;
 use crate::weights::Weights;
 
@@ -31,23 +31,24 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// Builds the runtime for `model`, using the fastest kernel this CPU supports (AVX2 + FMA
-    /// on x86-64 when present). Allocates.
+    /// Builds the runtime for `model` with the fastest kernels this CPU supports
+    /// ([`Isa::best`]). Allocates.
     pub fn new(model: &ModelFile) -> Self {
-        Self::build(model, true)
+        Self::build(model, Isa::best())
     }
 
-    /// Like [`Decoder::new`] but always with the portable kernel (no CPU-specific code). For
-    /// tests and benchmarks that compare the two; the outputs agree to rounding.
-    pub fn new_portable(model: &ModelFile) -> Self {
-        Self::build(model, false)
+    /// Builds the runtime with the kernels for `isa`, or `None` if this CPU lacks it. All
+    /// instruction sets give bit-identical outputs; this exists for tests and benchmarks.
+    /// Allocates.
+    pub fn with_isa(model: &ModelFile, isa: Isa) -> Option<Self> {
+        isa.is_available().then(|| Self::build(model, isa))
     }
 
-    fn build(model: &ModelFile, allow_simd: bool) -> Self {
+    fn build(model: &ModelFile, isa: Isa) -> Self {
         let arch = model.architecture().clone();
         let weights = model.weights().to_f32();
         let packed = Packed::new(&arch, &weights);
-        let (step_fn, kernel) = select(arch.channels.div_ceil(LANES), allow_simd);
+        let (step_fn, kernel) = select(arch.channels.div_ceil(LANES), isa);
         let controls = Controls::new(&arch);
         Self { arch, weights, packed, step_fn, kernel, controls }
     }
@@ -69,7 +70,7 @@ impl Decoder {
     #[inline]
     pub fn step(&mut self, f0_scaled: f32, loudness_scaled: f32) -> &Controls {
         (self.step_fn)(&mut self.packed, f0_scaled, loudness_scaled);
-        if !crate::kernel::flag(2) { self.controls.fill_from(self.packed.out.as_flattened().as_flattened()); }
+        self.controls.fill_from(self.packed.out.as_flattened().as_flattened());
         &self.controls
     }
 

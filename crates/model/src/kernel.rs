@@ -246,8 +246,7 @@ where
 
     // Scratch for horizontal sums and for the head's input, as 8-channel lanes.
     let mut lanes = [ZERO; MAX_GROUPS];
-    let nb = if flag(1) { 0 } else { p.blocks.len() };
-    for blk in p.blocks.iter_mut().take(nb) {
+    for blk in &mut p.blocks {
         // h = relu6(norm(x)), kept in registers and written to the ring.
         let mut h = [zero; CAP];
         match &blk.norm {
@@ -319,8 +318,8 @@ where
         }
     }
 
-    // Head on y = relu6(x): bias plus a dot product, plus the noise offset, into `out`; then
-    // exp_sigmoid over all outputs.
+    // Head on y = relu6(x): bias plus a dot product, plus the noise offset, through
+    // exp_sigmoid, 16 outputs at a time.
     for (l, &xv) in B::view_mut(&mut lanes[..nl]).iter_mut().zip(&x[..nv]) {
         b.store(l, relu6_v(b, xv));
     }
@@ -332,17 +331,10 @@ where
             part[i % 4] = hs.fma(hs.load(wi), hs.splat(value), part[i % 4]);
         }
         let logit = hs.add(hs.add(hs.load(bias), combine(hs, part)), hs.load(offset));
-        hs.store(out, logit);
+        hs.store(out, exp_sigmoid_v(hs, logit));
     }
-    if !flag(0) { for out in p.out.iter_mut() {
-        let v = exp_sigmoid_v(hs, hs.load(out));
-        hs.store(out, v);
-    } }
 }
 
-static FLAGS: std::sync::OnceLock<[bool; 4]> = std::sync::OnceLock::new();
-#[inline(always)]
-pub(crate) fn flag(i: usize) -> bool { FLAGS.get_or_init(|| [std::env::var_os("NOEXP").is_some(), std::env::var_os("NOBLOCKS").is_some(), std::env::var_os("NOFILL").is_some(), false])[i] }
 /// Portable step (see [`step_impl`] for the parameters).
 fn step_portable<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
     step_impl::<Portable, Pair<Portable>, CAP, FIXED>(Portable, Pair(Portable), p, f0, loudness)
@@ -404,29 +396,58 @@ fn step_avx512_c16(p: &mut Packed, f0: f32, loudness: f32) {
     }
 }
 
-/// Picks the fastest step for `groups` 8-channel groups, and names it. `allow_simd = false`
-/// forces the portable code.
-pub(crate) fn select(groups: usize, allow_simd: bool) -> (StepFn, &'static str) {
-    #[cfg(target_arch = "x86_64")]
-    if allow_simd && Avx512::detect().is_some() {
-        return match groups {
-            1 => (step_avx512_avx2_blocks::<1, true>, "avx512 head, avx2 blocks, C ≤ 8"),
-            2 => (step_avx512_avx2_blocks::<2, true>, "avx512 head, avx2 blocks, 9 ≤ C ≤ 16"),
-            _ => (step_avx512_avx2_blocks::<MAX_GROUPS, false>, "avx512 head, avx2 blocks, any C"),
-        };
+/// The instruction sets the decoder has kernels for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Plain Rust on `[f32; 8]` arrays; any target. The compiler vectorizes what it can.
+    Portable,
+    /// x86-64 AVX2 + FMA: 8 lanes per register.
+    Avx2,
+    /// x86-64 AVX-512F (with AVX2 + FMA): the head 16 outputs per register, the blocks 16
+    /// channels per register when 9 ≤ C ≤ 16.
+    Avx512,
+}
+
+impl Isa {
+    /// Whether this CPU can run the kernels for `self`.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Avx2::detect().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Avx512::detect().is_some(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
     }
-    #[cfg(target_arch = "x86_64")]
-    if allow_simd && Avx2::detect().is_some() {
-        return match groups {
+
+    /// The fastest instruction set this CPU supports.
+    pub fn best() -> Isa {
+        [Isa::Avx512, Isa::Avx2].into_iter().find(|isa| isa.is_available()).unwrap_or(Isa::Portable)
+    }
+}
+
+/// The step for `groups` 8-channel groups on `isa`, and its name (the portable step when this
+/// CPU lacks `isa`).
+pub(crate) fn select(groups: usize, isa: Isa) -> (StepFn, &'static str) {
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 if isa.is_available() => match groups {
+            1 => (step_avx512_avx2_blocks::<1, true>, "avx512 head, avx2 blocks, C ≤ 8"),
+            2 => (step_avx512_c16, "avx512, 9 ≤ C ≤ 16"),
+            _ => (step_avx512_avx2_blocks::<MAX_GROUPS, false>, "avx512 head, avx2 blocks, any C"),
+        },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_available() => match groups {
             1 => (step_avx2::<1, true>, "avx2, C ≤ 8"),
             2 => (step_avx2::<2, true>, "avx2, 9 ≤ C ≤ 16"),
             _ => (step_avx2::<MAX_GROUPS, false>, "avx2, any C"),
-        };
-    }
-    let _ = allow_simd;
-    match groups {
-        1 => (step_portable::<1, true>, "portable, C ≤ 8"),
-        2 => (step_portable::<2, true>, "portable, 9 ≤ C ≤ 16"),
-        _ => (step_portable::<MAX_GROUPS, false>, "portable, any C"),
+        },
+        _ => match groups {
+            1 => (step_portable::<1, true>, "portable, C ≤ 8"),
+            2 => (step_portable::<2, true>, "portable, 9 ≤ C ≤ 16"),
+            _ => (step_portable::<MAX_GROUPS, false>, "portable, any C"),
+        },
     }
 }

@@ -69,6 +69,7 @@ pub mod weights;
 pub use arch::{Architecture, NormType};
 pub use controls::{normalize_harmonics, Controls};
 pub use decoder::Decoder;
+pub use kernel::Isa;
 pub use error::{LoadError, SaveError};
 pub use features::{scale_f0, scale_loudness};
 pub use file::ModelFile;

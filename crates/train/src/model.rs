@@ -126,7 +126,7 @@ fn tensor3(v: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
 
 /// The values of a parameter as a flat `Vec<f32>`.
 pub fn values<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
-    p.val().into_data().convert::<f32>().to_vec::<f32>().expect("f32 tensor")
+    p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 tensor")
 }
 
 /// Initial reverb IR: `len` samples of decaying noise, amplitude `0.01 · e^(−t / 0.1 s)`

@@ -228,7 +228,7 @@ mod tests {
     }
 
     fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+        t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
     }
 
     fn controls(amp: f32, harmonics: &[f32], noise: &[f32], frames: usize, device: &Device) -> ControlTensors {

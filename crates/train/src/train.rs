@@ -198,7 +198,7 @@ fn tensor2(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("f32")[0] as f64
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32")[0] as f64
 }
 
 /// The loss of `model` on `batch` (a graph on `device` if it is an autodiff device).

@@ -27,9 +27,9 @@ fn max_difference(model: &DdspModel, file: &ModelFile, frames: usize) -> f32 {
     let (f0, loudness) = inputs(frames);
     let t = |v: &Vec<f32>| Tensor::<2>::from_data(TensorData::new(v.clone(), [1, frames]), &device);
     let c = model.forward(t(&f0), t(&loudness));
-    let amp = c.amplitude.into_data().to_vec::<f32>().unwrap();
-    let harm = c.harmonics.into_data().to_vec::<f32>().unwrap();
-    let noise = c.noise.into_data().to_vec::<f32>().unwrap();
+    let amp = c.amplitude.into_data().try_to_vec::<f32>().unwrap();
+    let harm = c.harmonics.into_data().try_to_vec::<f32>().unwrap();
+    let noise = c.noise.into_data().try_to_vec::<f32>().unwrap();
     let arch = file.architecture();
     let (h, b) = (arch.n_harmonics, arch.n_noise_bands);
     let mut decoder = Decoder::new(file);

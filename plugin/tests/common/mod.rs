@@ -19,9 +19,11 @@ pub fn wired_model(name: &str) -> ModelFile {
     let arch = Architecture::default();
     let (c, k) = (arch.channels, arch.kernel_size);
     let mut input_w = vec![0.0f32; c * 2 * k];
-    // Channel 0 carries the loudness (input 1), channel 1 the f0 (input 0), at the newest tap.
-    input_w[(1) * k + (k - 1)] = 1.0;
-    input_w[(2) * k + (k - 1)] = 1.0;
+    // Weights are [out][in][tap]: channel 0 carries the loudness (input 1) and channel 1 the
+    // f0 (input 0), both at the newest tap.
+    let newest = |out: usize, input: usize| (out * 2 + input) * k + (k - 1);
+    input_w[newest(0, 1)] = 1.0;
+    input_w[newest(1, 0)] = 1.0;
     let zero_layer = |out: usize, fan_in: usize| Layer {
         weight: WeightData::F32(vec![0.0; out * fan_in]),
         bias: vec![0.0; out],
