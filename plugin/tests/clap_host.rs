@@ -10,7 +10,8 @@
 //! - the state round-trips through streams that move 5 or 7 bytes at a time; corrupt, old or
 //!   half-valid states load defaults without crashing;
 //! - loading a state with another model swaps it mid-stream (through the background task);
-//! - NaN/Inf input gives finite output; the mono-input layout works;
+//! - NaN/Inf input gives finite output; the mono-input layout works; reactivation at another
+//!   rate rescales the latency, and a refused rate fails activation cleanly;
 //! - the synth plays MIDI notes and pitch bend.
 
 mod common;
@@ -461,4 +462,32 @@ fn the_synth_follows_midi_pitch_bend() {
         median(&bent)
     );
     synth.deactivate(session);
+}
+
+#[test]
+fn reactivating_at_another_rate_rescales_the_latency() {
+    let mut plugin = Plugin::new(EFFECT_ID);
+    let session = plugin.activate(48_000.0, 256);
+    let at_48k = plugin.latency() as f64;
+    plugin.deactivate(session);
+    let mut session = plugin.activate(96_000.0, 2048);
+    let at_96k = plugin.latency() as f64;
+    assert!(
+        (at_96k - 2.0 * at_48k).abs() <= 2.0,
+        "{at_48k} at 48 kHz, {at_96k} at 96 kHz"
+    );
+    let input = phrase(96_000.0);
+    let [left, _] = session.render(&[&input, &input], input.len(), &[2048, 1], &[]);
+    assert!(left.iter().all(|x| x.is_finite()));
+    plugin.deactivate(session);
+    // A rate the engine refuses fails activation instead of crashing.
+    let refused = plugin.instance.activate(
+        |_, _| (),
+        clack_host::prelude::PluginAudioConfiguration {
+            sample_rate: 8_000.0,
+            min_frames_count: 1,
+            max_frames_count: 256,
+        },
+    );
+    assert!(refused.is_err());
 }

@@ -28,6 +28,9 @@ pub const MAX_HARMONICS: usize = 100;
 /// Samples processed together in the inner loop.
 pub const CHUNK: usize = 64;
 
+/// Samples whose recurrence state stays in registers across the harmonic loop.
+const SUB: usize = 16;
+
 /// A harmonic oscillator bank with per-sample linear control interpolation.
 #[derive(Clone)]
 pub struct HarmonicBank {
@@ -212,38 +215,44 @@ impl HarmonicBank {
         }
         let mut acc = [0.0f32; CHUNK];
         let nyquist = self.nyquist_hz;
-        for k in 0..self.n_harmonics {
-            let kf = (k + 1) as f32;
-            if kf * f0_min >= nyquist {
-                break;
+        // Harmonics audible for at least one sample of the chunk.
+        let n_audible = (0..self.n_harmonics)
+            .take_while(|&k| (k + 1) as f32 * f0_min < nyquist)
+            .count();
+        // Sub-blocks of SUB samples keep the recurrence state in registers across the
+        // harmonic loop; sub-blocks past `len` are skipped.
+        for base in (0..len).step_by(SUB) {
+            let mut s_: [f32; SUB] = s[base..base + SUB].try_into().unwrap();
+            let mut u_: [f32; SUB] = u[base..base + SUB].try_into().unwrap();
+            let d_: [f32; SUB] = d[base..base + SUB].try_into().unwrap();
+            let pos_: [f32; SUB] = pos[base..base + SUB].try_into().unwrap();
+            let f0_: [f32; SUB] = f0[base..base + SUB].try_into().unwrap();
+            let mut acc_ = [0.0f32; SUB];
+            for k in 0..n_audible {
+                let kf = (k + 1) as f32;
+                let (a0, da) = if in_ramp {
+                    (self.amp_start[k], self.amp_step[k])
+                } else {
+                    (self.amp_target[k], 0.0)
+                };
+                // One pass per harmonic: add it to the output, then step the recurrence.
+                if kf * f0_max < nyquist {
+                    for i in 0..SUB {
+                        acc_[i] = M::mul_add(M::mul_add(da, pos_[i], a0), s_[i], acc_[i]);
+                        u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
+                        s_[i] += u_[i];
+                    }
+                } else {
+                    for i in 0..SUB {
+                        let audible = if kf * f0_[i] < nyquist { 1.0 } else { 0.0 };
+                        let amp = M::mul_add(da, pos_[i], a0) * audible;
+                        acc_[i] = M::mul_add(amp, s_[i], acc_[i]);
+                        u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
+                        s_[i] += u_[i];
+                    }
+                }
             }
-            let (a0, da) = if in_ramp {
-                (self.amp_start[k], self.amp_step[k])
-            } else {
-                (self.amp_target[k], 0.0)
-            };
-            let all_below = kf * f0_max < nyquist;
-            // One pass per harmonic: add it to the output, then step the recurrence.
-            if a0 == 0.0 && da == 0.0 {
-                for i in 0..CHUNK {
-                    u[i] = M::mul_add(d[i], s[i], u[i]);
-                    s[i] += u[i];
-                }
-            } else if all_below {
-                for i in 0..CHUNK {
-                    acc[i] = M::mul_add(M::mul_add(da, pos[i], a0), s[i], acc[i]);
-                    u[i] = M::mul_add(d[i], s[i], u[i]);
-                    s[i] += u[i];
-                }
-            } else {
-                for i in 0..CHUNK {
-                    let audible = if kf * f0[i] < nyquist { 1.0 } else { 0.0 };
-                    let amp = M::mul_add(da, pos[i], a0) * audible;
-                    acc[i] = M::mul_add(amp, s[i], acc[i]);
-                    u[i] = M::mul_add(d[i], s[i], u[i]);
-                    s[i] += u[i];
-                }
-            }
+            acc[base..base + SUB].copy_from_slice(&acc_);
         }
         out.copy_from_slice(&acc[..len]);
         if in_ramp {

@@ -151,15 +151,42 @@ mod tests {
     fn caps_are_enforced() {
         let base = Architecture::default();
         let bad = [
-            Architecture { channels: 0, ..base.clone() },
-            Architecture { channels: 65, ..base.clone() },
-            Architecture { kernel_size: 8, ..base.clone() },
-            Architecture { dilations: vec![1; 17], ..base.clone() },
-            Architecture { dilations: vec![1, 65], ..base.clone() },
-            Architecture { dilations: vec![0], ..base.clone() },
-            Architecture { n_harmonics: 101, ..base.clone() },
-            Architecture { n_noise_bands: 257, ..base.clone() },
-            Architecture { n_noise_bands: 0, ..base.clone() },
+            Architecture {
+                channels: 0,
+                ..base.clone()
+            },
+            Architecture {
+                channels: 65,
+                ..base.clone()
+            },
+            Architecture {
+                kernel_size: 8,
+                ..base.clone()
+            },
+            Architecture {
+                dilations: vec![1; 17],
+                ..base.clone()
+            },
+            Architecture {
+                dilations: vec![1, 65],
+                ..base.clone()
+            },
+            Architecture {
+                dilations: vec![0],
+                ..base.clone()
+            },
+            Architecture {
+                n_harmonics: 101,
+                ..base.clone()
+            },
+            Architecture {
+                n_noise_bands: 257,
+                ..base.clone()
+            },
+            Architecture {
+                n_noise_bands: 0,
+                ..base.clone()
+            },
         ];
         for a in bad {
             assert!(a.validate().is_err(), "{a:?} should be rejected");

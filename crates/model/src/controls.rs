@@ -28,7 +28,9 @@ impl Controls {
     /// Fills the controls from the head's activated outputs `[amplitude, harmonics.., noise..]`.
     /// Copies `min` lengths, so it never panics.
     pub(crate) fn fill_from(&mut self, outputs: &[f32]) {
-        let Some((&amp, rest)) = outputs.split_first() else { return };
+        let Some((&amp, rest)) = outputs.split_first() else {
+            return;
+        };
         self.amplitude = amp;
         let h = self.harmonics.len().min(rest.len());
         copy_inline(&mut self.harmonics[..h], &rest[..h]);
@@ -62,7 +64,10 @@ fn copy_inline(dst: &mut [f32], src: &[f32]) {
 pub fn normalize_harmonics(dist: &mut [f32], f0_hz: f32, nyquist_hz: f32) -> usize {
     let kept = if f0_hz > 0.0 && f0_hz.is_finite() {
         // Harmonic k (1-based) is kept while k · f0 < nyquist.
-        dist.iter().enumerate().take_while(|(i, _)| (*i + 1) as f32 * f0_hz < nyquist_hz).count()
+        dist.iter()
+            .enumerate()
+            .take_while(|(i, _)| (*i + 1) as f32 * f0_hz < nyquist_hz)
+            .count()
     } else {
         dist.len()
     };
@@ -104,9 +109,20 @@ mod tests {
 
     #[test]
     fn fill_from_splits_outputs() {
-        let arch = Architecture { n_harmonics: 2, n_noise_bands: 3, ..Architecture::default() };
+        let arch = Architecture {
+            n_harmonics: 2,
+            n_noise_bands: 3,
+            ..Architecture::default()
+        };
         let mut c = Controls::new(&arch);
         c.fill_from(&[9.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(c, Controls { amplitude: 9.0, harmonics: vec![1.0, 2.0], noise: vec![3.0, 4.0, 5.0] });
+        assert_eq!(
+            c,
+            Controls {
+                amplitude: 9.0,
+                harmonics: vec![1.0, 2.0],
+                noise: vec![3.0, 4.0, 5.0]
+            }
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::weights::Weights;
 /// A runnable model. [`Decoder::new`] allocates everything (do it off the audio thread);
 /// [`Decoder::step`] and [`Decoder::reset`] never allocate, lock or panic.
 ///
-/// int8 models are dequantized here, once: the f32 kernels are at least as fast (see the
+/// int8 models are dequantized here, once: the f32 kernels are faster than int8 ones (see the
 /// crate docs for the measurement), so an int8 model costs the same per frame as an f32 one
 /// and differs from its f32 original only by the quantization of its weights.
 #[derive(Clone, Debug)]
@@ -50,7 +50,14 @@ impl Decoder {
         let packed = Packed::new(&arch, &weights);
         let (step_fn, kernel) = select(arch.channels.div_ceil(LANES), isa);
         let controls = Controls::new(&arch);
-        Self { arch, weights, packed, step_fn, kernel, controls }
+        Self {
+            arch,
+            weights,
+            packed,
+            step_fn,
+            kernel,
+            controls,
+        }
     }
 
     /// The network's shape.
@@ -58,7 +65,7 @@ impl Decoder {
         &self.arch
     }
 
-    /// Which compiled kernel runs (e.g. `"avx2, 1×8 channels"`).
+    /// Which compiled kernel runs (e.g. `"avx2, C ≤ 8"`).
     pub fn kernel(&self) -> &'static str {
         self.kernel
     }
@@ -70,7 +77,8 @@ impl Decoder {
     #[inline]
     pub fn step(&mut self, f0_scaled: f32, loudness_scaled: f32) -> &Controls {
         (self.step_fn)(&mut self.packed, f0_scaled, loudness_scaled);
-        self.controls.fill_from(self.packed.out.as_flattened().as_flattened());
+        self.controls
+            .fill_from(self.packed.out.as_flattened().as_flattened());
         &self.controls
     }
 

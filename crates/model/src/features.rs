@@ -31,7 +31,11 @@ pub fn scale_f0(hz: f32) -> f32 {
 /// The network's loudness input: `dB / 80 + 1`, with dB floored at [`LOUDNESS_FLOOR_DB`] (so
 /// silence, −Inf and NaN give 0, and 0 dB gives 1).
 pub fn scale_loudness(db: f32) -> f32 {
-    let db = if db > LOUDNESS_FLOOR_DB { db } else { LOUDNESS_FLOOR_DB };
+    let db = if db > LOUDNESS_FLOOR_DB {
+        db
+    } else {
+        LOUDNESS_FLOOR_DB
+    };
     // `db > floor` is false for NaN, so NaN took the floor; +Inf stays +Inf: cap it.
     db.min(f32::MAX) / LOUDNESS_DB_DIVISOR + 1.0
 }

@@ -19,8 +19,8 @@ use crate::arch::{Architecture, NormType};
 use crate::error::{LoadError, SaveError};
 use crate::metadata::{ModelMetadata, WeightPrecision, FORMAT_VERSION, METADATA_KEY};
 use crate::weights::{
-    block_conv_name, block_norm_name, tensor_layout, Block, Layer, Norm, TensorRef, TensorRole, WeightData,
-    Weights, HEAD, INPUT, REVERB_IR,
+    block_conv_name, block_norm_name, tensor_layout, Block, Layer, Norm, TensorRef, TensorRole,
+    WeightData, Weights, HEAD, INPUT, REVERB_IR,
 };
 
 /// Largest model file accepted, in bytes (64 MiB; a real model is tens of kB plus its IR).
@@ -69,11 +69,18 @@ impl ModelFile {
     pub fn from_bytes(bytes: &[u8], name: &str) -> Result<Self, LoadError> {
         let file = || name.to_string();
         if bytes.len() as u64 > MAX_FILE_BYTES {
-            return Err(LoadError::TooLarge { file: file(), size: bytes.len() as u64, max: MAX_FILE_BYTES });
+            return Err(LoadError::TooLarge {
+                file: file(),
+                size: bytes.len() as u64,
+                max: MAX_FILE_BYTES,
+            });
         }
         precheck_header(bytes, name)?;
-        let (header_len, st_meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| LoadError::NotSafetensors { file: file(), reason: e.to_string() })?;
+        let (header_len, st_meta) =
+            SafeTensors::read_metadata(bytes).map_err(|e| LoadError::NotSafetensors {
+                file: file(),
+                reason: e.to_string(),
+            })?;
         // `read_metadata` checked that the offsets tile the data exactly.
         let data = bytes.get(8 + header_len..).unwrap_or_default();
 
@@ -81,11 +88,19 @@ impl ModelFile {
             .metadata()
             .as_ref()
             .and_then(|m| m.get(METADATA_KEY))
-            .ok_or(LoadError::MissingMetadata { file: file(), key: METADATA_KEY })?;
+            .ok_or(LoadError::MissingMetadata {
+                file: file(),
+                key: METADATA_KEY,
+            })?;
         let metadata = parse_metadata(json, name)?;
         check_metadata(&metadata, name)?;
 
-        let mut reader = TensorReader { meta: &st_meta, data, file: name, used: BTreeSet::new() };
+        let mut reader = TensorReader {
+            meta: &st_meta,
+            data,
+            file: name,
+            used: BTreeSet::new(),
+        };
         let weights = reader.read_weights(&metadata)?;
         reader.reject_unused()?;
         check_weights(&metadata, &weights, name)?;
@@ -96,37 +111,56 @@ impl ModelFile {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, LoadError> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let io = |source| LoadError::Io { file: name.clone(), source };
+        let io = |source| LoadError::Io {
+            file: name.clone(),
+            source,
+        };
         let file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
         if size > MAX_FILE_BYTES {
-            return Err(LoadError::TooLarge { file: name, size, max: MAX_FILE_BYTES });
+            return Err(LoadError::TooLarge {
+                file: name,
+                size,
+                max: MAX_FILE_BYTES,
+            });
         }
         // `take` bounds the read even if the file grows meanwhile; from_bytes then sees a
         // too-large buffer and says so.
         let mut bytes = Vec::with_capacity(size as usize);
-        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
         Self::from_bytes(&bytes, &name)
     }
 
     /// Serializes to safetensors bytes (deterministic: the same model gives the same bytes).
     pub fn to_bytes(&self) -> Result<Vec<u8>, SaveError> {
-        let json = serde_json::to_string(&self.metadata).map_err(|e| SaveError::Serialize(e.to_string()))?;
+        let json = serde_json::to_string(&self.metadata)
+            .map_err(|e| SaveError::Serialize(e.to_string()))?;
         let mut buffers: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
         let arch = &self.metadata.architecture;
-        let shapes: HashMap<String, Option<Vec<usize>>> =
-            tensor_layout(arch).into_iter().map(|(name, shape, _)| (name, shape)).collect();
+        let shapes: HashMap<String, Option<Vec<usize>>> = tensor_layout(arch)
+            .into_iter()
+            .map(|(name, shape, _)| (name, shape))
+            .collect();
         for (name, tensor) in self.weights.tensors() {
             let shape = |len: usize| shapes.get(&name).cloned().flatten().unwrap_or(vec![len]);
             match tensor {
-                TensorRef::Vector(v) => buffers.push((name.clone(), Dtype::F32, shape(v.len()), f32_bytes(v))),
+                TensorRef::Vector(v) => {
+                    buffers.push((name.clone(), Dtype::F32, shape(v.len()), f32_bytes(v)))
+                }
                 TensorRef::Weight(WeightData::F32(v)) => {
                     buffers.push((name.clone(), Dtype::F32, shape(v.len()), f32_bytes(v)))
                 }
                 TensorRef::Weight(WeightData::Int8 { values, scales }) => {
                     let bytes = values.iter().map(|&q| q as u8).collect();
                     buffers.push((name.clone(), Dtype::I8, shape(values.len()), bytes));
-                    buffers.push((format!("{name}{SCALE_SUFFIX}"), Dtype::F32, vec![scales.len()], f32_bytes(scales)));
+                    buffers.push((
+                        format!("{name}{SCALE_SUFFIX}"),
+                        Dtype::F32,
+                        vec![scales.len()],
+                        f32_bytes(scales),
+                    ));
                 }
             }
         }
@@ -145,7 +179,10 @@ impl ModelFile {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), SaveError> {
         let path = path.as_ref();
         let bytes = self.to_bytes()?;
-        std::fs::write(path, bytes).map_err(|source| SaveError::Io { file: path.display().to_string(), source })
+        std::fs::write(path, bytes).map_err(|source| SaveError::Io {
+            file: path.display().to_string(),
+            source,
+        })
     }
 
     /// The metadata document.
@@ -185,7 +222,11 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 /// `SafeTensors::read_metadata` can overflow.
 fn precheck_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
     let file = || name.to_string();
-    let truncated = |expected: u64| LoadError::Truncated { file: file(), expected, actual: bytes.len() as u64 };
+    let truncated = |expected: u64| LoadError::Truncated {
+        file: file(),
+        expected,
+        actual: bytes.len() as u64,
+    };
     let Some(len_bytes) = bytes.first_chunk::<8>() else {
         return Err(truncated(8));
     };
@@ -200,9 +241,11 @@ fn precheck_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
     let Some(header) = bytes.get(8..header_end) else {
         return Err(truncated(header_end as u64));
     };
-    let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).map_err(|e| {
-        LoadError::NotSafetensors { file: file(), reason: format!("the header is not a JSON object: {e}") }
-    })?;
+    let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header)
+        .map_err(|e| LoadError::NotSafetensors {
+            file: file(),
+            reason: format!("the header is not a JSON object: {e}"),
+        })?;
     let data_len = (bytes.len() - header_end) as u64;
     let mut data_end = 0u64;
     for (key, entry) in &entries {
@@ -215,7 +258,7 @@ fn precheck_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
         }
     }
     if data_end > data_len {
-        return Err(truncated(header_end as u64 + data_end));
+        return Err(truncated((header_end as u64).saturating_add(data_end)));
     }
     if data_end < data_len {
         return Err(LoadError::NotSafetensors {
@@ -229,15 +272,23 @@ fn precheck_header(bytes: &[u8], name: &str) -> Result<(), LoadError> {
 /// Parses the metadata JSON, checking `format_version` before the schema (a future version
 /// may have another schema).
 fn parse_metadata(json: &str, name: &str) -> Result<ModelMetadata, LoadError> {
-    let bad = |reason: String| LoadError::BadMetadata { file: name.to_string(), reason };
-    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let bad = |reason: String| LoadError::BadMetadata {
+        file: name.to_string(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
     let version = value
         .get("format_version")
         .ok_or_else(|| bad("no format_version".into()))?
         .as_u64()
         .ok_or_else(|| bad("format_version is not a non-negative integer".into()))?;
     if version != FORMAT_VERSION as u64 {
-        return Err(LoadError::UnsupportedVersion { file: name.to_string(), found: version, supported: FORMAT_VERSION });
+        return Err(LoadError::UnsupportedVersion {
+            file: name.to_string(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     serde_json::from_value(value).map_err(|e| bad(e.to_string()))
 }
@@ -254,8 +305,16 @@ fn check_metadata(metadata: &ModelMetadata, name: &str) -> Result<(), LoadError>
     metadata
         .architecture
         .validate()
-        .map_err(|reason| LoadError::InvalidArchitecture { file: name.to_string(), reason })?;
-    metadata.validate_values().map_err(|reason| LoadError::BadMetadata { file: name.to_string(), reason })
+        .map_err(|reason| LoadError::InvalidArchitecture {
+            file: name.to_string(),
+            reason,
+        })?;
+    metadata
+        .validate_values()
+        .map_err(|reason| LoadError::BadMetadata {
+            file: name.to_string(),
+            reason,
+        })
 }
 
 /// Checks the tensors against the metadata: structure, lengths, precision, finiteness and
@@ -269,10 +328,16 @@ fn check_weights(metadata: &ModelMetadata, weights: &Weights, name: &str) -> Res
     let expected: BTreeSet<&str> = layout.iter().map(|(n, _, _)| n.as_str()).collect();
     let present: BTreeSet<&str> = actual.iter().map(|(n, _)| n.as_str()).collect();
     if let Some(missing) = expected.difference(&present).next() {
-        return Err(LoadError::MissingTensor { file: file(), name: missing.to_string() });
+        return Err(LoadError::MissingTensor {
+            file: file(),
+            name: missing.to_string(),
+        });
     }
     if let Some(extra) = present.difference(&expected).next() {
-        return Err(LoadError::UnexpectedTensor { file: file(), name: extra.to_string() });
+        return Err(LoadError::UnexpectedTensor {
+            file: file(),
+            name: extra.to_string(),
+        });
     }
     let (want_dtype, want_name) = match metadata.weight_precision {
         WeightPrecision::F32 => (Dtype::F32, "F32"),
@@ -314,7 +379,12 @@ fn check_weights(metadata: &ModelMetadata, weights: &Weights, name: &str) -> Res
                         // Quantizing a weight within the cap gives a scale within cap / 127; a
                         // dequantized weight is then at most 128/127 of the cap, still far from
                         // any overflow.
-                        check_values(scales, &format!("{tensor_name}{SCALE_SUFFIX}"), name, MAX_ABS_WEIGHT / 127.0)?;
+                        check_values(
+                            scales,
+                            &format!("{tensor_name}{SCALE_SUFFIX}"),
+                            name,
+                            MAX_ABS_WEIGHT / 127.0,
+                        )?;
                     }
                 }
             }
@@ -358,10 +428,21 @@ fn wrong_dtype(file: &str, tensor: &str, expected: &'static str, found: Dtype) -
 fn check_values(values: &[f32], tensor: &str, file: &str, max: f32) -> Result<(), LoadError> {
     for (index, &value) in values.iter().enumerate() {
         if !value.is_finite() {
-            return Err(LoadError::NonFiniteWeight { file: file.into(), name: tensor.into(), index, value });
+            return Err(LoadError::NonFiniteWeight {
+                file: file.into(),
+                name: tensor.into(),
+                index,
+                value,
+            });
         }
         if value.abs() > max {
-            return Err(LoadError::WeightOutOfRange { file: file.into(), name: tensor.into(), index, value, max });
+            return Err(LoadError::WeightOutOfRange {
+                file: file.into(),
+                name: tensor.into(),
+                index,
+                value,
+                max,
+            });
         }
     }
     Ok(())
@@ -382,20 +463,31 @@ struct TensorReader<'a> {
 
 impl TensorReader<'_> {
     /// Looks up a tensor and checks its dtype.
-    fn get(&mut self, name: &str, dtype: Dtype, dtype_name: &'static str) -> Result<(&TensorInfo, &[u8]), LoadError> {
+    fn get(
+        &mut self,
+        name: &str,
+        dtype: Dtype,
+        dtype_name: &'static str,
+    ) -> Result<(&TensorInfo, &[u8]), LoadError> {
         let info = self
             .meta
             .info(name)
-            .ok_or_else(|| LoadError::MissingTensor { file: self.file.into(), name: name.into() })?;
+            .ok_or_else(|| LoadError::MissingTensor {
+                file: self.file.into(),
+                name: name.into(),
+            })?;
         if info.dtype != dtype {
             return Err(wrong_dtype(self.file, name, dtype_name, info.dtype));
         }
         self.used.insert(name.to_string());
         let (start, end) = info.data_offsets;
-        let bytes = self.data.get(start..end).ok_or_else(|| LoadError::NotSafetensors {
-            file: self.file.into(),
-            reason: format!("tensor \"{name}\" points outside the data"),
-        })?;
+        let bytes = self
+            .data
+            .get(start..end)
+            .ok_or_else(|| LoadError::NotSafetensors {
+                file: self.file.into(),
+                reason: format!("tensor \"{name}\" points outside the data"),
+            })?;
         Ok((info, bytes))
     }
 
@@ -403,23 +495,29 @@ impl TensorReader<'_> {
     fn f32s(&mut self, name: &str, shape: Option<&[usize]>) -> Result<Vec<f32>, LoadError> {
         let file = self.file;
         let (info, bytes) = self.get(name, Dtype::F32, "F32")?;
-        let shape_ok = match shape {
-            Some(s) => info.shape == s,
-            None => info.shape.len() == 1,
-        };
-        if !shape_ok {
+        // A free-length tensor (the IR) must be 1-D: expect its element count as one dimension.
+        let expected = shape.map_or_else(|| vec![info.shape.iter().product()], <[usize]>::to_vec);
+        if info.shape != expected {
             return Err(LoadError::ShapeMismatch {
                 file: file.into(),
                 name: name.into(),
-                expected: shape.map_or(vec![0], <[usize]>::to_vec),
+                expected,
                 found: info.shape.clone(),
             });
         }
-        Ok(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect())
     }
 
     /// Reads a layer weight of `shape` in the file's precision (int8 with its scales).
-    fn weight(&mut self, name: &str, shape: &[usize], precision: WeightPrecision) -> Result<WeightData, LoadError> {
+    fn weight(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        precision: WeightPrecision,
+    ) -> Result<WeightData, LoadError> {
         match precision {
             WeightPrecision::F32 => Ok(WeightData::F32(self.f32s(name, Some(shape))?)),
             WeightPrecision::Int8 => {
@@ -441,7 +539,12 @@ impl TensorReader<'_> {
     }
 
     /// Reads a layer (weight + bias) named `prefix`.
-    fn layer(&mut self, prefix: &str, shape: &[usize], precision: WeightPrecision) -> Result<Layer, LoadError> {
+    fn layer(
+        &mut self,
+        prefix: &str,
+        shape: &[usize],
+        precision: WeightPrecision,
+    ) -> Result<Layer, LoadError> {
         Ok(Layer {
             weight: self.weight(&format!("{prefix}.weight"), shape, precision)?,
             bias: self.f32s(&format!("{prefix}.bias"), Some(&shape[..1]))?,
@@ -471,7 +574,12 @@ impl TensorReader<'_> {
         }
         let head = self.layer(HEAD, &[arch.n_outputs(), c], p)?;
         let reverb_ir = self.f32s(REVERB_IR, None)?;
-        Ok(Weights { input, blocks, head, reverb_ir })
+        Ok(Weights {
+            input,
+            blocks,
+            head,
+            reverb_ir,
+        })
     }
 
     /// Fails on the first (by name) tensor that was not read.
@@ -479,7 +587,10 @@ impl TensorReader<'_> {
         let mut names: Vec<String> = self.meta.tensors().into_keys().collect();
         names.sort();
         match names.into_iter().find(|n| !self.used.contains(n)) {
-            Some(name) => Err(LoadError::UnexpectedTensor { file: self.file.into(), name }),
+            Some(name) => Err(LoadError::UnexpectedTensor {
+                file: self.file.into(),
+                name,
+            }),
             None => Ok(()),
         }
     }

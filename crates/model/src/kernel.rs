@@ -27,7 +27,7 @@
 //! the convs' zero left padding, so [`Packed::reset`] restarts exactly like the batch
 //! reference.
 
-use crate::arch::{Architecture, NormType, LAYER_NORM_EPSILON, MAX_CHANNELS, N_INPUTS};
+use crate::arch::{Architecture, LAYER_NORM_EPSILON, MAX_CHANNELS, N_INPUTS};
 use crate::math::{exp_sigmoid_v, lane_sum, relu6_v, NOISE_LOGIT_OFFSET};
 use crate::reference::sanitize_input;
 #[cfg(target_arch = "x86_64")]
@@ -112,18 +112,18 @@ fn pack_conv(w: &[f32], c_out: usize, c_in: usize, c_in_pad: usize, k: usize) ->
     packed
 }
 
-/// Packs a vector into lanes, padding with zeros; `offset(i)` is added to element `i`.
-fn pack_vector(v: &[f32], groups: usize, offset: impl Fn(usize) -> f32) -> Vec<Lane> {
+/// Packs a vector into `groups` lanes, padding with zeros.
+fn pack_vector(v: &[f32], groups: usize) -> Vec<Lane> {
     let mut packed = vec![ZERO; groups];
     for (i, &x) in v.iter().enumerate() {
         let (g, l) = group_lane(i);
-        packed[g][l] = x + offset(i);
+        packed[g][l] = x;
     }
     packed
 }
 
 impl Packed {
-    /// Packs f32 `weights` (as from [`Weights::to_f32`]) of a validated model. Allocates.
+    /// Packs the weights of a validated model (int8 weights dequantized). Allocates.
     pub(crate) fn new(arch: &Architecture, weights: &Weights) -> Self {
         let (c, k) = (arch.channels, arch.kernel_size);
         let groups = c.div_ceil(LANES);
@@ -137,14 +137,11 @@ impl Packed {
                 let slots = ((k - 1) * d + 1).next_power_of_two();
                 PackedBlock {
                     weight: pack_conv(&b.conv.weight.to_f32(), c, c, c_pad, k),
-                    bias: pack_vector(&b.conv.bias, groups, |_| 0.0),
-                    norm: match (&b.norm, arch.norm) {
-                        (Some(n), NormType::LayerChannels) => Some((
-                            pack_vector(&n.gain, groups, |_| 0.0),
-                            pack_vector(&n.bias, groups, |_| 0.0),
-                        )),
-                        _ => None,
-                    },
+                    bias: pack_vector(&b.conv.bias, groups),
+                    norm: b
+                        .norm
+                        .as_ref()
+                        .map(|n| (pack_vector(&n.gain, groups), pack_vector(&n.bias, groups))),
                     history: vec![ZERO; slots * groups],
                     mask: slots - 1,
                     delays: (0..k).map(|j| (k - 1 - j) * d).collect(),
@@ -161,26 +158,32 @@ impl Packed {
                 head_weight[g / 2 * c_pad + i][g % 2][l] = head[o * c + i];
             }
         }
-        let pairs = |v: Vec<Lane>| -> Vec<[Lane; 2]> { v.chunks(2).map(|c| [c[0], c.get(1).copied().unwrap_or(ZERO)]).collect() };
+        let pairs = |v: &[f32]| -> Vec<[Lane; 2]> {
+            let lanes = pack_vector(v, 2 * out_pairs);
+            lanes.chunks_exact(2).map(|c| [c[0], c[1]]).collect()
+        };
         let noise_start = 1 + arch.n_harmonics;
-        Self {
-            groups,
-            kernel_size: k,
-            input_weight: pack_conv(&weights.input.weight.to_f32(), c, N_INPUTS, N_INPUTS, k),
-            input_bias: pack_vector(&weights.input.bias, groups, |_| 0.0),
-            input_history: vec![[0.0; N_INPUTS]; input_slots],
-            input_mask: input_slots - 1,
-            blocks,
-            head_weight,
-            head_bias: pairs(pack_vector(&weights.head.bias, 2 * out_pairs, |_| 0.0)),
-            head_offset: pairs(pack_vector(&vec![0.0; n_out], 2 * out_pairs, |o| {
+        let offsets: Vec<f32> = (0..n_out)
+            .map(|o| {
                 if o >= noise_start {
                     NOISE_LOGIT_OFFSET
                 } else {
                     0.0
                 }
-            })),
-            channel_mask: pack_vector(&vec![1.0; c], groups, |_| 0.0),
+            })
+            .collect();
+        Self {
+            groups,
+            kernel_size: k,
+            input_weight: pack_conv(&weights.input.weight.to_f32(), c, N_INPUTS, N_INPUTS, k),
+            input_bias: pack_vector(&weights.input.bias, groups),
+            input_history: vec![[0.0; N_INPUTS]; input_slots],
+            input_mask: input_slots - 1,
+            blocks,
+            head_weight,
+            head_bias: pairs(&weights.head.bias),
+            head_offset: pairs(&offsets),
+            channel_mask: pack_vector(&vec![1.0; c], groups),
             inv_channels: 1.0 / c as f32,
             out: vec![[ZERO; 2]; out_pairs],
             pos: 0,
@@ -212,13 +215,22 @@ fn combine<S: Simd>(s: S, p: [S::V; 4]) -> S::V {
 /// is the canonical one of [`crate::reference`], lane by lane, so every backend gives the
 /// reference's bits.
 #[inline(always)]
-fn step_impl<B, H, const CAP: usize, const FIXED: bool>(b: B, hs: H, p: &mut Packed, f0: f32, loudness: f32)
-where
+fn step_impl<B, H, const CAP: usize, const FIXED: bool>(
+    b: B,
+    hs: H,
+    p: &mut Packed,
+    f0: f32,
+    loudness: f32,
+) where
     B: Channels,
     H: Simd<Mem = [Lane; 2]>,
 {
     let per = B::WIDTH / LANES;
-    let nv = if FIXED { CAP } else { (p.groups / per).min(CAP) };
+    let nv = if FIXED {
+        CAP
+    } else {
+        (p.groups / per).min(CAP)
+    };
     let nl = nv * per;
     let cp = nl * LANES;
     let k = p.kernel_size;
@@ -233,7 +245,10 @@ where
     for (xv, bias) in x[..nv].iter_mut().zip(B::view(&p.input_bias)) {
         *xv = b.load(bias);
     }
-    for (j, w) in B::view(&p.input_weight).chunks_exact(N_INPUTS * nv).enumerate() {
+    for (j, w) in B::view(&p.input_weight)
+        .chunks_exact(N_INPUTS * nv)
+        .enumerate()
+    {
         let frame = p.input_history[pos.wrapping_sub(k - 1 - j) & im];
         for (v, xv) in x[..nv].iter_mut().enumerate() {
             let mut part = [zero; 4];
@@ -263,7 +278,11 @@ where
                 let mean = lanes[..nl].iter().fold(0.0, |t, &l| t + lane_sum(l)) * p.inv_channels;
                 let mean_v = b.splat(mean);
                 let scratch = B::view_mut(&mut lanes[..nl]);
-                for ((l, &xv), m) in scratch.iter_mut().zip(&x[..nv]).zip(B::view(&p.channel_mask)) {
+                for ((l, &xv), m) in scratch
+                    .iter_mut()
+                    .zip(&x[..nv])
+                    .zip(B::view(&p.channel_mask))
+                {
                     let d = b.mul(b.sub(xv, mean_v), b.load(m));
                     b.store(l, b.mul(d, d));
                 }
@@ -277,7 +296,10 @@ where
             }
         }
         let slot = (pos & blk.mask) * nl;
-        for (l, &hv) in B::view_mut(&mut blk.history[slot..slot + nl]).iter_mut().zip(&h[..nv]) {
+        for (l, &hv) in B::view_mut(&mut blk.history[slot..slot + nl])
+            .iter_mut()
+            .zip(&h[..nv])
+        {
             b.store(l, hv);
         }
 
@@ -295,18 +317,28 @@ where
             let start = (pos.wrapping_sub(delay) & blk.mask) * cp;
             let frame = &history[start..start + cp];
             let mut part = [[zero; CAP]; 4];
-            for (i, (wi, &value)) in weights[j * tap_len..][..tap_len].chunks_exact(nv).zip(frame).enumerate() {
+            for (i, (wi, &value)) in weights[j * tap_len..][..tap_len]
+                .chunks_exact(nv)
+                .zip(frame)
+                .enumerate()
+            {
                 let value = b.splat(value);
                 for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
                     *pv = b.fma(b.load(w), value, *pv);
                 }
             }
             for (v, pv) in past[..nv].iter_mut().enumerate() {
-                *pv = b.add(*pv, combine(b, [part[0][v], part[1][v], part[2][v], part[3][v]]));
+                *pv = b.add(
+                    *pv,
+                    combine(b, [part[0][v], part[1][v], part[2][v], part[3][v]]),
+                );
             }
         }
         let mut part = [[zero; CAP]; 4];
-        for (i, wi) in weights[(k - 1) * tap_len..][..tap_len].chunks_exact(nv).enumerate() {
+        for (i, wi) in weights[(k - 1) * tap_len..][..tap_len]
+            .chunks_exact(nv)
+            .enumerate()
+        {
             let value = b.broadcast(h[i / B::WIDTH], i % B::WIDTH);
             for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
                 *pv = b.fma(b.load(w), value, *pv);
@@ -324,7 +356,11 @@ where
         b.store(l, relu6_v(b, xv));
     }
     let y = &lanes.as_flattened()[..cp];
-    let head = p.head_weight.chunks_exact(cp).zip(&p.head_bias).zip(&p.head_offset);
+    let head = p
+        .head_weight
+        .chunks_exact(cp)
+        .zip(&p.head_bias)
+        .zip(&p.head_offset);
     for (out, ((w, bias), offset)) in p.out.iter_mut().zip(head) {
         let mut part = [hs.splat(0.0); 4];
         for (i, (wi, &value)) in w.iter().zip(y).enumerate() {
@@ -346,7 +382,12 @@ fn step_portable<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, l
 /// The CPU must support AVX2 and FMA (the token proves it).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn step_avx2_unchecked<const CAP: usize, const FIXED: bool>(s: Avx2, p: &mut Packed, f0: f32, loudness: f32) {
+unsafe fn step_avx2_unchecked<const CAP: usize, const FIXED: bool>(
+    s: Avx2,
+    p: &mut Packed,
+    f0: f32,
+    loudness: f32,
+) {
     step_impl::<Avx2, Pair<Avx2>, CAP, FIXED>(s, Pair(s), p, f0, loudness)
 }
 
@@ -378,10 +419,16 @@ unsafe fn step_avx512_unchecked<B: Channels, const CAP: usize, const FIXED: bool
 
 /// Safe entry to [`step_avx512_unchecked`] with AVX2 blocks.
 #[cfg(target_arch = "x86_64")]
-fn step_avx512_avx2_blocks<const CAP: usize, const FIXED: bool>(p: &mut Packed, f0: f32, loudness: f32) {
+fn step_avx512_avx2_blocks<const CAP: usize, const FIXED: bool>(
+    p: &mut Packed,
+    f0: f32,
+    loudness: f32,
+) {
     match Avx512::detect() {
         // SAFETY: the token proves AVX-512F, AVX2 and FMA.
-        Some(s) => unsafe { step_avx512_unchecked::<Avx2, CAP, FIXED>(s.avx2(), s, p, f0, loudness) },
+        Some(s) => unsafe {
+            step_avx512_unchecked::<Avx2, CAP, FIXED>(s.avx2(), s, p, f0, loudness)
+        },
         None => step_avx2::<CAP, FIXED>(p, f0, loudness),
     }
 }
@@ -424,7 +471,10 @@ impl Isa {
 
     /// The fastest instruction set this CPU supports.
     pub fn best() -> Isa {
-        [Isa::Avx512, Isa::Avx2].into_iter().find(|isa| isa.is_available()).unwrap_or(Isa::Portable)
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.is_available())
+            .unwrap_or(Isa::Portable)
     }
 }
 
@@ -434,9 +484,15 @@ pub(crate) fn select(groups: usize, isa: Isa) -> (StepFn, &'static str) {
     match isa {
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 if isa.is_available() => match groups {
-            1 => (step_avx512_avx2_blocks::<1, true>, "avx512 head, avx2 blocks, C ≤ 8"),
+            1 => (
+                step_avx512_avx2_blocks::<1, true>,
+                "avx512 head, avx2 blocks, C ≤ 8",
+            ),
             2 => (step_avx512_c16, "avx512, 9 ≤ C ≤ 16"),
-            _ => (step_avx512_avx2_blocks::<MAX_GROUPS, false>, "avx512 head, avx2 blocks, any C"),
+            _ => (
+                step_avx512_avx2_blocks::<MAX_GROUPS, false>,
+                "avx512 head, avx2 blocks, any C",
+            ),
         },
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 if isa.is_available() => match groups {

@@ -132,7 +132,10 @@ pub(crate) fn exp_sigmoid_v<S: Simd>(s: S, x: S::V) -> S::V {
     let h = s.fma(h, u, s.splat(1.0));
     // B: 2 · 10^min(x, 0) = 2 · 2^(ln10 · log2(e) · min(x, 0)); below 2^−100 the floor
     //    dominates by 23 orders of magnitude.
-    let z = s.max(s.mul(s.min(x, s.splat(0.0)), s.splat(LN10_LOG2E)), s.splat(-100.0));
+    let z = s.max(
+        s.mul(s.min(x, s.splat(0.0)), s.splat(LN10_LOG2E)),
+        s.splat(-100.0),
+    );
     let two_pow = exp2_nonpositive(s, z, 1);
     // 2 · sigmoid(x)^ln10 + floor = 2 · 10^min(x, 0) · (1 + u)^−ln10 + floor.
     s.fma(two_pow, h, s.splat(EXP_SIGMOID_FLOOR))
@@ -176,10 +179,25 @@ mod tests {
         for i in 0..=2_000_000 {
             check(-60.0 + 100.0 * i as f32 / 2_000_000.0);
         }
-        for x in [-1e30, -1e4, -88.0, -1e-30, 0.0, 1e-30, 88.0, 1e4, 1e30, f32::MIN, f32::MAX] {
+        for x in [
+            -1e30,
+            -1e4,
+            -88.0,
+            -1e-30,
+            0.0,
+            1e-30,
+            88.0,
+            1e4,
+            1e30,
+            f32::MIN,
+            f32::MAX,
+        ] {
             check(x);
         }
-        println!("exp_sigmoid: max relative error {:.3e} at x = {}", worst.0, worst.1);
+        println!(
+            "exp_sigmoid: max relative error {:.3e} at x = {}",
+            worst.0, worst.1
+        );
         assert!(
             worst.0 <= EXP_SIGMOID_MAX_REL_ERROR,
             "max relative error {:.3e} at x = {} exceeds the documented bound",
@@ -205,6 +223,44 @@ mod tests {
             let y = exp_sigmoid(-40.0 + i as f32 * 4e-4);
             assert!(y >= last, "not monotonic at step {i}");
             last = y;
+        }
+    }
+
+    #[test]
+    fn every_backend_computes_the_same_bits() {
+        use crate::simd::{Pair, Portable};
+        let xs: Vec<f32> = (0..160_000).map(|i| -80.0 + i as f32 * 1e-3).chain([f32::NAN, 1e30, -1e30]).collect();
+        let check = |name: &str, f: &dyn Fn([f32; 16]) -> [f32; 16]| {
+            for chunk in xs.chunks_exact(16) {
+                let x: [f32; 16] = chunk.try_into().unwrap();
+                let got = f(x);
+                for (g, &xi) in got.iter().zip(&x) {
+                    assert_eq!(g.to_bits(), exp_sigmoid(xi).to_bits(), "{name} at x = {xi}");
+                }
+            }
+        };
+        let split = |x: [f32; 16]| [x[..8].try_into().unwrap(), x[8..].try_into().unwrap()];
+        let join = |v: [[f32; 8]; 2]| -> [f32; 16] { v.as_flattened().try_into().unwrap() };
+        check("portable", &|x| join(exp_sigmoid_v(Pair(Portable), (split(x)[0], split(x)[1])).into()));
+        #[cfg(target_arch = "x86_64")]
+        {
+            use crate::simd::{Avx2, Avx512};
+            if let Some(s) = Avx2::detect() {
+                check("avx2", &|x| {
+                    let mut m = split(x);
+                    let v = exp_sigmoid_v(Pair(s), Pair(s).load(&m));
+                    Pair(s).store(&mut m, v);
+                    join(m)
+                });
+            }
+            if let Some(s) = Avx512::detect() {
+                check("avx512", &|x| {
+                    let mut m = split(x);
+                    let v = exp_sigmoid_v(s, s.load(&m));
+                    s.store(&mut m, v);
+                    join(m)
+                });
+            }
         }
     }
 

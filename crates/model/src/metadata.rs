@@ -162,9 +162,12 @@ impl ModelMetadata {
     pub fn validate_values(&self) -> Result<(), String> {
         let rate_ok = |r: u32| (1..=MAX_SAMPLE_RATE_HZ).contains(&r);
         if !rate_ok(self.sample_rate_hz) {
-            return Err(format!("sample_rate_hz is {}, allowed 1..={MAX_SAMPLE_RATE_HZ}", self.sample_rate_hz));
+            return Err(format!(
+                "sample_rate_hz is {}, allowed 1..={MAX_SAMPLE_RATE_HZ}",
+                self.sample_rate_hz
+            ));
         }
-        if self.frame_rate_hz == 0 || self.sample_rate_hz % self.frame_rate_hz != 0 {
+        if self.frame_rate_hz == 0 || !self.sample_rate_hz.is_multiple_of(self.frame_rate_hz) {
             return Err(format!(
                 "frame_rate_hz {} does not divide sample_rate_hz {} into a whole hop",
                 self.frame_rate_hz, self.sample_rate_hz
@@ -189,7 +192,10 @@ impl ModelMetadata {
         }
         let q = &d.loudness_quantiles_db;
         if !(2..=MAX_QUANTILES).contains(&q.len()) {
-            return Err(format!("dataset has {} loudness quantiles, allowed 2..={MAX_QUANTILES}", q.len()));
+            return Err(format!(
+                "dataset has {} loudness quantiles, allowed 2..={MAX_QUANTILES}",
+                q.len()
+            ));
         }
         if !q.iter().all(|v| (-300.0..=100.0).contains(v)) {
             return Err("dataset loudness quantiles must be finite dB values in -300..=100".into());

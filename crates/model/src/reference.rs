@@ -44,18 +44,33 @@ type Seq = Vec<Vec<f32>>;
 /// Causal dilated conv over a whole sequence (see the module docs), split as
 /// `(bias + dot_0 + … + dot_{K−2}, dot_{K−1})`: the past taps with the bias, and the current
 /// tap. Their sum is the conv's output.
-fn causal_conv(x: &Seq, weight: &[f32], bias: &[f32], c_in: usize, k: usize, dilation: usize) -> (Seq, Seq) {
+fn causal_conv(
+    x: &Seq,
+    weight: &[f32],
+    bias: &[f32],
+    c_in: usize,
+    k: usize,
+    dilation: usize,
+) -> (Seq, Seq) {
     let c_out = bias.len();
     let zeros = vec![0.0; c_in];
     let tap = |t: usize, o: usize, j: usize| {
         // Left zero padding: a tap before the start sees zeros.
-        let frame = t.checked_sub((k - 1 - j) * dilation).map_or(&zeros, |s| &x[s]);
+        let frame = t
+            .checked_sub((k - 1 - j) * dilation)
+            .map_or(&zeros, |s| &x[s]);
         dot((0..c_in).map(|i| (weight[(o * c_in + i) * k + j], frame[i])))
     };
     let past = (0..x.len())
-        .map(|t| (0..c_out).map(|o| (0..k - 1).fold(bias[o], |sum, j| sum + tap(t, o, j))).collect())
+        .map(|t| {
+            (0..c_out)
+                .map(|o| (0..k - 1).fold(bias[o], |sum, j| sum + tap(t, o, j)))
+                .collect()
+        })
         .collect();
-    let current = (0..x.len()).map(|t| (0..c_out).map(|o| tap(t, o, k - 1)).collect()).collect();
+    let current = (0..x.len())
+        .map(|t| (0..c_out).map(|o| tap(t, o, k - 1)).collect())
+        .collect();
     (past, current)
 }
 
@@ -75,11 +90,31 @@ fn layer_norm(x: &[f32], norm: &Norm) -> Vec<f32> {
 /// Runs the network over whole sequences of scaled inputs (the first
 /// `min(f0.len(), loudness.len())` frames), from zero history. `weights` must be f32 and match
 /// `arch` (as in a validated [`crate::ModelFile`] after [`Weights::to_f32`]). Allocates freely.
-pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f32]) -> Vec<Controls> {
+pub fn forward(
+    arch: &Architecture,
+    weights: &Weights,
+    f0: &[f32],
+    loudness: &[f32],
+) -> Vec<Controls> {
     let (c, k) = (arch.channels, arch.kernel_size);
-    let inputs: Seq = f0.iter().zip(loudness).map(|(&f, &l)| vec![sanitize_input(f), sanitize_input(l)]).collect();
-    let (past, current) = causal_conv(&inputs, &weights.input.weight.to_f32(), &weights.input.bias, N_INPUTS, k, 1);
-    let mut x: Seq = past.iter().zip(&current).map(|(p, c)| p.iter().zip(c).map(|(p, c)| p + c).collect()).collect();
+    let inputs: Seq = f0
+        .iter()
+        .zip(loudness)
+        .map(|(&f, &l)| vec![sanitize_input(f), sanitize_input(l)])
+        .collect();
+    let (past, current) = causal_conv(
+        &inputs,
+        &weights.input.weight.to_f32(),
+        &weights.input.bias,
+        N_INPUTS,
+        k,
+        1,
+    );
+    let mut x: Seq = past
+        .iter()
+        .zip(&current)
+        .map(|(p, c)| p.iter().zip(c).map(|(p, c)| p + c).collect())
+        .collect();
     for (block, &dilation) in weights.blocks.iter().zip(&arch.dilations) {
         let h: Seq = x
             .iter()
@@ -91,7 +126,14 @@ pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f
                 normed.into_iter().map(relu6).collect()
             })
             .collect();
-        let (past, current) = causal_conv(&h, &block.conv.weight.to_f32(), &block.conv.bias, c, k, dilation);
+        let (past, current) = causal_conv(
+            &h,
+            &block.conv.weight.to_f32(),
+            &block.conv.bias,
+            c,
+            k,
+            dilation,
+        );
         for ((frame, p), c) in x.iter_mut().zip(&past).zip(&current) {
             for ((v, p), c) in frame.iter_mut().zip(p).zip(c) {
                 *v = (*v + p) + c;
@@ -107,7 +149,11 @@ pub fn forward(arch: &Architecture, weights: &Weights, f0: &[f32], loudness: &[f
                 .map(|o| weights.head.bias[o] + dot((0..c).map(|i| (head_w[o * c + i], y[i]))))
                 .collect();
             let act = |o: usize| {
-                let offset = if o > arch.n_harmonics { NOISE_LOGIT_OFFSET } else { 0.0 };
+                let offset = if o > arch.n_harmonics {
+                    NOISE_LOGIT_OFFSET
+                } else {
+                    0.0
+                };
                 exp_sigmoid(logits[o] + offset)
             };
             Controls {

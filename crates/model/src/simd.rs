@@ -110,7 +110,10 @@ impl Simd for Scalar {
     #[inline(always)]
     fn scale_by_rounded(self, p: f32, shifted: f32, e: i32) -> f32 {
         let offset = e.wrapping_sub(ROUND_MAGIC.to_bits() as i32) as u32;
-        f32::from_bits(p.to_bits().wrapping_add(shifted.to_bits().wrapping_add(offset) << 23))
+        f32::from_bits(
+            p.to_bits()
+                .wrapping_add(shifted.to_bits().wrapping_add(offset) << 23),
+        )
     }
 }
 
@@ -177,7 +180,9 @@ impl Simd for Portable {
     }
     #[inline(always)]
     fn scale_by_rounded(self, p: Lane, shifted: Lane, e: i32) -> Lane {
-        lanewise(p, shifted, |p, shifted| Scalar.scale_by_rounded(p, shifted, e))
+        lanewise(p, shifted, |p, shifted| {
+            Scalar.scale_by_rounded(p, shifted, e)
+        })
     }
 }
 
@@ -261,7 +266,10 @@ impl<S: Simd<Mem = Lane>> Simd for Pair<S> {
     }
     #[inline(always)]
     fn scale_by_rounded(self, p: Self::V, shifted: Self::V, e: i32) -> Self::V {
-        (self.0.scale_by_rounded(p.0, shifted.0, e), self.0.scale_by_rounded(p.1, shifted.1, e))
+        (
+            self.0.scale_by_rounded(p.0, shifted.0, e),
+            self.0.scale_by_rounded(p.1, shifted.1, e),
+        )
     }
 }
 
@@ -282,7 +290,8 @@ mod avx2 {
     impl Avx2 {
         /// The token, if this CPU has AVX2 and FMA.
         pub(crate) fn detect() -> Option<Self> {
-            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")).then_some(Self(()))
+            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+                .then_some(Self(()))
         }
     }
 
@@ -432,7 +441,12 @@ mod avx512 {
         }
         #[inline(always)]
         fn abs(self, a: __m512) -> __m512 {
-            unsafe { _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fff_ffff))) }
+            unsafe {
+                _mm512_castsi512_ps(_mm512_and_si512(
+                    _mm512_castps_si512(a),
+                    _mm512_set1_epi32(0x7fff_ffff),
+                ))
+            }
         }
         #[inline(always)]
         fn scale_by_rounded(self, p: __m512, shifted: __m512, e: i32) -> __m512 {

@@ -27,7 +27,10 @@ pub fn placeholder_metadata(arch: &Architecture, name: &str) -> ModelMetadata {
         },
         reverb_sample_rate_hz: 16_000,
         weight_precision: WeightPrecision::F32,
-        provenance: Provenance { notes: "random weights, not trained".to_string(), ..Provenance::default() },
+        provenance: Provenance {
+            notes: "random weights, not trained".to_string(),
+            ..Provenance::default()
+        },
     }
 }
 
@@ -89,8 +92,23 @@ pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
     }
     let ir_len = 16_000 / 10;
     let reverb_ir = (0..ir_len)
-        .map(|i| if i == 0 { 0.0 } else { 0.05 * (-(i as f32) / 400.0).exp() * rng.uniform(-1.0, 1.0) })
+        .map(|i| {
+            if i == 0 {
+                0.0
+            } else {
+                0.05 * (-(i as f32) / 400.0).exp() * rng.uniform(-1.0, 1.0)
+            }
+        })
         .collect();
     let metadata = placeholder_metadata(arch, &format!("Random test model (seed {seed})"));
-    ModelFile::new(metadata, Weights { input, blocks, head, reverb_ir }).expect("random_model: invalid architecture")
+    ModelFile::new(
+        metadata,
+        Weights {
+            input,
+            blocks,
+            head,
+            reverb_ir,
+        },
+    )
+    .expect("random_model: invalid architecture")
 }

@@ -126,12 +126,20 @@ pub fn block_norm_name(i: usize) -> String {
 pub fn tensor_layout(arch: &Architecture) -> Vec<(String, Option<Vec<usize>>, TensorRole)> {
     let (c, k) = (arch.channels, arch.kernel_size);
     let mut out = vec![
-        (format!("{INPUT}.weight"), Some(vec![c, N_INPUTS, k]), TensorRole::Weight),
+        (
+            format!("{INPUT}.weight"),
+            Some(vec![c, N_INPUTS, k]),
+            TensorRole::Weight,
+        ),
         (format!("{INPUT}.bias"), Some(vec![c]), TensorRole::Vector),
     ];
     for i in 0..arch.dilations.len() {
         let conv = block_conv_name(i);
-        out.push((format!("{conv}.weight"), Some(vec![c, c, k]), TensorRole::Weight));
+        out.push((
+            format!("{conv}.weight"),
+            Some(vec![c, c, k]),
+            TensorRole::Weight,
+        ));
         out.push((format!("{conv}.bias"), Some(vec![c]), TensorRole::Vector));
         if arch.norm == NormType::LayerChannels {
             let norm = block_norm_name(i);
@@ -140,7 +148,11 @@ pub fn tensor_layout(arch: &Architecture) -> Vec<(String, Option<Vec<usize>>, Te
         }
     }
     let n = arch.n_outputs();
-    out.push((format!("{HEAD}.weight"), Some(vec![n, c]), TensorRole::Weight));
+    out.push((
+        format!("{HEAD}.weight"),
+        Some(vec![n, c]),
+        TensorRole::Weight,
+    ));
     out.push((format!("{HEAD}.bias"), Some(vec![n]), TensorRole::Vector));
     out.push((REVERB_IR.to_string(), None, TensorRole::ReverbIr));
     out
@@ -151,7 +163,10 @@ impl Weights {
     /// [`WeightData`], the rest as f32 slices.
     pub(crate) fn tensors(&self) -> Vec<(String, TensorRef<'_>)> {
         let mut out = vec![
-            (format!("{INPUT}.weight"), TensorRef::Weight(&self.input.weight)),
+            (
+                format!("{INPUT}.weight"),
+                TensorRef::Weight(&self.input.weight),
+            ),
             (format!("{INPUT}.bias"), TensorRef::Vector(&self.input.bias)),
         ];
         for (i, b) in self.blocks.iter().enumerate() {
@@ -164,7 +179,10 @@ impl Weights {
                 out.push((format!("{norm}.bias"), TensorRef::Vector(&n.bias)));
             }
         }
-        out.push((format!("{HEAD}.weight"), TensorRef::Weight(&self.head.weight)));
+        out.push((
+            format!("{HEAD}.weight"),
+            TensorRef::Weight(&self.head.weight),
+        ));
         out.push((format!("{HEAD}.bias"), TensorRef::Vector(&self.head.bias)));
         out.push((REVERB_IR.to_string(), TensorRef::Vector(&self.reverb_ir)));
         out
@@ -172,13 +190,19 @@ impl Weights {
 
     /// The same weights with every [`WeightData`] as plain f32 (int8 dequantized). Allocates.
     pub fn to_f32(&self) -> Weights {
-        let layer = |l: &Layer| Layer { weight: WeightData::F32(l.weight.to_f32()), bias: l.bias.clone() };
+        let layer = |l: &Layer| Layer {
+            weight: WeightData::F32(l.weight.to_f32()),
+            bias: l.bias.clone(),
+        };
         Weights {
             input: layer(&self.input),
             blocks: self
                 .blocks
                 .iter()
-                .map(|b| Block { conv: layer(&b.conv), norm: b.norm.clone() })
+                .map(|b| Block {
+                    conv: layer(&b.conv),
+                    norm: b.norm.clone(),
+                })
                 .collect(),
             head: layer(&self.head),
             reverb_ir: self.reverb_ir.clone(),

@@ -3,18 +3,32 @@
 
 mod common;
 
-use common::{allocations_during, max_abs_diff, random_inputs, test_architectures, CountingAllocator, TestRng};
-use timbre_model::{random_model, Architecture, Controls, Decoder, ModelFile};
+use common::{
+    allocations_during, max_abs_diff, random_inputs, test_architectures, CountingAllocator, TestRng,
+};
+use timbre_model::{random_model, Architecture, Controls, Decoder, Isa, ModelFile};
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Streaming and batch outputs agree to this absolute tolerance (outputs lie in [0, 2]).
+/// Streaming and batch outputs agree to this absolute tolerance (outputs lie in [0, 2]). Both
+/// paths perform the same canonical arithmetic, so in fact they agree to the bit; the test
+/// prints the worst difference it saw.
 const TOLERANCE: f32 = 1e-6;
 
-/// Both kernels this CPU can run: the selected one and the portable one.
+/// A decoder for every instruction set this CPU runs (portable always; AVX2 and AVX-512 where
+/// present), so each compiled kernel is tested, not just the fastest.
 fn decoders(model: &ModelFile) -> Vec<Decoder> {
-    vec![Decoder::new(model), Decoder::new_portable(model)]
+    let all = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+    let decs: Vec<Decoder> = all
+        .into_iter()
+        .filter_map(|isa| Decoder::with_isa(model, isa))
+        .collect();
+    println!(
+        "kernels: {:?}",
+        decs.iter().map(Decoder::kernel).collect::<Vec<_>>()
+    );
+    decs
 }
 
 /// Streams `f0`/`loud` through `dec`, resetting before the frames in `resets`, and compares
@@ -58,7 +72,12 @@ fn streaming_equals_batch_for_random_models_and_resets() {
             let resets: Vec<usize> = (0..4).map(|_| rng.range(1, 699)).collect();
             for mut dec in decoders(&model) {
                 let worst = stream_vs_batch(&mut dec, &f0, &loud, &resets);
-                println!("C={} norm={:?} seed={seed} [{}]: worst {worst:e}", arch.channels, arch.norm, dec.kernel());
+                println!(
+                    "C={} norm={:?} seed={seed} [{}]: worst {worst:e}",
+                    arch.channels,
+                    arch.norm,
+                    dec.kernel()
+                );
             }
         }
     }
@@ -80,9 +99,19 @@ fn outputs_depend_on_the_inputs_and_stay_in_range() {
         amp.push(c.amplitude);
         first_harm.push(c.harmonics[0]);
     }
-    let spread = |v: &[f32]| v.iter().cloned().fold(f32::MIN, f32::max) - v.iter().cloned().fold(f32::MAX, f32::min);
-    assert!(spread(&amp) > 0.05, "amplitude barely moves: {}", spread(&amp));
-    assert!(spread(&first_harm) > 0.05, "harmonic 1 barely moves: {}", spread(&first_harm));
+    let spread = |v: &[f32]| {
+        v.iter().cloned().fold(f32::MIN, f32::max) - v.iter().cloned().fold(f32::MAX, f32::min)
+    };
+    assert!(
+        spread(&amp) > 0.05,
+        "amplitude barely moves: {}",
+        spread(&amp)
+    );
+    assert!(
+        spread(&first_harm) > 0.05,
+        "harmonic 1 barely moves: {}",
+        spread(&first_harm)
+    );
 }
 
 #[test]
@@ -91,7 +120,11 @@ fn reset_reproduces_the_first_run_exactly() {
         let model = random_model(&arch, 11);
         let (f0, loud) = random_inputs(300, 12);
         let mut dec = Decoder::new(&model);
-        let first: Vec<Controls> = f0.iter().zip(&loud).map(|(&f, &l)| dec.step(f, l).clone()).collect();
+        let first: Vec<Controls> = f0
+            .iter()
+            .zip(&loud)
+            .map(|(&f, &l)| dec.step(f, l).clone())
+            .collect();
         dec.reset();
         for (t, ((&f, &l), want)) in f0.iter().zip(&loud).zip(&first).enumerate() {
             assert_eq!(dec.step(f, l), want, "frame {t} after reset");
@@ -124,10 +157,18 @@ fn impulse_affects_exactly_the_receptive_field() {
                 let b = dec_b.step(f0b[t], loudb[t]);
                 let d = max_abs_diff(&a, b);
                 if t < at || t >= at + rf {
-                    assert_eq!(d, 0.0, "C={} input {input}: frame {t} changed by an impulse at {at} (RF {rf})", arch.channels);
+                    assert_eq!(
+                        d, 0.0,
+                        "C={} input {input}: frame {t} changed by an impulse at {at} (RF {rf})",
+                        arch.channels
+                    );
                 } else if t == at || t == at + rf - 1 {
                     // The first and the last frame of the field must see it.
-                    assert!(d > 0.0, "C={} input {input}: frame {t} did not see the impulse at {at} (RF {rf})", arch.channels);
+                    assert!(
+                        d > 0.0,
+                        "C={} input {input}: frame {t} did not see the impulse at {at} (RF {rf})",
+                        arch.channels
+                    );
                 }
             }
         }
@@ -144,7 +185,15 @@ fn hostile_inputs_give_finite_outputs() {
     for arch in test_architectures() {
         let model = random_model(&arch, 31);
         for mut dec in decoders(&model) {
-            let specials = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30, f32::MIN_POSITIVE, -0.0];
+            let specials = [
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                1e30,
+                -1e30,
+                f32::MIN_POSITIVE,
+                -0.0,
+            ];
             for &a in &specials {
                 for &b in &specials {
                     let c = dec.step(a, b);
@@ -184,15 +233,27 @@ fn step_and_reset_do_not_allocate() {
 }
 
 #[test]
-fn simd_and_portable_kernels_agree() {
+fn all_kernels_give_identical_bits() {
+    // Every kernel performs the canonical arithmetic of the reference, so they agree exactly
+    // (not just within TOLERANCE).
     for arch in test_architectures() {
         let model = random_model(&arch, 51);
         let (f0, loud) = random_inputs(400, 52);
-        let mut fast = Decoder::new(&model);
-        let mut portable = Decoder::new_portable(&model);
+        let mut decs = decoders(&model);
         for (&f, &l) in f0.iter().zip(&loud) {
-            let d = max_abs_diff(fast.step(f, l), portable.step(f, l));
-            assert!(d <= TOLERANCE, "{} vs {}: {d:e}", fast.kernel(), portable.kernel());
+            let first = decs[0].step(f, l).clone();
+            for dec in &mut decs[1..] {
+                let kernel = dec.kernel();
+                assert_eq!(dec.step(f, l), &first, "{kernel} differs from portable");
+            }
         }
     }
+}
+
+#[test]
+fn new_picks_the_best_available_kernel() {
+    let model = random_model(&Architecture::default(), 1);
+    let best = Decoder::with_isa(&model, Isa::best()).unwrap();
+    assert_eq!(Decoder::new(&model).kernel(), best.kernel());
+    assert!(Decoder::with_isa(&model, Isa::Portable).is_some());
 }

@@ -46,12 +46,20 @@ pub fn decode_file(path: &Path) -> Result<(Vec<Vec<f32>>, u32), String> {
         hint.with_extension(ext);
     }
     let mut format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| format!("not a supported audio file ({})", describe(&e)))?;
     let track = format
         .default_track(TrackType::Audio)
         .or_else(|| {
-            format.tracks().iter().find(|t| t.codec_params.as_ref().is_some_and(|c| c.is_audio()))
+            format
+                .tracks()
+                .iter()
+                .find(|t| t.codec_params.as_ref().is_some_and(|c| c.is_audio()))
         })
         .ok_or("no audio track")?;
     let track_id = track.id;
@@ -78,12 +86,17 @@ pub fn decode_file(path: &Path) -> Result<(Vec<Vec<f32>>, u32), String> {
         if packet.track_id != track_id {
             continue;
         }
-        let buffer = decoder.decode(&packet).map_err(|e| format!("damaged audio ({})", describe(&e)))?;
+        let buffer = decoder
+            .decode(&packet)
+            .map_err(|e| format!("damaged audio ({})", describe(&e)))?;
         let spec = buffer.spec();
         let count = spec.channels().count();
         if channels.is_empty() {
             if count == 0 || spec.rate() == 0 {
-                return Err(format!("unusable stream: {count} channels at {} Hz", spec.rate()));
+                return Err(format!(
+                    "unusable stream: {count} channels at {} Hz",
+                    spec.rate()
+                ));
             }
             rate = spec.rate();
             channels = vec![Vec::new(); count];
@@ -112,7 +125,9 @@ pub fn decode_file(path: &Path) -> Result<(Vec<Vec<f32>>, u32), String> {
 pub fn mix_to_mono(channels: &[Vec<f32>]) -> Vec<f32> {
     let n = channels.iter().map(Vec::len).min().unwrap_or(0);
     let scale = 1.0 / channels.len().max(1) as f32;
-    (0..n).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale).collect()
+    (0..n)
+        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale)
+        .collect()
 }
 
 /// Writes a mono 32-bit float WAV.
@@ -123,9 +138,11 @@ pub fn write_wav_mono(path: &Path, samples: &[f32], sample_rate: u32) -> Result<
         bits_per_sample: 32,
         sample_format: hound::SampleFormat::Float,
     };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w =
+        hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
     for &s in samples {
-        w.write_sample(s).map_err(|e| format!("{}: {e}", path.display()))?;
+        w.write_sample(s)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     w.finalize().map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -134,7 +151,9 @@ pub fn write_wav_mono(path: &Path, samples: &[f32], sample_rate: u32) -> Result<
 fn describe(e: &SymphoniaError) -> String {
     match e {
         SymphoniaError::Unsupported(what) => format!("unsupported: {what}"),
-        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => "the file ends unexpectedly".into(),
+        SymphoniaError::IoError(io) if io.kind() == ErrorKind::UnexpectedEof => {
+            "the file ends unexpectedly".into()
+        }
         other => other.to_string(),
     }
 }

@@ -213,7 +213,10 @@ impl fmt::Display for DatasetError {
                 for (p, why) in list {
                     write!(f, "\n  {}: {why}", p.display())?;
                 }
-                write!(f, "\n(fix or remove them, or pass --skip-unreadable to leave them out)")
+                write!(
+                    f,
+                    "\n(fix or remove them, or pass --skip-unreadable to leave them out)"
+                )
             }
             Self::Cache(p, e) => write!(f, "dataset cache {}: {e}", p.display()),
             Self::Fetch(e) => write!(f, "fetching the dataset failed: {e}"),
@@ -240,7 +243,13 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { seed: 0, val_fraction: 0.15, skip_unreadable: false, sources: Vec::new(), verbose: false }
+        Self {
+            seed: 0,
+            val_fraction: 0.15,
+            skip_unreadable: false,
+            sources: Vec::new(),
+            verbose: false,
+        }
     }
 }
 
@@ -257,7 +266,8 @@ fn list_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), DatasetError> 
     let mut other = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = fs::read_dir(&d).map_err(|e| DatasetError::Folder(d.clone(), e.to_string()))?;
+        let entries =
+            fs::read_dir(&d).map_err(|e| DatasetError::Folder(d.clone(), e.to_string()))?;
         for entry in entries {
             let entry = entry.map_err(|e| DatasetError::Folder(d.clone(), e.to_string()))?;
             let path = entry.path();
@@ -278,14 +288,18 @@ fn list_files(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), DatasetError> 
 /// `path` relative to `base`, with `/` separators.
 fn relative_name(path: &Path, base: &Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path);
-    rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/")
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Decodes, mixes, resamples and analyses one file.
 fn analyse_file(path: &Path) -> Result<(Vec<f32>, Vec<Frame>), String> {
     let (channels, rate) = decode_file(path)?;
     let mono = mix_to_mono(&channels);
-    let audio = resample_clip(&mono, rate as f64, SAMPLE_RATE as f64).map_err(|e| format!("cannot resample: {e}"))?;
+    let audio = resample_clip(&mono, rate as f64, SAMPLE_RATE as f64)
+        .map_err(|e| format!("cannot resample: {e}"))?;
     let frames = analyze_clip(AnalysisConfig::default(), SAMPLE_RATE as f64, &audio)
         .map_err(|e| format!("analysis failed: {e}"))?;
     Ok((audio, frames))
@@ -311,7 +325,9 @@ fn write_clip(path: &Path, audio: &[f32], frames: &[Frame]) -> std::io::Result<(
 
 fn read_clip(path: &Path) -> Result<(Vec<f32>, Vec<Frame>), String> {
     let mut bytes = Vec::new();
-    fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
     let mut pos = 0usize;
     let mut take = |n: usize| -> Result<&[u8], String> {
         let s = bytes.get(pos..pos + n).ok_or("truncated clip file")?;
@@ -323,11 +339,18 @@ fn read_clip(path: &Path) -> Result<(Vec<f32>, Vec<Frame>), String> {
     }
     let f32_at = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let n = u64::from_le_bytes(take(8)?.try_into().unwrap()) as usize;
-    let audio: Vec<f32> = take(n.checked_mul(4).ok_or("bad length")?)?.chunks_exact(4).map(f32_at).collect();
+    let audio: Vec<f32> = take(n.checked_mul(4).ok_or("bad length")?)?
+        .chunks_exact(4)
+        .map(f32_at)
+        .collect();
     let m = u64::from_le_bytes(take(8)?.try_into().unwrap()) as usize;
     let frames = take(m.checked_mul(12).ok_or("bad length")?)?
         .chunks_exact(12)
-        .map(|c| Frame { f0_hz: f32_at(&c[0..4]), confidence: f32_at(&c[4..8]), loudness_db: f32_at(&c[8..12]) })
+        .map(|c| Frame {
+            f0_hz: f32_at(&c[0..4]),
+            confidence: f32_at(&c[4..8]),
+            loudness_db: f32_at(&c[8..12]),
+        })
         .collect();
     Ok((audio, frames))
 }
@@ -340,7 +363,9 @@ pub fn is_voiced(frame: &Frame) -> bool {
 /// The usable frame range after trimming silence, `(start, end)`; empty when all is silent.
 fn trim(frames: &[Frame], first_usable: usize) -> (usize, usize) {
     let loud = |f: &Frame| f.loudness_db > TRIM_DB;
-    let Some(first) = frames.iter().position(loud) else { return (first_usable, first_usable) };
+    let Some(first) = frames.iter().position(loud) else {
+        return (first_usable, first_usable);
+    };
     let last = frames.iter().rposition(loud).unwrap_or(first);
     let start = first.saturating_sub(TRIM_MARGIN_FRAMES).max(first_usable);
     let end = (last + 1 + TRIM_MARGIN_FRAMES).min(frames.len()).max(start);
@@ -349,9 +374,18 @@ fn trim(frames: &[Frame], first_usable: usize) -> (usize, usize) {
 
 /// Builds the network inputs and the synth's f0 of a clip's frames.
 fn derive_features(frames: &[Frame]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let f0_in = frames.iter().map(|f| if is_voiced(f) { scale_f0(f.f0_hz) } else { 0.0 }).collect();
-    let loudness_in = frames.iter().map(|f| scale_loudness(f.loudness_db)).collect();
-    let first_voiced = frames.iter().find(|f| is_voiced(f)).map_or(0.0, |f| f.f0_hz);
+    let f0_in = frames
+        .iter()
+        .map(|f| if is_voiced(f) { scale_f0(f.f0_hz) } else { 0.0 })
+        .collect();
+    let loudness_in = frames
+        .iter()
+        .map(|f| scale_loudness(f.loudness_db))
+        .collect();
+    let first_voiced = frames
+        .iter()
+        .find(|f| is_voiced(f))
+        .map_or(0.0, |f| f.f0_hz);
     let mut held = first_voiced;
     let f0_hz = frames
         .iter()
@@ -395,7 +429,9 @@ pub fn compute_stats<'a>(clips: impl Iterator<Item = (&'a [Frame], usize, usize)
             pitch_mean_midi: 60.0,
             pitch_min_midi: 60.0,
             pitch_max_midi: 60.0,
-            loudness_quantiles_db: (0..N_LOUDNESS_QUANTILES).map(|i| -80.0 + 8.0 * i as f32).collect(),
+            loudness_quantiles_db: (0..N_LOUDNESS_QUANTILES)
+                .map(|i| -80.0 + 8.0 * i as f32)
+                .collect(),
         };
     }
     let mean = (pitches.iter().map(|&p| p as f64).sum::<f64>() / pitches.len() as f64) as f32;
@@ -406,7 +442,9 @@ pub fn compute_stats<'a>(clips: impl Iterator<Item = (&'a [Frame], usize, usize)
         pitch_mean_midi: mean,
         pitch_min_midi: quantile(&pitches, 0.01).min(mean),
         pitch_max_midi: quantile(&pitches, 0.99).max(mean),
-        loudness_quantiles_db: (0..N_LOUDNESS_QUANTILES).map(|i| quantile(&loudness, q(i))).collect(),
+        loudness_quantiles_db: (0..N_LOUDNESS_QUANTILES)
+            .map(|i| quantile(&loudness, q(i)))
+            .collect(),
     }
 }
 
@@ -438,7 +476,8 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         return Err(DatasetError::NoAudio(dir.to_path_buf()));
     }
     let clips_dir = cache.join("clips");
-    fs::create_dir_all(&clips_dir).map_err(|e| DatasetError::Cache(cache.to_path_buf(), e.to_string()))?;
+    fs::create_dir_all(&clips_dir)
+        .map_err(|e| DatasetError::Cache(cache.to_path_buf(), e.to_string()))?;
     let offset = audio_offset_samples();
     let first_usable = Clip::first_usable_frame(offset);
     let mut failures = Vec::new();
@@ -448,7 +487,10 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         let meta = fs::metadata(path);
         let (mtime_ns, size) = match &meta {
             Ok(m) => (
-                m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos()),
+                m.modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos()),
                 m.len(),
             ),
             Err(_) => (0, 0),
@@ -469,7 +511,8 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
                     eprintln!("[{}/{}] analysing {name}", i + 1, audio_files.len());
                 }
                 analyse_file(path).and_then(|(a, f)| {
-                    write_clip(&cache_path, &a, &f).map_err(|e| format!("cannot write the cache: {e}"))?;
+                    write_clip(&cache_path, &a, &f)
+                        .map_err(|e| format!("cannot write the cache: {e}"))?;
                     Ok((a, f))
                 })
             }
@@ -477,7 +520,10 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         match result {
             Ok((audio, frames)) => {
                 let (start_frame, end_frame) = trim(&frames, first_usable);
-                let voiced_frames = frames[start_frame..end_frame].iter().filter(|f| is_voiced(f)).count();
+                let voiced_frames = frames[start_frame..end_frame]
+                    .iter()
+                    .filter(|f| is_voiced(f))
+                    .count();
                 let entry = ClipEntry {
                     name,
                     mtime_ns,
@@ -502,7 +548,11 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         return Err(DatasetError::Unreadable(failures));
     }
     let names: Vec<String> = loaded.iter().map(|(e, ..)| e.name.clone()).collect();
-    for ((entry, ..), split) in loaded.iter_mut().zip(assign_splits(&names, options.seed, options.val_fraction)) {
+    for ((entry, ..), split) in
+        loaded
+            .iter_mut()
+            .zip(assign_splits(&names, options.seed, options.val_fraction))
+    {
         entry.split = split;
     }
     let stats = compute_stats(
@@ -521,14 +571,22 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         val_fraction: options.val_fraction,
         clips: loaded.iter().map(|(e, ..)| e.clone()).collect(),
         ignored: other.iter().map(|p| relative_name(p, dir)).collect(),
-        skipped: failures.iter().map(|(p, why)| (p.display().to_string(), why.clone())).collect(),
+        skipped: failures
+            .iter()
+            .map(|(p, why)| (p.display().to_string(), why.clone()))
+            .collect(),
         stats,
         sources: options.sources.clone(),
     };
     let json = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
-    fs::write(cache.join("manifest.json"), json).map_err(|e| DatasetError::Cache(cache.to_path_buf(), e.to_string()))?;
+    fs::write(cache.join("manifest.json"), json)
+        .map_err(|e| DatasetError::Cache(cache.to_path_buf(), e.to_string()))?;
     // Remove clip files no entry refers to (stale versions of changed files).
-    let live: std::collections::BTreeSet<&str> = manifest.clips.iter().map(|c| c.cache_file.as_str()).collect();
+    let live: std::collections::BTreeSet<&str> = manifest
+        .clips
+        .iter()
+        .map(|c| c.cache_file.as_str())
+        .collect();
     if let Ok(entries) = fs::read_dir(&clips_dir) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -537,22 +595,37 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
             }
         }
     }
-    let clips = loaded.into_iter().map(|(entry, audio, frames)| make_clip(entry, audio, frames)).collect();
+    let clips = loaded
+        .into_iter()
+        .map(|(entry, audio, frames)| make_clip(entry, audio, frames))
+        .collect();
     Ok(Dataset { manifest, clips })
 }
 
 fn make_clip(entry: ClipEntry, audio: Vec<f32>, frames: Vec<Frame>) -> Clip {
     let (f0_in, loudness_in, f0_hz) = derive_features(&frames);
-    Clip { entry, audio, frames, f0_in, loudness_in, f0_hz }
+    Clip {
+        entry,
+        audio,
+        frames,
+        f0_in,
+        loudness_in,
+        f0_hz,
+    }
 }
 
 /// Loads a cache written by [`build`].
 pub fn load(cache: &Path) -> Result<Dataset, DatasetError> {
     let err = |e: String| DatasetError::Cache(cache.to_path_buf(), e);
-    let text = fs::read_to_string(cache.join("manifest.json")).map_err(|e| err(format!("no manifest.json ({e})")))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| err(format!("bad manifest.json: {e}")))?;
+    let text = fs::read_to_string(cache.join("manifest.json"))
+        .map_err(|e| err(format!("no manifest.json ({e})")))?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| err(format!("bad manifest.json: {e}")))?;
     if manifest.version != CACHE_VERSION {
-        return Err(err(format!("cache version {} (this build reads {CACHE_VERSION}); rebuild it", manifest.version)));
+        return Err(err(format!(
+            "cache version {} (this build reads {CACHE_VERSION}); rebuild it",
+            manifest.version
+        )));
     }
     let mut clips = Vec::new();
     for entry in &manifest.clips {
@@ -595,10 +668,12 @@ impl Batch {
     fn push(&mut self, clip: &Clip, start: usize, offset: i64) {
         let t = self.frames;
         self.f0_in.extend_from_slice(&clip.f0_in[start..start + t]);
-        self.loudness_in.extend_from_slice(&clip.loudness_in[start..start + t]);
+        self.loudness_in
+            .extend_from_slice(&clip.loudness_in[start..start + t]);
         self.f0_hz.extend_from_slice(&clip.f0_hz[start..start + t]);
         let a = Clip::audio_start(start, offset);
-        self.audio.extend((a..a + t * HOP).map(|i| clip.audio.get(i).copied().unwrap_or(0.0)));
+        self.audio
+            .extend((a..a + t * HOP).map(|i| clip.audio.get(i).copied().unwrap_or(0.0)));
         self.batch += 1;
     }
 }
@@ -617,7 +692,10 @@ impl Dataset {
 
     /// Training clips too short for one example of `frames` frames (reported, not used).
     pub fn too_short(&self, frames: usize) -> Vec<&str> {
-        self.split(Split::Train).filter(|c| Self::starts(c, frames) == 0).map(|c| c.entry.name.as_str()).collect()
+        self.split(Split::Train)
+            .filter(|c| Self::starts(c, frames) == 0)
+            .map(|c| c.entry.name.as_str())
+            .collect()
     }
 
     /// A random training batch: each example is a random window of `frames` frames from the
@@ -625,8 +703,11 @@ impl Dataset {
     /// Returns `None` when no training clip is long enough.
     pub fn random_batch(&self, rng: &mut Rng, batch: usize, frames: usize) -> Option<Batch> {
         let offset = self.manifest.audio_offset_samples;
-        let clips: Vec<(&Clip, usize)> =
-            self.split(Split::Train).map(|c| (c, Self::starts(c, frames))).filter(|(_, n)| *n > 0).collect();
+        let clips: Vec<(&Clip, usize)> = self
+            .split(Split::Train)
+            .map(|c| (c, Self::starts(c, frames)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
         let total: usize = clips.iter().map(|(_, n)| n).sum();
         if total == 0 {
             return None;
@@ -674,7 +755,9 @@ impl Dataset {
     /// Seconds of usable audio per split: (train, validation).
     pub fn seconds(&self) -> (f64, f64) {
         let secs = |split| {
-            self.split(split).map(|c| (c.entry.end_frame - c.entry.start_frame) as f64 * HOP as f64).sum::<f64>()
+            self.split(split)
+                .map(|c| (c.entry.end_frame - c.entry.start_frame) as f64 * HOP as f64)
+                .sum::<f64>()
                 / SAMPLE_RATE as f64
         };
         (secs(Split::Train), secs(Split::Validation))
@@ -686,17 +769,28 @@ impl Dataset {
         let n_train = self.split(Split::Train).count();
         let n_val = self.split(Split::Validation).count();
         let s = &self.manifest.stats;
-        let held: Vec<&str> = self.split(Split::Validation).map(|c| c.entry.name.as_str()).collect();
+        let held: Vec<&str> = self
+            .split(Split::Validation)
+            .map(|c| c.entry.name.as_str())
+            .collect();
         let mut text = format!(
             "{n_train} training files ({train:.1} s), {n_val} validation files ({val:.1} s)\n\
              held out: {}\n\
              pitch: mean MIDI {:.1}, 1%..99% {:.1}..{:.1}\n\
              loudness quantiles (dB): {}",
-            if held.is_empty() { "none".to_string() } else { held.join(", ") },
+            if held.is_empty() {
+                "none".to_string()
+            } else {
+                held.join(", ")
+            },
             s.pitch_mean_midi,
             s.pitch_min_midi,
             s.pitch_max_midi,
-            s.loudness_quantiles_db.iter().map(|q| format!("{q:.1}")).collect::<Vec<_>>().join(" ")
+            s.loudness_quantiles_db
+                .iter()
+                .map(|q| format!("{q:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         if !self.manifest.ignored.is_empty() {
             text.push_str(&format!(
@@ -715,6 +809,14 @@ impl Dataset {
 pub fn voicing_report(ds: &Dataset) -> BTreeMap<String, (usize, usize)> {
     ds.clips
         .iter()
-        .map(|c| (c.entry.name.clone(), (c.entry.voiced_frames, c.entry.end_frame - c.entry.start_frame)))
+        .map(|c| {
+            (
+                c.entry.name.clone(),
+                (
+                    c.entry.voiced_frames,
+                    c.entry.end_frame - c.entry.start_frame,
+                ),
+            )
+        })
         .collect()
 }

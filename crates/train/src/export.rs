@@ -57,11 +57,15 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
     let ds = dataset::load(&state.dataset).map_err(|e| e.to_string())?;
     let model = load_model(run, &state, &Device::flex())?;
     let instrument = options.instrument.clone().unwrap_or_else(|| {
-        run.file_name().map_or("instrument".to_string(), |n| n.to_string_lossy().into_owned())
+        run.file_name().map_or("instrument".to_string(), |n| {
+            n.to_string_lossy().into_owned()
+        })
     });
     let name = options.name.clone().unwrap_or_else(|| {
         let mut c = instrument.chars();
-        c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+        c.next().map_or(String::new(), |f| {
+            f.to_uppercase().collect::<String>() + c.as_str()
+        })
     });
     let mut final_losses = BTreeMap::new();
     if let Some(v) = state.last_train_loss() {
@@ -70,7 +74,10 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
     if let Some(v) = state.last_val_loss() {
         final_losses.insert("spectral_validation".to_string(), v);
     }
-    let held: Vec<&str> = ds.split(dataset::Split::Validation).map(|c| c.entry.name.as_str()).collect();
+    let held: Vec<&str> = ds
+        .split(dataset::Split::Validation)
+        .map(|c| c.entry.name.as_str())
+        .collect();
     let c = &state.config;
     let mut notes = format!(
         "trained with timbre-train (burn {}, Flex CPU backend): batch {} x {} s, lr {} (x{} every {} steps), \
@@ -110,8 +117,13 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
             notes,
         },
     };
-    let file = ModelFile::new(metadata, model.to_weights()).map_err(|e| format!("the exported model is invalid: {e}"))?;
-    Ok(if options.int8 { file.quantize_int8() } else { file })
+    let file = ModelFile::new(metadata, model.to_weights())
+        .map_err(|e| format!("the exported model is invalid: {e}"))?;
+    Ok(if options.int8 {
+        file.quantize_int8()
+    } else {
+        file
+    })
 }
 
 /// Exports the run in `run` to `out`.
@@ -120,7 +132,8 @@ pub fn export(run: &Path, out: &Path, options: &ExportOptions) -> Result<ModelFi
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
-    file.save(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    file.save(out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
     Ok(file)
 }
 

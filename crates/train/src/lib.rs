@@ -11,13 +11,15 @@
 //! - [`synth`]: harmonic bank, filtered noise and reverb as differentiable tensor code;
 //! - [`loss`]: the multi-scale spectral loss on `burn::signal::stft`;
 //! - [`train`]: Adam, schedule, clipping, validation, checkpoints, progress;
-//! - [`export`]: checkpoint → `timbre_model::ModelFile` (f32 or int8).
+//! - [`export`]: checkpoint → `timbre_model::ModelFile` (f32 or int8);
+//! - [`eval`]: a model file's spectral loss on the held-out clips, and their resynthesis.
 //!
 //! The binary (`timbre-train dataset | train | export | eval`) is a thin layer over these;
 //! `cargo xtask dataset|train|export` runs it in release mode.
 
 pub mod audio;
 pub mod dataset;
+pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod loss;

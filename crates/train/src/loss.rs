@@ -24,7 +24,13 @@ pub const POWER_FLOOR: f64 = 1e-12;
 /// STFT options of one scale: hop `n / 4`, centred (reflect padding by `n / 2`), one-sided.
 /// [`stft_magnitude`] computes exactly this STFT's magnitude.
 pub fn options(n_fft: usize) -> StftOptions {
-    StftOptions { n_fft, hop_length: n_fft / 4, win_length: None, center: true, onesided: true }
+    StftOptions {
+        n_fft,
+        hop_length: n_fft / 4,
+        win_length: None,
+        center: true,
+        onesided: true,
+    }
 }
 
 /// Magnitude STFT `[B, frames, n/2 + 1]` of `signal` `[B, L]` (needs `L > n/2`): the
@@ -44,7 +50,10 @@ pub fn stft_magnitude(signal: Tensor<2>, n_fft: usize) -> Tensor<3> {
     let flat = (frames * window).reshape([batch * n_frames, n_fft]);
     let (re, im) = rfft(flat, 1, Some(n_fft));
     let power = re.square() + im.square();
-    power.clamp_min(POWER_FLOOR).sqrt().reshape([batch, n_frames, n_fft / 2 + 1])
+    power
+        .clamp_min(POWER_FLOOR)
+        .sqrt()
+        .reshape([batch, n_frames, n_fft / 2 + 1])
 }
 
 /// The loss of one scale: `mean|M_p − M_t| + mean|log M_p − log M_t|`.
@@ -53,7 +62,9 @@ pub fn scale_loss(pred: Tensor<2>, target: Tensor<2>, n_fft: usize) -> Tensor<1>
     // A constant: computed on the plain backend, it joins the graph as a constant.
     let mt = stft_magnitude(target.inner(), n_fft);
     let lin = (mp.clone() - mt.clone()).abs().mean();
-    let log = (mp.clamp_min(LOG_FLOOR).log() - mt.clamp_min(LOG_FLOOR).log()).abs().mean();
+    let log = (mp.clamp_min(LOG_FLOOR).log() - mt.clamp_min(LOG_FLOOR).log())
+        .abs()
+        .mean();
     lin + log
 }
 
@@ -80,7 +91,11 @@ mod tests {
     fn signal(len: usize, seed: u64) -> Vec<f32> {
         let mut rng = crate::rng::Rng::new(seed);
         (0..len)
-            .map(|i| (i as f32 * 0.07).sin() * 0.5 + (i as f32 * 0.31).sin() * 0.2 + rng.uniform(-0.1, 0.1))
+            .map(|i| {
+                (i as f32 * 0.07).sin() * 0.5
+                    + (i as f32 * 0.31).sin() * 0.2
+                    + rng.uniform(-0.1, 0.1)
+            })
             .collect()
     }
 
@@ -91,21 +106,32 @@ mod tests {
         let len = x.len();
         // Reflect padding without repeating the edge sample (PyTorch's "reflect").
         let at = |i: isize| -> f64 {
-            let i = if i < 0 { -i } else if i >= len as isize { 2 * (len as isize - 1) - i } else { i };
+            let i = if i < 0 {
+                -i
+            } else if i >= len as isize {
+                2 * (len as isize - 1) - i
+            } else {
+                i
+            };
             x[i as usize] as f64
         };
         let padded: Vec<f64> = (-(pad as isize)..(len + pad) as isize).map(at).collect();
         let hop = n / 4;
         let frames = 1 + (padded.len() - n) / hop;
-        let window: Vec<f64> =
-            (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos()).collect();
+        let window: Vec<f64> = (0..n)
+            .map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n as f64).cos())
+            .collect();
         let bins = n / 2 + 1;
         // cos and sin matrices [n, bins].
         let cos: Vec<f64> = (0..n * bins)
-            .map(|ij| (2.0 * std::f64::consts::PI * ((ij / bins) * (ij % bins)) as f64 / n as f64).cos())
+            .map(|ij| {
+                (2.0 * std::f64::consts::PI * ((ij / bins) * (ij % bins)) as f64 / n as f64).cos()
+            })
             .collect();
         let sin: Vec<f64> = (0..n * bins)
-            .map(|ij| (2.0 * std::f64::consts::PI * ((ij / bins) * (ij % bins)) as f64 / n as f64).sin())
+            .map(|ij| {
+                (2.0 * std::f64::consts::PI * ((ij / bins) * (ij % bins)) as f64 / n as f64).sin()
+            })
             .collect();
         (0..frames)
             .map(|f| {
@@ -127,14 +153,25 @@ mod tests {
         let len = 3000;
         let x = Tensor::<2>::from_data(TensorData::new(signal(2 * len, 6), [2, len]), &device);
         for n in FFT_SIZES {
-            let ours = stft_magnitude(x.clone(), n).into_data().try_to_vec::<f32>().unwrap();
+            let ours = stft_magnitude(x.clone(), n)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             let window = hann_window(n, true, &device);
             let spec = burn::signal::stft(x.clone(), Some(window), options(n));
-            let theirs: Tensor<3> = spec.square().sum_dim(3).squeeze_dim(3).clamp_min(POWER_FLOOR).sqrt();
+            let theirs: Tensor<3> = spec
+                .square()
+                .sum_dim(3)
+                .squeeze_dim(3)
+                .clamp_min(POWER_FLOOR)
+                .sqrt();
             let theirs = theirs.into_data().try_to_vec::<f32>().unwrap();
             assert_eq!(ours.len(), theirs.len());
             for (a, b) in ours.iter().zip(&theirs) {
-                assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "n = {n}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                    "n = {n}: {a} vs {b}"
+                );
             }
         }
     }
@@ -146,7 +183,10 @@ mod tests {
         let x = signal(len, 1);
         for n in [64, 128, 256, 512] {
             let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, len]), &device);
-            let got = stft_magnitude(t, n).into_data().try_to_vec::<f32>().unwrap();
+            let got = stft_magnitude(t, n)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
             let want = dft_magnitude(&x, n);
             let bins = n / 2 + 1;
             assert_eq!(got.len(), want.len() * bins, "n = {n}: frame count");
@@ -155,7 +195,10 @@ mod tests {
                 for (k, w) in row.iter().enumerate() {
                     let g = got[f * bins + k] as f64;
                     // f32 FFT against f64 DFT: errors are a few ulps of the peak.
-                    assert!((g - w).abs() <= 1e-5 * peak + 1e-5, "n = {n}, frame {f}, bin {k}: {g} vs {w}");
+                    assert!(
+                        (g - w).abs() <= 1e-5 * peak + 1e-5,
+                        "n = {n}, frame {f}, bin {k}: {g} vs {w}"
+                    );
                 }
             }
         }
@@ -171,25 +214,43 @@ mod tests {
         let len = 256;
         let n = 64;
         let mut rng = crate::rng::Rng::new(2);
-        let x: Vec<f32> = (0..len).map(|i| rng.uniform(-1.0, 1.0) + 0.5 * (i as f32 * 0.3).sin()).collect();
+        let x: Vec<f32> = (0..len)
+            .map(|i| rng.uniform(-1.0, 1.0) + 0.5 * (i as f32 * 0.3).sin())
+            .collect();
         let bins = n / 2 + 1;
         let frames = 1 + len / (n / 4);
         let weights: Vec<f32> = (0..frames * bins).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let magnitudes = |x: &[f32]| -> Vec<f32> {
             let t = Tensor::<2>::from_data(TensorData::new(x.to_vec(), [1, len]), &Device::flex());
-            stft_magnitude(t, n).into_data().try_to_vec::<f32>().unwrap()
+            stft_magnitude(t, n)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
         };
         let objective = |x: &[f32]| -> f64 {
             let m = magnitudes(x);
             assert_eq!(m.len(), weights.len());
-            m.iter().zip(&weights).map(|(m, w)| *m as f64 * *w as f64).sum()
+            m.iter()
+                .zip(&weights)
+                .map(|(m, w)| *m as f64 * *w as f64)
+                .sum()
         };
-        assert!(magnitudes(&x).iter().all(|m| *m > 0.05), "a magnitude is near 0: pick another input");
+        assert!(
+            magnitudes(&x).iter().all(|m| *m > 0.05),
+            "a magnitude is near 0: pick another input"
+        );
         let device = Device::flex().autodiff();
-        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [1, len]), &device).require_grad();
-        let w = Tensor::<3>::from_data(TensorData::new(weights.clone(), [1, frames, bins]), &device);
+        let t =
+            Tensor::<2>::from_data(TensorData::new(x.clone(), [1, len]), &device).require_grad();
+        let w =
+            Tensor::<3>::from_data(TensorData::new(weights.clone(), [1, frames, bins]), &device);
         let grads = (stft_magnitude(t.clone(), n) * w).sum().backward();
-        let g = t.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let g = t
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         let h = 1e-3f32;
         for i in 0..len {
             let mut plus = x.clone();
@@ -198,7 +259,11 @@ mod tests {
             minus[i] -= h;
             let fd = (objective(&plus) - objective(&minus)) / (2.0 * h as f64);
             let tol = 1e-2 * fd.abs() + 2e-2;
-            assert!((g[i] as f64 - fd).abs() <= tol, "sample {i}: autodiff {} vs finite difference {fd}", g[i]);
+            assert!(
+                (g[i] as f64 - fd).abs() <= tol,
+                "sample {i}: autodiff {} vs finite difference {fd}",
+                g[i]
+            );
         }
     }
 
@@ -220,7 +285,10 @@ mod tests {
 
     impl ScalarF64 for Tensor<1> {
         fn into_scalar_f64(self) -> f64 {
-            self.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0] as f64
+            self.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap()[0] as f64
         }
     }
 }

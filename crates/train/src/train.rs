@@ -107,7 +107,10 @@ impl TrainConfig {
 
     /// The learning rate at `step`.
     pub fn lr_at(&self, step: u64) -> f64 {
-        self.lr * self.lr_decay.powf(step as f64 / self.lr_decay_steps.max(1) as f64)
+        self.lr
+            * self
+                .lr_decay
+                .powf(step as f64 / self.lr_decay_steps.max(1) as f64)
     }
 }
 
@@ -161,7 +164,8 @@ pub fn checkpoint_dir(run: &Path) -> PathBuf {
 /// Loads the state of a run's checkpoint.
 pub fn load_state(run: &Path) -> Result<TrainState, String> {
     let path = checkpoint_dir(run).join("state.json");
-    let text = fs::read_to_string(&path).map_err(|e| format!("no checkpoint at {} ({e})", path.display()))?;
+    let text = fs::read_to_string(&path)
+        .map_err(|e| format!("no checkpoint at {} ({e})", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
@@ -174,12 +178,23 @@ pub fn load_model(run: &Path, state: &TrainState, device: &Device) -> Result<Dds
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn save_checkpoint(run: &Path, model: &DdspModel, optim: &ModuleOptimizer, state: &TrainState) -> Result<(), String> {
+fn save_checkpoint(
+    run: &Path,
+    model: &DdspModel,
+    optim: &ModuleOptimizer,
+    state: &TrainState,
+) -> Result<(), String> {
     let tmp = run.join("checkpoint.tmp");
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
-    model.clone().save_file(tmp.join("model.bpk")).map_err(|e| format!("saving the model: {e}"))?;
-    optim.to_record().save(tmp.join("optim.bpk")).map_err(|e| format!("saving the optimizer: {e}"))?;
+    model
+        .clone()
+        .save_file(tmp.join("model.bpk"))
+        .map_err(|e| format!("saving the model: {e}"))?;
+    optim
+        .to_record()
+        .save(tmp.join("optim.bpk"))
+        .map_err(|e| format!("saving the optimizer: {e}"))?;
     let json = serde_json::to_string_pretty(state).expect("the state serializes");
     fs::write(tmp.join("state.json"), json).map_err(|e| format!("saving the state: {e}"))?;
     let dir = checkpoint_dir(run);
@@ -198,7 +213,10 @@ fn tensor2(v: &[f32], shape: [usize; 2], device: &Device) -> Tensor<2> {
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32")[0] as f64
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32")[0] as f64
 }
 
 /// The loss of `model` on `batch` (a graph on `device` if it is an autodiff device).
@@ -216,7 +234,12 @@ pub fn batch_loss(model: &DdspModel, batch: &Batch, rng: &mut Rng, device: &Devi
 }
 
 /// The mean validation loss over `examples` (in batches of `batch`), without autodiff.
-pub fn validation_loss(model: &DdspModel, ds: &Dataset, examples: &[(usize, usize)], config: &TrainConfig) -> Option<f64> {
+pub fn validation_loss(
+    model: &DdspModel,
+    ds: &Dataset,
+    examples: &[(usize, usize)],
+    config: &TrainConfig,
+) -> Option<f64> {
     if examples.is_empty() {
         return None;
     }
@@ -265,31 +288,35 @@ pub fn train(
     stop: Arc<AtomicBool>,
 ) -> Result<TrainReport, String> {
     let ds = dataset::load(cache).map_err(|e| e.to_string())?;
-    config.arch.validate().map_err(|e| format!("architecture: {e}"))?;
+    config
+        .arch
+        .validate()
+        .map_err(|e| format!("architecture: {e}"))?;
     fs::create_dir_all(run).map_err(|e| format!("{}: {e}", run.display()))?;
     let device = Device::flex().autodiff();
-    let (mut model, mut optim, mut state) = if session.resume && checkpoint_dir(run).join("state.json").exists() {
-        let mut state = load_state(run)?;
-        state.config.steps = config.steps;
-        state.config.max_minutes = config.max_minutes;
-        let model = load_model(run, &state, &device)?;
-        let record = OptimizerRecord::load(checkpoint_dir(run).join("optim.bpk"))
-            .map_err(|e| format!("loading the optimizer state: {e}"))?;
-        let optim = adam(&state.config).load_record(record);
-        (model, optim, state)
-    } else {
-        let mut rng = Rng::new(config.seed);
-        let model = DdspModel::init(&config.arch, config.ir_len(), &mut rng.fork(), &device);
-        let state = TrainState {
-            config: config.clone(),
-            dataset: cache.to_path_buf(),
-            step: 0,
-            rng,
-            wall_time_s: 0.0,
-            log: Vec::new(),
+    let (mut model, mut optim, mut state) =
+        if session.resume && checkpoint_dir(run).join("state.json").exists() {
+            let mut state = load_state(run)?;
+            state.config.steps = config.steps;
+            state.config.max_minutes = config.max_minutes;
+            let model = load_model(run, &state, &device)?;
+            let record = OptimizerRecord::load(checkpoint_dir(run).join("optim.bpk"))
+                .map_err(|e| format!("loading the optimizer state: {e}"))?;
+            let optim = adam(&state.config).load_record(record);
+            (model, optim, state)
+        } else {
+            let mut rng = Rng::new(config.seed);
+            let model = DdspModel::init(&config.arch, config.ir_len(), &mut rng.fork(), &device);
+            let state = TrainState {
+                config: config.clone(),
+                dataset: cache.to_path_buf(),
+                step: 0,
+                rng,
+                wall_time_s: 0.0,
+                log: Vec::new(),
+            };
+            (model, adam(&config), state)
         };
-        (model, adam(&config), state)
-    };
     let config = state.config.clone();
     device.seed(config.seed.wrapping_add(state.step));
     let frames = config.frames();
@@ -330,12 +357,20 @@ pub fn train(
             interrupted = true;
             break;
         }
-        if config.max_minutes.is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0) {
+        if config
+            .max_minutes
+            .is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0)
+        {
             break;
         }
         let batch = ds
             .random_batch(&mut state.rng, config.batch, frames)
-            .ok_or_else(|| format!("no training file is as long as one example ({} s)", config.example_seconds))?;
+            .ok_or_else(|| {
+                format!(
+                    "no training file is as long as one example ({} s)",
+                    config.example_seconds
+                )
+            })?;
         let mut noise_rng = state.rng.fork();
         let loss = batch_loss(&model, &batch, &mut noise_rng, &device);
         let value = scalar(loss.clone());
@@ -389,11 +424,18 @@ pub fn train(
     bar.finish_and_clear();
     let session_steps = state.step - step_before;
     let mean_step_s = started.elapsed().as_secs_f64() / session_steps.max(1) as f64;
-    Ok(TrainReport { state, session_steps, mean_step_s, interrupted })
+    Ok(TrainReport {
+        state,
+        session_steps,
+        mean_step_s,
+        interrupted,
+    })
 }
 
 fn adam(config: &TrainConfig) -> ModuleOptimizer {
-    AdamConfig::new().with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip))).init()
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip)))
+        .init()
 }
 
 fn append_log(run: &Path, line: &LogLine) -> Result<(), String> {
@@ -431,7 +473,9 @@ pub fn time_steps(ds: &Dataset, config: &TrainConfig, steps: usize) -> Result<f6
         if i == 1 {
             started = Instant::now();
         }
-        let batch = ds.random_batch(&mut rng, config.batch, config.frames()).ok_or("no training example")?;
+        let batch = ds
+            .random_batch(&mut rng, config.batch, config.frames())
+            .ok_or("no training example")?;
         let loss = batch_loss(&model, &batch, &mut rng.fork(), &device);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(config.lr, model, grads);

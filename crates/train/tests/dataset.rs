@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{synthetic_folder, write_wav, tone, TempDir};
+use common::{synthetic_folder, tone, write_wav, TempDir};
 use timbre_model::features::hz_to_midi;
 use timbre_train::dataset::{self, BuildOptions, Split};
 
@@ -12,7 +12,10 @@ fn synthetic_tones_build_a_dataset() {
     let data = TempDir::new("ds-data");
     let cache = TempDir::new("ds-cache");
     synthetic_folder(data.path());
-    let options = BuildOptions { val_fraction: 0.25, ..BuildOptions::default() };
+    let options = BuildOptions {
+        val_fraction: 0.25,
+        ..BuildOptions::default()
+    };
     let ds = dataset::build(data.path(), cache.path(), &options).unwrap();
     assert_eq!(ds.clips.len(), 4);
     assert_eq!(ds.manifest.ignored, vec!["README.md".to_string()]);
@@ -22,8 +25,17 @@ fn synthetic_tones_build_a_dataset() {
         // Trimmed to the tone ±0.1 s: about 1.4 s of frames, not the whole 1.4 s file plus
         // silence; and mostly voiced.
         let usable = clip.entry.end_frame - clip.entry.start_frame;
-        assert!((250..=360).contains(&usable), "{}: {usable} usable frames", clip.entry.name);
-        assert!(clip.entry.voiced_frames > 200, "{}: {} voiced", clip.entry.name, clip.entry.voiced_frames);
+        assert!(
+            (250..=360).contains(&usable),
+            "{}: {usable} usable frames",
+            clip.entry.name
+        );
+        assert!(
+            clip.entry.voiced_frames > 200,
+            "{}: {} voiced",
+            clip.entry.name,
+            clip.entry.voiced_frames
+        );
         assert_eq!(clip.audio.len(), clip.entry.n_samples);
         // The mid-clip f0 is the tone's.
         let mid = (clip.entry.start_frame + clip.entry.end_frame) / 2;
@@ -33,7 +45,12 @@ fn synthetic_tones_build_a_dataset() {
             "e4.wav" => 329.6,
             _ => 440.0,
         };
-        assert!((clip.f0_hz[mid] / want - 1.0).abs() < 0.01, "{}: f0 {}", clip.entry.name, clip.f0_hz[mid]);
+        assert!(
+            (clip.f0_hz[mid] / want - 1.0).abs() < 0.01,
+            "{}: f0 {}",
+            clip.entry.name,
+            clip.f0_hz[mid]
+        );
     }
     // Statistics come from the three training tones.
     let train_midi: Vec<f32> = ds
@@ -43,8 +60,14 @@ fn synthetic_tones_build_a_dataset() {
     let s = &ds.manifest.stats;
     let lo = train_midi.iter().cloned().fold(f32::MAX, f32::min);
     let hi = train_midi.iter().cloned().fold(f32::MIN, f32::max);
-    assert!(s.pitch_mean_midi > lo - 0.5 && s.pitch_mean_midi < hi + 0.5, "{s:?}");
-    assert!(s.pitch_min_midi >= lo - 1.0 && s.pitch_max_midi <= hi + 1.0, "{s:?}");
+    assert!(
+        s.pitch_mean_midi > lo - 0.5 && s.pitch_mean_midi < hi + 0.5,
+        "{s:?}"
+    );
+    assert!(
+        s.pitch_min_midi >= lo - 1.0 && s.pitch_max_midi <= hi + 1.0,
+        "{s:?}"
+    );
     assert_eq!(s.loudness_quantiles_db.len(), 11);
     assert!(s.loudness_quantiles_db.windows(2).all(|w| w[0] <= w[1]));
 
@@ -53,7 +76,12 @@ fn synthetic_tones_build_a_dataset() {
         ds.manifest
             .clips
             .iter()
-            .map(|c| std::fs::metadata(cache.path().join("clips").join(&c.cache_file)).unwrap().modified().unwrap())
+            .map(|c| {
+                std::fs::metadata(cache.path().join("clips").join(&c.cache_file))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            })
             .collect::<Vec<_>>()
     };
     let before = stamp(&ds);
@@ -68,7 +96,9 @@ fn synthetic_tones_build_a_dataset() {
     assert_eq!((b.f0_in.len(), b.audio.len()), (300, 300 * 64));
     let val = loaded.validation_examples(100);
     assert!(!val.is_empty());
-    assert!(val.iter().all(|(i, _)| loaded.clips[*i].entry.split == Split::Validation));
+    assert!(val
+        .iter()
+        .all(|(i, _)| loaded.clips[*i].entry.split == Split::Validation));
 }
 
 #[test]
@@ -81,26 +111,49 @@ fn the_split_is_reproducible_and_seeded() {
     // Two files: one of each; one file: trained on.
     let two = dataset::assign_splits(&names[..2], 0, 0.15);
     assert!(two.contains(&Split::Train) && two.contains(&Split::Validation));
-    assert_eq!(dataset::assign_splits(&names[..1], 0, 0.5), vec![Split::Train]);
+    assert_eq!(
+        dataset::assign_splits(&names[..1], 0, 0.5),
+        vec![Split::Train]
+    );
 }
 
 #[test]
 fn unreadable_files_are_each_named() {
     let data = TempDir::new("bad-data");
     let cache = TempDir::new("bad-cache");
-    write_wav(&data.path().join("good.wav"), &tone(220.0, 0.6, 16_000), 16_000);
-    std::fs::write(data.path().join("garbage.wav"), b"RIFF\x10\x00\x00\x00not really a wave file at all").unwrap();
+    write_wav(
+        &data.path().join("good.wav"),
+        &tone(220.0, 0.6, 16_000),
+        16_000,
+    );
+    std::fs::write(
+        data.path().join("garbage.wav"),
+        b"RIFF\x10\x00\x00\x00not really a wave file at all",
+    )
+    .unwrap();
     std::fs::write(data.path().join("empty.flac"), b"").unwrap();
-    std::fs::write(data.path().join("text.mp3"), "hello, this is text, not MPEG audio".repeat(20)).unwrap();
+    std::fs::write(
+        data.path().join("text.mp3"),
+        "hello, this is text, not MPEG audio".repeat(20),
+    )
+    .unwrap();
     std::fs::write(data.path().join("notes.txt"), "not audio by extension").unwrap();
-    let err = dataset::build(data.path(), cache.path(), &BuildOptions::default()).unwrap_err().to_string();
+    let err = dataset::build(data.path(), cache.path(), &BuildOptions::default())
+        .unwrap_err()
+        .to_string();
     for name in ["garbage.wav", "empty.flac", "text.mp3"] {
         assert!(err.contains(name), "{name} missing from: {err}");
     }
-    assert!(err.starts_with("3 audio file(s) could not be read"), "{err}");
+    assert!(
+        err.starts_with("3 audio file(s) could not be read"),
+        "{err}"
+    );
     assert!(!err.contains("good.wav"), "{err}");
     // With --skip-unreadable the good file is used and every skipped one is listed.
-    let options = BuildOptions { skip_unreadable: true, ..BuildOptions::default() };
+    let options = BuildOptions {
+        skip_unreadable: true,
+        ..BuildOptions::default()
+    };
     let ds = dataset::build(data.path(), cache.path(), &options).unwrap();
     assert_eq!(ds.clips.len(), 1);
     assert_eq!(ds.manifest.skipped.len(), 3);
@@ -111,6 +164,8 @@ fn unreadable_files_are_each_named() {
     }
     // A folder with no audio at all.
     let empty = TempDir::new("no-audio");
-    let err = dataset::build(empty.path(), cache.path(), &BuildOptions::default()).unwrap_err().to_string();
+    let err = dataset::build(empty.path(), cache.path(), &BuildOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no audio files"), "{err}");
 }

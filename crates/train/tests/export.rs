@@ -15,9 +15,17 @@ use timbre_train::rng::Rng;
 fn inputs(frames: usize) -> (Vec<f32>, Vec<f32>) {
     let mut rng = Rng::new(11);
     let f0 = (0..frames)
-        .map(|t| if (t / 37) % 4 == 3 { 0.0 } else { (55.0 + ((t / 37) % 7) as f32 * 2.0 + rng.uniform(-0.3, 0.3)) / 127.0 })
+        .map(|t| {
+            if (t / 37) % 4 == 3 {
+                0.0
+            } else {
+                (55.0 + ((t / 37) % 7) as f32 * 2.0 + rng.uniform(-0.3, 0.3)) / 127.0
+            }
+        })
         .collect();
-    let loudness = (0..frames).map(|t| 0.3 + 0.4 * (t as f32 * 0.05).sin().abs() + rng.uniform(0.0, 0.05)).collect();
+    let loudness = (0..frames)
+        .map(|t| 0.3 + 0.4 * (t as f32 * 0.05).sin().abs() + rng.uniform(0.0, 0.05))
+        .collect();
     (f0, loudness)
 }
 
@@ -50,7 +58,10 @@ fn max_difference(model: &DdspModel, file: &ModelFile, frames: usize) -> f32 {
 #[test]
 fn decoder_reproduces_burn_on_reference_models() {
     for norm in [NormType::None, NormType::LayerChannels] {
-        let arch = Architecture { norm, ..Architecture::default() };
+        let arch = Architecture {
+            norm,
+            ..Architecture::default()
+        };
         // Random models scaled to behave like trained ones (outputs spread over the range).
         let file = random_model(&arch, 5);
         let model = DdspModel::from_weights(&arch, file.weights(), &Device::flex());
@@ -67,9 +78,17 @@ fn decoder_reproduces_burn_on_reference_models() {
 #[test]
 fn exported_file_reproduces_burn() {
     for (norm, channels) in [(NormType::None, 8), (NormType::LayerChannels, 16)] {
-        let arch = Architecture { norm, channels, ..Architecture::default() };
+        let arch = Architecture {
+            norm,
+            channels,
+            ..Architecture::default()
+        };
         let model = DdspModel::init(&arch, 1600, &mut Rng::new(3), &Device::flex());
-        let file = ModelFile::new(placeholder_metadata(&arch, "export test"), model.to_weights()).unwrap();
+        let file = ModelFile::new(
+            placeholder_metadata(&arch, "export test"),
+            model.to_weights(),
+        )
+        .unwrap();
         let dir = TempDir::new("export");
         let path = dir.path().join("m.ttmodel");
         file.save(&path).unwrap();

@@ -24,7 +24,10 @@ fn profile_components() {
     let t2 = |v: Vec<f32>, s: [usize; 2]| Tensor::<2>::from_data(TensorData::new(v, s), &device);
     let f0 = t2(vec![0.5; b * t], [b, t]);
     let loud = t2(vec![0.7; b * t], [b, t]);
-    let target = t2((0..b * l).map(|i| (i as f32 * 0.01).sin()).collect(), [b, l]);
+    let target = t2(
+        (0..b * l).map(|i| (i as f32 * 0.01).sin()).collect(),
+        [b, l],
+    );
     for _ in 0..2 {
         let mut clock = Instant::now();
         let mut lap = |what: &str| {
@@ -60,11 +63,22 @@ fn profile_components() {
 fn profile_stft() {
     let device = Device::flex();
     let (b, l) = (8usize, 32_000usize);
-    let x = Tensor::<2>::from_data(TensorData::new((0..b * l).map(|i| (i as f32 * 0.01).sin()).collect::<Vec<f32>>(), [b, l]), &device);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..b * l)
+                .map(|i| (i as f32 * 0.01).sin())
+                .collect::<Vec<f32>>(),
+            [b, l],
+        ),
+        &device,
+    );
     for n in [2048usize, 256, 64] {
         let mut clock = Instant::now();
         let mut lap = |what: &str| {
-            eprintln!("n {n} {what:>12}: {:6.1} ms", clock.elapsed().as_secs_f64() * 1e3);
+            eprintln!(
+                "n {n} {what:>12}: {:6.1} ms",
+                clock.elapsed().as_secs_f64() * 1e3
+            );
             clock = Instant::now();
         };
         let m = timbre_train::loss::stft_magnitude(x.clone(), n);
@@ -80,7 +94,10 @@ fn profile_stft() {
         let (re, _im) = burn::signal::rfft(flat, 1, Some(n));
         let _ = re.slice([0..1, 0..1]).into_data();
         lap("rfft");
-        let padded = x.clone().pad([(0, 0), (n / 2, n / 2)], burn::tensor::ops::PadMode::Reflect);
+        let padded = x.clone().pad(
+            [(0, 0), (n / 2, n / 2)],
+            burn::tensor::ops::PadMode::Reflect,
+        );
         let _ = padded.clone().slice([0..1, 0..1]).into_data();
         lap("pad");
         let frames = padded.unfold::<3, _>(1, n, n / 4);
@@ -106,8 +123,25 @@ fn profile_stft() {
 fn profile_loss_backward() {
     let device = Device::flex().autodiff();
     let (b, l) = (8usize, 32_000usize);
-    let x = Tensor::<2>::from_data(TensorData::new((0..b * l).map(|i| (i as f32 * 0.01).sin()).collect::<Vec<f32>>(), [b, l]), &device).require_grad();
-    let y = Tensor::<2>::from_data(TensorData::new((0..b * l).map(|i| (i as f32 * 0.013).sin()).collect::<Vec<f32>>(), [b, l]), &device);
+    let x = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..b * l)
+                .map(|i| (i as f32 * 0.01).sin())
+                .collect::<Vec<f32>>(),
+            [b, l],
+        ),
+        &device,
+    )
+    .require_grad();
+    let y = Tensor::<2>::from_data(
+        TensorData::new(
+            (0..b * l)
+                .map(|i| (i as f32 * 0.013).sin())
+                .collect::<Vec<f32>>(),
+            [b, l],
+        ),
+        &device,
+    );
     for n in [2048usize, 256, 64] {
         let clock = Instant::now();
         let loss = timbre_train::loss::scale_loss(x.clone(), y.clone(), n);
@@ -116,6 +150,9 @@ fn profile_loss_backward() {
         let clock = Instant::now();
         let g = loss.backward();
         let _ = x.grad(&g).unwrap().slice([0..1, 0..1]).into_data();
-        eprintln!("n {n}: forward {fwd:.1} ms, backward {:.1} ms", clock.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "n {n}: forward {fwd:.1} ms, backward {:.1} ms",
+            clock.elapsed().as_secs_f64() * 1e3
+        );
     }
 }

@@ -21,7 +21,15 @@ fn a_few_steps_lower_the_loss_and_export() {
     let cache = TempDir::new("tr-cache");
     let run = TempDir::new("tr-run");
     synthetic_folder(data.path());
-    let ds = dataset::build(data.path(), cache.path(), &BuildOptions { val_fraction: 0.25, ..Default::default() }).unwrap();
+    let ds = dataset::build(
+        data.path(),
+        cache.path(),
+        &BuildOptions {
+            val_fraction: 0.25,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let config = TrainConfig {
         batch: 4,
         example_seconds: 0.5,
@@ -44,42 +52,84 @@ fn a_few_steps_lower_the_loss_and_export() {
         .filter(|(i, s)| s + frames <= ds.clips[*i].entry.end_frame)
         .collect();
     assert!(probe.len() >= 4);
-    let initial = DdspModel::init(&config.arch, config.ir_len(), &mut Rng::new(config.seed).fork(), &Device::flex());
+    let initial = DdspModel::init(
+        &config.arch,
+        config.ir_len(),
+        &mut Rng::new(config.seed).fork(),
+        &Device::flex(),
+    );
     let before = train::validation_loss(&initial, &ds, &probe, &config).unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let report = train::train(cache.path(), run.path(), config.clone(), &SessionOptions::default(), stop.clone()).unwrap();
+    let report = train::train(
+        cache.path(),
+        run.path(),
+        config.clone(),
+        &SessionOptions::default(),
+        stop.clone(),
+    )
+    .unwrap();
     assert_eq!(report.state.step, 40);
     assert!(!report.interrupted);
     let trained = load_model(run.path(), &report.state, &Device::flex()).unwrap();
     let after = train::validation_loss(&trained, &ds, &probe, &config).unwrap();
-    eprintln!("loss before {before:.3}, after 40 steps {after:.3}; {:.3} s/step", report.mean_step_s);
+    eprintln!(
+        "loss before {before:.3}, after 40 steps {after:.3}; {:.3} s/step",
+        report.mean_step_s
+    );
     assert!(after < 0.85 * before, "loss {before} → {after}");
     assert_eq!(report.state.log.len(), 2);
     assert!(report.state.log.iter().all(|l| l.val_loss.is_some()));
     assert!(run.path().join("log.csv").exists());
 
     // Resume: five more steps continue the same run.
-    let more = TrainConfig { steps: 45, ..config.clone() };
-    let resumed = train::train(cache.path(), run.path(), more, &SessionOptions { resume: true, progress: false }, stop).unwrap();
+    let more = TrainConfig {
+        steps: 45,
+        ..config.clone()
+    };
+    let resumed = train::train(
+        cache.path(),
+        run.path(),
+        more,
+        &SessionOptions {
+            resume: true,
+            progress: false,
+        },
+        stop,
+    )
+    .unwrap();
     assert_eq!(resumed.state.step, 45);
     assert_eq!(resumed.session_steps, 5);
     assert_eq!(load_state(run.path()).unwrap().step, 45);
 
     // Export: a valid file with the dataset statistics and the provenance.
     let out = run.path().join("out/model.ttmodel");
-    let options = ExportOptions { instrument: Some("test tones".into()), ..Default::default() };
+    let options = ExportOptions {
+        instrument: Some("test tones".into()),
+        ..Default::default()
+    };
     export(run.path(), &out, &options).unwrap();
     let file = ModelFile::load(&out).unwrap();
     let m = file.metadata();
     assert_eq!(m.dataset, ds.manifest.stats);
     assert_eq!(m.provenance.training_steps, 45);
     assert!(m.provenance.final_losses.contains_key("spectral_train"));
-    assert!(m.provenance.final_losses.contains_key("spectral_validation"));
+    assert!(m
+        .provenance
+        .final_losses
+        .contains_key("spectral_validation"));
     assert!(m.provenance.wall_time_s > 0.0);
     assert_eq!(m.provenance.date.len(), 10);
     assert_eq!(file.reverb_ir().len(), 1600);
     let int8 = run.path().join("out/model-int8.ttmodel");
-    export(run.path(), &int8, &ExportOptions { int8: true, ..options }).unwrap();
+    export(
+        run.path(),
+        &int8,
+        &ExportOptions {
+            int8: true,
+            ..options
+        },
+    )
+    .unwrap();
     assert!(ModelFile::load(&int8).is_ok());
 }

@@ -47,6 +47,19 @@ pub fn plugin_library() -> PathBuf {
     );
 }
 
+/// The library, loaded once for the whole test process and never unloaded: Rust cdylibs
+/// register thread-local destructors that must stay mapped until every thread that touched
+/// the plugin has exited (hosts keep plugin libraries loaded for the same reason).
+fn entry() -> &'static PluginEntry {
+    static ENTRY: std::sync::OnceLock<PluginEntry> = std::sync::OnceLock::new();
+    ENTRY.get_or_init(|| {
+        let path = plugin_library();
+        // SAFETY: loading our own plugin library, built by cargo for this test.
+        unsafe { PluginEntry::load(&path) }
+            .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()))
+    })
+}
+
 /// Thread-safe host callbacks: we only record requests.
 #[derive(Default)]
 pub struct Shared {
@@ -120,10 +133,7 @@ pub struct Plugin {
 impl Plugin {
     /// Loads the library and instantiates plugin `id`.
     pub fn new(id: &CStr) -> Self {
-        let path = plugin_library();
-        // SAFETY: loading our own plugin library, built by cargo for this test.
-        let entry = unsafe { PluginEntry::load(&path) }
-            .unwrap_or_else(|e| panic!("loading {}: {e:?}", path.display()));
+        let entry = entry();
         let info = HostInfo::new(
             "Tiny Timbre test host",
             "Tiny Timbre",
@@ -132,17 +142,14 @@ impl Plugin {
         )
         .unwrap();
         let instance =
-            PluginInstance::<TestHost>::new(|_| Shared::default(), |_| (), &entry, id, &info)
+            PluginInstance::<TestHost>::new(|_| Shared::default(), |_| (), entry, id, &info)
                 .unwrap_or_else(|e| panic!("instantiating {id:?}: {e:?}"));
         Self { instance }
     }
 
     /// The ids of every plugin in the library.
     pub fn ids_in_library() -> Vec<String> {
-        let path = plugin_library();
-        // SAFETY: as in `new`.
-        let entry = unsafe { PluginEntry::load(&path) }.unwrap();
-        let factory = entry.get_plugin_factory().unwrap();
+        let factory = entry().get_plugin_factory().unwrap();
         factory
             .plugin_descriptors()
             .filter_map(|d| d.id().map(|id| id.to_string_lossy().into_owned()))

@@ -72,7 +72,13 @@ pub fn random_inputs(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
         pitch = (pitch + 0.02 * (rng.unit() - 0.5)).clamp(0.2, 0.9);
         level = (level + 0.1 * (rng.unit() - 0.5)).clamp(0.0, 1.0);
         let spike = rng.unit() < 0.01;
-        f0.push(if !voiced { 0.0 } else if spike { 1.5 } else { pitch });
+        f0.push(if !voiced {
+            0.0
+        } else if spike {
+            1.5
+        } else {
+            pitch
+        });
         loud.push(if spike { -0.4 } else { level });
     }
     (f0, loud)
@@ -84,7 +90,11 @@ pub fn test_architectures() -> Vec<Architecture> {
     let mut archs = Vec::new();
     for channels in [8, 16] {
         for norm in [NormType::None, NormType::LayerChannels] {
-            archs.push(Architecture { channels, norm, ..Architecture::default() });
+            archs.push(Architecture {
+                channels,
+                norm,
+                ..Architecture::default()
+            });
         }
     }
     archs.push(Architecture {
@@ -119,7 +129,12 @@ pub fn max_abs_diff(a: &Controls, b: &Controls) -> f32 {
     let mut worst = (a.amplitude - b.amplitude).abs();
     assert_eq!(a.harmonics.len(), b.harmonics.len());
     assert_eq!(a.noise.len(), b.noise.len());
-    for (x, y) in a.harmonics.iter().zip(&b.harmonics).chain(a.noise.iter().zip(&b.noise)) {
+    for (x, y) in a
+        .harmonics
+        .iter()
+        .zip(&b.harmonics)
+        .chain(a.noise.iter().zip(&b.noise))
+    {
         worst = worst.max((x - y).abs());
     }
     worst

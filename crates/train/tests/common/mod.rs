@@ -12,7 +12,8 @@ impl TempDir {
     pub fn new(tag: &str) -> Self {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("timbre-train-{tag}-{}-{n}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("timbre-train-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
@@ -52,17 +53,28 @@ pub fn tone(f0_hz: f32, seconds: f32, rate: u32) -> Vec<f32> {
 
 /// Writes mono 16-bit PCM.
 pub fn write_wav(path: &Path, samples: &[f32], rate: u32) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .unwrap();
     }
     w.finalize().unwrap();
 }
 
 /// Writes stereo 16-bit PCM (both channels the same).
 pub fn write_wav_stereo(path: &Path, samples: &[f32], rate: u32) {
-    let spec = hound::WavSpec { channels: 2, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
     let mut w = hound::WavWriter::create(path, spec).unwrap();
     for &s in samples {
         let v = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
