@@ -7,8 +7,9 @@
 //! - [`params`]: host-automatable parameters built from the engine's spec table;
 //! - [`models`] and [`loader`]: the model picker's list and the off-thread model swap;
 //! - [`meters`]: lock-free values from the audio thread for the editor;
-//! - [`editor`]: the egui editor;
-//! - [`synth`]: the instrument.
+//! - [`editor`] and [`widgets`]: the egui editor, its knobs and its meters;
+//! - [`synth`]: the instrument;
+//! - [`demo`]: the standalone's built-in melody (`--demo`).
 //!
 //! The audio thread never allocates, locks, logs or does I/O (the tests run with nice-plug's
 //! `assert_process_allocs`). The engine sanitizes NaN/Inf/denormals and the plugin also enables

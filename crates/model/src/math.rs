@@ -229,7 +229,10 @@ mod tests {
     #[test]
     fn every_backend_computes_the_same_bits() {
         use crate::simd::{Pair, Portable};
-        let xs: Vec<f32> = (0..160_000).map(|i| -80.0 + i as f32 * 1e-3).chain([f32::NAN, 1e30, -1e30]).collect();
+        let xs: Vec<f32> = (0..160_000)
+            .map(|i| -80.0 + i as f32 * 1e-3)
+            .chain([f32::NAN, 1e30, -1e30])
+            .collect();
         let check = |name: &str, f: &dyn Fn([f32; 16]) -> [f32; 16]| {
             for chunk in xs.chunks_exact(16) {
                 let x: [f32; 16] = chunk.try_into().unwrap();
@@ -241,7 +244,9 @@ mod tests {
         };
         let split = |x: [f32; 16]| [x[..8].try_into().unwrap(), x[8..].try_into().unwrap()];
         let join = |v: [[f32; 8]; 2]| -> [f32; 16] { v.as_flattened().try_into().unwrap() };
-        check("portable", &|x| join(exp_sigmoid_v(Pair(Portable), (split(x)[0], split(x)[1])).into()));
+        check("portable", &|x| {
+            join(exp_sigmoid_v(Pair(Portable), (split(x)[0], split(x)[1])).into())
+        });
         #[cfg(target_arch = "x86_64")]
         {
             use crate::simd::{Avx2, Avx512};

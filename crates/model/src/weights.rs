@@ -120,9 +120,10 @@ pub fn block_norm_name(i: usize) -> String {
     format!("blocks.{i}.norm")
 }
 
-/// Every tensor an architecture needs, in file order of meaning (not byte order): name, shape
-/// (`None` for the IR, whose length is free) and role. Quantized weights add a
-/// `{name}_scale` tensor of shape `[out]` beside each `Weight` (see [`crate::file`]).
+/// Every tensor an architecture needs, in network order (input, blocks, head, IR; not the
+/// file's byte order): name, shape (`None` for the IR, whose length is free) and role.
+/// Quantized weights add a `{name}_scale` tensor of shape `[out]` beside each `Weight` (see
+/// [`crate::file`]).
 pub fn tensor_layout(arch: &Architecture) -> Vec<(String, Option<Vec<usize>>, TensorRole)> {
     let (c, k) = (arch.channels, arch.kernel_size);
     let mut out = vec![
