@@ -55,7 +55,10 @@ fn bench_model() -> ModelFile {
     let (meta, mut weights) = model.into_parts();
     let ir_rate = meta.reverb_sample_rate_hz as usize;
     weights.reverb_ir = (0..ir_rate)
-        .map(|i| 0.02 * (-(i as f32) / (0.3 * ir_rate as f32)).exp() * ((i * 7919 % 200) as f32 / 100.0 - 1.0))
+        .map(|i| {
+            0.02 * (-(i as f32) / (0.3 * ir_rate as f32)).exp()
+                * ((i * 7919 % 200) as f32 / 100.0 - 1.0)
+        })
         .collect();
     ModelFile::new(meta, weights).expect("bench model")
 }
@@ -76,7 +79,8 @@ fn engine_figures(model: &ModelFile) -> EngineFigures {
     let input: Vec<f32> = (0..n)
         .map(|i| {
             let t = i as f64 / RATE;
-            let f = 220.0 * 2f64.powf(((t * 2.0) as usize % 5) as f64 / 12.0)
+            let f = 220.0
+                * 2f64.powf(((t * 2.0) as usize % 5) as f64 / 12.0)
                 * (1.0 + 0.01 * (t * 2.0 * std::f64::consts::PI * 5.5).sin());
             phase = (phase + f / RATE).fract();
             (0.3 * (2.0 * phase - 1.0)) as f32
@@ -129,7 +133,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let audio_seconds = FRAMES as f64 / FRAME_RATE;
     let mut figures = serde_json::Map::new();
     let mut put = |key: &str, value: f64| {
-        figures.insert(key.to_string(), serde_json::json!((value * 100.0).round() / 100.0));
+        figures.insert(
+            key.to_string(),
+            serde_json::json!((value * 100.0).round() / 100.0),
+        );
     };
     println!("decoder: 1,000 frames (4 s of audio), streaming, one thread");
     for channels in [8usize, 16] {

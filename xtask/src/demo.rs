@@ -13,7 +13,15 @@ const DEMO_RATE: u32 = 44_100;
 /// The demo melody: a breathy, voice-like line (band-limited sawtooth through a soft
 /// low-pass, with vibrato, glides and swells) in the range of a violin.
 pub fn demo_melody() -> Vec<f32> {
-    let notes = [(67.0, 0.5), (69.0, 0.5), (71.0, 0.5), (74.0, 1.0), (72.0, 0.5), (71.0, 0.5), (69.0, 1.5)];
+    let notes = [
+        (67.0, 0.5),
+        (69.0, 0.5),
+        (71.0, 0.5),
+        (74.0, 1.0),
+        (72.0, 0.5),
+        (71.0, 0.5),
+        (69.0, 1.5),
+    ];
     let rate = DEMO_RATE as f64;
     let total: f64 = notes.iter().map(|n| n.1).sum();
     let mut out = Vec::with_capacity((total * rate) as usize);
@@ -26,7 +34,8 @@ pub fn demo_melody() -> Vec<f32> {
             let t_note = i as f64 / rate;
             let t = start + t_note;
             let glide = (t_note / 0.05).min(1.0);
-            let vibrato = 0.25 * (t_note * 2.0 * std::f64::consts::PI * 5.5).sin() * (t_note / 0.3).min(1.0);
+            let vibrato =
+                0.25 * (t_note * 2.0 * std::f64::consts::PI * 5.5).sin() * (t_note / 0.3).min(1.0);
             let midi = prev + (note - prev) * glide + vibrato;
             let f = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
             let mut y = 0.0;
@@ -54,7 +63,8 @@ fn write_wav(path: &Path, samples: &[f32]) -> Result<(), String> {
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut w =
+        hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
     for &s in samples {
         w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
             .map_err(|e| e.to_string())?;
@@ -63,8 +73,13 @@ fn write_wav(path: &Path, samples: &[f32]) -> Result<(), String> {
 }
 
 fn run_checked(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("could not start {cmd:?}: {e}"))?;
-    status.success().then_some(()).ok_or_else(|| format!("{cmd:?} failed ({status})"))
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("{cmd:?} failed ({status})"))
 }
 
 /// Runs the demo. `--no-bundle` skips the plugin bundle.
@@ -79,13 +94,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let cli = |extra: &[&str]| {
         let mut c = Command::new(cargo());
         c.current_dir(&root)
-            .args(["run", "--quiet", "--release", "-p", "timbre-cli", "--bin", "tiny-timbre", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "timbre-cli",
+                "--bin",
+                "tiny-timbre",
+                "--",
+            ])
             .args(extra);
         c
     };
-    let listing = cli(&["models", "--names"]).output().map_err(|e| e.to_string())?;
+    let listing = cli(&["models", "--names"])
+        .output()
+        .map_err(|e| e.to_string())?;
     if !listing.status.success() {
-        return Err(format!("tiny-timbre models failed: {}", String::from_utf8_lossy(&listing.stderr)));
+        return Err(format!(
+            "tiny-timbre models failed: {}",
+            String::from_utf8_lossy(&listing.stderr)
+        ));
     }
     let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
         .lines()
@@ -94,15 +123,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .map(String::from)
         .collect();
     for name in &names {
-        let file = out_dir.join(format!("melody-{}.wav", name.to_lowercase().replace(' ', "-")));
-        run_checked(cli(&["render", input.to_str().unwrap(), file.to_str().unwrap(), "--model", name]).arg("--auto-adjust"))?;
+        let file = out_dir.join(format!(
+            "melody-{}.wav",
+            name.to_lowercase().replace(' ', "-")
+        ));
+        run_checked(
+            cli(&[
+                "render",
+                input.to_str().unwrap(),
+                file.to_str().unwrap(),
+                "--model",
+                name,
+            ])
+            .arg("--auto-adjust"),
+        )?;
     }
     if !args.iter().any(|a| a == "--no-bundle") && root.join("plugin/Cargo.toml").exists() {
-        run_checked(
-            Command::new(cargo())
-                .current_dir(&root)
-                .args(["xtask", "bundle", "tiny-timbre", "--release"]),
-        )?;
+        run_checked(Command::new(cargo()).current_dir(&root).args([
+            "xtask",
+            "bundle",
+            "tiny-timbre",
+            "--release",
+        ]))?;
         println!("plugin bundles: {}", root.join("target/bundled").display());
     }
     Ok(())

@@ -86,7 +86,10 @@ mod tests {
         let amplitude = (a * a + b * b).sqrt();
         let delay_samples = -b.atan2(a) / w;
         assert!((amplitude - 1.0).abs() < 2e-3, "amplitude {amplitude}");
-        assert!(delay_samples.abs() < 0.5, "leftover delay {delay_samples} samples");
+        assert!(
+            delay_samples.abs() < 0.5,
+            "leftover delay {delay_samples} samples"
+        );
         let residual = range
             .map(|n| {
                 let fit = a * (w * n as f64).sin() + b * (w * n as f64).cos();

@@ -101,7 +101,7 @@ impl LinearSmoother {
 
     /// Advances one sample and returns the new value.
     #[inline]
-    pub fn next(&mut self) -> f32 {
+    pub fn next_value(&mut self) -> f32 {
         if self.remaining > 0 {
             self.remaining -= 1;
             self.current = if self.remaining == 0 {
@@ -145,7 +145,7 @@ mod tests {
         s.set_target(1.0);
         let mut last = 0.0;
         for i in 0..100 {
-            let v = s.next();
+            let v = s.next_value();
             assert!(v > last, "sample {i}: {v} not above {last}");
             // The glide is linear: sample i is (i + 1) / 100 of the way.
             assert!((v - (i + 1) as f32 / 100.0).abs() < 1e-5);
@@ -153,7 +153,7 @@ mod tests {
         }
         assert_eq!(s.value(), 1.0);
         assert!(!s.is_smoothing());
-        assert_eq!(s.next(), 1.0);
+        assert_eq!(s.next_value(), 1.0);
     }
 
     #[test]
@@ -163,7 +163,7 @@ mod tests {
         a.set_target(-1.0);
         b.set_target(-1.0);
         for _ in 0..40 {
-            a.next();
+            a.next_value();
         }
         b.skip(40);
         assert!((a.value() - b.value()).abs() < 1e-5);
@@ -175,6 +175,6 @@ mod tests {
     fn non_finite_target_is_ignored() {
         let mut s = LinearSmoother::new(0.5, 10);
         s.set_target(f32::NAN);
-        assert_eq!(s.next(), 0.5);
+        assert_eq!(s.next_value(), 0.5);
     }
 }

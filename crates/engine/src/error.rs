@@ -22,7 +22,10 @@ impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::UnsupportedSampleRate(r) => {
-                write!(f, "sample rate {r} Hz is not supported (22,050 to 192,000 Hz)")
+                write!(
+                    f,
+                    "sample rate {r} Hz is not supported (22,050 to 192,000 Hz)"
+                )
             }
             Self::InvalidBlockSize => write!(f, "the maximum block size must be at least 1"),
             Self::Analysis(e) => write!(f, "analysis: {e}"),

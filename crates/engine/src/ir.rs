@@ -27,7 +27,9 @@ mod tests {
     /// with the IR at 16 kHz and at 48 kHz gives the same amplitude.
     #[test]
     fn resampled_ir_keeps_the_wet_level() {
-        let ir16: Vec<f32> = (0..1600).map(|n| (-(n as f32) / 300.0).exp() * 0.01).collect();
+        let ir16: Vec<f32> = (0..1600)
+            .map(|n| (-(n as f32) / 300.0).exp() * 0.01)
+            .collect();
         let ir48 = resample_ir(&ir16, 16_000.0, 48_000.0).unwrap();
         assert_eq!(ir48.len(), 4800);
         // DC gain (sum of taps) is the response to a slow signal.

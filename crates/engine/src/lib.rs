@@ -354,9 +354,7 @@ impl Engine {
         let take = self.history_len.min(new_voice.receptive_field());
         let skip = self.history_len - take;
         let history = &self.history;
-        new_voice.warm_up(
-            (skip..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]),
-        );
+        new_voice.warm_up((skip..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]));
         if let Some(previous_fade) = self.fading.take() {
             // A swap during a swap: the oldest voice goes at once.
             self.receiver.retire(previous_fade);
@@ -397,8 +395,8 @@ impl Engine {
         }
         // 2. Per-sample smoothed gain and reverb mix.
         for (g, w) in self.gain[..len].iter_mut().zip(&mut self.wet[..len]) {
-            *g = self.output_gain.next();
-            *w = self.reverb_mix.next();
+            *g = self.output_gain.next_value();
+            *w = self.reverb_mix.next_value();
         }
         // 3. Render between frame arrivals; each frame retargets the synth from its position.
         let mut pos = 0;

@@ -239,7 +239,11 @@ mod tests {
         let loud_at = |velocity: f32| {
             let mut src = NoteSource::new(250.0);
             src.note_on(60, velocity);
-            (0..10).map(|_| src.next_frame()).last().unwrap().loudness_db
+            (0..10)
+                .map(|_| src.next_frame())
+                .last()
+                .unwrap()
+                .loudness_db
         };
         assert!((loud_at(1.0) - loud_at(0.5) - VELOCITY_RANGE_DB / 2.0).abs() < 1e-3);
     }

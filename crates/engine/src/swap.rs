@@ -52,7 +52,9 @@ impl VoiceSender {
     /// error (nothing is lost; try again after the audio thread ran).
     pub fn send(&mut self, voice: Box<Voice>) -> Result<(), Box<Voice>> {
         self.collect_garbage();
-        self.incoming.push(voice).map_err(|rtrb::PushError::Full(v)| v)
+        self.incoming
+            .push(voice)
+            .map_err(|rtrb::PushError::Full(v)| v)
     }
 
     /// Frees the voices the audio thread is done with. Returns how many were freed.

@@ -24,7 +24,13 @@ fn no_reverb() -> Params {
 
 /// A 3 s phrase: notes with vibrato and glides, steady loudness with swells.
 fn phrase(sample_rate: f64) -> (Vec<f32>, Vec<(f64, f64)>) {
-    let notes = vec![(57.0, 0.5), (60.0, 0.4), (64.0, 0.6), (62.0, 0.5), (69.0, 1.0)];
+    let notes = vec![
+        (57.0, 0.5),
+        (60.0, 0.4),
+        (64.0, 0.6),
+        (62.0, 0.5),
+        (69.0, 1.0),
+    ];
     let f0 = melody(&notes, 30.0);
     let samples = sawtooth(sample_rate, 3.0, f0, |t| {
         0.4 + 0.3 * (2.0 * std::f64::consts::PI * 0.7 * t).sin()
@@ -50,7 +56,14 @@ fn pitch_error_cents(input: &[f32], output: &[f32], shift_cents: f32) -> (f32, u
 fn output_pitch_follows_input_with_vibrato_and_glides() {
     let (input, _) = phrase(RATE);
     let model = wired_model(false);
-    let out = render(&model, &no_reverb(), &[input.clone()], RATE, |_, _| {}).unwrap();
+    let out = render(
+        &model,
+        &no_reverb(),
+        std::slice::from_ref(&input),
+        RATE,
+        |_, _| {},
+    )
+    .unwrap();
     let (err, n) = pitch_error_cents(&input, &out.left, 0.0);
     assert!(n > 500, "only {n} frames voiced in both");
     assert!(err <= 10.0, "median pitch error {err:.2} cents");
@@ -66,7 +79,14 @@ fn twelve_semitones_up_doubles_the_pitch() {
         semitones: 12.0,
         ..no_reverb()
     };
-    let out = render(&model, &params, &[input.clone()], RATE, |_, _| {}).unwrap();
+    let out = render(
+        &model,
+        &params,
+        std::slice::from_ref(&input),
+        RATE,
+        |_, _| {},
+    )
+    .unwrap();
     let (err, n) = pitch_error_cents(&input, &out.left, 1200.0);
     assert!(n > 500, "only {n} frames voiced in both");
     assert!(err <= 10.0, "median error from +1200 cents: {err:.2}");
@@ -76,9 +96,19 @@ fn twelve_semitones_up_doubles_the_pitch() {
 fn loudness_envelope_follows_input() {
     let (input, _) = phrase(RATE);
     let model = wired_model(false);
-    let out = render(&model, &no_reverb(), &[input.clone()], RATE, |_, _| {}).unwrap();
+    let out = render(
+        &model,
+        &no_reverb(),
+        std::slice::from_ref(&input),
+        RATE,
+        |_, _| {},
+    )
+    .unwrap();
     let li: Vec<f32> = frames(&input, RATE).iter().map(|f| f.loudness_db).collect();
-    let lo: Vec<f32> = frames(&out.left, RATE).iter().map(|f| f.loudness_db).collect();
+    let lo: Vec<f32> = frames(&out.left, RATE)
+        .iter()
+        .map(|f| f.loudness_db)
+        .collect();
     let r = correlation(&li[40..], &lo[40..]);
     assert!(r >= 0.9, "loudness correlation {r:.3}");
 }
@@ -107,8 +137,7 @@ fn gate_silences_noise_only_input() {
     };
     let (voice, _) = phrase(RATE);
     let open = render(&model, &ungated, &[voice], RATE, |_, _| {}).unwrap();
-    let rms_open =
-        (open.left.iter().map(|x| x * x).sum::<f32>() / open.left.len() as f32).sqrt();
+    let rms_open = (open.left.iter().map(|x| x * x).sum::<f32>() / open.left.len() as f32).sqrt();
     assert!(rms_open > 0.05, "a voiced input must sound: {rms_open}");
 }
 
@@ -122,7 +151,14 @@ fn auto_adjust_moves_a_low_voice_into_the_model_range() {
         auto_adjust: true,
         ..no_reverb()
     };
-    let out = render(&model, &params, &[input.clone()], RATE, |_, _| {}).unwrap();
+    let out = render(
+        &model,
+        &params,
+        std::slice::from_ref(&input),
+        RATE,
+        |_, _| {},
+    )
+    .unwrap();
     // Expect +1 octave once the running mean has settled (after 0.5 s).
     let fi = frames(&input, RATE);
     let fo = frames(&out.left, RATE);
@@ -219,7 +255,11 @@ fn reported_latency_matches_pitch_and_loudness_movements() {
         "loudness movement seen after {lag} samples, reported latency {latency} (hop {hop})"
     );
     // The promise: at most 20 ms at 48 kHz with the default settings.
-    assert!(latency / RATE <= 0.020, "latency {:.1} ms", latency / RATE * 1e3);
+    assert!(
+        latency / RATE <= 0.020,
+        "latency {:.1} ms",
+        latency / RATE * 1e3
+    );
 }
 
 /// Renders `input` with the given block sizes (cycled) and returns the left channel.
@@ -276,9 +316,11 @@ fn process_never_allocates_including_model_swaps() {
         }
         let n = 1 + (i * 97) % 1024;
         let chunk = &input[pos % (input.len() - 1024)..][..n];
-        let mut params = Params::default();
-        params.semitones = (i % 5) as f32;
-        params.output_gain_db = -((i % 7) as f32);
+        let params = Params {
+            semitones: (i % 5) as f32,
+            output_gain_db: -((i % 7) as f32),
+            ..Params::default()
+        };
         let count = allocations_during(|| {
             engine.set_params(&params);
             engine.process(&[chunk, chunk], &mut left[..n], &mut right[..n]);
@@ -314,7 +356,11 @@ fn model_swap_crossfades_without_a_click() {
     }
     assert_eq!(engine.model_name(), b.metadata().name);
     // The largest sample-to-sample step around the swap is no larger than in steady play.
-    let jump = |s: &[f32]| s.windows(2).map(|w| (w[1] - w[0]).abs()).fold(0.0f32, f32::max);
+    let jump = |s: &[f32]| {
+        s.windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max)
+    };
     let swap = 400 * 128;
     let around = jump(&out[swap - 2_000..swap + 3_000]);
     let steady = jump(&out[20_000..40_000]).max(jump(&out[70_000..90_000]));
@@ -366,7 +412,8 @@ fn hostile_input_gives_finite_bounded_output() {
         }
         engine.process(&[&input], &mut l, &mut r);
         assert!(
-            l.iter().all(|x| x.is_finite() && x.abs() <= timbre_engine::OUTPUT_CEILING),
+            l.iter()
+                .all(|x| x.is_finite() && x.abs() <= timbre_engine::OUTPUT_CEILING),
             "block {k}"
         );
     }

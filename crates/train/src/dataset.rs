@@ -512,7 +512,11 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         ]);
         let cache_file = format!("{key:016x}.bin");
         let cache_path = clips_dir.join(&cache_file);
-        let cached = if options.rebuild { None } else { read_clip(&cache_path).ok() };
+        let cached = if options.rebuild {
+            None
+        } else {
+            read_clip(&cache_path).ok()
+        };
         let result = match cached {
             Some(c) => Ok(c),
             None => {

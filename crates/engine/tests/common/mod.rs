@@ -21,8 +21,9 @@ pub fn wired_model(fundamental_only: bool) -> ModelFile {
     let (c, k) = (arch.channels, arch.kernel_size);
     let mut input_w = vec![0.0f32; c * 2 * k];
     // out[o, t] uses w[o, i, K−1] for x[i, t]: channel 0 ← loudness (input 1), channel 1 ← f0.
-    input_w[(0 * 2 + 1) * k + (k - 1)] = 1.0;
-    input_w[(1 * 2 + 0) * k + (k - 1)] = 1.0;
+    let tap = |out: usize, input: usize| (out * 2 + input) * k + (k - 1);
+    input_w[tap(0, 1)] = 1.0;
+    input_w[tap(1, 0)] = 1.0;
     let zero_layer = |out: usize, fan_in: usize| Layer {
         weight: WeightData::F32(vec![0.0; out * fan_in]),
         bias: vec![0.0; out],
