@@ -408,7 +408,24 @@ impl Engine {
             pos = frame_pos;
         }
         self.render(pos, len);
-        // 4. Output gain and the safety ceiling.
+        // 4. Reverb over the whole chunk, then the crossfade of a model swap.
+        let wet = &self.wet[..len];
+        self.voice.apply_reverb(&mut self.mix[..len], wet);
+        if let Some(old) = self.fading.as_mut() {
+            let old_out = &mut self.fade_buf[..len];
+            old.apply_reverb(old_out, wet);
+            for (new, old) in self.mix[..len].iter_mut().zip(old_out.iter()) {
+                let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
+                *new = *new * t + *old * (1.0 - t);
+                self.fade_pos += 1;
+            }
+            if self.fade_pos >= self.fade_len {
+                if let Some(done) = self.fading.take() {
+                    self.receiver.retire(done);
+                }
+            }
+        }
+        // 5. Output gain and the safety ceiling.
         for (o, g) in self.mix[..len].iter_mut().zip(&self.gain[..len]) {
             *o = sanitize(*o * g).clamp(-OUTPUT_CEILING, OUTPUT_CEILING);
         }
@@ -434,28 +451,15 @@ impl Engine {
         self.meters.gate = shaped.gate_gain;
     }
 
-    /// Renders samples `from..to` of the chunk into `self.mix`, crossfading if a swap is under
-    /// way.
+    /// Renders the synth for samples `from..to` of the chunk: the current voice into
+    /// `self.mix`, a fading voice into `self.fade_buf`.
     fn render(&mut self, from: usize, to: usize) {
         if from >= to {
             return;
         }
-        let wet = &self.wet[from..to];
-        self.voice.render(&mut self.mix[from..to], wet);
-        let Some(old) = self.fading.as_mut() else {
-            return;
-        };
-        let old_out = &mut self.fade_buf[from..to];
-        old.render(old_out, wet);
-        for (new, old) in self.mix[from..to].iter_mut().zip(old_out.iter()) {
-            let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
-            *new = *new * t + *old * (1.0 - t);
-            self.fade_pos += 1;
-        }
-        if self.fade_pos >= self.fade_len {
-            if let Some(done) = self.fading.take() {
-                self.receiver.retire(done);
-            }
+        self.voice.render_synth(&mut self.mix[from..to]);
+        if let Some(old) = self.fading.as_mut() {
+            old.render_synth(&mut self.fade_buf[from..to]);
         }
     }
 }

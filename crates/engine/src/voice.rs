@@ -170,9 +170,9 @@ impl Voice {
         self.noise.set_magnitudes(&self.magnitudes);
     }
 
-    /// Renders `out.len()` samples (at most `max_block`): harmonics plus noise, then the reverb
-    /// mixed in with the per-sample dry/wet amounts in `wet` (0..1). Overwrites `out`.
-    pub fn render(&mut self, out: &mut [f32], wet: &[f32]) {
+    /// Renders `out.len()` samples (at most `max_block`) of the synth, harmonics plus noise,
+    /// into `out` (overwriting it).
+    pub fn render_synth(&mut self, out: &mut [f32]) {
         let n = out.len();
         self.harmonics.process(out);
         let noise = &mut self.noise_buf[..n];
@@ -180,9 +180,14 @@ impl Voice {
         for (o, x) in out.iter_mut().zip(noise.iter()) {
             *o += x;
         }
-        let wet_buf = &mut self.wet_buf[..n];
-        self.reverb.process(out, wet_buf);
-        for ((o, r), w) in out.iter_mut().zip(wet_buf.iter()).zip(wet) {
+    }
+
+    /// Mixes the reverb into `buf` (at most `max_block` samples) in place, with the per-sample
+    /// dry/wet amounts in `wet` (0..1): `dry·(1 − w) + reverb·w`.
+    pub fn apply_reverb(&mut self, buf: &mut [f32], wet: &[f32]) {
+        let wet_buf = &mut self.wet_buf[..buf.len()];
+        self.reverb.process(buf, wet_buf);
+        for ((o, r), w) in buf.iter_mut().zip(wet_buf.iter()).zip(wet) {
             *o = *o * (1.0 - w) + r * w;
         }
     }
