@@ -9,6 +9,10 @@ use std::time::Instant;
 use criterion::{criterion_group, Criterion};
 use timbre_dsp::reverb::ConvolutionReverb;
 
+#[path = "support/mod.rs"]
+mod support;
+use support::thread_cpu_seconds;
+
 const RATE: usize = 48_000;
 const BLOCK: usize = 128;
 
@@ -76,14 +80,6 @@ fn bench_reverb(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| one_second(&mut rev, &input, &mut out)));
     }
     group.finish();
-}
-
-/// CPU time this thread has run, in seconds, where Linux tells (`/proc/thread-self/schedstat`):
-/// unlike wall time, it does not count the time other processes held the CPU.
-fn thread_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
-    Some(ns as f64 * 1e-9)
 }
 
 /// Prints, for the two criterion cases plus the largest IR the reverb is specified for (3 s at

@@ -254,6 +254,7 @@ impl Default for BuildOptions {
             skip_unreadable: false,
             sources: Vec::new(),
             verbose: false,
+            rebuild: false,
         }
     }
 }
