@@ -31,7 +31,7 @@ use thiserror::Error;
 use timbre_model::{LoadError, ModelFile};
 
 /// Name of the model used when no `--model` is given: the first embedded model.
-pub const DEFAULT_MODEL: &str = "untrained";
+pub const DEFAULT_MODEL: &str = "violin";
 
 /// Extension of model files (a safetensors file with Tiny Timbre metadata).
 pub const MODEL_EXTENSION: &str = "ttmodel";
@@ -41,13 +41,22 @@ pub const MODELS_DIR_ENV: &str = "TINY_TIMBRE_MODELS";
 
 /// The models compiled into the binary, as `(name, file bytes)`, [`DEFAULT_MODEL`] first.
 pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
-    vec![(
-        "untrained",
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/untrained.ttmodel"
-        )),
-    )]
+    vec![
+        (
+            "violin",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/violin.ttmodel"
+            )),
+        ),
+        (
+            "untrained",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/untrained.ttmodel"
+            )),
+        ),
+    ]
 }
 
 /// Why a model could not be found or loaded.

@@ -236,7 +236,7 @@ fn long_files_print_no_progress_bar_when_stderr_is_not_a_terminal() {
     let line = stdout(&out);
     assert!(line.starts_with("rendered 5.0 s in "), "{line}");
     assert!(
-        line.contains("x real-time) with \"Untrained (random weights)\" → "),
+        line.contains("x real-time) with \"Violin (VSCO2)\" → "),
         "{line}"
     );
     assert!(line.trim_end().ends_with("out.wav"), "{line}");
@@ -435,9 +435,9 @@ fn info_prints_the_metadata() {
             assert!(text.contains(needle), "missing {needle:?} in\n{text}");
         }
     }
-    let (code, msg) = fail(tiny_timbre(&dir).args(["info", "violin"]));
+    let (code, msg) = fail(tiny_timbre(&dir).args(["info", "tuba"]));
     assert_eq!(code, 1);
-    assert!(msg.contains("unknown model \"violin\""), "{msg}");
+    assert!(msg.contains("unknown model \"tuba\""), "{msg}");
 }
 
 /// Writes the WAV sources of the committed fixtures into `$TINY_TIMBRE_FIXTURE_DIR`; see
