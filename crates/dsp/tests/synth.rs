@@ -335,3 +335,47 @@ fn noise_is_silent_until_magnitudes_are_set_and_reset_reproduces() {
     fresh.process(&mut c);
     assert_eq!(b, c);
 }
+
+#[test]
+fn noise_is_identical_however_the_stream_is_cut() {
+    let hop = 192;
+    let total = hop * 50;
+    let render = |blocks: &[usize]| {
+        let mut noise = FilteredNoise::new(48_000.0, 65, 8_000.0, 3);
+        let mut out = vec![0.0f32; total];
+        let mut pos = 0;
+        let mut sizes = blocks.iter().cycle();
+        while pos < total {
+            if pos % hop == 0 {
+                // New magnitudes every frame, as the engine sets them.
+                let frame = pos / hop;
+                let mags: Vec<f32> = (0..65)
+                    .map(|i| 0.1 + 0.01 * ((i + frame) % 7) as f32)
+                    .collect();
+                noise.set_magnitudes(&mags);
+            }
+            let next_frame = (pos / hop + 1) * hop;
+            let n = (*sizes.next().unwrap()).min(next_frame - pos);
+            noise.process(&mut out[pos..pos + n]);
+            pos += n;
+        }
+        out
+    };
+    let reference = render(&[hop]);
+    assert!(reference.iter().any(|&x| x != 0.0));
+    for blocks in [
+        vec![1],
+        vec![7],
+        vec![64],
+        vec![512],
+        vec![4096],
+        random_blocks(total, 300, 5),
+    ] {
+        assert_eq!(
+            reference,
+            render(&blocks),
+            "blocks {:?}",
+            &blocks[..blocks.len().min(3)]
+        );
+    }
+}
