@@ -5,7 +5,7 @@ use thiserror::Error;
 use timbre_dsp::resample::ResampleError;
 use timbre_engine::EngineError;
 
-use crate::audio_io::AudioError;
+use timbre_audio::AudioError;
 use timbre_catalog::ModelError;
 
 /// Why a command failed.

@@ -24,8 +24,8 @@ use timbre_engine::offline::render;
 use timbre_engine::params::{ParamSpec, Params};
 use timbre_engine::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
-use crate::audio_io::{decode_file, write_wav, AudioError, Decoded};
 use crate::error::CliError;
+use timbre_audio::{decode_file, write_wav, AudioError, Decoded};
 use timbre_catalog as models;
 
 /// Rate that inputs below [`MIN_SAMPLE_RATE`] are resampled to, in Hz.

@@ -1,5 +1,6 @@
 //! Reading audio files (WAV, FLAC, MP3, OGG/Vorbis, through symphonia) into planar `f32`, and
-//! writing the rendered result as a stereo 32-bit float WAV (through hound).
+//! writing the rendered result as a stereo 32-bit float WAV (through hound). Shared by the
+//! `tiny-timbre` CLI and the trainer's dataset builder, so both read files the same way.
 //!
 //! Decoding is gapless: symphonia trims the encoder delay and padding that MP3 (from the LAME
 //! tag) and Vorbis (from the granule positions) declare, so a decoded file has the length of
@@ -19,6 +20,16 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use thiserror::Error;
+
+/// File extensions treated as audio (lower case).
+pub const AUDIO_EXTENSIONS: &[&str] = &["wav", "wave", "flac", "mp3", "ogg", "oga"];
+
+/// Whether `path` has one of [`AUDIO_EXTENSIONS`] (case-insensitive).
+pub fn has_audio_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
 
 /// A decoded audio file: one `Vec` per channel, all the same length.
 #[derive(Clone, Debug, PartialEq)]
@@ -311,7 +322,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
+            .join("../cli/tests/fixtures")
             .join(name)
     }
 
