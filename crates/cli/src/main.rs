@@ -17,7 +17,6 @@
 //! invalid model, unwritable output), 2 for a bad command line (clap's usage errors and
 //! parameter values outside their range). Errors go to stderr as `error: <message>`.
 
-use timbre_audio as audio_io;
 mod error;
 mod info;
 use timbre_catalog as models;

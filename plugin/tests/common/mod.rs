@@ -12,6 +12,8 @@ use timbre_model::testing::placeholder_metadata;
 use timbre_model::weights::{Block, Layer, WeightData, Weights};
 use timbre_model::{Architecture, ModelFile};
 
+pub use timbre_testkit::{cents, median, sawtooth};
+
 /// A model wired by hand (as in the engine's tests): identity residual blocks, the amplitude
 /// follows the input loudness, one strong harmonic (the fundamental) and quiet noise, no
 /// reverb. Its output pitch is exactly the synth's f0, so the output can be pitch-tracked.
@@ -69,30 +71,6 @@ pub fn save_temp(model: &ModelFile, tag: &str) -> PathBuf {
     path
 }
 
-/// A band-limited sawtooth following `f0(t)` with amplitude `amp(t)`.
-pub fn sawtooth(
-    rate: f64,
-    seconds: f64,
-    f0: impl Fn(f64) -> f64,
-    amp: impl Fn(f64) -> f64,
-) -> Vec<f32> {
-    let n = (rate * seconds) as usize;
-    let mut phase = 0.0f64;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / rate;
-            let f = f0(t);
-            let harmonics = ((rate / 2.0 * 0.9) / f).floor().min(30.0) as usize;
-            let mut y = 0.0;
-            for h in 1..=harmonics {
-                y += (2.0 * PI * h as f64 * phase).sin() / h as f64;
-            }
-            phase = (phase + f / rate).fract();
-            (0.5 * amp(t) * y) as f32
-        })
-        .collect()
-}
-
 /// The test melody: A3 C4 E4 D4 A4 with 5.5 Hz vibrato (±20 cents) and 40 ms glides.
 pub fn melody(t: f64) -> f64 {
     const NOTES: [(f64, f64); 5] = [
@@ -127,21 +105,6 @@ pub fn phrase(rate: f64) -> Vec<f32> {
 /// Frames of a clip through the DSP crate's analysis.
 pub fn frames(samples: &[f32], rate: f64) -> Vec<Frame> {
     analyze_clip(AnalysisConfig::default(), rate, samples).unwrap()
-}
-
-/// Cents from `b` up to `a`.
-pub fn cents(a: f32, b: f32) -> f32 {
-    1200.0 * (a / b).log2()
-}
-
-/// Median (sorted copy); NaN for an empty list.
-pub fn median(values: &[f32]) -> f32 {
-    if values.is_empty() {
-        return f32::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 /// Median |error| in cents of the output's f0 against the input's shifted by `shift_cents`,

@@ -2,14 +2,16 @@
 //! with analytic f0, and measurements.
 #![allow(dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::f64::consts::PI;
 
 use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Frame};
 use timbre_model::testing::placeholder_metadata;
 use timbre_model::weights::{Block, Layer, WeightData, Weights};
 use timbre_model::{Architecture, ModelFile};
+
+pub use timbre_testkit::{
+    allocations_during, cents, correlation, median, sawtooth, CountingAllocator,
+};
 
 /// A model wired by hand: the residual blocks are zero (identity), channel 0 carries the
 /// scaled loudness, channel 1 the scaled f0; the amplitude logit is `6·loudness − 4`
@@ -69,30 +71,6 @@ pub fn wired_model(fundamental_only: bool) -> ModelFile {
     ModelFile::new(placeholder_metadata(&arch, "wired test model"), weights).unwrap()
 }
 
-/// A band-limited sawtooth following `f0(t)` (Hz, t in seconds) with amplitude `amp(t)`.
-pub fn sawtooth(
-    sample_rate: f64,
-    seconds: f64,
-    f0: impl Fn(f64) -> f64,
-    amp: impl Fn(f64) -> f64,
-) -> Vec<f32> {
-    let n = (sample_rate * seconds) as usize;
-    let mut phase = 0.0f64;
-    (0..n)
-        .map(|i| {
-            let t = i as f64 / sample_rate;
-            let f = f0(t);
-            let harmonics = ((sample_rate / 2.0 * 0.9) / f).floor().min(30.0) as usize;
-            let mut y = 0.0;
-            for h in 1..=harmonics {
-                y += (2.0 * PI * h as f64 * phase).sin() / h as f64;
-            }
-            phase = (phase + f / sample_rate).fract();
-            (0.5 * amp(t) * y) as f32
-        })
-        .collect()
-}
-
 /// A melody of `notes` (MIDI, seconds) with 5.5 Hz vibrato of ±`vibrato_cents` and 40 ms
 /// glides between notes; returns f0(t).
 pub fn melody(notes: &[(f64, f64)], vibrato_cents: f64) -> impl Fn(f64) -> f64 + '_ {
@@ -116,59 +94,4 @@ pub fn melody(notes: &[(f64, f64)], vibrato_cents: f64) -> impl Fn(f64) -> f64 +
 /// Frames of a clip through the DSP crate's analysis.
 pub fn frames(samples: &[f32], sample_rate: f64) -> Vec<Frame> {
     analyze_clip(AnalysisConfig::default(), sample_rate, samples).unwrap()
-}
-
-/// Cents from `b` to `a`.
-pub fn cents(a: f32, b: f32) -> f32 {
-    1200.0 * (a / b).log2()
-}
-
-/// Median of a list (sorted copy).
-pub fn median(values: &[f32]) -> f32 {
-    let mut v = values.to_vec();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// Pearson correlation.
-pub fn correlation(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len()) as f64;
-    let ma = a.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let mb = b.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
-        sab += dx * dy;
-        saa += dx * dx;
-        sbb += dy * dy;
-    }
-    (sab / (saa * sbb).sqrt()) as f32
-}
-
-/// A global allocator that counts the current thread's allocations.
-pub struct CountingAllocator;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-/// Runs `f` and returns how many allocations the current thread made meanwhile.
-pub fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(|n| n.get());
-    f();
-    ALLOCATIONS.with(|n| n.get()) - before
 }
