@@ -1,5 +1,5 @@
-//! Models for tests and benchmarks, until trained ones exist: [`random_model`] and
-//! [`placeholder_metadata`]. Not for shipping: the weights are random.
+//! Models for tests and benchmarks: [`random_model`], [`wired_model`] and
+//! [`placeholder_metadata`]. Not for shipping.
 
 use crate::arch::{Architecture, NormType, N_INPUTS};
 use crate::file::ModelFile;
@@ -111,4 +111,69 @@ pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
         },
     )
     .expect("random_model: invalid architecture")
+}
+
+/// Which harmonic distribution [`wired_model`] plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WiredHarmonics {
+    /// The fundamental alone (the others 100+ dB down): a pure tone whose frequency can be
+    /// read from zero crossings.
+    Fundamental,
+    /// A falling slope over all harmonics, like a bright acoustic tone.
+    Slope,
+}
+
+/// A model wired by hand, for tests that need a known behaviour: the residual blocks are zero
+/// (identity), channel 0 carries the scaled loudness and channel 1 the scaled f0 (both at the
+/// newest tap); the amplitude logit is `6·loudness − 4` (so the level follows the input
+/// loudness monotonically), the harmonic distribution is `harmonics`, the noise is about
+/// 60 dB down, and there is no reverb. Its output pitch is exactly the synth's f0.
+pub fn wired_model(name: &str, harmonics: WiredHarmonics) -> ModelFile {
+    let arch = Architecture::default();
+    let (c, k) = (arch.channels, arch.kernel_size);
+    let mut input_w = vec![0.0f32; c * 2 * k];
+    // Weights are [out][in][tap]; the newest tap is K − 1.
+    let newest = |out: usize, input: usize| (out * N_INPUTS + input) * k + (k - 1);
+    input_w[newest(0, 1)] = 1.0;
+    input_w[newest(1, 0)] = 1.0;
+    let zero_layer = |out: usize, fan_in: usize| Layer {
+        weight: WeightData::F32(vec![0.0; out * fan_in]),
+        bias: vec![0.0; out],
+    };
+    let blocks = arch
+        .dilations
+        .iter()
+        .map(|_| Block {
+            conv: zero_layer(c, c * k),
+            norm: None,
+        })
+        .collect();
+    let mut head_weight = vec![0.0f32; arch.n_outputs() * c];
+    head_weight[0] = 6.0; // amplitude row, channel 0 (loudness)
+    let mut head_bias = vec![0.0f32; arch.n_outputs()];
+    head_bias[0] = -4.0;
+    for h in 0..arch.n_harmonics {
+        head_bias[1 + h] = match harmonics {
+            WiredHarmonics::Fundamental if h == 0 => 8.0,
+            WiredHarmonics::Fundamental => -30.0,
+            WiredHarmonics::Slope => 1.0 - 0.35 * h as f32,
+        };
+    }
+    for b in 0..arch.n_noise_bands {
+        head_bias[1 + arch.n_harmonics + b] = -4.0;
+    }
+    let weights = Weights {
+        input: Layer {
+            weight: WeightData::F32(input_w),
+            bias: vec![0.0; c],
+        },
+        blocks,
+        head: Layer {
+            weight: WeightData::F32(head_weight),
+            bias: head_bias,
+        },
+        reverb_ir: Vec::new(),
+    };
+    ModelFile::new(placeholder_metadata(&arch, name), weights)
+        .expect("wired_model: valid by construction")
 }

@@ -8,59 +8,10 @@ use std::f64::consts::PI;
 use std::path::PathBuf;
 
 use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Frame};
-use timbre_model::testing::placeholder_metadata;
-use timbre_model::weights::{Block, Layer, WeightData, Weights};
-use timbre_model::{Architecture, ModelFile};
+use timbre_model::testing::WiredHarmonics;
+use timbre_model::ModelFile;
 
 pub use timbre_testkit::{cents, median, sawtooth};
-
-/// A model wired by hand (as in the engine's tests): identity residual blocks, the amplitude
-/// follows the input loudness, one strong harmonic (the fundamental) and quiet noise, no
-/// reverb. Its output pitch is exactly the synth's f0, so the output can be pitch-tracked.
-pub fn wired_model(name: &str) -> ModelFile {
-    let arch = Architecture::default();
-    let (c, k) = (arch.channels, arch.kernel_size);
-    let mut input_w = vec![0.0f32; c * 2 * k];
-    // Weights are [out][in][tap]: channel 0 carries the loudness (input 1) and channel 1 the
-    // f0 (input 0), both at the newest tap.
-    let newest = |out: usize, input: usize| (out * 2 + input) * k + (k - 1);
-    input_w[newest(0, 1)] = 1.0;
-    input_w[newest(1, 0)] = 1.0;
-    let zero_layer = |out: usize, fan_in: usize| Layer {
-        weight: WeightData::F32(vec![0.0; out * fan_in]),
-        bias: vec![0.0; out],
-    };
-    let blocks = arch
-        .dilations
-        .iter()
-        .map(|_| Block {
-            conv: zero_layer(c, c * k),
-            norm: None,
-        })
-        .collect();
-    let mut head = zero_layer(arch.n_outputs(), c);
-    let WeightData::F32(w) = &mut head.weight else {
-        unreachable!()
-    };
-    w[0] = 6.0;
-    head.bias[0] = -4.0;
-    for h in 0..arch.n_harmonics {
-        head.bias[1 + h] = if h == 0 { 8.0 } else { -30.0 };
-    }
-    for b in 0..arch.n_noise_bands {
-        head.bias[1 + arch.n_harmonics + b] = -4.0;
-    }
-    let weights = Weights {
-        input: Layer {
-            weight: WeightData::F32(input_w),
-            bias: vec![0.0; c],
-        },
-        blocks,
-        head,
-        reverb_ir: Vec::new(),
-    };
-    ModelFile::new(placeholder_metadata(&arch, name), weights).unwrap()
-}
 
 /// Saves `model` to a fresh temporary file and returns its path.
 pub fn save_temp(model: &ModelFile, tag: &str) -> PathBuf {
@@ -135,4 +86,10 @@ pub fn pitch_error(
 /// RMS of a slice.
 pub fn rms(x: &[f32]) -> f32 {
     (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt()
+}
+
+/// The hand-wired test model with a pure fundamental (see
+/// [`timbre_model::testing::wired_model`]): its output pitch is exactly the synth's f0.
+pub fn wired_model(name: &str) -> ModelFile {
+    timbre_model::testing::wired_model(name, WiredHarmonics::Fundamental)
 }
