@@ -163,21 +163,6 @@ fn frequency_curve(output: &[f32], rate: f64, start: usize, step: usize) -> (Vec
     (grid, freq)
 }
 
-/// Pearson correlation of two equally long curves.
-fn correlation(a: &[f32], b: &[f32]) -> f64 {
-    let n = a.len().min(b.len()) as f64;
-    let ma = a.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let mb = b.iter().map(|&x| x as f64).sum::<f64>() / n;
-    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
-    for (&x, &y) in a.iter().zip(b) {
-        let (dx, dy) = (x as f64 - ma, y as f64 - mb);
-        sab += dx * dy;
-        saa += dx * dx;
-        sbb += dy * dy;
-    }
-    sab / (saa * sbb).sqrt()
-}
-
 #[test]
 fn pitch_movements_arrive_after_exactly_the_reported_latency() {
     // The engine's definition of latency: a continuous pitch movement (5 Hz vibrato of ±1
@@ -196,7 +181,12 @@ fn pitch_movements_arrive_after_exactly_the_reported_latency() {
         let in_f: Vec<f32> = grid.iter().map(|&n| f0(n as f64 / rate) as f32).collect();
         let max_lag = (0.06 * rate) as usize / step;
         let lag = (0..max_lag)
-            .map(|l| (l, correlation(&in_f[..in_f.len() - l], &out_f[l..])))
+            .map(|l| {
+                (
+                    l,
+                    timbre_testkit::correlation(&in_f[..in_f.len() - l], &out_f[l..]),
+                )
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(l, _)| (l * step) as f64)
             .unwrap();
