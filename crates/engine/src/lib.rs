@@ -18,6 +18,7 @@
 pub mod controls;
 pub mod error;
 pub mod ir;
+pub mod manual;
 pub mod notes;
 pub mod offline;
 pub mod params;
@@ -30,6 +31,7 @@ use timbre_model::ModelFile;
 
 pub use controls::{Shaped, TargetStats};
 pub use error::EngineError;
+pub use manual::ManualControls;
 pub use notes::{Adsr, NoteSource};
 pub use params::Params;
 pub use swap::VoiceSender;
@@ -113,6 +115,9 @@ pub struct Engine {
     output_gain: LinearSmoother,
     reverb_mix: LinearSmoother,
     meters: Meters,
+    /// Hand-set synth controls, and whether they replace the decoder's output.
+    manual: Box<ManualControls>,
+    manual_on: bool,
 }
 
 impl Engine {
@@ -175,6 +180,8 @@ impl Engine {
                 host_rate,
             ),
             meters: Meters::default(),
+            manual: ManualControls::new_boxed(),
+            manual_on: false,
         };
         Ok((engine, sender))
     }
@@ -275,6 +282,40 @@ impl Engine {
     /// Live values for meters.
     pub fn meters(&self) -> Meters {
         self.meters
+    }
+
+    /// What the decoder of the voice playing now output for the last frame (amplitude,
+    /// harmonic distribution, noise bands), for meters. It lives in the decoder's preallocated
+    /// storage and stays the network's output even while [`Engine::set_manual`] is on.
+    pub fn decoder_output(&self) -> &timbre_model::Controls {
+        self.voice.last_controls()
+    }
+
+    /// The hand-set synth controls (see [`manual`]), to edit in place. Allocation-free.
+    pub fn manual_controls_mut(&mut self) -> &mut ManualControls {
+        &mut self.manual
+    }
+
+    /// Copies the decoder's last output into the hand-set controls, so a hand takes over from
+    /// exactly what the network played. Allocation-free.
+    pub fn manual_from_decoder(&mut self) {
+        self.manual.copy_from(self.voice.last_controls());
+    }
+
+    /// The hand-set synth controls.
+    pub fn manual_controls(&self) -> &ManualControls {
+        &self.manual
+    }
+
+    /// Whether the synth plays the hand-set controls instead of the decoder's output, from the
+    /// next frame on. Allocation-free.
+    pub fn set_manual(&mut self, on: bool) {
+        self.manual_on = on;
+    }
+
+    /// Whether the hand-set controls are playing.
+    pub fn manual(&self) -> bool {
+        self.manual_on
     }
 
     /// The delay from an input event to the matching output, in host samples, rounded to
@@ -439,9 +480,10 @@ impl Engine {
             .shape(frame, &self.params, self.voice.target());
         let ramp = self.hop_host.round() as u32;
         let (h, nz) = (self.params.harmonic_gain_db, self.params.noise_gain_db);
-        self.voice.on_frame(&shaped, h, nz, ramp);
+        let manual = self.manual_on.then_some(&*self.manual);
+        self.voice.on_frame(&shaped, h, nz, ramp, manual);
         if let Some(old) = self.fading.as_mut() {
-            old.on_frame(&shaped, h, nz, ramp);
+            old.on_frame(&shaped, h, nz, ramp, manual);
         }
         self.history[self.history_head] = Voice::decoder_inputs(&shaped);
         self.history_head = (self.history_head + 1) % WARMUP_FRAMES;

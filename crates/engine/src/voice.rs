@@ -14,6 +14,7 @@ use timbre_model::{normalize_harmonics, scale_f0, scale_loudness, Decoder, Model
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
 use crate::ir::resample_ir;
+use crate::manual::ManualControls;
 use crate::params::db_to_gain;
 
 /// Most frames of decoder input the engine keeps to warm up a new voice.
@@ -140,22 +141,29 @@ impl Voice {
     }
 
     /// Runs the decoder on one frame and sets the synth's targets, ramping over
-    /// `ramp_samples`. Allocation-free.
+    /// `ramp_samples`. With `manual`, the synth plays those controls instead of the decoder's
+    /// (the decoder still steps, so [`Voice::last_controls`] stays live). Allocation-free.
     pub fn on_frame(
         &mut self,
         shaped: &Shaped,
         harmonic_gain_db: f32,
         noise_gain_db: f32,
         ramp_samples: u32,
+        manual: Option<&ManualControls>,
     ) {
         let (f0_in, loudness_in) = Self::decoder_inputs(shaped);
         let controls = self.decoder.step(f0_in, loudness_in);
         let gate = shaped.gate_gain;
-        self.amplitudes.copy_from_slice(&controls.harmonics);
-        let amplitude = controls.amplitude;
-        for (m, &c) in self.magnitudes.iter_mut().zip(&controls.noise) {
-            *m = c;
-        }
+        let amplitude = match manual {
+            Some(m) => m.write_into(&mut self.amplitudes, &mut self.magnitudes),
+            None => {
+                self.amplitudes.copy_from_slice(&controls.harmonics);
+                for (m, &c) in self.magnitudes.iter_mut().zip(&controls.noise) {
+                    *m = c;
+                }
+                controls.amplitude
+            }
+        };
         normalize_harmonics(&mut self.amplitudes, shaped.f0_hz, self.model_nyquist_hz);
         let harmonic_scale = amplitude * gate * db_to_gain(harmonic_gain_db);
         for a in &mut self.amplitudes {
