@@ -16,6 +16,13 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    /// The path names something other than a regular file (a directory, a FIFO, a device):
+    /// reading it could block forever (`/dev/stdin`, a named pipe) or never end (`/dev/zero`).
+    #[error("{file}: not a regular file, so not a model file")]
+    NotAFile {
+        /// The file's name.
+        file: String,
+    },
     /// The file is larger than any model could be.
     #[error("{file}: the file is {size} bytes, more than the {max}-byte limit for a model")]
     TooLarge {

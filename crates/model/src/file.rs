@@ -115,6 +115,12 @@ impl ModelFile {
             file: name.clone(),
             source,
         };
+        // Checked before opening: opening a FIFO blocks until a writer appears, and reading a
+        // device may never end. (The file could still be swapped between this check and the
+        // open; the size cap below bounds what is read from whatever is opened.)
+        if !std::fs::metadata(path).map_err(io)?.is_file() {
+            return Err(LoadError::NotAFile { file: name });
+        }
         let file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
         if size > MAX_FILE_BYTES {
