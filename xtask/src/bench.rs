@@ -4,7 +4,9 @@
 //!   DDSP-CNN-Tiny, channels 8 and 16, f32 and int8;
 //! - engine real-time factor at 48 kHz in 128-sample blocks (60 harmonics, 65 bands, a 1 s
 //!   reverb IR, default parameters) on one thread, and the worst block against the median;
-//! - the engine's reported latency at 48 kHz.
+//! - the engine's reported latency at 48 kHz;
+//! - with `--browser`: the engine's real-time factor in headless Chromium next to the native
+//!   one on the same model and signal (see `web.rs`).
 //!
 //! Each figure is the median of several repetitions. With `--json`, the last line is one
 //! JSON object with every figure.
@@ -174,6 +176,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     put("engine_block_max_over_median", engine.max_over_median);
     put("engine_block_p99_over_median", engine.p99_over_median);
     put("latency_ms_48k", engine.latency_ms);
+    if args.iter().any(|a| a == "--browser") {
+        let page = crate::web::build(&crate::workspace_root().join("target/web"))?;
+        let (browser, native) = crate::web::browser_vs_native(&page)?;
+        crate::web::print_comparison(browser, native);
+        put("engine_rtf_48k_browser", browser);
+        put("engine_rtf_48k_native_same_model", native);
+    }
     if json {
         println!("{}", serde_json::Value::Object(figures));
     }

@@ -3,19 +3,22 @@
 //! - `bundle <package> [--release]`: builds the CLAP/VST3 bundles (nice-plug-xtask).
 //! - `demo`: the main job: renders the bundled demo melody through the embedded models with
 //!   the `tiny-timbre` CLI, then bundles the plugin.
-//! - `bench [--json]`: decoder and engine speed, block-time spread and latency.
+//! - `bench [--json] [--browser]`: decoder and engine speed, block-time spread and latency;
+//!   `--browser` adds the engine's real-time factor in headless Chromium.
+//! - `web [--out DIR] [--bench]`: builds the browser page into a folder and prints it.
 //! - `dataset | train | export | eval`: run the training crate's own binary (xtask never links
 //!   burn, so bundling stays fast).
 
 mod bench;
 mod demo;
+mod web;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
-        eprintln!("usage: cargo xtask <bundle|demo|bench|dataset|train|export|eval> [args]");
+        eprintln!("usage: cargo xtask <bundle|demo|bench|web|dataset|train|export|eval> [args]");
         return ExitCode::from(2);
     };
     let rest = &args[1..];
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
         }
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        "web" => web::run(rest),
         "dataset" | "train" | "export" | "eval" => run_trainer(command, rest),
         other => Err(format!("unknown task `{other}`")),
     };

@@ -354,7 +354,8 @@ fn load_spectrum_avx2(row: &[f32], spec: &mut [Complex<f32>]) {
 /// Which build of the kernels runs on this CPU (chosen once, at construction).
 #[derive(Clone, Copy, Debug)]
 struct Kernels {
-    /// AVX2 + FMA available (x86-64 only).
+    /// AVX2 + FMA available (x86-64 only; other targets never read it).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2_fma: bool,
 }
 

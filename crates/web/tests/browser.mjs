@@ -1,0 +1,236 @@
+// Browser tests and benchmark of the Tiny Timbre page, in headless Chromium driven by
+// playwright-core. Serves a built page folder on 127.0.0.1, drives the page as a person would
+// (buttons, keyboard on sliders, file input), measures, and prints one JSON object with every
+// figure on its last line; tests/browser.rs asserts on it.
+//
+//   node tests/browser.mjs PAGE_DIR [--screenshot FILE.png] [--bench-only]
+//
+// Chromium: /usr/bin/chromium (or $CHROMIUM). Nothing here reaches beyond localhost.
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const args = process.argv.slice(2);
+const pageDir = path.resolve(args[0] || '');
+const screenshot = args.includes('--screenshot') ? args[args.indexOf('--screenshot') + 1] : null;
+const benchOnly = args.includes('--bench-only');
+if (!fs.existsSync(path.join(pageDir, 'index.html'))) {
+  console.error(`usage: node tests/browser.mjs PAGE_DIR [--screenshot FILE] [--bench-only]; no index.html in ${pageDir}`);
+  process.exit(2);
+}
+
+const MIME = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css',
+  '.wasm': 'application/wasm', '.png': 'image/png', '.json': 'application/json',
+};
+
+/** A static file server for `dir` on 127.0.0.1 (ephemeral port). */
+function serve(dir) {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const rel = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    const file = path.join(dir, path.normalize(rel));
+    if (!file.startsWith(dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] || 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const results = {};
+const log = (...a) => console.error('[browser]', ...a);
+
+const server = await serve(pageDir);
+const url = `http://127.0.0.1:${server.address().port}/`;
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tiny-timbre-chromium-'));
+// A fresh profile (playwright passes it as --user-data-dir).
+const browser = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1400, height: 620 },
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+  ],
+});
+const t0 = Date.now();
+try {
+  const page = await browser.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.tinyTimbre && window.tinyTimbre.ready, null, { timeout: 30000 });
+  results.loaded = true;
+
+  // The engine's real-time factor in this browser, 48 kHz, 128-sample blocks.
+  results.bench = await page.evaluate(() => window.tinyTimbre.bench(10));
+  log('bench', JSON.stringify(results.bench));
+  if (!benchOnly) await runTests(page);
+  results.console_errors = consoleErrors;
+} finally {
+  await browser.close();
+  server.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+results.seconds = (Date.now() - t0) / 1000;
+console.log(JSON.stringify(results));
+
+// ---------------------------------------------------------------------------------------
+
+/** Clicks "Render to WAV" and waits for the page's result: { input, output, rate } summaries. */
+async function renderWithButton(page) {
+  await page.evaluate(() => (window.tinyTimbre.last = null));
+  await page.click('#render');
+  await page.waitForFunction(() => window.tinyTimbre.last || window.tinyTimbre.errors.length, null, { timeout: 60000 });
+  const errors = await page.evaluate(() => window.tinyTimbre.errors.slice());
+  if (errors.length) throw new Error(`render failed: ${errors.join('; ')}`);
+}
+
+/**
+ * Measures the last render in the page: the output's pitch against the input's (the engine's
+ * own tracker, compiled into the page), its level, and how strong its overtones are.
+ */
+function measureLast(page, shiftCents = 0) {
+  return page.evaluate((shift) => {
+    const { input, output, rate } = window.tinyTimbre.last;
+    const fi = window.tinyTimbre.analyze(input, rate);
+    const fo = window.tinyTimbre.analyze(output, rate);
+    const frames = Math.min(fi.length, fo.length) / 3;
+    const errors = [];
+    const voiced = [];
+    for (let i = 40; i < frames; i++) {
+      const [f0i, ci] = [fi[3 * i], fi[3 * i + 1]];
+      const [f0o, co] = [fo[3 * i], fo[3 * i + 1]];
+      if (ci > 0.8 && co > 0.8) {
+        errors.push(Math.abs(1200 * Math.log2(f0o / f0i) - shift));
+        voiced.push([i, f0o]);
+      }
+    }
+    errors.sort((a, b) => a - b);
+    const median = errors.length ? errors[errors.length >> 1] : null;
+    let sum = 0;
+    for (const x of output) sum += x * x;
+    // Overtones: on every 10th voiced frame, a Hann-windowed 2048-sample DFT at k·f0 (k = 1..5,
+    // f0 from the output's own analysis); the loudest of k = 2..5 against k = 1, in dB, median.
+    const hop = rate / 250;
+    const ratios = [];
+    for (let v = 0; v < voiced.length; v += 10) {
+      const [i, f0] = voiced[v];
+      const start = Math.round(i * hop) - 1024;
+      if (start < 0 || start + 2048 > output.length) continue;
+      const mag = (f) => {
+        let re = 0, im = 0;
+        for (let n = 0; n < 2048; n++) {
+          const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / 2048);
+          const ph = (2 * Math.PI * f * n) / rate;
+          re += w * output[start + n] * Math.cos(ph);
+          im += w * output[start + n] * Math.sin(ph);
+        }
+        return Math.hypot(re, im);
+      };
+      const h1 = mag(f0);
+      let worst = 0;
+      for (let k = 2; k <= 5; k++) worst = Math.max(worst, mag(k * f0));
+      ratios.push(20 * Math.log10(worst / h1));
+    }
+    ratios.sort((a, b) => a - b);
+    return {
+      median_cents_error: median,
+      voiced_frames: errors.length,
+      frames,
+      output_rms: Math.sqrt(sum / output.length),
+      overtones_db: ratios.length ? ratios[ratios.length >> 1] : null,
+      render_ms: window.tinyTimbre.last.ms,
+      seconds: input.length / rate,
+    };
+  }, shiftCents);
+}
+
+async function runTests(page) {
+  // 1. The bundled melody, rendered offline through the worklet with the Render button.
+  await renderWithButton(page);
+  results.melody = await measureLast(page);
+  log('melody', JSON.stringify(results.melody));
+  // ... and the download is a WAV of the right shape.
+  results.wav = await page.evaluate(async () => {
+    const a = document.getElementById('download');
+    const bytes = new DataView(await (await fetch(a.href)).arrayBuffer());
+    const tag = (pos) => String.fromCharCode(...[0, 1, 2, 3].map((i) => bytes.getUint8(pos + i)));
+    const { output, rate } = window.tinyTimbre.last;
+    return {
+      visible: !a.hidden, name: a.download, riff: tag(0), wave: tag(8), channels: bytes.getUint16(22, true),
+      rate: bytes.getUint32(24, true), bits: bytes.getUint16(34, true), data_bytes: bytes.getUint32(40, true),
+      total_bytes: bytes.byteLength, expected_rate: rate, expected_frames: output.length,
+    };
+  });
+
+  // 2. A person moves the pitch-shift slider 12 steps up with the keyboard: an octave up.
+  await page.focus('#knob-semitones');
+  for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowRight');
+  results.slider_label = await page.textContent('#knob-semitones + output');
+  await renderWithButton(page);
+  results.octave_up = await measureLast(page, 1200);
+  log('octave up', JSON.stringify(results.octave_up));
+  await page.focus('#knob-semitones');
+  for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowLeft');
+
+  // 3. Reverb slider to 0 (Home key): the network's own sound, dry.
+  await page.focus('#knob-reverb');
+  await page.keyboard.press('Home');
+  await renderWithButton(page);
+  results.dry = await measureLast(page);
+
+  // 4. Inside the synth: by hand, only harmonic 1 and no noise: a sine that still follows.
+  await page.check('#manual');
+  await page.evaluate(() => {
+    const set = (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); };
+    set(document.getElementById('amp'), -12);
+    [...document.getElementById('harmonics').children].forEach((s, i) => set(s, i === 0 ? 0 : -80));
+    [...document.getElementById('noise').children].forEach((s) => set(s, -80));
+  });
+  await renderWithButton(page);
+  results.by_hand = await measureLast(page);
+  log('by hand', JSON.stringify(results.by_hand));
+  await page.uncheck('#manual');
+  results.synth_sliders = await page.evaluate(() => ({
+    harmonics: document.getElementById('harmonics').children.length,
+    noise: document.getElementById('noise').children.length,
+  }));
+
+  // 5. An unsupported file: a clear message on the page.
+  await page.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not audio at all') });
+  await page.waitForSelector('#message:not([hidden])', { timeout: 10000 });
+  results.bad_file_message = await page.textContent('#message');
+
+  // 6. The microphone, which headless Chromium denies (or lacks): a clear message too.
+  await page.evaluate(() => { document.getElementById('message').hidden = true; });
+  await page.click('#mic');
+  await page.waitForSelector('#message:not([hidden])', { timeout: 10000 });
+  results.mic_message = await page.textContent('#message');
+
+  // 7. Live: the demo through the real-time worklet; the synth panel follows; screenshot.
+  await page.click('#demo');
+  await page.waitForTimeout(2500);
+  results.live = await page.evaluate(() => {
+    const h = [...document.getElementById('harmonics').children].map((s) => Number(s.value));
+    return {
+      readout: document.getElementById('readout').textContent,
+      harmonics_above_floor: h.filter((v) => v > -80).length,
+      now_playing: document.getElementById('now-playing').textContent,
+    };
+  });
+  log('live', JSON.stringify(results.live));
+  if (screenshot) {
+    await page.evaluate(() => { document.getElementById('message').hidden = true; });
+    await page.screenshot({ path: screenshot, fullPage: true });
+    results.screenshot = screenshot;
+  }
+  await page.click('#stop');
+}

@@ -1,0 +1,181 @@
+//! The page in a real browser: builds it (timbre-web for wasm32 + wasm-bindgen), serves it on
+//! localhost, and runs `tests/browser.mjs` in headless Chromium through playwright-core. The
+//! script renders the bundled melody through the AudioWorklet, moves sliders, drives the synth
+//! by hand, feeds a bad file, asks for the microphone, plays live, takes a screenshot and
+//! benchmarks; this test asserts on the figures it reports.
+//!
+//! Skips, saying why, when Chromium, node, playwright-core (`npm ci` in crates/web), the wasm
+//! target or the pinned wasm-bindgen CLI is missing; `.ci/run` installs them all.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Why the browser test cannot run here, if it cannot.
+fn missing() -> Option<String> {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !Path::new(CHROMIUM).exists() {
+        return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node is missing (apt-get install nodejs npm)".to_string());
+    }
+    if !web.join("node_modules/playwright-core").exists() {
+        return Some("playwright-core is missing (npm ci in crates/web)".to_string());
+    }
+    timbre_web_build::missing_tools()
+}
+
+/// The outer cargo's target folder (this test runs from `<target>/<profile>/deps/`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.ancestors()
+        .nth(3)
+        .expect("the test runs from <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+fn num(v: &Value, path: &str) -> f64 {
+    v.pointer(path)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("no number at {path} in the report"))
+}
+
+fn text<'a>(v: &'a Value, path: &str) -> &'a str {
+    v.pointer(path)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("no text at {path} in the report"))
+}
+
+#[test]
+fn the_page_transfers_timbre_in_headless_chromium() {
+    if let Some(why) = missing() {
+        println!("SKIPPED the browser test: {why}");
+        return;
+    }
+    let started = std::time::Instant::now();
+    // A separate target folder: the outer `cargo test` holds the lock on its own.
+    let build_dir = target_dir().join("web-build");
+    let page =
+        timbre_web_build::build_page(&build_dir.join("page"), &build_dir).expect("build the page");
+    let screenshot = build_dir.join("web.png");
+    let output = Command::new("node")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("tests/browser.mjs")
+        .arg(&page)
+        .arg("--screenshot")
+        .arg(&screenshot)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "browser script failed:\n{stdout}\n{stderr}"
+    );
+    let r: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("bad report ({e}):\n{stdout}\n{stderr}"));
+    println!("{stderr}");
+    println!(
+        "browser test: {:.1} s in Chromium ({:.1} s with the page build)",
+        num(&r, "/seconds"),
+        started.elapsed().as_secs_f64()
+    );
+
+    assert_eq!(r["loaded"], true);
+    let console = r["console_errors"].as_array().unwrap();
+    assert!(console.is_empty(), "console errors: {console:?}");
+
+    // The melody through the default (violin) model: the output pitch follows the input's.
+    let melody = num(&r, "/melody/median_cents_error");
+    let frames = num(&r, "/melody/frames");
+    assert!(
+        num(&r, "/melody/voiced_frames") >= 0.5 * frames,
+        "voiced frames {}",
+        r["melody"]
+    );
+    assert!(melody < 50.0, "median pitch error {melody} cents");
+    assert!(num(&r, "/melody/output_rms") > 0.01, "{}", r["melody"]);
+
+    // The download is a 16-bit stereo WAV of the whole render.
+    let wav = &r["wav"];
+    assert_eq!(wav["visible"], true);
+    assert_eq!(
+        (text(&r, "/wav/riff"), text(&r, "/wav/wave")),
+        ("RIFF", "WAVE")
+    );
+    assert_eq!(
+        (num(&r, "/wav/channels"), num(&r, "/wav/bits")),
+        (2.0, 16.0)
+    );
+    assert_eq!(num(&r, "/wav/rate"), num(&r, "/wav/expected_rate"));
+    let frames_out = num(&r, "/wav/expected_frames");
+    assert_eq!(
+        frames_out,
+        num(&r, "/melody/seconds") * num(&r, "/wav/rate")
+    );
+    assert_eq!(num(&r, "/wav/data_bytes"), frames_out * 4.0);
+    assert_eq!(num(&r, "/wav/total_bytes"), frames_out * 4.0 + 44.0);
+
+    // Twelve key presses on the pitch-shift slider: an octave up, and the label says so.
+    assert_eq!(text(&r, "/slider_label"), "+12 st");
+    let octave = num(&r, "/octave_up/median_cents_error");
+    assert!(octave < 50.0, "octave up: {octave} cents off 1200");
+
+    // Back to 0 st with reverb off: the pitch follows again, and the sound changed.
+    assert!(num(&r, "/dry/median_cents_error") < 50.0, "{}", r["dry"]);
+    let (wet_rms, dry_rms) = (num(&r, "/melody/output_rms"), num(&r, "/dry/output_rms"));
+    assert!(
+        (wet_rms - dry_rms).abs() > 0.05 * wet_rms,
+        "reverb off changed nothing: {wet_rms} vs {dry_rms}"
+    );
+
+    // By hand, only harmonic 1: a sine at the input's pitch, where the network is bright.
+    let network = num(&r, "/dry/overtones_db");
+    let by_hand = num(&r, "/by_hand/overtones_db");
+    assert!(network > -30.0, "the network's overtones at {network} dB");
+    assert!(by_hand < -40.0, "by hand, overtones at {by_hand} dB");
+    assert!(
+        num(&r, "/by_hand/median_cents_error") < 20.0,
+        "{}",
+        r["by_hand"]
+    );
+    let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
+    let arch = violin.architecture();
+    assert_eq!(num(&r, "/synth_sliders/harmonics"), arch.n_harmonics as f64);
+    assert_eq!(num(&r, "/synth_sliders/noise"), arch.n_noise_bands as f64);
+
+    // Bad input says so on the page.
+    let bad = text(&r, "/bad_file_message");
+    assert!(
+        bad.contains("notes.txt") && bad.contains("not an audio file"),
+        "{bad}"
+    );
+    let mic = text(&r, "/mic_message");
+    assert!(mic.contains("icrophone"), "{mic}");
+
+    // Live through the real-time worklet: the synth panel shows the network's output.
+    assert!(
+        text(&r, "/live/now_playing").contains("demo"),
+        "{}",
+        r["live"]
+    );
+    assert!(
+        num(&r, "/live/harmonics_above_floor") > 0.0,
+        "{}",
+        r["live"]
+    );
+    assert!(text(&r, "/live/readout").contains("Hz"), "{}", r["live"]);
+    assert!(screenshot.exists());
+
+    // The engine keeps up with real time in the browser (the README reports the figure).
+    let rtf = num(&r, "/bench/rtf");
+    println!("engine in Chromium, 48 kHz, 128-sample blocks: {rtf:.0}x real-time");
+    assert!(
+        rtf > 1.0,
+        "the engine is slower than real time in the browser: {rtf}x"
+    );
+}
