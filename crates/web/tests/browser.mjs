@@ -56,7 +56,7 @@ const browser = await chromium.launchPersistentContext(userDataDir, {
   args: [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
+    '--autoplay-policy=no-user-gesture-required', '--use-fake-device-for-media-stream',
   ],
 });
 const t0 = Date.now();
@@ -209,13 +209,25 @@ async function runTests(page) {
   await page.waitForSelector('#message:not([hidden])', { timeout: 10000 });
   results.bad_file_message = await page.textContent('#message');
 
-  // 6. The microphone, which headless Chromium denies (or lacks): a clear message too.
+  // 6. The microphone (Chromium's fake device) while the page has no permission: denied, and
+  // a clear message says so. Then with permission: the fake microphone plays through.
   await page.evaluate(() => { document.getElementById('message').hidden = true; });
   await page.click('#mic');
   await page.waitForSelector('#message:not([hidden])', { timeout: 10000 });
   results.mic_message = await page.textContent('#message');
+  await browser.grantPermissions(['microphone'], { origin: url.replace(/\/$/, '') });
+  await page.click('#mic');
+  await page.waitForTimeout(1500);
+  results.mic_live = await page.evaluate(() => ({
+    now_playing: document.getElementById('now-playing').textContent,
+    meters: document.getElementById('readout').textContent,
+    peaks: window.tinyTimbre.livePeaks,
+  }));
+  log('microphone', JSON.stringify(results.mic_live));
+  await page.click('#stop');
 
-  // 7. Live: the demo through the real-time worklet; the synth panel follows; screenshot.
+  // 7. Live: the demo through the real-time worklet; the synth panel follows; recording;
+  // screenshot.
   await page.click('#demo');
   await page.waitForTimeout(2500);
   results.live = await page.evaluate(() => {
@@ -224,9 +236,21 @@ async function runTests(page) {
       readout: document.getElementById('readout').textContent,
       harmonics_above_floor: h.filter((v) => v > -80).length,
       now_playing: document.getElementById('now-playing').textContent,
+      peaks: window.tinyTimbre.livePeaks,
     };
   });
   log('live', JSON.stringify(results.live));
+  // Record what plays for a second, then the download offers it.
+  await page.click('#record');
+  await page.waitForTimeout(1000);
+  await page.click('#record');
+  results.recording = await page.evaluate(async () => {
+    const a = document.getElementById('download');
+    const bytes = (await (await fetch(a.href)).arrayBuffer()).byteLength;
+    const sampleRate = new DataView(await (await fetch(a.href)).arrayBuffer()).getUint32(24, true);
+    return { name: a.download, bytes, rate: sampleRate };
+  });
+  log('recording', JSON.stringify(results.recording));
   if (screenshot) {
     await page.evaluate(() => { document.getElementById('message').hidden = true; });
     await page.screenshot({ path: screenshot, fullPage: true });

@@ -1,8 +1,8 @@
 //! The page in a real browser: builds it (timbre-web for wasm32 + wasm-bindgen), serves it on
 //! localhost, and runs `tests/browser.mjs` in headless Chromium through playwright-core. The
 //! script renders the bundled melody through the AudioWorklet, moves sliders, drives the synth
-//! by hand, feeds a bad file, asks for the microphone, plays live, takes a screenshot and
-//! benchmarks; this test asserts on the figures it reports.
+//! by hand, feeds a bad file, asks for the microphone, plays and records live, takes a
+//! screenshot and benchmarks; this test asserts on the figures it reports.
 //!
 //! Skips, saying why, when Chromium, node, playwright-core (`npm ci` in crates/web), the wasm
 //! target or the pinned wasm-bindgen CLI is missing; `.ci/run` installs them all.
@@ -155,7 +155,10 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         "{bad}"
     );
     let mic = text(&r, "/mic_message");
-    assert!(mic.contains("icrophone"), "{mic}");
+    assert!(mic.contains("icrophone") && mic.contains("denied"), "{mic}");
+    // With permission, Chromium's fake microphone reaches the engine.
+    assert!(text(&r, "/mic_live/now_playing").contains("microphone"));
+    assert!(num(&r, "/mic_live/peaks/input") > 0.0, "{}", r["mic_live"]);
 
     // Live through the real-time worklet: the synth panel shows the network's output.
     assert!(
@@ -169,7 +172,16 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         r["live"]
     );
     assert!(text(&r, "/live/readout").contains("Hz"), "{}", r["live"]);
+    assert!(num(&r, "/live/peaks/output") > 0.01, "{}", r["live"]);
     assert!(screenshot.exists());
+    // A second of recording: at least half a second of 16-bit stereo at the live rate.
+    assert_eq!(text(&r, "/recording/name"), "tiny-timbre-recording.wav");
+    let recorded = num(&r, "/recording/bytes");
+    assert!(
+        recorded > 44.0 + 0.5 * num(&r, "/recording/rate") * 4.0,
+        "{}",
+        r["recording"]
+    );
 
     // The engine keeps up with real time in the browser (the README reports the figure).
     let rtf = num(&r, "/bench/rtf");

@@ -211,6 +211,8 @@ function setManual(on) {
 
 function showMeters(m) {
   const L = state.layout.meter;
+  window.tinyTimbre.livePeaks.input = Math.max(window.tinyTimbre.livePeaks.input, m[L.inputPeak]);
+  window.tinyTimbre.livePeaks.output = Math.max(window.tinyTimbre.livePeaks.output, m[L.outputPeak]);
   const hz = (x) => `${x.toFixed(1).padStart(6)} Hz`;
   $('readout').textContent =
     `in ${hz(m[L.f0In])} (conf ${m[L.confidence].toFixed(2)}, ${m[L.loudness].toFixed(0)} dB) → out ${hz(m[L.f0Out])}, gate ${m[L.gate].toFixed(2)}`;
@@ -257,7 +259,7 @@ async function startLive(label, connect) {
   const node = makeNode(ctx, METERS_EVERY);
   node.port.onmessage = (e) => {
     const d = e.data;
-    if (d.type === 'meters') showMeters(d.meters);
+    if (d.type === 'meters' && node === state.node) showMeters(d.meters);
     else if (d.type === 'error') showError(`Audio engine: ${d.message}`);
     else if (d.type === 'recorded' && state.recording) {
       state.recording.left.push(d.left);
@@ -265,6 +267,7 @@ async function startLive(label, connect) {
     }
   };
   await connect(ctx, node);
+  window.tinyTimbre.livePeaks = { input: 0, output: 0 };
   node.connect(ctx.destination);
   state.node = node;
   if (state.recording) node.port.postMessage({ type: 'record', on: true });
@@ -278,6 +281,7 @@ function stopLive() {
   try { state.sourceNode?.stop?.(); } catch { /* already stopped */ }
   state.micStream?.getTracks().forEach((t) => t.stop());
   state.node?.disconnect();
+  state.node?.port.postMessage({ type: 'stop' });
   state.node = state.sourceNode = state.micStream = null;
   $('stop').disabled = true;
   $('now-playing').textContent = 'Stopped.';
@@ -516,7 +520,10 @@ function bench(seconds = 10, rate = 48000, block = 128) {
 // The page's automation interface (the browser tests use it; so can the console).
 window.tinyTimbre = {
   ready: false,
+  /** The last offline render: { input, output, rate, ms }. */
   last: null,
+  /** The largest input and output peaks the live worklet reported since it started. */
+  livePeaks: { input: 0, output: 0 },
   errors: state.errors,
   renderOffline,
   analyze: (samples, rate) => analyze(samples, rate),

@@ -5,6 +5,10 @@
 import './textcodec.js';
 import { initSync, WebEngine } from './pkg/timbre_web.js';
 
+// One instance per worklet scope: wasm-bindgen's glue keeps a single instance, so every node
+// of this scope shares it (each with its own WebEngine inside).
+let wasm = null;
+
 class TinyTimbreProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
@@ -13,9 +17,11 @@ class TinyTimbreProcessor extends AudioWorkletProcessor {
     this.metersEvery = o.metersEvery || 0; // quanta between meter messages; 0: none
     this.quanta = 0;
     this.record = false;
+    this.stopped = false;
     this.engine = null;
     try {
-      this.wasm = initSync({ module: o.module });
+      if (!wasm) wasm = initSync({ module: o.module });
+      this.wasm = wasm;
       this.engine = new WebEngine(sampleRate, 128, o.model);
       o.params.forEach((value, index) => this.engine.set_param(index, value));
       this.bindViews();
@@ -60,6 +66,12 @@ class TinyTimbreProcessor extends AudioWorkletProcessor {
         if (this.buffer !== this.wasm.memory.buffer) this.bindViews();
         this.manual[m.slot] = m.value;
       } else if (m.type === 'record') this.record = m.on;
+      else if (m.type === 'stop') {
+        // Free the engine; process() then returns false and the node can go.
+        this.engine.free();
+        this.engine = null;
+        this.stopped = true;
+      }
     } catch (e) {
       this.port.postMessage({ type: 'error', message: String(e.message || e) });
     }
@@ -67,6 +79,7 @@ class TinyTimbreProcessor extends AudioWorkletProcessor {
 
   process(inputs, outputs) {
     const out = outputs[0];
+    if (this.stopped) return false;
     if (!this.engine) return true;
     if (this.buffer !== this.wasm.memory.buffer) this.bindViews();
     const input = inputs[0];
