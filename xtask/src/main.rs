@@ -6,11 +6,13 @@
 //! - `bench [--json] [--browser]`: decoder and engine speed, block-time spread and latency;
 //!   `--browser` adds the engine's real-time factor in headless Chromium.
 //! - `web [--out DIR] [--bench]`: builds the browser page into a folder and prints it.
-//! - `dataset | train | export | eval`: run the training crate's own binary (xtask never links
-//!   burn, so bundling stays fast).
+//! - `eval [--json]`: the quality evaluation of the embedded models (`timbre-eval`).
+//! - `dataset | train | export | loss`: run the training crate's own binary (xtask never links
+//!   burn, so bundling stays fast); `loss` is its held-out spectral loss.
 
 mod bench;
 mod demo;
+mod eval;
 mod web;
 
 use std::process::ExitCode;
@@ -18,7 +20,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
-        eprintln!("usage: cargo xtask <bundle|demo|bench|web|dataset|train|export|eval> [args]");
+        eprintln!(
+            "usage: cargo xtask <bundle|demo|bench|web|eval|dataset|train|export|loss> [args]"
+        );
         return ExitCode::from(2);
     };
     let rest = &args[1..];
@@ -29,7 +33,10 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
         "web" => web::run(rest),
-        "dataset" | "train" | "export" | "eval" => run_trainer(command, rest),
+        "eval" => eval::run(rest),
+        // The trainer's own evaluation: held-out spectral loss, resynthesized WAVs.
+        "loss" => run_trainer("eval", rest),
+        "dataset" | "train" | "export" => run_trainer(command, rest),
         other => Err(format!("unknown task `{other}`")),
     };
     match result {

