@@ -5,6 +5,7 @@
 //! in). Both wrap the same [`timbre_engine::Engine`]; this crate only adds the host shell:
 //!
 //! - [`params`]: host-automatable parameters built from the engine's spec table;
+//! - [`state`]: the checks a restored session passes before it is applied;
 //! - [`models`] and [`loader`]: the model picker's list and the off-thread model swap;
 //! - [`meters`]: lock-free values from the audio thread for the editor;
 //! - [`editor`] and [`widgets`]: the egui editor, its knobs and its meters;
@@ -21,6 +22,7 @@ pub mod loader;
 pub mod meters;
 pub mod models;
 pub mod params;
+pub mod state;
 pub mod synth;
 pub mod widgets;
 
@@ -326,6 +328,10 @@ impl Plugin for TinyTimbre {
 
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        state::sanitize(state, &TimbreParams::default());
     }
 
     fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {

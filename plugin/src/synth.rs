@@ -110,6 +110,10 @@ impl Plugin for TinyTimbreSynth {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        crate::state::sanitize(state, &SynthParams::default());
+    }
+
     fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         editor::create(
             self.params.clone(),
