@@ -187,6 +187,20 @@ async function runTests(page) {
   await renderWithButton(page);
   results.dry = await measureLast(page);
 
+  // 3b. The model picker: the second embedded model sounds different from the violin.
+  await page.evaluate(() => (window.dryViolin = window.tinyTimbre.last.output));
+  await page.selectOption('#model', '1');
+  await renderWithButton(page);
+  results.other_model = await page.evaluate(() => {
+    const a = window.dryViolin;
+    const b = window.tinyTimbre.last.output;
+    let diff = 0, norm = 0;
+    for (let i = 0; i < a.length; i++) { diff += (a[i] - b[i]) ** 2; norm += a[i] ** 2; }
+    return { name: document.querySelector('#model option:checked').textContent, relative_difference: Math.sqrt(diff / norm) };
+  });
+  log('other model', JSON.stringify(results.other_model));
+  await page.selectOption('#model', '0');
+
   // 4. Inside the synth: by hand, only harmonic 1 and no noise: a sine that still follows.
   await page.check('#manual');
   await page.evaluate(() => {

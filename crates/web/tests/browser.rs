@@ -1,8 +1,9 @@
 //! The page in a real browser: builds it (timbre-web for wasm32 + wasm-bindgen), serves it on
 //! localhost, and runs `tests/browser.mjs` in headless Chromium through playwright-core. The
-//! script renders the bundled melody through the AudioWorklet, moves sliders, drives the synth
-//! by hand, feeds a bad file, asks for the microphone, plays and records live, takes a
-//! screenshot and benchmarks; this test asserts on the figures it reports.
+//! script renders the bundled melody through the AudioWorklet, moves sliders, picks another
+//! model, drives the synth by hand, feeds a bad file, asks for the microphone, plays and
+//! records live, takes a screenshot and benchmarks; this test asserts on the figures it
+//! reports.
 //!
 //! Skips, saying why, when Chromium, node, playwright-core (`npm ci` in crates/web), the wasm
 //! target or the pinned wasm-bindgen CLI is missing; `.ci/run` installs them all.
@@ -133,6 +134,15 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         "reverb off changed nothing: {wet_rms} vs {dry_rms}"
     );
 
+    // Another model from the picker (the second embedded one) sounds different.
+    let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
+    assert_ne!(text(&r, "/other_model/name"), violin.metadata().name);
+    let difference = num(&r, "/other_model/relative_difference");
+    assert!(
+        difference > 0.5,
+        "the other model sounds the same ({difference})"
+    );
+
     // By hand, only harmonic 1: a sine at the input's pitch, where the network is bright.
     let network = num(&r, "/dry/overtones_db");
     let by_hand = num(&r, "/by_hand/overtones_db");
@@ -143,7 +153,6 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         "{}",
         r["by_hand"]
     );
-    let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
     let arch = violin.architecture();
     assert_eq!(num(&r, "/synth_sliders/harmonics"), arch.n_harmonics as f64);
     assert_eq!(num(&r, "/synth_sliders/noise"), arch.n_noise_bands as f64);
