@@ -7,8 +7,9 @@
 //!    output pitch error (the DSP crate's tracker against the known 220 Hz, median |cents|)
 //!    over the first and the last 10 s: equal errors mean no phase or timing drift.
 //! 2. Denormals: median block time of the violin model (it has a reverb tail) for a normal
-//!    tone, for input made of denormal numbers, and for the silence after a loud tone (the
-//!    tail decays through the denormal range), each as a ratio to the normal tone. Flush-to-
+//!    tone, for exact zeros, for input made of denormal numbers, and for the silence after a
+//!    loud tone (the tail decays through the denormal range), the last two as ratios to the
+//!    tone and to the zeros (the gate closes on silence, so zeros are the fair baseline). Flush-to-
 //!    zero is off here (Rust's default), so the engine's own denormal hygiene is measured, not
 //!    the CPU mode the plugin also sets.
 //!
@@ -174,6 +175,8 @@ fn denormal_bench() {
     let mut engine = fresh();
     let normal = median_block_us(&mut engine, blocks, play);
     let mut engine = fresh();
+    let zeros = median_block_us(&mut engine, blocks, |_, buf| buf.fill(0.0));
+    let mut engine = fresh();
     let mut seed = 1u32;
     let denormal = median_block_us(&mut engine, blocks, |_, buf| {
         for x in buf {
@@ -188,12 +191,15 @@ fn denormal_bench() {
     let tail = median_block_us(&mut engine, blocks, |_, buf| buf.fill(0.0));
     let tail_late = median_block_us(&mut engine, blocks, |_, buf| buf.fill(0.0));
     println!(
-        "denormals (violin, reverb 100 %, no flush-to-zero): median block {normal:.2} µs normal tone, \
-         {denormal:.2} µs denormal input (ratio {:.3}), {tail:.2} µs first 5 s of silence after the tone \
-         (ratio {:.3}), {tail_late:.2} µs the next 5 s (ratio {:.3})",
+        "denormals (violin, reverb 100 %, no flush-to-zero), median block time: normal tone {normal:.2} µs, \
+         exact zeros {zeros:.2} µs; denormal input {denormal:.2} µs (ratio {:.3} to the tone, {:.3} to zeros); \
+         first 5 s of silence after the tone {tail:.2} µs ({:.3}, {:.3}); the next 5 s {tail_late:.2} µs ({:.3}, {:.3})",
         denormal / normal,
+        denormal / zeros,
         tail / normal,
-        tail_late / normal
+        tail / zeros,
+        tail_late / normal,
+        tail_late / zeros
     );
 }
 
