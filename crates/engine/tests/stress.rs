@@ -5,8 +5,9 @@
 //! fast as it can. The swap thread builds voices (`Engine::voice_for`) alternating between two
 //! models and sends them through the `VoiceSender`, sometimes before the previous crossfade
 //! has finished. Checked: zero allocations inside `process`, finite output within the ceiling,
-//! and no click: the largest sample-to-sample step is at most twice the largest one of the
-//! same setup (same input, same hammering) without any swap.
+//! and no click: the largest sample-to-sample step is at most twice the largest one of each
+//! model playing alone the same input with the same parameters, block for block (the audio
+//! thread records the parameters it used and the reference replays them).
 //!
 //! The two models are the hand-wired one playing only the fundamental and a copy playing only
 //! the octave: a swap without a crossfade switches between sinusoids of unrelated phase, a
@@ -81,11 +82,12 @@ struct Outcome {
     blocks: u64,
     /// Parameter snapshots the hammer thread published.
     hammered: u64,
+    /// The parameters each block used, in order (for [`replay`]).
+    params: Vec<Params>,
 }
 
-/// Runs the audio loop for `blocks` blocks (or until `swaps` swaps were seen, when swapping),
-/// with the hammer thread always on and the swap thread on when `swaps > 0`.
-fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outcome {
+/// Runs the audio loop until `swaps` swaps were seen, with the hammer and swap threads on.
+fn run(first: &ModelFile, second: &ModelFile, swaps: usize) -> Outcome {
     let (mut engine, mut sender) = Engine::prepare(first, RATE, BLOCK).unwrap();
     let input = sawtooth(RATE, 1.0, |_| 220.0, |_| 0.6);
     let shared = Arc::new(SharedParams::new());
@@ -121,7 +123,7 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
         })
     };
 
-    let swapper = (swaps > 0).then(|| {
+    let swapper = {
         let (stop, blocks_done, swaps_seen) =
             (stop.clone(), blocks_done.clone(), swaps_seen.clone());
         let models = [first.clone(), second.clone()];
@@ -165,7 +167,7 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
             sender.collect_garbage();
             sent
         })
-    });
+    };
 
     // The audio thread: this one.
     let names = [
@@ -179,16 +181,14 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
     let mut max_step = 0.0f32;
     let mut peak = 0.0f32;
     let mut allocations = 0;
+    let mut recorded = Vec::with_capacity(1 << 20);
     let mut done = 0u64;
     let mut pos = 0;
     let mut after_last_swap = 0;
     loop {
         let seen = swaps_seen.load(Ordering::Relaxed);
-        if swaps == 0 && done >= blocks {
-            break;
-        }
         // After the last swap, play on for its crossfade and a little more.
-        if swaps > 0 && seen >= swaps {
+        if seen >= swaps {
             after_last_swap += 1;
             if after_last_swap > 20 {
                 break;
@@ -198,11 +198,13 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
             pos = 0;
         }
         let chunk = &input[pos..pos + BLOCK];
+        let mut used = Params::default();
         allocations += allocations_during(|| {
-            let params = shared.read();
-            engine.set_params(&params);
+            used = shared.read();
+            engine.set_params(&used);
             engine.process(&[chunk], &mut left, &mut right);
         });
+        recorded.push(used);
         for &x in &left {
             assert!(
                 x.is_finite() && x.abs() <= OUTPUT_CEILING,
@@ -224,9 +226,7 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
     }
     stop.store(true, Ordering::Relaxed);
     let hammered = hammer.join().unwrap();
-    if let Some(swapper) = swapper {
-        assert_eq!(swapper.join().unwrap(), swaps);
-    }
+    assert_eq!(swapper.join().unwrap(), swaps);
     Outcome {
         max_step,
         peak,
@@ -234,14 +234,39 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize, blocks: u64) -> Outc
         allocations,
         blocks: done,
         hammered,
+        params: recorded,
     }
+}
+
+/// The same input, block for block, through `model` alone with the parameters a run recorded:
+/// the steady-play reference for that run. Returns (largest step, peak).
+fn replay(model: &ModelFile, params: &[Params]) -> (f32, f32) {
+    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).unwrap();
+    let input = sawtooth(RATE, 1.0, |_| 220.0, |_| 0.6);
+    let (mut left, mut right) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
+    let (mut previous, mut max_step, mut peak) = (0.0f32, 0.0f32, 0.0f32);
+    let mut pos = 0;
+    for p in params {
+        if pos + BLOCK > input.len() {
+            pos = 0;
+        }
+        engine.set_params(p);
+        engine.process(&[&input[pos..pos + BLOCK]], &mut left, &mut right);
+        for &x in &left {
+            max_step = max_step.max((x - previous).abs());
+            peak = peak.max(x.abs());
+            previous = x;
+        }
+        pos += BLOCK;
+    }
+    (max_step, peak)
 }
 
 #[test]
 fn a_thousand_swaps_under_parameter_hammering_never_allocate_crash_or_click() {
     let a = single_harmonic_model("swap a (fundamental)", 1);
     let b = single_harmonic_model("swap b (octave)", 2);
-    let swapped = run(&a, &b, SWAPS, 0);
+    let swapped = run(&a, &b, SWAPS);
     assert_eq!(swapped.swaps_seen, SWAPS);
     assert_eq!(swapped.allocations, 0, "process allocated");
     // The hammer really ran concurrently: many snapshots per block.
@@ -251,12 +276,11 @@ fn a_thousand_swaps_under_parameter_hammering_never_allocate_crash_or_click() {
         swapped.hammered,
         swapped.blocks
     );
-    // The same setup without swaps, as long, on each model alone.
-    let steady_a = run(&a, &b, 0, swapped.blocks);
-    let steady_b = run(&b, &a, 0, swapped.blocks);
-    assert_eq!(steady_a.allocations + steady_b.allocations, 0);
-    let steady = steady_a.max_step.max(steady_b.max_step);
-    let peak = steady_a.peak.max(steady_b.peak).max(swapped.peak);
+    // Each model alone, with exactly the parameters the swapping run used, block for block.
+    let (steady_a, peak_a) = replay(&a, &swapped.params);
+    let (steady_b, peak_b) = replay(&b, &swapped.params);
+    let steady = steady_a.max(steady_b);
+    let peak = peak_a.max(peak_b).max(swapped.peak);
     // Loud enough to measure, never clipped by the ceiling (which would make steps of its own).
     assert!(peak > 0.05 && peak < 0.9 * OUTPUT_CEILING, "peak {peak}");
     let bound = 2.0 * steady;
