@@ -89,9 +89,24 @@ impl NoteSource {
         }
     }
 
-    /// Sets the envelope (takes effect from the next frame).
+    /// Sets the envelope (takes effect from the next frame). A non-finite or negative time
+    /// or sustain takes the default's value and the sustain is clamped to 0..1: a NaN used to
+    /// turn the envelope level into NaN for good, silencing the voice until a reset.
     pub fn set_adsr(&mut self, adsr: Adsr) {
-        self.adsr = adsr;
+        let default = Adsr::default();
+        let sane = |v: f32, fallback: f32| {
+            if v.is_finite() && v >= 0.0 {
+                v
+            } else {
+                fallback
+            }
+        };
+        self.adsr = Adsr {
+            attack_ms: sane(adsr.attack_ms, default.attack_ms),
+            decay_ms: sane(adsr.decay_ms, default.decay_ms),
+            sustain: sane(adsr.sustain, default.sustain).min(1.0),
+            release_ms: sane(adsr.release_ms, default.release_ms),
+        };
     }
 
     /// Releases everything at once and silences the voice.
@@ -114,7 +129,11 @@ impl NoteSource {
         let legato = self.n_held > 1 && self.stage != Stage::Release;
         self.note = note;
         if !legato {
-            self.velocity = velocity.clamp(0.0, 1.0);
+            self.velocity = if velocity.is_nan() {
+                0.0
+            } else {
+                velocity.clamp(0.0, 1.0)
+            };
             self.stage = Stage::Attack;
         }
     }

@@ -294,3 +294,45 @@ fn every_rate_block_size_and_layout_with_random_automation() {
         "only {loud_runs} of 48 configurations made sound"
     );
 }
+
+/// Synth mode: non-finite or absurd envelope values must not leave the voice stuck: once sane
+/// values come back, a held note sounds again.
+#[test]
+fn a_non_finite_envelope_does_not_poison_the_synth() {
+    let model = wired_model(true);
+    let (mut engine, _sender) = Engine::prepare(&model, RATE, 512).unwrap();
+    engine.set_mode(timbre_engine::Mode::Notes);
+    let (mut left, mut right) = (vec![0.0f32; 512], vec![0.0f32; 512]);
+    let mut play = |engine: &mut Engine, seconds: f64| {
+        let mut peak = 0.0f32;
+        for _ in 0..(seconds * RATE) as usize / 512 {
+            engine.process(&[], &mut left, &mut right);
+            if let Some((at, x)) = bad_sample(&left) {
+                panic!("sample {at} is {x}");
+            }
+            peak = left.iter().fold(peak, |p, x| p.max(x.abs()));
+        }
+        peak
+    };
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -1.0] {
+        engine.note_on(57, 1.0);
+        engine.set_adsr(timbre_engine::Adsr {
+            attack_ms: bad,
+            decay_ms: bad,
+            sustain: bad,
+            release_ms: bad,
+        });
+        play(&mut engine, 0.5);
+        engine.set_adsr(timbre_engine::Adsr::default());
+        engine.note_off(57);
+        play(&mut engine, 1.0);
+        engine.note_on(57, 1.0);
+        let peak = play(&mut engine, 1.0);
+        assert!(
+            peak > 0.05,
+            "envelope value {bad}: peak {peak} after sane values came back"
+        );
+        engine.note_off(57);
+        play(&mut engine, 1.0);
+    }
+}
