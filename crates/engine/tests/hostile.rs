@@ -336,3 +336,42 @@ fn a_non_finite_envelope_does_not_poison_the_synth() {
         play(&mut engine, 1.0);
     }
 }
+
+/// Synth mode: extreme notes, velocities and pitch bends stay finite, and a normal note
+/// afterwards plays at its pitch.
+#[test]
+fn extreme_notes_and_bends_do_not_poison_the_synth() {
+    let model = wired_model(true);
+    let (mut engine, _sender) = Engine::prepare(&model, RATE, 512).unwrap();
+    engine.set_params(&Params {
+        reverb_percent: 0.0,
+        ..Params::default()
+    });
+    engine.set_mode(timbre_engine::Mode::Notes);
+    let mut out = vec![0.0f32; (RATE * 0.5) as usize];
+    let mut right = vec![0.0f32; out.len()];
+    for (note, velocity, bend) in [
+        (0u8, 1.0f32, -1e6f32),
+        (255, 1.0, 1e6),
+        (127, f32::NAN, f32::NAN),
+        (127, f32::INFINITY, 48.0),
+        (0, -5.0, f32::NEG_INFINITY),
+    ] {
+        engine.note_on(note, velocity);
+        engine.pitch_bend(bend);
+        for (l, r) in out.chunks_mut(512).zip(right.chunks_mut(512)) {
+            engine.process(&[], l, r);
+        }
+        assert!(bad_sample(&out).is_none(), "note {note}, bend {bend}");
+        engine.note_off(note);
+    }
+    engine.pitch_bend(0.0);
+    engine.note_on(57, 1.0);
+    let mut tone = vec![0.0f32; RATE as usize];
+    let mut right = vec![0.0f32; tone.len()];
+    for (l, r) in tone.chunks_mut(512).zip(right.chunks_mut(512)) {
+        engine.process(&[], l, r);
+    }
+    let (err, voiced) = pitch_error(&tone, RATE, 220.0, 50);
+    assert!(voiced > 100 && err < 5.0, "{voiced} voiced, {err} cents");
+}
