@@ -3,7 +3,7 @@
 //!
 //! At 16 kHz: 1024-sample periodic-Hann frames every 256 samples, power spectrum, 40
 //! triangular mel bands (HTK mel scale) from 40 Hz to 7,600 Hz, natural log (floored at
-//! `1e-10`), orthonormal DCT-II, 13 coefficients. The statistics leave out `c0` (level) and use
+//! `1e-10` and at 60 dB below the frame's loudest band), orthonormal DCT-II, 13 coefficients. The statistics leave out `c0` (level) and use
 //! only active frames (frame RMS above [`ACTIVE_RMS_DB`] dBFS).
 
 use realfft::RealFftPlanner;
@@ -24,6 +24,8 @@ pub const N_MFCC: usize = 13;
 pub const MEL_LOW_HZ: f64 = 40.0;
 /// Highest mel band edge, in Hz.
 pub const MEL_HIGH_HZ: f64 = 7_600.0;
+/// Dynamic range kept per frame, in dB below its loudest mel band.
+pub const FRAME_RANGE_DB: f64 = 60.0;
 /// Frames quieter than this RMS (dBFS) are left out of the statistics.
 pub const ACTIVE_RMS_DB: f64 = -50.0;
 
@@ -61,6 +63,16 @@ pub fn mel_filterbank() -> Vec<Vec<f64>> {
                 .collect()
         })
         .collect()
+}
+
+/// Raises every log band energy to at least [`FRAME_RANGE_DB`] below the frame's loudest band:
+/// bands that far down are inaudible under it, and without a floor the empty bands of a synth
+/// (nothing below f0, a true zero between partials) against a recording's faint room noise
+/// would dominate the coefficients.
+pub fn limit_range(log_mels: &mut [f64]) {
+    let top = log_mels.iter().copied().fold(f64::MIN, f64::max);
+    let floor = top - FRAME_RANGE_DB * std::f64::consts::LN_10 / 10.0;
+    log_mels.iter_mut().for_each(|v| *v = v.max(floor));
 }
 
 /// Orthonormal DCT-II of `x`, first `N_MFCC` coefficients.
@@ -113,13 +125,14 @@ pub fn mfcc(x: &[f32]) -> Vec<MfccFrame> {
         fft.process(&mut input, &mut spectrum)
             .expect("buffers come from the plan");
         let power: Vec<f64> = spectrum.iter().map(|c| c.norm_sqr()).collect();
-        let mels: Vec<f64> = bank
+        let mut mels: Vec<f64> = bank
             .iter()
             .map(|row| {
                 let e: f64 = row.iter().zip(&power).map(|(w, p)| w * p).sum();
                 e.max(1e-10).ln()
             })
             .collect();
+        limit_range(&mut mels);
         frames.push(MfccFrame {
             coefficients: dct(&mels),
             rms_db: 10.0 * (energy / FRAME as f64).max(1e-20).log10(),
@@ -254,6 +267,12 @@ mod tests {
                     .max(1e-10)
                     .ln()
             })
+            .collect();
+        // 60 dB below the loudest band: a factor of 1e6 in power.
+        let top = mels.iter().copied().fold(f64::MIN, f64::max);
+        let mels: Vec<f64> = mels
+            .iter()
+            .map(|v| v.max(top - 6.0 * std::f64::consts::LN_10))
             .collect();
         for k in 0..N_MFCC {
             let n = N_MELS as f64;
