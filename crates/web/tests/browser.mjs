@@ -270,5 +270,14 @@ async function runTests(page) {
     await page.screenshot({ path: screenshot, fullPage: true });
     results.screenshot = screenshot;
   }
+  // Switching the model while playing: the live engine crossfades and keeps going.
+  const before = await page.evaluate(() => [window.tinyTimbre.liveMeters, window.tinyTimbre.errors.length]);
+  await page.selectOption('#model', '1');
+  await page.waitForTimeout(800);
+  results.live_model_switch = await page.evaluate(([meters, errors]) => ({
+    meters_since: window.tinyTimbre.liveMeters - meters,
+    new_errors: window.tinyTimbre.errors.slice(errors),
+  }), before);
+  await page.selectOption('#model', '0');
   await page.click('#stop');
 }

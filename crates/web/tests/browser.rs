@@ -183,6 +183,13 @@ fn the_page_transfers_timbre_in_headless_chromium() {
     assert!(text(&r, "/live/readout").contains("Hz"), "{}", r["live"]);
     assert!(num(&r, "/live/peaks/output") > 0.01, "{}", r["live"]);
     assert!(screenshot.exists());
+    // A model switch while playing: meters keep coming, no error.
+    assert!(
+        num(&r, "/live_model_switch/meters_since") > 10.0,
+        "{}",
+        r["live_model_switch"]
+    );
+    assert_eq!(r["live_model_switch"]["new_errors"], serde_json::json!([]));
     // A second of recording: at least half a second of 16-bit stereo at the live rate.
     assert_eq!(text(&r, "/recording/name"), "tiny-timbre-recording.wav");
     let recorded = num(&r, "/recording/bytes");

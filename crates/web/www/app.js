@@ -211,6 +211,7 @@ function setManual(on) {
 
 function showMeters(m) {
   const L = state.layout.meter;
+  window.tinyTimbre.liveMeters += 1;
   window.tinyTimbre.livePeaks.input = Math.max(window.tinyTimbre.livePeaks.input, m[L.inputPeak]);
   window.tinyTimbre.livePeaks.output = Math.max(window.tinyTimbre.livePeaks.output, m[L.outputPeak]);
   const hz = (x) => `${x.toFixed(1).padStart(6)} Hz`;
@@ -524,6 +525,8 @@ window.tinyTimbre = {
   last: null,
   /** The largest input and output peaks the live worklet reported since it started. */
   livePeaks: { input: 0, output: 0 },
+  /** How many meter messages live worklets have sent. */
+  liveMeters: 0,
   errors: state.errors,
   renderOffline,
   analyze: (samples, rate) => analyze(samples, rate),
