@@ -300,6 +300,9 @@ impl WebEngine {
 mod tests {
     use super::*;
 
+    #[global_allocator]
+    static ALLOC: timbre_testkit::CountingAllocator = timbre_testkit::CountingAllocator;
+
     // JsError only constructs on wasm32, so these native tests stay on the success paths.
 
     #[test]
@@ -337,6 +340,28 @@ mod tests {
             web.meters[METER_AMPLITUDE] > 0.0,
             "the meter still shows the network"
         );
+    }
+
+    #[test]
+    fn process_params_and_the_manual_hand_off_never_allocate() {
+        let mut web = WebEngine::new(44_100.0, 128, 0).unwrap();
+        for (i, x) in web.inputs[0].iter_mut().enumerate() {
+            *x = 0.3 * (i as f32 * 0.07).sin();
+        }
+        web.process(128, 2); // first block outside: nothing lazy is left
+        for block in 0..300 {
+            let count = timbre_testkit::allocations_during(|| {
+                web.set_param(block % ALL.len(), (block % 7) as f32);
+                if block == 100 {
+                    web.set_manual(true);
+                }
+                if block > 100 {
+                    web.manual[MANUAL_HARMONICS + block % 10] = 0.5;
+                }
+                web.process(128 - block % 3, 1 + block % 2);
+            });
+            assert_eq!(count, 0, "block {block} allocated");
+        }
     }
 
     #[test]
