@@ -10,8 +10,10 @@ use crate::EvalError;
 
 /// FFT size of the pictures.
 pub const FFT: usize = 1024;
-/// Hop of the pictures, in samples (8 ms at 16 kHz).
-pub const HOP: usize = 128;
+/// Hop of the pictures, in samples (16 ms at 16 kHz).
+pub const HOP: usize = 256;
+/// FFT bins per pixel row (the louder one is drawn).
+pub const BINS_PER_ROW: usize = 2;
 /// Dynamic range shown, in dB below each panel's peak.
 pub const RANGE_DB: f64 = 80.0;
 /// Pixels between panels.
@@ -66,19 +68,20 @@ pub fn colour(v: f64) -> [u8; 3] {
 }
 
 /// Writes the spectrograms of `clips` (16 kHz, drawn top to bottom in order, one column per
-/// hop, one row per bin) as an RGB PNG at `path`.
+/// hop, one row per [`BINS_PER_ROW`] bins) as an RGB PNG at `path`.
 pub fn write_png(path: &Path, clips: &[&[f32]]) -> Result<(), EvalError> {
     let panels: Vec<Vec<Vec<f64>>> = clips.iter().map(|c| spectrogram_db(c)).collect();
     let width = panels.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let rows = FFT / 2;
+    let rows = FFT / 2 / BINS_PER_ROW;
     let height = panels.len() * rows + panels.len().saturating_sub(1) * GAP;
     let mut pixels = vec![255u8; width * height * 3];
     for (p, panel) in panels.iter().enumerate() {
         let peak = panel.iter().flatten().copied().fold(f64::MIN, f64::max);
         let top = p * (rows + GAP);
         for (x, column) in panel.iter().enumerate() {
-            for (bin, db) in column.iter().enumerate() {
-                let y = top + rows - 1 - bin;
+            for (row, bins) in column.chunks(BINS_PER_ROW).enumerate() {
+                let db = bins.iter().copied().fold(f64::MIN, f64::max);
+                let y = top + rows - 1 - row;
                 let rgb = colour(1.0 + (db - peak) / RANGE_DB);
                 let at = (y * width + x) * 3;
                 pixels[at..at + 3].copy_from_slice(&rgb);
@@ -113,7 +116,7 @@ mod tests {
             .map(|n| (2.0 * std::f64::consts::PI * hz * n as f64 / 16_000.0).sin() as f32)
             .collect();
         let s = spectrogram_db(&x);
-        let column = &s[30];
+        let column = &s[15];
         let peak = column
             .iter()
             .enumerate()
@@ -136,7 +139,7 @@ mod tests {
             png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
-        assert_eq!((info.width, info.height), (10, 2 * 512 + GAP as u32));
+        assert_eq!((info.width, info.height), (5, 2 * 256 + GAP as u32));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
