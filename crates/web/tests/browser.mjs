@@ -187,16 +187,52 @@ async function runTests(page) {
   await renderWithButton(page);
   results.dry = await measureLast(page);
 
-  // 3b. The model picker: the second embedded model sounds different from the violin.
+  // 3b. The model picker: the second embedded model sounds different from the violin. The
+  // timbre is compared as a long-term spectrum (third-octave bands, 100 Hz to 8 kHz, each as
+  // dB relative to the total, so level alone does not count), against a repeat render of the
+  // violin as the run-to-run reference.
   await page.evaluate(() => (window.dryViolin = window.tinyTimbre.last.output));
+  await renderWithButton(page);
+  await page.evaluate(() => (window.dryViolinAgain = window.tinyTimbre.last.output));
   await page.selectOption('#model', '1');
   await renderWithButton(page);
   results.other_model = await page.evaluate(() => {
-    const a = window.dryViolin;
-    const b = window.tinyTimbre.last.output;
-    let diff = 0, norm = 0;
-    for (let i = 0; i < a.length; i++) { diff += (a[i] - b[i]) ** 2; norm += a[i] ** 2; }
-    return { name: document.querySelector('#model option:checked').textContent, relative_difference: Math.sqrt(diff / norm) };
+    const rate = window.tinyTimbre.last.rate;
+    const bands = [];
+    for (let f = 100; f < 8000; f *= Math.cbrt(2)) bands.push([f, f * Math.cbrt(2)]);
+    // Naive DFT of Hann-windowed 2048-sample frames every 8192 samples, summed per band.
+    const spectrum = (x) => {
+      const n = 2048, energy = new Float64Array(bands.length);
+      const w = new Float64Array(n), cos = new Float64Array(n), sin = new Float64Array(n);
+      for (let j = 0; j < n; j++) {
+        w[j] = 0.5 - 0.5 * Math.cos((2 * Math.PI * j) / n);
+        cos[j] = Math.cos((2 * Math.PI * j) / n);
+        sin[j] = -Math.sin((2 * Math.PI * j) / n);
+      }
+      for (let start = 0; start + n <= x.length; start += 8192) {
+        for (let k = 1; k < n / 2; k++) {
+          const hz = (k * rate) / n;
+          const band = bands.findIndex(([lo, hi]) => hz >= lo && hz < hi);
+          if (band < 0) continue;
+          let re = 0, im = 0;
+          for (let j = 0, m = 0; j < n; j++, m = (m + k) % n) {
+            const v = x[start + j] * w[j];
+            re += v * cos[m];
+            im += v * sin[m];
+          }
+          energy[band] += re * re + im * im;
+        }
+      }
+      const total = energy.reduce((a, b) => a + b, 0);
+      return Array.from(energy, (e) => 10 * Math.log10(Math.max(e / total, 1e-12)));
+    };
+    const meanAbsDb = (a, b) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
+    const violin = spectrum(window.dryViolin);
+    return {
+      name: document.querySelector('#model option:checked').textContent,
+      band_difference_db: meanAbsDb(violin, spectrum(window.tinyTimbre.last.output)),
+      repeat_difference_db: meanAbsDb(violin, spectrum(window.dryViolinAgain)),
+    };
   });
   log('other model', JSON.stringify(results.other_model));
   await page.selectOption('#model', '0');
