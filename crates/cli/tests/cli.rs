@@ -235,8 +235,11 @@ fn long_files_print_no_progress_bar_when_stderr_is_not_a_terminal() {
     assert_eq!(stderr(&out), "");
     let line = stdout(&out);
     assert!(line.starts_with("rendered 5.0 s in "), "{line}");
+    // The default model, named as its metadata names it.
+    let (default, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
+    let name = &default.metadata().name;
     assert!(
-        line.contains("x real-time) with \"Violin (VSCO2)\" → "),
+        line.contains(&format!("x real-time) with \"{name}\" → ")),
         "{line}"
     );
     assert!(line.trim_end().ends_with("out.wav"), "{line}");
