@@ -141,7 +141,10 @@ fn the_page_transfers_timbre_in_headless_chromium() {
     assert_ne!(text(&r, "/other_model/name"), violin.metadata().name);
     let difference = num(&r, "/other_model/band_difference_db");
     let repeat = num(&r, "/other_model/repeat_difference_db");
-    assert!(repeat < 0.5, "a repeat render differs by {repeat} dB per band");
+    assert!(
+        repeat < 0.5,
+        "a repeat render differs by {repeat} dB per band"
+    );
     assert!(
         difference > 3.0,
         "the other model sounds the same ({difference} dB per band)"
