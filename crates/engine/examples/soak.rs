@@ -15,7 +15,6 @@
 //!
 //! Timing figures depend on the machine and its load; run it on an idle machine.
 
-use std::f64::consts::PI;
 use std::path::Path;
 use std::time::Instant;
 
@@ -31,17 +30,10 @@ const F0: f64 = 220.0;
 /// Seconds of output analysed at the start and at the end.
 const PITCH_WINDOW_S: f64 = 10.0;
 
-/// One second of a band-limited 220 Hz sawtooth, peak about 0.3.
+/// One second of a band-limited 220 Hz sawtooth, peak about 0.3 (the test kit's, which keeps
+/// its phase in f64: 220 whole cycles, so the buffer loops seamlessly).
 fn tone_second() -> Vec<f32> {
-    (0..RATE as usize)
-        .map(|i| {
-            let phase = F0 * i as f64 / RATE;
-            let y: f64 = (1..=30)
-                .map(|h| (2.0 * PI * h as f64 * phase).sin() / h as f64)
-                .sum();
-            (0.3 * y) as f32
-        })
-        .collect()
+    timbre_testkit::sawtooth(RATE, 1.0, |_| F0, |_| 0.6)
 }
 
 /// Median |cents| of `out` against [`F0`] over its confidently voiced frames (after 1 s of

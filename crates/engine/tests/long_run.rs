@@ -6,8 +6,6 @@
 #[allow(unused_imports)]
 mod common;
 
-use std::f64::consts::PI;
-
 use common::*;
 use timbre_engine::{Engine, Params, OUTPUT_CEILING};
 
@@ -16,17 +14,10 @@ const BLOCK: usize = 512;
 /// 220 whole cycles per second: a 1 s buffer of the tone loops seamlessly.
 const F0: f64 = 220.0;
 
-/// One second of a band-limited 220 Hz sawtooth (exact period, computed in f64).
+/// One second of a band-limited 220 Hz sawtooth, peak about 0.3 (the test kit's, which keeps
+/// its phase in f64: 220 whole cycles, so the buffer loops seamlessly).
 fn tone_second() -> Vec<f32> {
-    (0..RATE as usize)
-        .map(|i| {
-            let phase = F0 * i as f64 / RATE;
-            let y: f64 = (1..=30)
-                .map(|h| (2.0 * PI * h as f64 * phase).sin() / h as f64)
-                .sum();
-            (0.3 * y) as f32
-        })
-        .collect()
+    timbre_testkit::sawtooth(RATE, 1.0, |_| F0, |_| 0.6)
 }
 
 /// Median |cents| of `out` against [`F0`] over its voiced frames after 1 s.
