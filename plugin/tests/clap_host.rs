@@ -305,10 +305,17 @@ fn corrupt_old_or_odd_states_load_defaults_and_never_crash() {
     // An "old" state: unknown parameters, a missing one, wrong types, a model that is a number.
     let old = serde_json::json!({
         "version": "0.0.1",
-        "params": { "gain": { "F32": -12.0 }, "removed_param": { "F32": 3.0 }, "reverb": { "Bool": true } },
+        "params": { "gain": { "f32": -12.0 }, "removed_param": { "f32": 3.0 }, "reverb": { "bool": true } },
         "fields": { "model": "42", "unknown_field": "\"x\"" }
     });
+    // nice-plug's value tags are lower case: with them the state is parsed, so the known
+    // parameter is applied and the odd ones are what the plugin must survive.
     plugin.load_state(&encode_state(&old));
+    assert_ne!(
+        plugin.param_value(gain.id),
+        default_gain,
+        "the old state's gain was applied"
+    );
     // A state pointing at a model file that is gone: the default model plays instead.
     let gone = with_model(&good, "/nonexistent/violin.ttmodel");
     assert!(plugin.load_state(&gone));
