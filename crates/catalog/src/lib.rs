@@ -57,6 +57,13 @@ pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
             )),
         ),
         (
+            "flute",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/flute.ttmodel"
+            )),
+        ),
+        (
             "untrained",
             include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
