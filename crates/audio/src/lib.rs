@@ -269,6 +269,16 @@ fn describe(e: &SymphoniaError) -> String {
     }
 }
 
+/// The mean of the channels, over the shortest channel's length: the mono mix the trainer and
+/// the evaluation analyse.
+pub fn mix_to_mono(channels: &[Vec<f32>]) -> Vec<f32> {
+    let n = channels.iter().map(Vec::len).min().unwrap_or(0);
+    let scale = 1.0 / channels.len().max(1) as f32;
+    (0..n)
+        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale)
+        .collect()
+}
+
 /// Writes `left` and `right` (the same length) as a stereo 32-bit IEEE float WAV at
 /// `sample_rate`. Float keeps the engine's headroom (its output may exceed 0 dBFS, up to
 /// +12 dBFS, with a high `--gain`) without clipping or dithering. A partial file is removed on
@@ -324,6 +334,14 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../cli/tests/fixtures")
             .join(name)
+    }
+
+    #[test]
+    fn mono_mix_is_the_mean_over_the_shortest_channel() {
+        let mono = mix_to_mono(&[vec![1.0, 0.5, 0.25], vec![-1.0, 0.5]]);
+        assert_eq!(mono, vec![0.0, 0.5]);
+        assert_eq!(mix_to_mono(&[vec![0.3, -0.6]]), vec![0.3, -0.6]);
+        assert!(mix_to_mono(&[]).is_empty());
     }
 
     fn tmp(name: &str) -> PathBuf {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use timbre_audio::decode_file;
+use timbre_audio::{decode_file, mix_to_mono};
 
 use crate::EvalError;
 
@@ -55,16 +55,9 @@ pub fn recordings(datasets: &Path, name: &str) -> Result<Vec<Recording>, EvalErr
         .into_iter()
         .map(|clip| {
             let decoded = decode_file(&package.join(&clip.name))?;
-            let n = decoded.channels.len().max(1) as f32;
-            let mut mono = vec![0.0f32; decoded.frames()];
-            for channel in &decoded.channels {
-                for (m, v) in mono.iter_mut().zip(channel) {
-                    *m += v / n;
-                }
-            }
             Ok(Recording {
                 name: clip.name,
-                samples: mono,
+                samples: mix_to_mono(&decoded.channels),
                 sample_rate: decoded.sample_rate as f64,
                 held_out: clip.split == "validation",
             })

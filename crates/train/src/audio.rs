@@ -2,11 +2,11 @@
 //! decoders as the CLI) and writing mono WAVs (tests, evaluation renders).
 //!
 //! Decoding is `timbre-audio`'s, shared with the CLI; this module adds the dataset's stricter
-//! policy, the mono mix and a mono WAV writer.
+//! policy and a mono WAV writer.
 
 use std::path::Path;
 
-pub use timbre_audio::{has_audio_extension, AUDIO_EXTENSIONS};
+pub use timbre_audio::{has_audio_extension, mix_to_mono, AUDIO_EXTENSIONS};
 
 /// Decodes the whole file with the same reader as the CLI ([`timbre_audio::decode_file`]): one
 /// vector per channel and the sample rate in Hz. A damaged packet is an error here (training
@@ -17,15 +17,6 @@ pub fn decode_file(path: &Path) -> Result<(Vec<Vec<f32>>, u32), String> {
         return Err(format!("damaged audio: {}", decoded.warnings.join("; ")));
     }
     Ok((decoded.channels, decoded.sample_rate))
-}
-
-/// The mean of the channels.
-pub fn mix_to_mono(channels: &[Vec<f32>]) -> Vec<f32> {
-    let n = channels.iter().map(Vec::len).min().unwrap_or(0);
-    let scale = 1.0 / channels.len().max(1) as f32;
-    (0..n)
-        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale)
-        .collect()
 }
 
 /// Writes a mono 32-bit float WAV.
