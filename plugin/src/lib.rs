@@ -42,8 +42,8 @@ pub use crate::synth::TinyTimbreSynth;
 
 /// The vendor shown by hosts.
 pub const VENDOR: &str = "Tiny Timbre";
-/// The project's web page.
-pub const URL: &str = "https://example.invalid/tiny-timbre";
+/// The project's web page: none is published yet, so hosts show none (an empty URL).
+pub const URL: &str = "";
 /// Support e-mail (none yet).
 pub const EMAIL: &str = "";
 
@@ -93,7 +93,8 @@ pub struct Core {
     input_channels: usize,
     /// Copies of the input channels: the host buffer is processed in place.
     input_scratch: [Vec<f32>; 2],
-    /// A right channel to write to when the host gives only one output channel.
+    /// The right channel when the host gives only one output channel (the mono output is the
+    /// average of both).
     right_scratch: Vec<f32>,
     /// The latency last reported to the host, in samples.
     latency: u32,
@@ -225,11 +226,14 @@ impl Core {
                 [&self.input_scratch[0][..len], &self.input_scratch[1][..len]];
             match slices {
                 [] => {}
-                [left] => engine.process(
-                    &inputs[..in_ch],
-                    &mut left[range],
-                    &mut self.right_scratch[..len],
-                ),
+                [mono] => {
+                    // The mono output is the middle of the stereo image: (L + R) / 2.
+                    let right = &mut self.right_scratch[..len];
+                    engine.process(&inputs[..in_ch], &mut mono[range.clone()], right);
+                    for (m, r) in mono[range].iter_mut().zip(right.iter()) {
+                        *m = (*m + *r) * 0.5;
+                    }
+                }
                 [left, right, rest @ ..] => {
                     engine.process(
                         &inputs[..in_ch],
@@ -314,6 +318,12 @@ impl Plugin for TinyTimbre {
             main_output_channels: NonZeroU32::new(2),
             ..AudioIOLayout::const_default()
         },
+        // A mono track in a host that wants as many outputs as inputs (JUCE hosts).
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            ..AudioIOLayout::const_default()
+        },
     ];
 
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
@@ -379,7 +389,7 @@ impl ClapPlugin for TinyTimbre {
     const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("Real-time timbre transfer: sing a line, hear it played by a trained instrument");
-    const CLAP_MANUAL_URL: Option<&'static str> = Some(URL);
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::AudioEffect,

@@ -56,7 +56,7 @@ impl Default for EngineParams {
     fn default() -> Self {
         Self {
             loudness: float_param(&spec::LOUDNESS),
-            gate: float_param(&spec::GATE).with_value_to_string(Arc::new(|v| format!("{v:.2}"))),
+            gate: float_param(&spec::GATE),
             auto_adjust: bool_param(&spec::AUTO_ADJUST),
             semitones: int_param(&spec::SEMITONES),
             cents: float_param(&spec::CENTS),
@@ -148,9 +148,8 @@ impl Default for SynthParams {
                 adsr.sustain,
                 FloatRange::Linear { min: 0.0, max: 1.0 },
             )
-            .with_unit(" %")
-            .with_value_to_string(formatters::v2s_f32_percentage(0))
-            .with_string_to_value(formatters::s2v_f32_percentage()),
+            .with_value_to_string(Arc::new(|v| format_value(v * 100.0, 0, false, " %")))
+            .with_string_to_value(Arc::new(|s| parse_number(s).map(|p| p / 100.0))),
             release: time_param("Release", adsr.release_ms),
             model: ModelSelection::new(DEFAULT_MODEL),
         }
@@ -169,7 +168,9 @@ impl SynthParams {
     }
 }
 
-/// An envelope time parameter in ms, skewed so short times get most of the travel.
+/// An envelope time parameter in ms, skewed so short times get most of the travel. The text
+/// carries its own unit: "250 ms" below a second, "1.58 s" from a second up (the switch is made
+/// on the rounded value, so the text of a text's value is the same text).
 fn time_param(name: &'static str, default_ms: f32) -> FloatParam {
     FloatParam::new(
         name,
@@ -180,24 +181,45 @@ fn time_param(name: &'static str, default_ms: f32) -> FloatParam {
             factor: FloatRange::skew_factor(-2.0),
         },
     )
-    .with_unit(" ms")
-    .with_value_to_string(Arc::new(|v| {
-        if v >= 1000.0 {
-            format!("{:.2} s", v / 1000.0)
-        } else {
-            format!("{v:.0}")
-        }
-    }))
-    .with_string_to_value(Arc::new(|s| {
-        let s = s.trim();
-        if let Some(sec) = s.strip_suffix('s').filter(|r| !r.ends_with('m')) {
-            return sec.trim().parse::<f32>().ok().map(|v| v * 1000.0);
-        }
-        parse_number(s)
-    }))
+    .with_value_to_string(Arc::new(format_time))
+    .with_string_to_value(Arc::new(parse_time))
 }
 
-/// The unit suffix shown after a value (nice-plug appends it without a space).
+/// The text of an envelope time in ms (see [`time_param`]).
+pub fn format_time(ms: f32) -> String {
+    let whole_ms = ms.round();
+    if whole_ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{whole_ms:.0} ms")
+    }
+}
+
+/// Reads an envelope time: "250 ms", "250" (ms) or "1.5 s", in ms.
+pub fn parse_time(text: &str) -> Option<f32> {
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return parse_number(ms);
+    }
+    if let Some(seconds) = text.strip_suffix('s') {
+        return parse_number(seconds).map(|s| s * 1000.0);
+    }
+    parse_number(text)
+}
+
+/// The text of a value: rounded to `places` decimals, "+" before positive values of a
+/// parameter that can go negative (a shift or a gain), never "-0", then the unit.
+pub fn format_value(value: f32, places: usize, signed: bool, unit: &str) -> String {
+    let scale = 10f32.powi(places as i32);
+    let rounded = (value * scale).round() / scale;
+    // Adding 0.0 turns -0.0 into 0.0.
+    let rounded = rounded + 0.0;
+    let sign = if signed && rounded > 0.0 { "+" } else { "" };
+    format!("{sign}{rounded:.places$}{unit}")
+}
+
+/// The unit suffix the value text ends with. The parameters carry no separate unit string:
+/// hosts that show both would print the unit twice.
 pub fn unit_suffix(unit: &str) -> &'static str {
     match unit {
         "st" => " st",
@@ -228,22 +250,23 @@ fn parse_number(s: &str) -> Option<f32> {
     s[..end].parse().ok()
 }
 
-/// A float parameter with the spec's name, range, default and unit.
+/// A float parameter with the spec's name, range, default and unit (in its text).
 pub fn float_param(spec: &ParamSpec) -> FloatParam {
     let places = decimals(spec);
     let range = FloatRange::Linear {
         min: spec.min,
         max: spec.max,
     };
+    let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
     FloatParam::new(spec.name, spec.default, range)
-        .with_unit(unit_suffix(spec.unit))
         .with_step_size(10f32.powi(-(places as i32)))
-        .with_value_to_string(Arc::new(move |v| format!("{v:.places$}")))
+        .with_value_to_string(Arc::new(move |v| format_value(v, places, signed, unit)))
         .with_string_to_value(Arc::new(parse_number))
 }
 
-/// An integer parameter with the spec's name, range, default and unit.
+/// An integer parameter with the spec's name, range, default and unit (in its text).
 pub fn int_param(spec: &ParamSpec) -> IntParam {
+    let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
     IntParam::new(
         spec.name,
         spec.default.round() as i32,
@@ -252,14 +275,7 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
             max: spec.max.round() as i32,
         },
     )
-    .with_unit(unit_suffix(spec.unit))
-    .with_value_to_string(Arc::new(|v| {
-        if v > 0 {
-            format!("+{v}")
-        } else {
-            format!("{v}")
-        }
-    }))
+    .with_value_to_string(Arc::new(move |v| format_value(v as f32, 0, signed, unit)))
     .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
 }
 
@@ -376,6 +392,29 @@ mod tests {
         assert_eq!(p.to_string(), "0.0 dB");
         let st = int_param(&spec::SEMITONES);
         assert_eq!(st.to_string(), "0 st");
+    }
+
+    #[test]
+    fn values_read_with_one_unit_and_a_sign_on_shifts() {
+        assert_eq!(format_value(12.0, 0, true, " st"), "+12 st");
+        assert_eq!(format_value(-0.04, 1, true, " dB"), "0.0 dB");
+        assert_eq!(format_value(50.0, 1, true, " ct"), "+50.0 ct");
+        assert_eq!(format_value(30.0, 0, false, " %"), "30 %");
+        assert_eq!(float_param(&spec::CENTS).to_string(), "0.0 ct");
+        let mut cents = float_param(&spec::CENTS);
+        cents = cents.with_step_size(0.1);
+        assert_eq!(cents.normalized_value_to_string(0.75, true), "+50.0 ct");
+        assert_eq!(format_time(1580.0), "1.58 s");
+        assert_eq!(format_time(999.4), "999 ms");
+        assert_eq!(format_time(999.6), "1.00 s");
+        assert_eq!(parse_time("1.05 s"), Some(1050.0));
+        assert_eq!(parse_time("12 ms"), Some(12.0));
+        assert_eq!(parse_time("12"), Some(12.0));
+        let decay = &SynthParams::default().decay;
+        assert_eq!(decay.unit(), "");
+        let text = decay.normalized_value_to_string(0.6767676767676768, true);
+        let back = decay.string_to_normalized_value(&text).unwrap();
+        assert_eq!(decay.normalized_value_to_string(back, true), text);
     }
 
     #[test]

@@ -89,11 +89,18 @@ impl Plugin for TinyTimbreSynth {
     const EMAIL: &'static str = EMAIL;
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
-        main_input_channels: None,
-        main_output_channels: NonZeroU32::new(2),
-        ..AudioIOLayout::const_default()
-    }];
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(1),
+            ..AudioIOLayout::const_default()
+        },
+    ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
@@ -186,7 +193,7 @@ impl ClapPlugin for TinyTimbreSynth {
     const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre-synth";
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("A trained instrument played from MIDI: the Tiny Timbre engine in synth mode");
-    const CLAP_MANUAL_URL: Option<&'static str> = Some(URL);
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
     const CLAP_SUPPORT_URL: Option<&'static str> = None;
     const CLAP_FEATURES: &'static [ClapFeature] = &[
         ClapFeature::Instrument,

@@ -40,10 +40,13 @@ pub use voice::Voice;
 use controls::ControlStage;
 use voice::WARMUP_FRAMES;
 
-/// Lowest host sample rate the engine runs at, in Hz.
-pub const MIN_SAMPLE_RATE: f64 = 22_050.0;
+/// Lowest host sample rate the engine runs at, in Hz. Below 2 × the model's band (16 kHz for
+/// an 8 kHz model) the synth drops the harmonics and noise bands above the host's Nyquist
+/// frequency: at 8 kHz a violin keeps its partials below 4 kHz, at 1 kHz only what lies
+/// below 500 Hz (the analysis still hears the whole band the host delivers).
+pub const MIN_SAMPLE_RATE: f64 = 1_000.0;
 /// Highest host sample rate the engine runs at, in Hz.
-pub const MAX_SAMPLE_RATE: f64 = 192_000.0;
+pub const MAX_SAMPLE_RATE: f64 = 768_000.0;
 /// Length of the crossfade between two models, in ms.
 pub const CROSSFADE_MS: f64 = 20.0;
 /// Glide time of the output gain and reverb mix, in ms.
@@ -51,6 +54,13 @@ pub const PARAM_SMOOTHING_MS: f32 = 20.0;
 /// The output never exceeds this magnitude (+12 dBFS): a last safety net against a runaway
 /// model or extreme settings, far above any normal level.
 pub const OUTPUT_CEILING: f32 = 4.0;
+/// Input samples smaller than this in magnitude (−140 dBFS) count as silence for the rest
+/// state (see [`Engine::process`]).
+pub const SILENCE_FLOOR: f32 = 1e-7;
+/// How long the engine waits after its source fell silent before it rests, beyond the
+/// reverb's tail, in ms: long enough for the gate to close, the decoder and the noise frames
+/// to empty and every reverb partition to flush, so the output is exactly zero by then.
+pub const REST_MARGIN_MS: f64 = 1000.0;
 
 /// Where the f0 and loudness come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,12 +115,22 @@ pub struct Engine {
     note_frames: u64,
     /// Host samples processed since `prepare` or `reset`.
     samples_done: u64,
-    /// Scratch buffers, `max_block` long.
+    /// Scratch buffers, `max_block` long: the mono input, the dry synth of the current and
+    /// of the fading voice, the stereo output of each, and the per-sample wet and gain.
     mono: Vec<f32>,
     mix: Vec<f32>,
     fade_buf: Vec<f32>,
+    out: [Vec<f32>; 2],
+    fade_out: [Vec<f32>; 2],
     wet: Vec<f32>,
     gain: Vec<f32>,
+    /// Resting: the source has been silent long enough that the engine was reset; it outputs
+    /// zeros and does nothing until sound (or a note) arrives, and then starts exactly like a
+    /// fresh instance. This makes a render independent of what played before a pause.
+    resting: bool,
+    /// Host samples the source has been silent for (input below [`SILENCE_FLOOR`], or no
+    /// note sounding).
+    silent_samples: u64,
     /// Smoothed output gain (linear) and reverb mix (0..1).
     output_gain: LinearSmoother,
     reverb_mix: LinearSmoother,
@@ -167,6 +187,10 @@ impl Engine {
             mono: vec![0.0; max_block],
             mix: vec![0.0; max_block],
             fade_buf: vec![0.0; max_block],
+            out: [vec![0.0; max_block], vec![0.0; max_block]],
+            fade_out: [vec![0.0; max_block], vec![0.0; max_block]],
+            resting: true,
+            silent_samples: 0,
             wet: vec![0.0; max_block],
             gain: vec![0.0; max_block],
             output_gain: LinearSmoother::with_time(
@@ -252,6 +276,7 @@ impl Engine {
     /// Synth mode: a key was pressed (velocity 0..1).
     pub fn note_on(&mut self, note: u8, velocity: f32) {
         self.notes.note_on(note, velocity);
+        self.wake();
     }
 
     /// Synth mode: a key was released.
@@ -331,12 +356,20 @@ impl Engine {
         (analysis + ramp).round() as u32
     }
 
-    /// Clears every state (analysis, decoder, synth, reverb, smoothers), keeping the model and
-    /// parameters. Allocation-free.
+    /// Clears every state (analysis, decoder, synth, reverb, smoothers, held notes), keeping
+    /// the model and parameters: what follows sounds exactly like a fresh instance.
+    /// Allocation-free.
     pub fn reset(&mut self) {
+        self.notes.reset();
+        self.clear_sound();
+        self.resting = true;
+    }
+
+    /// Clears everything that sounds or listens (not the held notes, bend or envelope
+    /// settings) and puts the smoothers on their targets. Allocation-free.
+    fn clear_sound(&mut self) {
         self.analyzer.reset();
         self.controls.reset();
-        self.notes.reset();
         self.voice.reset();
         if let Some(old) = self.fading.take() {
             self.receiver.retire(old);
@@ -345,15 +378,51 @@ impl Engine {
         self.history_head = 0;
         self.note_frames = 0;
         self.samples_done = 0;
+        self.silent_samples = 0;
         self.output_gain
             .reset(params::db_to_gain(self.params.output_gain_db));
         self.reverb_mix.reset(self.params.reverb_percent / 100.0);
+    }
+
+    /// Leaves the rest state: the next sample is the first of a fresh stream.
+    fn wake(&mut self) {
+        if self.resting {
+            self.resting = false;
+            self.clear_sound();
+        }
+    }
+
+    /// Whether the engine is resting (see [`Engine::process`]).
+    pub fn is_resting(&self) -> bool {
+        self.resting
+    }
+
+    /// Host samples of silence after which the engine rests: the reverb's tail plus
+    /// [`REST_MARGIN_MS`].
+    fn rest_after_samples(&self) -> u64 {
+        let tail = self.voice.tail_samples().max(
+            self.fading
+                .as_ref()
+                .map_or(0, |fading| fading.tail_samples()),
+        );
+        tail as u64 + (REST_MARGIN_MS * 1e-3 * self.host_rate) as u64
     }
 
     /// Processes one block. `inputs` holds one slice per input channel (mono or stereo; they
     /// are averaged; empty means silence); the outputs must have the same length as the
     /// inputs. Any length works (larger than `max_block` is split). Never allocates, locks,
     /// logs or does I/O; the output is always finite and within ±[`OUTPUT_CEILING`].
+    ///
+    /// The output is stereo: the two channels differ only by the side of the stereo reverb,
+    /// so `(left + right) / 2` is the mono mix (see [`Voice::apply_reverb`]).
+    ///
+    /// **Rest.** A fresh or reset engine rests, and so does one whose source has been silent
+    /// (input below [`SILENCE_FLOOR`] in audio mode, no note sounding in note mode) for the
+    /// reverb's tail plus [`REST_MARGIN_MS`], by which time its output is exactly zero. A
+    /// resting engine outputs zeros and skips all work; the first input sample above the floor
+    /// (or the next note-on) starts it again from a cleared state, on that very sample. So a
+    /// phrase renders bit-identically however long the silence before it, whatever played
+    /// before the pause and however the host cut its blocks: two bounces of a session match.
     pub fn process(&mut self, inputs: &[&[f32]], out_left: &mut [f32], out_right: &mut [f32]) {
         let n = out_left.len().min(out_right.len());
         self.receiver.flush();
@@ -363,7 +432,14 @@ impl Engine {
         // arrive meanwhile, the newest is taken and the others retired.
         if self.fading.is_none() {
             if let Some(new_voice) = self.receiver.take() {
-                self.start_crossfade(new_voice);
+                if self.resting {
+                    // Nothing sounds: no fade needed, and the voice starts cleared.
+                    let old = std::mem::replace(&mut self.voice, new_voice);
+                    self.receiver.retire(old);
+                    self.voice.reset();
+                } else {
+                    self.start_crossfade(new_voice);
+                }
             }
         }
         let mut in_peak = 0.0f32;
@@ -384,15 +460,68 @@ impl Engine {
                 }
             }
             in_peak = mono.iter().fold(in_peak, |p, x| p.max(x.abs()));
-            self.process_chunk(len);
-            let out = &self.mix[..len];
-            out_peak = out.iter().fold(out_peak, |p, x| p.max(x.abs()));
-            out_left[done..done + len].copy_from_slice(out);
-            out_right[done..done + len].copy_from_slice(out);
+            let start = self.wake_position(len);
+            self.out[0][..start].fill(0.0);
+            self.out[1][..start].fill(0.0);
+            if start < len {
+                self.process_chunk(start, len);
+                self.update_rest(start, len);
+            }
+            for (out, channel) in [&mut *out_left, &mut *out_right].into_iter().zip(&self.out) {
+                out[done..done + len].copy_from_slice(&channel[..len]);
+                out_peak = channel[..len].iter().fold(out_peak, |p, x| p.max(x.abs()));
+            }
             done += len;
         }
         self.meters.input_peak = in_peak;
         self.meters.output_peak = out_peak;
+    }
+
+    /// Where in the chunk `mono[..len]` the engine plays from: 0 when it is awake; when it
+    /// rests, the first sample above [`SILENCE_FLOOR`] in audio mode (waking it there), or
+    /// `len` (stays at rest; note mode wakes on a note-on).
+    fn wake_position(&mut self, len: usize) -> usize {
+        if !self.resting {
+            return 0;
+        }
+        if self.mode == Mode::Notes {
+            return len;
+        }
+        match self.mono[..len].iter().position(|x| x.abs() > SILENCE_FLOOR) {
+            Some(first) => {
+                self.wake();
+                first
+            }
+            None => len,
+        }
+    }
+
+    /// Counts the silence in samples `from..len` of the chunk just played, and rests once it
+    /// has lasted [`Engine::rest_after_samples`].
+    fn update_rest(&mut self, from: usize, len: usize) {
+        let played = (len - from) as u64;
+        let silent = match self.mode {
+            Mode::Audio => {
+                let chunk = &self.mono[from..len];
+                match chunk.iter().rposition(|x| x.abs() > SILENCE_FLOOR) {
+                    Some(last) => {
+                        self.silent_samples = 0;
+                        (chunk.len() - 1 - last) as u64
+                    }
+                    None => played,
+                }
+            }
+            Mode::Notes if self.notes.is_idle() => played,
+            Mode::Notes => {
+                self.silent_samples = 0;
+                0
+            }
+        };
+        self.silent_samples += silent;
+        if self.silent_samples >= self.rest_after_samples() {
+            self.clear_sound();
+            self.resting = true;
+        }
     }
 
     /// Starts fading from the current voice to `new_voice`, warmed up on recent history.
@@ -411,14 +540,15 @@ impl Engine {
         self.fade_pos = 0;
     }
 
-    /// Runs the pipeline on `self.mono[..len]` into `self.mix[..len]`.
-    fn process_chunk(&mut self, len: usize) {
-        // 1. Frames, with the chunk position at which each one is complete.
+    /// Runs the pipeline on `self.mono[from..to]` into `self.out[..][from..to]`.
+    fn process_chunk(&mut self, from: usize, to: usize) {
+        let len = to - from;
+        // 1. Frames, with the position (from `from`) at which each one is complete.
         self.frames.clear();
         match self.mode {
             Mode::Audio => {
                 let frames = &mut self.frames;
-                self.analyzer.process(&self.mono[..len], |pos, frame| {
+                self.analyzer.process(&self.mono[from..to], |pos, frame| {
                     if frames.len() < frames.capacity() {
                         frames.push((pos, frame));
                     }
@@ -455,15 +585,20 @@ impl Engine {
             pos = frame_pos;
         }
         self.render(pos, len);
-        // 4. Reverb over the whole chunk, then the crossfade of a model swap.
+        // 4. Stereo reverb over the whole chunk, then the crossfade of a model swap.
         let wet = &self.wet[..len];
-        self.voice.apply_reverb(&mut self.mix[..len], wet);
+        let [left, right] = &mut self.out;
+        let (left, right) = (&mut left[from..to], &mut right[from..to]);
+        self.voice
+            .apply_reverb(&self.mix[..len], wet, &mut *left, &mut *right);
         if let Some(old) = self.fading.as_mut() {
-            let old_out = &mut self.fade_buf[..len];
-            old.apply_reverb(old_out, wet);
-            for (new, old) in self.mix[..len].iter_mut().zip(old_out.iter()) {
+            let [old_left, old_right] = &mut self.fade_out;
+            let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
+            old.apply_reverb(&self.fade_buf[..len], wet, &mut *old_left, &mut *old_right);
+            for i in 0..len {
                 let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
-                *new = *new * t + *old * (1.0 - t);
+                left[i] = left[i] * t + old_left[i] * (1.0 - t);
+                right[i] = right[i] * t + old_right[i] * (1.0 - t);
                 self.fade_pos += 1;
             }
             if self.fade_pos >= self.fade_len {
@@ -473,8 +608,10 @@ impl Engine {
             }
         }
         // 5. Output gain and the safety ceiling.
-        for (o, g) in self.mix[..len].iter_mut().zip(&self.gain[..len]) {
-            *o = sanitize(*o * g).clamp(-OUTPUT_CEILING, OUTPUT_CEILING);
+        for channel in [left, right] {
+            for (o, g) in channel.iter_mut().zip(&self.gain[..len]) {
+                *o = sanitize(*o * g).clamp(-OUTPUT_CEILING, OUTPUT_CEILING);
+            }
         }
         self.samples_done += len as u64;
     }

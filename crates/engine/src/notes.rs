@@ -117,6 +117,12 @@ impl NoteSource {
         self.bend = 0.0;
     }
 
+    /// Whether nothing sounds or will sound until the next note-on: no key held and the
+    /// envelope at rest.
+    pub fn is_idle(&self) -> bool {
+        self.n_held == 0 && self.stage == Stage::Idle
+    }
+
     /// A key was pressed: `velocity` in 0..1.
     pub fn note_on(&mut self, note: u8, velocity: f32) {
         self.remove_held(note);

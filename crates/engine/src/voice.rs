@@ -13,7 +13,7 @@ use timbre_model::{normalize_harmonics, scale_f0, scale_loudness, Decoder, Model
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
-use crate::ir::resample_ir;
+use crate::ir::{resample_ir, side_ir};
 use crate::manual::ManualControls;
 use crate::params::db_to_gain;
 
@@ -34,8 +34,12 @@ pub struct Voice {
     harmonics: HarmonicBank,
     /// Filtered noise at the host rate.
     noise: FilteredNoise,
-    /// The model's reverb, at the host rate.
+    /// The model's reverb, at the host rate: the middle of the stereo image (and the whole
+    /// of a mono output).
     reverb: ConvolutionReverb,
+    /// The side of the stereo reverb: a decorrelated copy of the tail ([`side_ir`]), added to
+    /// the left channel and subtracted from the right, so the mono sum is the plain reverb.
+    side_reverb: ConvolutionReverb,
     /// Per-harmonic amplitudes of the current frame.
     amplitudes: Vec<f32>,
     /// Noise magnitudes of the current frame.
@@ -44,6 +48,8 @@ pub struct Voice {
     noise_buf: Vec<f32>,
     /// Scratch: the reverb's wet signal.
     wet_buf: Vec<f32>,
+    /// Scratch: the side reverb's wet signal.
+    side_buf: Vec<f32>,
     /// Receptive field of the decoder, in frames.
     receptive_field: usize,
 }
@@ -84,11 +90,13 @@ impl Voice {
             target,
             harmonics: HarmonicBank::new(host_rate),
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
+            side_reverb: ConvolutionReverb::new(&side_ir(&ir, host_rate), max_block),
             reverb: ConvolutionReverb::new(&ir, max_block),
             amplitudes: vec![0.0; arch.n_harmonics],
             magnitudes: vec![0.0; arch.n_noise_bands],
             noise_buf: vec![0.0; max_block],
             wet_buf: vec![0.0; max_block],
+            side_buf: vec![0.0; max_block],
             receptive_field: arch.receptive_field(),
         })
     }
@@ -119,6 +127,13 @@ impl Voice {
         self.harmonics.reset();
         self.noise.reset();
         self.reverb.reset();
+        self.side_reverb.reset();
+    }
+
+    /// How long the voice keeps sounding after its controls fall silent, in host samples: the
+    /// reverb's tail.
+    pub fn tail_samples(&self) -> usize {
+        self.reverb.ir_len().max(self.side_reverb.ir_len())
     }
 
     /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
@@ -190,13 +205,22 @@ impl Voice {
         }
     }
 
-    /// Mixes the reverb into `buf` (at most `max_block` samples) in place, with the per-sample
-    /// dry/wet amounts in `wet` (0..1): `dry·(1 − w) + reverb·w`.
-    pub fn apply_reverb(&mut self, buf: &mut [f32], wet: &[f32]) {
-        let wet_buf = &mut self.wet_buf[..buf.len()];
-        self.reverb.process(buf, wet_buf);
-        for ((o, r), w) in buf.iter_mut().zip(wet_buf.iter()).zip(wet) {
-            *o = *o * (1.0 - w) + r * w;
+    /// Mixes the stereo reverb over the dry synth output `dry` (at most `max_block` samples)
+    /// into `left` and `right`, with the per-sample dry/wet amounts in `wet` (0..1):
+    /// `dry·(1 − w) + (reverb ± side)·w`. The two channels differ only by the side reverb, so
+    /// `(left + right) / 2` is the mono mix `dry·(1 − w) + reverb·w`.
+    pub fn apply_reverb(&mut self, dry: &[f32], wet: &[f32], left: &mut [f32], right: &mut [f32]) {
+        let n = dry.len();
+        let mid = &mut self.wet_buf[..n];
+        self.reverb.process(dry, mid);
+        let side = &mut self.side_buf[..n];
+        self.side_reverb.process(dry, side);
+        for i in 0..n {
+            let w = wet[i];
+            let centre = dry[i] * (1.0 - w) + mid[i] * w;
+            let spread = side[i] * w;
+            left[i] = centre + spread;
+            right[i] = centre - spread;
         }
     }
 }

@@ -423,7 +423,7 @@ fn hostile_input_gives_finite_bounded_output() {
 fn bad_configurations_are_refused_with_typed_errors() {
     let model = random_model(&Architecture::default(), 1);
     assert!(matches!(
-        Engine::prepare(&model, 8_000.0, 512),
+        Engine::prepare(&model, 500.0, 512),
         Err(timbre_engine::EngineError::UnsupportedSampleRate(_))
     ));
     assert!(matches!(
@@ -433,6 +433,10 @@ fn bad_configurations_are_refused_with_typed_errors() {
     assert!(matches!(
         Engine::prepare(&model, 48_000.0, 0),
         Err(timbre_engine::EngineError::InvalidBlockSize)
+    ));
+    assert!(matches!(
+        Engine::prepare(&model, 1_000_000.0, 512),
+        Err(timbre_engine::EngineError::UnsupportedSampleRate(_))
     ));
     for rate in [22_050.0, 32_000.0, 37_000.0, 88_200.0, 192_000.0] {
         assert!(Engine::prepare(&model, rate, 64).is_ok(), "{rate}");

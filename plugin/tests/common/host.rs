@@ -207,6 +207,55 @@ impl Plugin {
         ext.get(&self.instance.plugin_handle())
     }
 
+    /// The text the plugin shows for CLAP value `value` of parameter `id`.
+    pub fn value_text(&mut self, id: ClapId, value: f64) -> String {
+        let ext: PluginParams = self
+            .instance
+            .plugin_shared_handle()
+            .get_extension()
+            .expect("params ext");
+        let mut buf = [0u8; 256];
+        let text = ext
+            .value_to_text(&self.instance.plugin_handle(), id, value, &mut buf)
+            .unwrap_or_else(|_| panic!("no text for {value} of parameter {id:?}"));
+        let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+        String::from_utf8(text[..end].to_vec()).expect("UTF-8 text")
+    }
+
+    /// The CLAP value the plugin reads from `text` for parameter `id`.
+    pub fn text_value(&mut self, id: ClapId, text: &str) -> Option<f64> {
+        let ext: PluginParams = self
+            .instance
+            .plugin_shared_handle()
+            .get_extension()
+            .expect("params ext");
+        let text = std::ffi::CString::new(text).unwrap();
+        ext.text_to_value(&self.instance.plugin_handle(), id, &text)
+    }
+
+    /// Selects the audio port configuration with `inputs` main input channels (0: none) and
+    /// `outputs` main output channels.
+    pub fn select_layout(&mut self, inputs: u32, outputs: u32) {
+        let ext: PluginAudioPortsConfig = self
+            .instance
+            .plugin_shared_handle()
+            .get_extension()
+            .expect("audio-ports-config ext");
+        let handle = self.instance.plugin_handle();
+        let mut chosen = None;
+        for i in 0..ext.count(&handle) {
+            let mut buf = AudioPortsConfigBuffer::new();
+            let config = ext.get(&handle, i, &mut buf).unwrap();
+            let ins = config.main_input.as_ref().map_or(0, |p| p.channel_count);
+            let outs = config.main_output.as_ref().map_or(0, |p| p.channel_count);
+            if (ins, outs) == (inputs, outputs) {
+                chosen = Some(config.id);
+            }
+        }
+        let id = chosen.unwrap_or_else(|| panic!("no layout {inputs} in / {outputs} out"));
+        ext.select(&handle, id).expect("select layout");
+    }
+
     /// Selects the audio port configuration whose main input has `channels` channels.
     pub fn select_input_channels(&mut self, channels: u32) {
         let ext: PluginAudioPortsConfig = self
@@ -284,6 +333,7 @@ impl Plugin {
         Session {
             processor: Some(processor),
             max_block: max_block as usize,
+            outputs: 2,
         }
     }
 
@@ -300,9 +350,26 @@ pub struct Session {
     processor: Option<StoppedPluginAudioProcessor<TestHost>>,
     /// The largest block allowed.
     pub max_block: usize,
+    /// Output channels the host hands the plugin: 2, or 1 for a mono layout (then the
+    /// rendered right channel is empty).
+    pub outputs: usize,
 }
 
 impl Session {
+    /// Resets the plugin on an audio thread, as a host does before a bounce (CLAP `reset`).
+    pub fn reset(&mut self) {
+        let mut processor = self.processor.take().expect("active");
+        let processor = std::thread::scope(|s| {
+            s.spawn(move || {
+                processor.reset();
+                processor
+            })
+            .join()
+            .expect("audio thread panicked")
+        });
+        self.processor = Some(processor);
+    }
+
     /// Processes `inputs` (0, 1 or 2 channels of equal length) on an audio thread, in blocks
     /// whose sizes cycle through `blocks` (clamped to the maximum), sending `events` at their
     /// sample positions (sorted). Returns the left and right outputs.
@@ -315,14 +382,15 @@ impl Session {
     ) -> [Vec<f32>; 2] {
         let processor = self.processor.take().expect("active");
         let max_block = self.max_block;
-        let (processor, out) = std::thread::scope(|s| {
+        let outputs = self.outputs;
+        let (processor, mut out) = std::thread::scope(|s| {
             s.spawn(move || {
                 let mut started = processor.start_processing().expect("start processing");
                 let mut out = [vec![0.0f32; len], vec![0.0f32; len]];
                 let mut in_bufs: Vec<Vec<f32>> = vec![vec![0.0; max_block]; inputs.len()];
                 let mut out_bufs = [vec![0.0f32; max_block], vec![0.0f32; max_block]];
                 let mut in_ports = AudioPorts::with_capacity(inputs.len().max(1), 1);
-                let mut out_ports = AudioPorts::with_capacity(2, 1);
+                let mut out_ports = AudioPorts::with_capacity(outputs, 1);
                 let mut event_buf = EventBuffer::new();
                 let mut out_events = EventBuffer::new();
                 let mut pos = 0usize;
@@ -376,7 +444,7 @@ impl Session {
                     let mut output_audio = out_ports.with_output_buffers([AudioPortBuffer {
                         latency: 0,
                         channels: AudioPortBufferType::f32_output_only(
-                            out_bufs.iter_mut().map(|b| &mut b[..n]),
+                            out_bufs.iter_mut().take(outputs).map(|b| &mut b[..n]),
                         ),
                     }]);
                     started
@@ -400,6 +468,9 @@ impl Session {
             .expect("audio thread panicked")
         });
         self.processor = Some(processor);
+        if outputs == 1 {
+            out[1].clear();
+        }
         out
     }
 }

@@ -1,0 +1,184 @@
+//! Renders a host can repeat, at any rate, in stereo: the rest state makes a phrase render
+//! bit-identically whatever came before the pause before it; every rate from 1 kHz to 768 kHz
+//! (fractional ones too) plays the input's pitch; the stereo reverb's channels differ while
+//! their mono sum is the plain reverb.
+
+mod common;
+
+use common::*;
+use timbre_dsp::reverb::ConvolutionReverb;
+use timbre_engine::ir::resample_ir;
+use timbre_engine::{Engine, Params};
+use timbre_model::testing::random_model;
+use timbre_model::{Architecture, ModelFile};
+
+/// Renders `input` (mono) through a fresh engine in blocks of `block`, returning (L, R).
+fn run(engine: &mut Engine, input: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut left = vec![0.0; input.len()];
+    let mut right = vec![0.0; input.len()];
+    for ((i, l), r) in input
+        .chunks(block)
+        .zip(left.chunks_mut(block))
+        .zip(right.chunks_mut(block))
+    {
+        engine.process(&[i], l, r);
+    }
+    (left, right)
+}
+
+/// A model with a learned-like reverb IR (random weights, decaying noise IR).
+fn model_with_reverb() -> ModelFile {
+    random_model(&Architecture::default(), 11)
+}
+
+fn engine_at(rate: f64, params: &Params, max_block: usize) -> Engine {
+    engine_with(&wired_model(false), rate, params, max_block)
+}
+
+fn engine_with(model: &ModelFile, rate: f64, params: &Params, max_block: usize) -> Engine {
+    let (mut engine, _sender) = Engine::prepare(model, rate, max_block).unwrap();
+    engine.set_params(params);
+    engine.reset();
+    engine
+}
+
+/// A 1.5 s phrase with vibrato.
+fn phrase(rate: f64, midi: f64) -> Vec<f32> {
+    let notes = [(midi, 0.7), (midi + 5.0, 0.8)];
+    sawtooth(rate, 1.5, melody(&notes, 30.0), |_| 0.5)
+}
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+/// Rate, in Hz, at which the test sounds are made.
+const RATE: f64 = 48_000.0;
+
+#[test]
+fn a_phrase_after_a_pause_renders_as_in_a_fresh_instance() {
+    let params = Params {
+        reverb_percent: 40.0,
+        ..Params::default()
+    };
+    let first = phrase(RATE, 62.0);
+    let second = phrase(RATE, 57.0);
+    // What a fresh instance makes of the second phrase, with a short lead-in of silence.
+    let lead = 1_000;
+    let mut alone = vec![0.0; lead];
+    alone.extend_from_slice(&second);
+    alone.extend(std::iter::repeat_n(0.0, RATE as usize));
+    let model = model_with_reverb();
+    let (fresh_l, fresh_r) = run(&mut engine_with(&model, RATE, &params, 512), &alone, 512);
+    // The same phrase after another one and a 4 s pause, in other blocks: a second bounce
+    // of a session, where the plugin played on between the two.
+    let pause = (4.0 * RATE) as usize;
+    let mut session = first.clone();
+    session.extend(std::iter::repeat_n(0.0, pause));
+    let start = session.len();
+    session.extend_from_slice(&second);
+    session.extend(std::iter::repeat_n(0.0, RATE as usize));
+    let mut engine = engine_with(&model, RATE, &params, 1024);
+    let mut left = vec![0.0; session.len()];
+    let mut right = vec![0.0; session.len()];
+    let allocations = allocations_during(|| {
+        for ((i, l), r) in session
+            .chunks(333)
+            .zip(left.chunks_mut(333))
+            .zip(right.chunks_mut(333))
+        {
+            engine.process(&[i], l, r);
+        }
+    });
+    assert_eq!(allocations, 0, "resting and waking allocate nothing");
+    let (l, r) = (left, right);
+    let sounding = (fresh_l.iter().map(|x| x * x).sum::<f32>() / fresh_l.len() as f32).sqrt();
+    assert!(sounding > 0.01, "the phrase sounds ({sounding})");
+    assert!(fresh_l != fresh_r, "stereo");
+    assert!(l[start..] == fresh_l[lead..], "left differs");
+    assert!(r[start..] == fresh_r[lead..], "right differs");
+    // Silence before the phrase is skipped: nothing sounds before it.
+    assert!(l[start - 100..start].iter().all(|&x| x == 0.0));
+    assert!(!engine.is_resting(), "still inside the reverb's tail");
+    run(&mut engine, &vec![0.0; 3 * RATE as usize], 512);
+    assert!(engine.is_resting(), "rests again after the phrase's tail");
+}
+
+#[test]
+fn a_reset_restarts_exactly_like_a_fresh_engine() {
+    let params = Params::default();
+    let input = phrase(RATE, 60.0);
+    let mut engine = engine_with(&model_with_reverb(), RATE, &params, 512);
+    let (a, _) = run(&mut engine, &input, 512);
+    engine.reset();
+    let (b, _) = run(&mut engine, &input, 100);
+    assert!(a == b, "a reset engine renders differently");
+}
+
+#[test]
+fn every_rate_from_1_khz_to_768_khz_plays_the_input_pitch() {
+    let params = Params {
+        reverb_percent: 0.0,
+        ..Params::default()
+    };
+    // A3 (220 Hz) with a slow vibrato: below Nyquist at every rate.
+    for rate in [
+        1_000.0, 8_000.0, 11_025.0, 22_050.0, 44_100.5, 48_000.0, 96_000.0, 176_400.0, 384_000.0,
+        768_000.0,
+    ] {
+        let mut engine = engine_at(rate, &params, 4096);
+        let latency = engine.latency_samples() as usize;
+        let input = sawtooth(rate, 1.5, |_| 220.0, |_| 0.5);
+        let (out, _) = run(&mut engine, &input, 4096);
+        assert!(out.iter().all(|x| x.is_finite()), "{rate} Hz");
+        let ms = latency as f64 / rate * 1e3;
+        assert!(ms > 1.0 && ms < 60.0, "{rate} Hz: latency {ms:.1} ms");
+        let f = frames(&out, rate);
+        let voiced: Vec<f32> = f[f.len() / 2..]
+            .iter()
+            .filter(|x| x.confidence > 0.8)
+            .map(|x| cents(x.f0_hz, 220.0))
+            .collect();
+        assert!(
+            voiced.len() > f.len() / 4 && median(&voiced).abs() < 10.0,
+            "{rate} Hz: {} voiced frames, median {} cents",
+            voiced.len(),
+            median(&voiced)
+        );
+    }
+}
+
+#[test]
+fn the_stereo_reverb_is_wide_and_its_mono_sum_is_the_plain_reverb() {
+    let model = model_with_reverb();
+    let input = phrase(RATE, 64.0);
+    let dry_params = Params {
+        reverb_percent: 0.0,
+        ..Params::default()
+    };
+    let wet_params = Params {
+        reverb_percent: 100.0,
+        ..Params::default()
+    };
+    let (dry_l, dry_r) = run(&mut engine_with(&model, RATE, &dry_params, 512), &input, 512);
+    assert!(dry_l == dry_r, "the dry synth is mono");
+    let (l, r) = run(&mut engine_with(&model, RATE, &wet_params, 512), &input, 512);
+    assert!(l != r, "the reverb is not dual-mono");
+    // The mono sum is the dry synth through the model's own IR, convolved independently.
+    let ir = resample_ir(model.reverb_ir(), model.metadata().reverb_sample_rate_hz as f64, RATE)
+        .unwrap();
+    let mut plain = ConvolutionReverb::new(&ir, input.len());
+    let mut expected = vec![0.0; input.len()];
+    plain.process(&dry_l, &mut expected);
+    let peak = expected.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+    let worst = l
+        .iter()
+        .zip(&r)
+        .zip(&expected)
+        .map(|((a, b), e)| ((a + b) * 0.5 - e).abs())
+        .fold(0.0f32, f32::max);
+    assert!(peak > 1e-3 && worst < 1e-4 * peak.max(1.0), "mono sum off by {worst} (peak {peak})");
+    // The channels are decorrelated but still share most of the sound.
+    let tail = input.len() / 3..;
+    let corr = correlation(&l[tail.clone()], &r[tail]);
+    assert!((0.1..0.9).contains(&corr), "left/right correlation {corr}");
+}
