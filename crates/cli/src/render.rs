@@ -22,14 +22,18 @@ use timbre_dsp::offline::resample_clip;
 use timbre_dsp::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
 use timbre_engine::offline::render;
 use timbre_engine::params::{ParamSpec, Params};
-use timbre_engine::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
+use timbre_engine::MAX_SAMPLE_RATE;
 
 use crate::error::CliError;
 use timbre_audio::{decode_file, write_wav, AudioError, Decoded};
 use timbre_catalog as models;
 
-/// Rate that inputs below [`MIN_SAMPLE_RATE`] are resampled to, in Hz.
+/// Rate that inputs below [`FULL_BAND_MIN_RATE_HZ`] are resampled to, in Hz.
 pub const LOW_RATE_TARGET_HZ: u32 = 48_000;
+/// Lowest input rate rendered at its own rate, in Hz. The engine runs down to
+/// [`timbre_engine::MIN_SAMPLE_RATE`], but below 22.05 kHz it must drop the instrument's upper harmonics
+/// (above the output's Nyquist frequency), so a file is better rendered at 48 kHz.
+pub const FULL_BAND_MIN_RATE_HZ: f64 = 22_050.0;
 
 /// Inputs longer than this (in seconds) get a progress bar (when stderr is a terminal).
 pub const PROGRESS_MIN_SECONDS: f64 = 3.0;
@@ -123,7 +127,7 @@ pub fn render_rate(input_rate: u32) -> Result<u32, CliError> {
             max: MAX_RATE_HZ,
         });
     }
-    Ok(if rate < MIN_SAMPLE_RATE {
+    Ok(if rate < FULL_BAND_MIN_RATE_HZ {
         LOW_RATE_TARGET_HZ
     } else if rate > MAX_SAMPLE_RATE {
         MAX_SAMPLE_RATE as u32
@@ -165,8 +169,9 @@ pub fn render_file(req: &RenderRequest) -> Result<RenderReport, CliError> {
         decoded.channels
     } else {
         notes.push(format!(
-            "note: the input is at {input_rate} Hz, outside the engine's {MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz; \
-             resampled to {rate} Hz, and the output is written at {rate} Hz"
+            "note: the input is at {input_rate} Hz, outside {FULL_BAND_MIN_RATE_HZ}–{MAX_SAMPLE_RATE} Hz \
+             (the range rendered with the instrument's full band); resampled to {rate} Hz, \
+             and the output is written at {rate} Hz"
         ));
         vec![resample_mono(&decoded, rate)?]
     };
@@ -272,10 +277,12 @@ mod tests {
         }
         assert_eq!(render_rate(8_000).unwrap(), 48_000);
         assert_eq!(render_rate(16_000).unwrap(), 48_000);
-        assert_eq!(render_rate(384_000).unwrap(), 192_000);
-        let e = render_rate(4_000).unwrap_err().to_string();
-        assert!(e.contains("4000 Hz"), "{e}");
-        assert!(render_rate(400_000).is_err());
+        assert_eq!(render_rate(384_000).unwrap(), 384_000);
+        assert_eq!(render_rate(768_000).unwrap(), 768_000);
+        assert_eq!(render_rate(4_000).unwrap(), 48_000);
+        let e = render_rate(800).unwrap_err().to_string();
+        assert!(e.contains("800 Hz"), "{e}");
+        assert!(render_rate(1_000_000).is_err());
     }
 
     #[test]
