@@ -116,9 +116,11 @@ impl Core {
             Mode::Audio => EDITOR_SIZE,
             Mode::Notes => SYNTH_EDITOR_SIZE,
         };
+        let loader = Arc::new(ModelLoader::default());
+        selection.load_on_restore(loader.clone());
         Self {
             engine: None,
-            loader: Arc::new(ModelLoader::default()),
+            loader,
             meters: Arc::new(SharedMeters::default()),
             repaint: RepaintNotifier::new(),
             editor_state: EguiEditorState::from_size(

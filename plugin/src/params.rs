@@ -7,7 +7,7 @@
 //! engine, which smooths every control itself.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
@@ -15,6 +15,7 @@ use parking_lot::RwLock;
 use timbre_engine::params::{self as spec, ParamSpec};
 use timbre_engine::Adsr;
 
+use crate::loader::ModelLoader;
 use crate::models::DEFAULT_MODEL;
 
 /// The ten engine parameters, shared by the effect and the synth.
@@ -285,8 +286,13 @@ pub fn bool_param(spec: &ParamSpec) -> BoolParam {
 }
 
 /// The model the musician picked: an embedded model's name or a file path. Persisted in the
-/// plugin state under `"model"`; restoring a state raises [`ModelSelection::take_changed`] so
-/// the plugin loads the restored model.
+/// plugin state under `"model"`.
+///
+/// Restoring a state loads the restored model at once, on the thread that restores it, through
+/// the loader given to [`ModelSelection::load_on_restore`]: the voice is waiting for the audio
+/// thread before its next block, so a session plays its model from the first block on and a
+/// bounce never depends on when a background load ends. Without a loader (before the plugin
+/// wires one) the restore raises [`ModelSelection::take_changed`] instead.
 ///
 /// Clones share the same selection (the plugin, the background task and the editor each hold
 /// one).
@@ -296,6 +302,8 @@ pub struct ModelSelection {
     spec: Arc<RwLock<String>>,
     /// Set when a restored state changed the selection; the audio thread polls it (atomic).
     changed: Arc<AtomicBool>,
+    /// Loads a restored selection at once.
+    restore_loader: Arc<OnceLock<Arc<ModelLoader>>>,
 }
 
 impl ModelSelection {
@@ -304,7 +312,13 @@ impl ModelSelection {
         Self {
             spec: Arc::new(RwLock::new(spec.to_string())),
             changed: Arc::new(AtomicBool::new(false)),
+            restore_loader: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Restored selections are loaded by `loader`, synchronously (set once, by the plugin).
+    pub fn load_on_restore(&self, loader: Arc<ModelLoader>) {
+        let _ = self.restore_loader.set(loader);
     }
 
     /// The selected name or path. Locks: never call it on the audio thread.
@@ -326,8 +340,15 @@ impl ModelSelection {
 
 impl<'a> PersistentField<'a, String> for ModelSelection {
     fn set(&self, new_value: String) {
-        *self.spec.write() = new_value;
-        self.changed.store(true, Ordering::Release);
+        *self.spec.write() = new_value.clone();
+        match self.restore_loader.get() {
+            // On failure the selection is kept (a missing file is found again once it is
+            // back) and the current model plays on.
+            Some(loader) => {
+                loader.load(&new_value);
+            }
+            None => self.changed.store(true, Ordering::Release),
+        }
     }
 
     fn map<F, R>(&self, f: F) -> R
@@ -400,10 +421,9 @@ mod tests {
         assert_eq!(format_value(-0.04, 1, true, " dB"), "0.0 dB");
         assert_eq!(format_value(50.0, 1, true, " ct"), "+50.0 ct");
         assert_eq!(format_value(30.0, 0, false, " %"), "30 %");
-        assert_eq!(float_param(&spec::CENTS).to_string(), "0.0 ct");
-        let mut cents = float_param(&spec::CENTS);
-        cents = cents.with_step_size(0.1);
-        assert_eq!(cents.normalized_value_to_string(0.75, true), "+50.0 ct");
+        assert_eq!(float_param(&spec::CENTS).to_string(), "0 ct");
+        let cents = float_param(&spec::CENTS);
+        assert_eq!(cents.normalized_value_to_string(0.75, true), "+50 ct");
         assert_eq!(format_time(1580.0), "1.58 s");
         assert_eq!(format_time(999.4), "999 ms");
         assert_eq!(format_time(999.6), "1.00 s");

@@ -350,8 +350,8 @@ fn loading_a_state_with_another_model_swaps_it_mid_stream() {
     assert!(loud > 0.01, "model A plays: rms {loud}");
     let state = plugin.save_state();
     assert!(plugin.load_state(&with_model(&state, quiet_path.to_str().unwrap())));
-    // The audio thread notices, the background task loads and sends the voice, the engine
-    // crossfades: poll for it like a host that keeps playing.
+    // The restore loads the model and sends its voice; the engine crossfades to it on its
+    // next block: poll for it like a host that keeps playing.
     let mut swapped = None;
     for _ in 0..100 {
         plugin.idle();

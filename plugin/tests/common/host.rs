@@ -256,24 +256,10 @@ impl Plugin {
         ext.select(&handle, id).expect("select layout");
     }
 
-    /// Selects the audio port configuration whose main input has `channels` channels.
+    /// Selects the audio port configuration whose main input has `channels` channels and
+    /// whose main output is stereo.
     pub fn select_input_channels(&mut self, channels: u32) {
-        let ext: PluginAudioPortsConfig = self
-            .instance
-            .plugin_shared_handle()
-            .get_extension()
-            .expect("audio-ports-config ext");
-        let handle = self.instance.plugin_handle();
-        let mut chosen = None;
-        for i in 0..ext.count(&handle) {
-            let mut buf = AudioPortsConfigBuffer::new();
-            let config = ext.get(&handle, i, &mut buf).unwrap();
-            if config.main_input.as_ref().map(|p| p.channel_count) == Some(channels) {
-                chosen = Some(config.id);
-            }
-        }
-        let id = chosen.unwrap_or_else(|| panic!("no layout with {channels} input channels"));
-        ext.select(&handle, id).expect("select layout");
+        self.select_layout(channels, 2);
     }
 
     /// Saves the state through a stream that accepts at most 7 bytes per write.
