@@ -79,8 +79,14 @@ fn pedalboard_renders_the_vst3_repeatably_and_in_tune() {
     assert!(n > 300 && err <= 15.0, "{err:.1} cents over {n} frames");
     assert!(fresh[0] != fresh[1], "the stereo output is dual-mono");
     // Repeatable.
-    assert!(read_channels(&dir.join("again.f32"), 2) == fresh, "after reset");
-    assert!(read_channels(&dir.join("second.f32"), 2) == fresh, "second instance");
+    assert!(
+        read_channels(&dir.join("again.f32"), 2) == fresh,
+        "after reset"
+    );
+    assert!(
+        read_channels(&dir.join("second.f32"), 2) == fresh,
+        "second instance"
+    );
     let latency = {
         let mut plugin = Plugin::new(EFFECT_ID);
         let session = plugin.activate(RATE, 512);
@@ -102,6 +108,9 @@ fn pedalboard_renders_the_vst3_repeatably_and_in_tune() {
         .zip(fresh[0].iter().zip(&fresh[1]))
         .map(|(m, (l, r))| (m - (l + r) * 0.5).abs())
         .fold(0.0f32, f32::max);
-    assert!(worst < 1e-6, "mono track differs from (L + R) / 2 by {worst}");
+    assert!(
+        worst < 1e-6,
+        "mono track differs from (L + R) / 2 by {worst}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

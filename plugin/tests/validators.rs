@@ -16,10 +16,26 @@ use common::*;
 use timbre_engine::params as spec;
 
 /// The rates clap-validator's `process-varying-sample-rates` and the VST3 validator try,
-/// plus fractional ones.
-const RATES: [f64; 15] = [
-    1_000.0, 8_000.0, 11_025.0, 16_000.0, 22_050.0, 32_000.0, 44_100.0, 48_000.0, 88_200.0,
-    96_000.0, 176_400.0, 192_000.0, 384_000.0, 768_000.0, 1_234.567,
+/// fractional ones included (the VST3 validator's last is 1,234,567.75 Hz).
+const RATES: [f64; 18] = [
+    1_000.0,
+    8_000.0,
+    11_025.0,
+    16_000.0,
+    22_050.0,
+    32_000.0,
+    44_100.0,
+    48_000.0,
+    88_200.0,
+    96_000.0,
+    176_400.0,
+    192_000.0,
+    384_000.0,
+    768_000.0,
+    1_234.5678,
+    12_345.678,
+    123_456.78,
+    1_234_567.75,
 ];
 
 /// An effect instance playing the wired (pitch-exact) model.
@@ -90,7 +106,10 @@ fn the_effect_follows_the_pitch_at_low_and_very_high_rates() {
         let input = phrase(rate);
         let [left, _] = session.render(&[&input], input.len(), &[1024, 300], &[off]);
         let (err, n) = pitch_error(&input, &left, latency, rate, 0.0);
-        assert!(n > 300 && err <= 10.0, "{rate} Hz: {err:.2} cents over {n} frames");
+        assert!(
+            n > 300 && err <= 10.0,
+            "{rate} Hz: {err:.2} cents over {n} frames"
+        );
         plugin.deactivate(session);
     }
 }
@@ -118,7 +137,11 @@ fn every_parameter_text_round_trips_with_one_unit() {
                 }
                 assert!(!text.contains("s ms"), "{}: '{text}'", param.name);
                 assert!(!text.starts_with("-0") || text.starts_with("-0."), "{text}");
-                assert!(!text.starts_with("-0.0 ") && text != "-0", "{}: '{text}'", param.name);
+                assert!(
+                    !text.starts_with("-0.0 ") && text != "-0",
+                    "{}: '{text}'",
+                    param.name
+                );
             }
         }
     }
@@ -136,7 +159,12 @@ fn every_parameter_text_round_trips_with_one_unit() {
 }
 
 /// Renders `input` (stereo from mono) with the reverb at 60%.
-fn bounce(plugin: &mut Plugin, session: &mut Session, input: &[f32], blocks: &[usize]) -> [Vec<f32>; 2] {
+fn bounce(
+    plugin: &mut Plugin,
+    session: &mut Session,
+    input: &[f32],
+    blocks: &[usize],
+) -> [Vec<f32>; 2] {
     let reverb = plugin.param(spec::REVERB.name);
     let wet = TimedEvent::Param(0, reverb.id, reverb.min + 0.6 * (reverb.max - reverb.min));
     session.render(&[input, input], input.len(), blocks, &[wet])
@@ -187,7 +215,10 @@ fn the_mono_layouts_play_the_mono_sum_of_the_stereo_image() {
     stereo.deactivate(session);
     // Decorrelated but related channels.
     let corr = timbre_testkit::correlation(&left, &right);
-    assert!((0.3..0.999).contains(&corr), "left/right correlation {corr}");
+    assert!(
+        (0.3..0.999).contains(&corr),
+        "left/right correlation {corr}"
+    );
     let mut mono = Plugin::new(EFFECT_ID);
     mono.select_layout(1, 1);
     let mut session = mono.activate(rate, 512);
@@ -201,10 +232,16 @@ fn the_mono_layouts_play_the_mono_sum_of_the_stereo_image() {
         .zip(left.iter().zip(&right))
         .map(|(m, (l, r))| (m - (l + r) * 0.5).abs())
         .fold(0.0f32, f32::max);
-    assert!(worst < 1e-6, "mono output differs from (L + R) / 2 by {worst}");
+    assert!(
+        worst < 1e-6,
+        "mono output differs from (L + R) / 2 by {worst}"
+    );
     // Folding to mono loses only the side: at most 1.5 dB of the stereo channels' mean energy
     // ((L² + R²)/2 = M² + S²), never a cancellation of the middle.
     let energy = |x: &[f32]| x.iter().map(|v| f64::from(v * v)).sum::<f64>();
     let ratio = energy(&out) / ((energy(&left) + energy(&right)) / 2.0);
-    assert!((0.7..=1.0001).contains(&ratio), "mono/stereo energy {ratio}");
+    assert!(
+        (0.7..=1.0001).contains(&ratio),
+        "mono/stereo energy {ratio}"
+    );
 }

@@ -51,7 +51,7 @@ use rubato::{
 /// Lowest host or analysis rate accepted, in Hz.
 pub const MIN_RATE_HZ: f64 = 1_000.0;
 /// Highest host or analysis rate accepted, in Hz.
-pub const MAX_RATE_HZ: f64 = 768_000.0;
+pub const MAX_RATE_HZ: f64 = 2_000_000.0;
 
 /// Length of the anti-aliasing sinc, counted in samples of the lower of the two rates.
 const SINC_LEN_LOW_RATE: f64 = 32.0;

@@ -24,7 +24,9 @@ impl std::fmt::Display for EngineError {
             Self::UnsupportedSampleRate(r) => {
                 write!(
                     f,
-                    "sample rate {r} Hz is not supported (22,050 to 192,000 Hz)"
+                    "sample rate {r} Hz is not supported ({} to {} Hz)",
+                    crate::MIN_SAMPLE_RATE,
+                    crate::MAX_SAMPLE_RATE
                 )
             }
             Self::InvalidBlockSize => write!(f, "the maximum block size must be at least 1"),

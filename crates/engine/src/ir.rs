@@ -50,7 +50,9 @@ pub fn side_ir(mid: &[f32], host_rate: f64) -> Vec<f32> {
     }
     // Velvet noise: one pulse of random sign at a random place in each grid cell.
     let cell = (host_rate / DECORRELATOR_DENSITY_HZ).max(1.0);
-    let cells = ((DECORRELATOR_MS * 1e-3 * host_rate) / cell).ceil().max(1.0) as usize;
+    let cells = ((DECORRELATOR_MS * 1e-3 * host_rate) / cell)
+        .ceil()
+        .max(1.0) as usize;
     let mut rng = NoiseRng::new(DECORRELATOR_SEED);
     let mut pulses: Vec<(usize, f32)> = (0..cells)
         .map(|m| {
@@ -107,7 +109,10 @@ mod tests {
         assert!((0.8..1.1).contains(&ratio), "side/mid level {ratio}");
         let corr = dot(&mid, &side) / (em * es).sqrt();
         assert!(corr.abs() < 0.2, "correlation {corr}");
-        assert!(side[..10].iter().all(|x| x.abs() < 1e-3), "the onset stays centred");
+        assert!(
+            side[..10].iter().all(|x| x.abs() < 1e-3),
+            "the onset stays centred"
+        );
     }
 
     /// A wet signal's level must not depend on the host rate: convolving a low-frequency sine

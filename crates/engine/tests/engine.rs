@@ -435,7 +435,7 @@ fn bad_configurations_are_refused_with_typed_errors() {
         Err(timbre_engine::EngineError::InvalidBlockSize)
     ));
     assert!(matches!(
-        Engine::prepare(&model, 1_000_000.0, 512),
+        Engine::prepare(&model, 3_000_000.0, 512),
         Err(timbre_engine::EngineError::UnsupportedSampleRate(_))
     ));
     for rate in [22_050.0, 32_000.0, 37_000.0, 88_200.0, 192_000.0] {
