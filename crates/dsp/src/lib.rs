@@ -13,9 +13,11 @@
 //! - [`harmonic`]: a bank of up to [`harmonic::MAX_HARMONICS`] phase-continuous harmonics;
 //! - [`noise`]: white noise shaped by band magnitudes defined in Hz;
 //! - [`reverb`]: partitioned FFT convolution with zero added latency;
+//! - [`decorrelate`]: a velvet-noise decorrelator for the reverb's stereo side;
 //! - [`smooth`]: parameter smoothers and the NaN/Inf/denormal guard.
 
 pub mod analysis;
+pub mod decorrelate;
 pub mod harmonic;
 pub mod loudness;
 pub mod noise;

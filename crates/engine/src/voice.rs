@@ -6,6 +6,7 @@
 //! audio thread through [`crate::swap`], where [`Voice::on_frame`] and [`Voice::render`] never
 //! allocate, lock or log.
 
+use timbre_dsp::decorrelate::Decorrelator;
 use timbre_dsp::harmonic::{HarmonicBank, MAX_HARMONICS};
 use timbre_dsp::noise::FilteredNoise;
 use timbre_dsp::reverb::ConvolutionReverb;
@@ -13,9 +14,15 @@ use timbre_model::{normalize_harmonics, scale_f0, scale_loudness, Decoder, Model
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
-use crate::ir::{resample_ir, side_ir};
+use crate::ir::resample_ir;
 use crate::manual::ManualControls;
 use crate::params::db_to_gain;
+
+/// Level of the reverb's side (`left = mid + side`, `right = mid − side`) against its
+/// middle. 0.6 leaves the wet left/right correlation near (1 − 0.36)/(1 + 0.36) ≈ 0.47 and
+/// raises each channel's wet level by 1.3 dB, while the mono sum stays exactly the plain
+/// reverb.
+pub const STEREO_WIDTH: f32 = 0.6;
 
 /// Most frames of decoder input the engine keeps to warm up a new voice.
 pub const WARMUP_FRAMES: usize = 256;
@@ -37,9 +44,9 @@ pub struct Voice {
     /// The model's reverb, at the host rate: the middle of the stereo image (and the whole
     /// of a mono output).
     reverb: ConvolutionReverb,
-    /// The side of the stereo reverb: a decorrelated copy of the tail ([`side_ir`]), added to
-    /// the left channel and subtracted from the right, so the mono sum is the plain reverb.
-    side_reverb: ConvolutionReverb,
+    /// Makes the side of the stereo reverb from its wet signal; the side is added to the left
+    /// channel and subtracted from the right, so the mono sum is the plain reverb.
+    decorrelator: Decorrelator,
     /// Per-harmonic amplitudes of the current frame.
     amplitudes: Vec<f32>,
     /// Noise magnitudes of the current frame.
@@ -48,7 +55,7 @@ pub struct Voice {
     noise_buf: Vec<f32>,
     /// Scratch: the reverb's wet signal.
     wet_buf: Vec<f32>,
-    /// Scratch: the side reverb's wet signal.
+    /// Scratch: the reverb's side signal.
     side_buf: Vec<f32>,
     /// Receptive field of the decoder, in frames.
     receptive_field: usize,
@@ -90,7 +97,7 @@ impl Voice {
             target,
             harmonics: HarmonicBank::new(host_rate),
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
-            side_reverb: ConvolutionReverb::new(&side_ir(&ir, host_rate), max_block),
+            decorrelator: Decorrelator::new(host_rate),
             reverb: ConvolutionReverb::new(&ir, max_block),
             amplitudes: vec![0.0; arch.n_harmonics],
             magnitudes: vec![0.0; arch.n_noise_bands],
@@ -127,13 +134,13 @@ impl Voice {
         self.harmonics.reset();
         self.noise.reset();
         self.reverb.reset();
-        self.side_reverb.reset();
+        self.decorrelator.reset();
     }
 
     /// How long the voice keeps sounding after its controls fall silent, in host samples: the
     /// reverb's tail.
     pub fn tail_samples(&self) -> usize {
-        self.reverb.ir_len().max(self.side_reverb.ir_len())
+        self.reverb.ir_len() + self.decorrelator_tail()
     }
 
     /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
@@ -205,6 +212,11 @@ impl Voice {
         }
     }
 
+    /// How long the decorrelator rings after the reverb, in samples.
+    fn decorrelator_tail(&self) -> usize {
+        (timbre_dsp::decorrelate::LENGTH_MS * 1e-3 * self.harmonics.sample_rate()) as usize + 1
+    }
+
     /// Mixes the stereo reverb over the dry synth output `dry` (at most `max_block` samples)
     /// into `left` and `right`, with the per-sample dry/wet amounts in `wet` (0..1):
     /// `dry·(1 − w) + (reverb ± side)·w`. The two channels differ only by the side reverb, so
@@ -214,11 +226,11 @@ impl Voice {
         let mid = &mut self.wet_buf[..n];
         self.reverb.process(dry, mid);
         let side = &mut self.side_buf[..n];
-        self.side_reverb.process(dry, side);
+        self.decorrelator.process(mid, side);
         for i in 0..n {
             let w = wet[i];
             let centre = dry[i] * (1.0 - w) + mid[i] * w;
-            let spread = side[i] * w;
+            let spread = side[i] * w * STEREO_WIDTH;
             left[i] = centre + spread;
             right[i] = centre - spread;
         }
