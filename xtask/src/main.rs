@@ -6,9 +6,12 @@
 //! - `bench [--json] [--browser]`: decoder and engine speed, block-time spread and latency;
 //!   `--browser` adds the engine's real-time factor in headless Chromium.
 //! - `web [--out DIR] [--bench]`: builds the browser page into a folder and prints it.
-//! - `eval [--json]`: the quality evaluation of the embedded models (`timbre-eval`).
+//! - `eval [--json] [--no-listener]`: the quality evaluation of the embedded models
+//!   (`timbre-eval`), after the independent listener's verdicts (`timbre-listener`).
+//! - `listen [args]`: the independent listener alone (`timbre-listen`; see that crate).
 //! - `dataset | train | export | loss`: run the training crate's own binary (xtask never links
-//!   burn, so bundling stays fast); `loss` is its held-out spectral loss.
+//!   burn, so bundling stays fast); `loss` is its held-out spectral loss. Likewise the
+//!   listener's tract stays in its own binary.
 
 mod bench;
 mod demo;
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
         // The trainer's own evaluation: held-out spectral loss, resynthesized WAVs.
         "loss" => run_trainer("eval", rest),
         "dataset" | "train" | "export" => run_trainer(command, rest),
+        "listen" => run_release("timbre-listener", rest),
         other => Err(format!("unknown task `{other}`")),
     };
     match result {
@@ -50,22 +54,24 @@ fn main() -> ExitCode {
 
 /// Runs `timbre-train <command> <args>` in release mode.
 fn run_trainer(command: &str, args: &[String]) -> Result<(), String> {
-    let root = workspace_root();
-    if !root.join("crates/train/Cargo.toml").exists() {
-        return Err(format!(
-            "`{command}` needs the training crate (crates/train), which is not in this checkout yet"
-        ));
-    }
+    let mut all = vec![command.to_string()];
+    all.extend_from_slice(args);
+    run_release("timbre-train", &all)
+}
+
+/// Runs the binary of workspace package `package` in release mode with `args`: the crates
+/// with heavy dependencies (burn, tract) that xtask never links.
+fn run_release(package: &str, args: &[String]) -> Result<(), String> {
     let status = std::process::Command::new(cargo())
-        .current_dir(&root)
-        .args(["run", "--release", "-p", "timbre-train", "--", command])
+        .current_dir(workspace_root())
+        .args(["run", "--release", "-p", package, "--"])
         .args(args)
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     status
         .success()
         .then_some(())
-        .ok_or_else(|| format!("timbre-train {command} failed ({status})"))
+        .ok_or_else(|| format!("{package} {} failed ({status})", args.join(" ")))
 }
 
 /// The cargo that runs us.
