@@ -8,7 +8,7 @@
 //! - `web [--out DIR] [--bench]`: builds the browser page into a folder and prints it.
 //! - `eval [--json] [--no-listener]`: the quality evaluation of the embedded models
 //!   (`timbre-eval`), after the independent listener's verdicts (`timbre-listener`).
-//! - `listen [args]`: the independent listener alone (`timbre-listen`; see that crate).
+//! - `listen [args]`: the independent listener alone (`timbre-listener`; see that crate).
 //! - `dataset | train | export | loss`: run the training crate's own binary (xtask never links
 //!   burn, so bundling stays fast); `loss` is its held-out spectral loss. Likewise the
 //!   listener's tract stays in its own binary.

