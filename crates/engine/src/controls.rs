@@ -180,6 +180,10 @@ pub struct Shaped {
 pub struct ControlStage {
     /// Last voiced (shifted) f0, held through unvoiced frames.
     last_f0_hz: f32,
+    /// Loudness of the last voiced frame (after every shift), in dB: the ceiling of what the
+    /// decoder hears while the gate releases, so a consonant or a breath does not swell the
+    /// instrument into a burst of noise.
+    last_voiced_loudness_db: f32,
     /// Gate envelope.
     gate_gain: f32,
     /// Gain lost per frame while the gate releases.
@@ -204,6 +208,7 @@ impl ControlStage {
         let frame_ms = 1000.0 / frame_rate_hz;
         Self {
             last_f0_hz: 220.0,
+            last_voiced_loudness_db: LOUDNESS_FLOOR_DB,
             gate_gain: 0.0,
             gate_release_per_frame: frame_ms / GATE_RELEASE_MS,
             gate_attack_per_frame: frame_ms / GATE_ATTACK_MS,
@@ -214,6 +219,7 @@ impl ControlStage {
     /// Forgets the history and closes the gate.
     pub fn reset(&mut self) {
         self.last_f0_hz = 220.0;
+        self.last_voiced_loudness_db = LOUDNESS_FLOOR_DB;
         self.gate_gain = 0.0;
         self.stats.reset();
     }
@@ -247,6 +253,13 @@ impl ControlStage {
             }
         }
         loudness = (loudness + params.loudness_db).max(LOUDNESS_FLOOR_DB);
+        // Unvoiced (a consonant, a breath, the end of a note): the instrument holds its note
+        // and can only get quieter while the gate releases.
+        if voiced {
+            self.last_voiced_loudness_db = loudness;
+        } else {
+            loudness = loudness.min(self.last_voiced_loudness_db);
+        }
         // Mixed windows at a note change can read a common subharmonic (220 → 330 Hz reads
         // 110 Hz for a few frames, at confidence ~0.6): only trusted frames move the pitch.
         if voiced && frame.confidence >= PITCH_TRUST_CONFIDENCE {
@@ -359,5 +372,46 @@ mod tests {
         assert_eq!(last.gate_gain, 0.0);
         assert!(!last.voiced);
         assert!((last.f0_hz - 330.0).abs() < 1e-2, "held f0 {}", last.f0_hz);
+    }
+
+    /// A sung consonant or breath (loud, unvoiced) after a note: the instrument holds the
+    /// note's pitch and gets no louder than it was, so it fades instead of bursting into noise.
+    #[test]
+    fn a_loud_consonant_fades_the_held_note_instead_of_swelling() {
+        let mut stage = ControlStage::new(250.0);
+        let params = crate::Params::default();
+        let note = Frame {
+            f0_hz: 220.0,
+            confidence: 0.95,
+            loudness_db: -30.0,
+        };
+        let sibilant = Frame {
+            f0_hz: 3000.0,
+            confidence: 0.1,
+            loudness_db: -12.0,
+        };
+        for _ in 0..20 {
+            stage.shape(&note, &params, None);
+        }
+        let mut gains = Vec::new();
+        for _ in 0..10 {
+            let s = stage.shape(&sibilant, &params, None);
+            assert!(s.loudness_db <= -30.0, "swelled to {} dB", s.loudness_db);
+            assert!((s.f0_hz - 220.0).abs() < 1e-2);
+            gains.push(s.gate_gain);
+            // While the gate releases, the decoder keeps the held pitch.
+            let (f0, _) = crate::Voice::decoder_inputs(&s);
+            assert!(s.gate_gain == 0.0 || f0 > 0.0);
+        }
+        assert!(
+            gains.windows(2).all(|w| w[1] < w[0] || w[1] == 0.0),
+            "{gains:?}"
+        );
+        // A quieter unvoiced frame is followed down.
+        let breath = Frame {
+            loudness_db: -50.0,
+            ..sibilant
+        };
+        assert_eq!(stage.shape(&breath, &params, None).loudness_db, -50.0);
     }
 }

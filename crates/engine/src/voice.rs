@@ -152,9 +152,12 @@ impl Voice {
         }
     }
 
-    /// The decoder inputs for a shaped frame: (scaled f0, scaled loudness).
+    /// The decoder inputs for a shaped frame: (scaled f0, scaled loudness). While the gate
+    /// is open the held pitch stays (a consonant or a breath does not turn the instrument
+    /// into its "no pitch" sound); once it has closed the decoder sees f0 = 0, as in training
+    /// on silence.
     pub fn decoder_inputs(shaped: &Shaped) -> (f32, f32) {
-        let f0 = if shaped.voiced {
+        let f0 = if shaped.voiced || shaped.gate_gain > 0.0 {
             scale_f0(shaped.f0_hz)
         } else {
             0.0

@@ -29,7 +29,7 @@ use tract_onnx::prelude::*;
 pub const RATE_HZ: f64 = 16_000.0;
 /// Window the tagger was trained on, in samples (10 s).
 pub const WINDOW: usize = 160_000;
-/// Shortest window judged, in samples (a tail shorter than this joins the previous window).
+/// Shortest tail judged as a window of its own, in samples (2 s).
 pub const MIN_WINDOW: usize = 32_000;
 
 /// The classes that say "this is a synthesizer, not an instrument".
@@ -187,7 +187,12 @@ fn fetch_one(dir: &Path, d: &Download) -> Result<PathBuf, ListenerError> {
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
     // Another process may fetch at the same time: a file of our own, checked, then unpacked.
-    let file = dir.join(format!("{}-{}.crate.{}", d.name, d.version, std::process::id()));
+    let file = dir.join(format!(
+        "{}-{}.crate.{}",
+        d.name,
+        d.version,
+        std::process::id()
+    ));
     let url = format!(
         "https://static.crates.io/crates/{0}/{0}-{1}.crate",
         d.name, d.version
@@ -303,14 +308,28 @@ impl Listener {
         &self.labels
     }
 
-    /// Judges `audio` (mono, 16 kHz): the mean of the probabilities of its 10 s windows (a
-    /// last window shorter than 2 s joins the previous one).
+    /// Judges `audio` (mono, 16 kHz): the mean of the probabilities of its windows. A clip up
+    /// to 10 s is one window; a longer one is cut into 10 s windows, the last of which ends
+    /// with the clip (overlapping the one before). Windows are whole seconds long (the
+    /// export's patch reshapes fail on some other lengths): a clip's last partial second is
+    /// left out, and one shorter than a second is padded with silence.
     pub fn tag(&self, audio: &[f32]) -> Result<Tags, ListenerError> {
-        let mut windows: Vec<&[f32]> = audio.chunks(WINDOW).collect();
-        if windows.len() > 1 && windows.last().is_some_and(|w| w.len() < MIN_WINDOW) {
-            windows.pop();
-            let n = windows.len();
-            windows[n - 1] = &audio[(n - 1) * WINDOW..];
+        let second = RATE_HZ as usize;
+        let mut windows: Vec<Vec<f32>> = Vec::new();
+        if audio.len() <= WINDOW {
+            let len = (audio.len() / second * second).max(second);
+            let mut w = audio[..audio.len().min(len)].to_vec();
+            w.resize(len, 0.0);
+            windows.push(w);
+        } else {
+            let mut start = 0;
+            while start + WINDOW <= audio.len() {
+                windows.push(audio[start..start + WINDOW].to_vec());
+                start += WINDOW;
+            }
+            if audio.len() - start >= MIN_WINDOW {
+                windows.push(audio[audio.len() - WINDOW..].to_vec());
+            }
         }
         let mut sum = vec![0.0f32; self.labels.len()];
         for window in &windows {
@@ -319,7 +338,7 @@ impl Listener {
                 *s += p;
             }
         }
-        let n = windows.len().max(1) as f32;
+        let n = windows.len() as f32;
         Ok(Tags {
             probs: sum.into_iter().map(|s| s / n).collect(),
             labels: self.labels.clone(),

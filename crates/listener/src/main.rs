@@ -1,7 +1,7 @@
 //! `timbre-listener`: what an independent listener hears in Tiny Timbre's renders.
 //!
 //! ```text
-//! timbre-listener [--models violin,trumpet=FILE] [--auto-adjust] [--reverb PERCENT] [--json]
+//! timbre-listener [--models violin,trumpet=FILE] [--auto-adjust] [--set ID=VALUE]... [--json]
 //! ```
 //!
 //! Renders real singing, a played melody, the synthesized voice and every instrument's
@@ -55,10 +55,17 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
             "--json" => json = true,
             "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
             "--auto-adjust" => params.auto_adjust = true,
-            "--reverb" => {
-                params.reverb_percent = value()?
-                    .parse()
-                    .map_err(|_| ListenerError::Model("--reverb takes a percentage".into()))?
+            // Any engine parameter by its id (`--set reverb=50`, `--set noise_gain=6`).
+            "--set" => {
+                let setting = value()?;
+                let ok = setting
+                    .split_once('=')
+                    .is_some_and(|(id, v)| v.parse().is_ok_and(|v: f32| params.set(id, v)));
+                if !ok {
+                    return Err(ListenerError::Model(format!(
+                        "--set {setting}: expected ID=VALUE with an engine parameter id"
+                    )));
+                }
             }
             other => return Err(ListenerError::Model(format!("unknown argument `{other}`"))),
         }
