@@ -9,6 +9,7 @@
 //! - `eval [--json] [--no-listener]`: the quality evaluation of the embedded models
 //!   (`timbre-eval`), after the independent listener's verdicts (`timbre-listener`).
 //! - `listen [args]`: the independent listener alone (`timbre-listener`; see that crate).
+//! - `settings MODEL [ID=VALUE]...`: a model file's recommended settings.
 //! - `dataset | train | export | loss`: run the training crate's own binary (xtask never links
 //!   burn, so bundling stays fast); `loss` is its held-out spectral loss. Likewise the
 //!   listener's tract stays in its own binary.
@@ -16,6 +17,7 @@
 mod bench;
 mod demo;
 mod eval;
+mod settings;
 mod web;
 
 use std::process::ExitCode;
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
         eprintln!(
-            "usage: cargo xtask <bundle|demo|bench|web|eval|dataset|train|export|loss> [args]"
+            "usage: cargo xtask <bundle|demo|bench|web|eval|listen|settings|dataset|train|export|loss> [args]"
         );
         return ExitCode::from(2);
     };
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         "loss" => run_trainer("eval", rest),
         "dataset" | "train" | "export" => run_trainer(command, rest),
         "listen" => run_release("timbre-listener", rest),
+        "settings" => settings::run(rest),
         other => Err(format!("unknown task `{other}`")),
     };
     match result {

@@ -87,9 +87,11 @@ struct RenderArgs {
     loudness: Option<f32>,
     #[arg(
         long,
-        help = "Auto-adjust: shift the octave and loudness into the model's training range [default: off]"
+        help = "Auto-adjust: shift the octave and loudness into the model's training range [default: the model's recommendation, else off]"
     )]
     auto_adjust: bool,
+    #[arg(long, conflicts_with = "auto_adjust", help = "Turn auto-adjust off")]
+    no_auto_adjust: bool,
     #[arg(long, value_name = "X", allow_negative_numbers = true, help = param_help(&params::GATE))]
     gate: Option<f32>,
     #[arg(long, value_name = "PCT", allow_negative_numbers = true, help = param_help(&params::AUTOTUNE))]
@@ -112,16 +114,17 @@ fn param_help(spec: &ParamSpec) -> String {
         format!(" {}", spec.unit)
     };
     format!(
-        "{}, {}..{}{unit} [default: {}]",
+        "{}, {}..{}{unit} [default: the model's recommendation, else {}]",
         spec.name, spec.min, spec.max, spec.default
     )
 }
 
 impl RenderArgs {
-    /// The engine parameters: defaults, overridden by the flags given; a value outside its
-    /// range is an error (exit status 2), not silently clamped.
-    fn params(&self) -> Result<Params, CliError> {
-        let mut p = Params::default();
+    /// The engine parameters: `base` (the model's recommended settings), overridden by the
+    /// flags given; a value outside its range is an error (exit status 2), not silently
+    /// clamped.
+    fn params(&self, base: Params) -> Result<Params, CliError> {
+        let mut p = base;
         let set = |spec: &ParamSpec, v: Option<f32>, field: &mut f32| -> Result<(), CliError> {
             if let Some(v) = v {
                 *field = check_param(spec, v)?;
@@ -148,6 +151,9 @@ impl RenderArgs {
         if self.auto_adjust {
             p.auto_adjust = true;
         }
+        if self.no_auto_adjust {
+            p.auto_adjust = false;
+        }
         Ok(p)
     }
 }
@@ -156,8 +162,13 @@ impl RenderArgs {
 fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Render(args) => {
+            // The model's recommended settings are the base; a model that does not resolve
+            // is reported by `render_file`, which resolves it again.
+            let base = models::resolve(&args.model)
+                .map(|(model, _)| Params::recommended(model.metadata()))
+                .unwrap_or_default();
             let req = RenderRequest {
-                params: args.params()?,
+                params: args.params(base)?,
                 input: args.input,
                 output: args.output,
                 model: args.model,
@@ -246,7 +257,7 @@ mod tests {
         let Command::Render(args) = cli.command else {
             panic!()
         };
-        let p = args.params().unwrap();
+        let p = args.params(Params::default()).unwrap();
         assert_eq!(
             (p.semitones, p.cents, p.output_gain_db, p.reverb_percent),
             (-12.0, -5.5, -3.0, 0.0)
@@ -254,5 +265,32 @@ mod tests {
         assert!(p.auto_adjust);
         assert_eq!(p.gate, params::GATE.default);
         assert_eq!(args.model, models::DEFAULT_MODEL);
+    }
+
+    /// Flags override the model's recommended settings; the rest are kept.
+    #[test]
+    fn flags_override_the_recommended_settings() {
+        let cli = Cli::try_parse_from([
+            "tiny-timbre",
+            "render",
+            "in.wav",
+            "out.wav",
+            "--no-auto-adjust",
+            "--noise-gain",
+            "-2",
+        ])
+        .unwrap();
+        let Command::Render(args) = cli.command else {
+            panic!()
+        };
+        let base = Params {
+            auto_adjust: true,
+            reverb_percent: 50.0,
+            noise_gain_db: 6.0,
+            ..Params::default()
+        };
+        let p = args.params(base).unwrap();
+        assert!(!p.auto_adjust);
+        assert_eq!((p.reverb_percent, p.noise_gain_db), (50.0, -2.0));
     }
 }

@@ -212,6 +212,17 @@ impl Params {
         }
     }
 
+    /// The engine's defaults with the model's recommended settings applied
+    /// ([`timbre_model::ModelMetadata::recommended_settings`]; ids not in [`ALL`] are
+    /// skipped, values are clamped into range).
+    pub fn recommended(metadata: &timbre_model::ModelMetadata) -> Self {
+        let mut params = Self::default();
+        for (id, &value) in &metadata.recommended_settings {
+            params.set(id, value);
+        }
+        params
+    }
+
     /// Sets the parameter named `id` (see [`ALL`]); returns false for an unknown id.
     pub fn set(&mut self, id: &str, value: f32) -> bool {
         match id {
@@ -265,5 +276,24 @@ mod tests {
         assert_eq!(p.output_gain_db, OUTPUT_GAIN.default);
         assert_eq!(p.reverb_percent, 0.0);
         assert!((db_to_gain(-6.0206) - 0.5).abs() < 1e-4);
+    }
+
+    #[test]
+    fn a_models_recommended_settings_start_from_the_defaults() {
+        let mut meta = timbre_model::testing::placeholder_metadata(
+            &timbre_model::Architecture::default(),
+            "test",
+        );
+        assert_eq!(Params::recommended(&meta), Params::default());
+        meta.recommended_settings.insert("reverb".into(), 55.0);
+        meta.recommended_settings.insert("auto_adjust".into(), 1.0);
+        meta.recommended_settings.insert("noise_gain".into(), 99.0);
+        meta.recommended_settings
+            .insert("from_the_future".into(), 1.0);
+        let p = Params::recommended(&meta);
+        assert_eq!(p.reverb_percent, 55.0);
+        assert!(p.auto_adjust);
+        assert_eq!(p.noise_gain_db, NOISE_GAIN.max);
+        assert_eq!(p.semitones, SEMITONES.default);
     }
 }

@@ -94,7 +94,13 @@ fn a_phrase_after_a_pause_renders_as_in_a_fresh_instance() {
     let sounding = (fresh_l.iter().map(|x| x * x).sum::<f32>() / fresh_l.len() as f32).sqrt();
     assert!(sounding > 0.01, "the phrase sounds ({sounding})");
     assert!(fresh_l != fresh_r, "stereo");
-    assert!(l[start..] == fresh_l[lead..], "left differs");
+    if let Some(i) = (0..l.len() - start).find(|&i| l[start + i] != fresh_l[lead + i]) {
+        panic!(
+            "left differs from sample {i}: {} vs {}",
+            l[start + i],
+            fresh_l[lead + i]
+        );
+    }
     assert!(r[start..] == fresh_r[lead..], "right differs");
     // Silence before the phrase is skipped: nothing sounds before it.
     assert!(l[start - 100..start].iter().all(|&x| x == 0.0));

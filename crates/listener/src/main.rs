@@ -1,11 +1,12 @@
 //! `timbre-listener`: what an independent listener hears in Tiny Timbre's renders.
 //!
 //! ```text
-//! timbre-listener [--models violin,trumpet=FILE] [--auto-adjust] [--set ID=VALUE]... [--json]
+//! timbre-listener [--models violin,trumpet=FILE] [--[no-]auto-adjust] [--set ID=VALUE]... [--json]
 //! ```
 //!
 //! Renders real singing, a played melody, the synthesized voice and every instrument's
-//! held-out real notes through each model (default settings, as `tiny-timbre render` does),
+//! held-out real notes through each model (its recommended settings, as `tiny-timbre render`
+//! uses them, with `--set` and `--[no-]auto-adjust` on top),
 //! and prints, per model and source, the listener's probability for the model's instrument,
 //! the instrument class it ranks first, the sum of the synthetic classes and its top tags,
 //! after reference rows for the recordings themselves. `--json` adds one JSON line at the end.
@@ -43,7 +44,9 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<(), ListenerError> {
     let mut json = false;
     let mut names: Option<Vec<String>> = None;
-    let mut params = Params::default();
+    // Settings given here, applied over each model's recommended settings.
+    let mut auto_adjust: Option<bool> = None;
+    let mut settings: Vec<(String, f32)> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -54,17 +57,22 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
         match arg.as_str() {
             "--json" => json = true,
             "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
-            "--auto-adjust" => params.auto_adjust = true,
+            "--auto-adjust" => auto_adjust = Some(true),
+            "--no-auto-adjust" => auto_adjust = Some(false),
             // Any engine parameter by its id (`--set reverb=50`, `--set noise_gain=6`).
             "--set" => {
                 let setting = value()?;
-                let ok = setting
-                    .split_once('=')
-                    .is_some_and(|(id, v)| v.parse().is_ok_and(|v: f32| params.set(id, v)));
-                if !ok {
-                    return Err(ListenerError::Model(format!(
-                        "--set {setting}: expected ID=VALUE with an engine parameter id"
-                    )));
+                let parsed = setting.split_once('=').and_then(|(id, v)| {
+                    let v: f32 = v.parse().ok()?;
+                    Params::default().set(id, v).then(|| (id.to_string(), v))
+                });
+                match parsed {
+                    Some(s) => settings.push(s),
+                    None => {
+                        return Err(ListenerError::Model(format!(
+                            "--set {setting}: expected ID=VALUE with an engine parameter id"
+                        )))
+                    }
                 }
             }
             other => return Err(ListenerError::Model(format!("unknown argument `{other}`"))),
@@ -112,10 +120,18 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
         let (name, file) = spec.split_once('=').unwrap_or((spec, spec));
         let (model, _) =
             timbre_catalog::resolve(file).map_err(|e| ListenerError::Model(e.to_string()))?;
+        let mut params = Params::recommended(model.metadata());
+        for (id, v) in &settings {
+            params.set(id, *v);
+        }
+        if let Some(on) = auto_adjust {
+            params.auto_adjust = on;
+        }
         println!(
-            "\n## {name}: auto-adjust {}, reverb {}%\n",
+            "\n## {name}: auto-adjust {}, reverb {}%, noise {:+} dB\n",
             on_off(params.auto_adjust),
-            params.reverb_percent
+            params.reverb_percent,
+            params.noise_gain_db
         );
         println!("| source | p({name}) | top instrument | synthetic | top tags | pass |");
         println!("|---|---|---|---|---|---|");

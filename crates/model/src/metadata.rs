@@ -17,6 +17,7 @@
 //!                "loudness_quantiles_db": [-80.0, ..., -12.0] },   // 11 quantiles, 0%..100%
 //!   "reverb_sample_rate_hz": 16000,      // rate of the `reverb.ir` tensor
 //!   "weight_precision": "f32",           // or "int8"
+//!   "recommended_settings": { "auto_adjust": 1.0, "reverb": 50.0 },   // optional
 //!   "provenance": { "sources": [{ "name": "...", "license": "CC-BY-3.0", "url": "..." }],
 //!                   "training_steps": 100000, "final_losses": { "spectral": 3.1 },
 //!                   "date": "2025-01-01", "wall_time_s": 3600.0, "notes": "" }
@@ -149,7 +150,17 @@ pub struct ModelMetadata {
     /// How the model was made.
     #[serde(default)]
     pub provenance: Provenance,
+    /// The settings the model sounds best with, by engine parameter id (`"reverb": 50.0`,
+    /// `"auto_adjust": 1.0`), chosen with the independent listener (`cargo xtask listen`).
+    /// The CLI and the plugin's model picker start from them; empty means the engine's
+    /// defaults. Optional information, so format-1 readers that do not know it play the file
+    /// with their defaults.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recommended_settings: BTreeMap<String, f32>,
 }
+
+/// Most recommended settings a model may carry.
+pub const MAX_RECOMMENDED_SETTINGS: usize = 32;
 
 impl ModelMetadata {
     /// Hop size in samples at `sample_rate_hz` (64 for 16 kHz at 250 frames/s).
@@ -202,6 +213,16 @@ impl ModelMetadata {
         }
         if q.windows(2).any(|w| w[0] > w[1]) {
             return Err("dataset loudness quantiles must be nondecreasing".into());
+        }
+        let r = &self.recommended_settings;
+        if r.len() > MAX_RECOMMENDED_SETTINGS
+            || r.iter()
+                .any(|(id, v)| id.is_empty() || id.len() > 32 || !v.is_finite())
+        {
+            return Err(format!(
+                "recommended_settings must be at most {MAX_RECOMMENDED_SETTINGS} finite values \
+                 under ids of 1 to 32 characters"
+            ));
         }
         Ok(())
     }

@@ -27,6 +27,7 @@ pub fn placeholder_metadata(arch: &Architecture, name: &str) -> ModelMetadata {
         },
         reverb_sample_rate_hz: 16_000,
         weight_precision: WeightPrecision::F32,
+        recommended_settings: Default::default(),
         provenance: Provenance {
             notes: "random weights, not trained".to_string(),
             ..Provenance::default()

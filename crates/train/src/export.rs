@@ -108,6 +108,7 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
         dataset: ds.manifest.stats.clone(),
         reverb_sample_rate_hz: SAMPLE_RATE,
         weight_precision: WeightPrecision::F32,
+        recommended_settings: Default::default(),
         provenance: Provenance {
             sources: ds.manifest.sources.clone(),
             training_steps: state.step,
