@@ -166,7 +166,7 @@ fn resampler_rejects_bad_rates_with_typed_errors() {
     }
     // The Analyzer passes them on, and checks its own config.
     assert!(matches!(
-        Analyzer::new(AnalysisConfig::default(), 1_000.0),
+        Analyzer::new(AnalysisConfig::default(), 999.0),
         Err(AnalysisError::Resample(InvalidHostRate(_)))
     ));
     let short = AnalysisConfig {
