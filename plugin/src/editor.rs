@@ -80,6 +80,28 @@ pub struct Shared {
     pub selection: ModelSelection,
 }
 
+/// Sets the engine knobs named in `settings` (a model's recommended settings, by parameter
+/// id), each as a gesture the host records like a turn of the knob; unknown ids are skipped.
+/// GUI thread only.
+pub fn apply_settings(
+    gui: &GuiContext,
+    params: &EngineParams,
+    settings: &std::collections::BTreeMap<String, f32>,
+) {
+    let map = params.param_map();
+    for (id, &value) in settings {
+        if let Some((_, ptr, _)) = map.iter().find(|(pid, _, _)| pid == id) {
+            // SAFETY: `ptr` points into `params`, which outlives this call.
+            unsafe {
+                let normalized = ptr.preview_normalized(value);
+                gui.raw_begin_set_parameter(*ptr);
+                gui.raw_set_parameter_normalized(*ptr, normalized);
+                gui.raw_end_set_parameter(*ptr);
+            }
+        }
+    }
+}
+
 /// The editor's state (the egui app).
 pub struct TimbreEditor<P: EditorParams> {
     /// The plugin's parameters.
@@ -353,6 +375,15 @@ impl<P: EditorParams> TimbreEditor<P> {
         if let Some(spec) = choice {
             self.shared.selection.select(&spec);
             self.shared.loader.set_error(None);
+            // The musician picked it: start from its recommended settings (a file that does
+            // not load keeps the knobs; the load reports the error).
+            if let (Some(gui), Ok(loaded)) = (self.gui.as_ref(), models::load(&spec)) {
+                apply_settings(
+                    gui,
+                    self.params.engine(),
+                    &loaded.model.metadata().recommended_settings,
+                );
+            }
             (self.load_selected)();
         }
     }

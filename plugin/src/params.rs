@@ -437,6 +437,29 @@ mod tests {
         assert_eq!(decay.normalized_value_to_string(back, true), text);
     }
 
+    /// Every shipped model's recommended settings name a knob the editor can turn, with a
+    /// value in its range.
+    #[test]
+    fn recommended_settings_name_engine_knobs() {
+        let params = EngineParams::default();
+        let map = params.param_map();
+        for (name, _) in timbre_catalog::embedded_models() {
+            let model = crate::models::load(name).unwrap().model;
+            for (id, &value) in &model.metadata().recommended_settings {
+                let (_, ptr, _) = map
+                    .iter()
+                    .find(|(pid, _, _)| pid == id)
+                    .unwrap_or_else(|| panic!("{name}: `{id}` is not a knob"));
+                // SAFETY: `ptr` points into `params`, alive for the whole test.
+                let plain = unsafe { ptr.preview_plain(ptr.preview_normalized(value)) };
+                assert!(
+                    (plain - value).abs() < 1e-3,
+                    "{name}: {id} = {value} → {plain}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn restoring_the_model_raises_the_flag() {
         let sel = ModelSelection::new("untrained");
