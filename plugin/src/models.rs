@@ -21,10 +21,11 @@ pub struct ModelEntry {
     pub user: bool,
 }
 
-/// The embedded models, then the `.ttmodel` files in the user folder. Reads the folder (I/O):
+/// The embedded instrument models (not the test fixtures), then the `.ttmodel` files in the
+/// user folder. Reads the folder (I/O):
 /// call it from the editor or a background task, never from the audio thread.
 pub fn available() -> Vec<ModelEntry> {
-    let mut entries: Vec<ModelEntry> = catalog::embedded_models()
+    let mut entries: Vec<ModelEntry> = catalog::instrument_models()
         .into_iter()
         .map(|(name, _)| ModelEntry {
             label: name.to_string(),

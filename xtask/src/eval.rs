@@ -34,12 +34,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    let embedded = timbre_catalog::embedded_models();
     let names = names.unwrap_or_else(|| {
-        embedded
+        timbre_catalog::instrument_models()
             .iter()
             .map(|(n, _)| n.to_string())
-            .filter(|n| n != "untrained")
             .collect()
     });
     // `name` is an embedded model and its dataset; `name=FILE` evaluates FILE against the

@@ -73,6 +73,20 @@ pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
     ]
 }
 
+/// Embedded models that are test fixtures, not instruments: they load by name (old sessions,
+/// tests) but the pickers musicians see leave them out. They come last in
+/// [`embedded_models`].
+pub const TEST_FIXTURES: [&str; 1] = ["untrained"];
+
+/// The embedded instrument models, as `(name, file bytes)`: [`embedded_models`] without the
+/// [`TEST_FIXTURES`]. A model's index is the same in both lists.
+pub fn instrument_models() -> Vec<(&'static str, &'static [u8])> {
+    embedded_models()
+        .into_iter()
+        .filter(|(name, _)| !TEST_FIXTURES.contains(name))
+        .collect()
+}
+
 /// Why a model could not be found or loaded.
 #[derive(Debug, Error)]
 pub enum ModelError {
@@ -330,6 +344,12 @@ mod tests {
     #[test]
     fn embedded_default_loads_by_any_case() {
         assert_eq!(embedded_models()[0].0, DEFAULT_MODEL);
+        let all = embedded_models();
+        let instruments = instrument_models();
+        assert_eq!(all.len(), instruments.len() + TEST_FIXTURES.len());
+        for (i, (name, _)) in instruments.iter().enumerate() {
+            assert_eq!(all[i].0, *name, "instrument models keep their index");
+        }
         for spec in ["untrained", "UNTRAINED", "Untrained"] {
             let (model, source) = resolve_in(spec, &[]).unwrap();
             assert_eq!(model.metadata().name, "Untrained (random weights)");

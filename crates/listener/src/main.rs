@@ -110,10 +110,9 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
     }
 
     let names = names.unwrap_or_else(|| {
-        timbre_catalog::embedded_models()
+        timbre_catalog::instrument_models()
             .iter()
             .map(|(n, _)| n.to_string())
-            .filter(|n| n != "untrained")
             .collect()
     });
     for spec in &names {

@@ -91,12 +91,13 @@ pub fn params_json() -> String {
     serde_json::Value::Array(specs).to_string()
 }
 
-/// The embedded models as a JSON array of `{key, name, instrument}`, the default first; a
-/// model's index in it is what [`WebEngine::new`] and [`WebEngine::set_model`] take.
+/// The embedded instrument models (not the test fixtures) as a JSON array of
+/// `{key, name, instrument}`, the default first; a model's index in it is what
+/// [`WebEngine::new`] and [`WebEngine::set_model`] take.
 #[wasm_bindgen]
 pub fn models_json() -> Result<String, JsError> {
     let mut list = Vec::new();
-    for (key, _) in embedded_models() {
+    for (key, _) in timbre_catalog::instrument_models() {
         let meta = load_model(list.len())?.metadata().clone();
         list.push(serde_json::json!({
             "key": key, "name": meta.name, "instrument": meta.instrument,
