@@ -64,6 +64,13 @@ pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
             )),
         ),
         (
+            "cello",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/cello.ttmodel"
+            )),
+        ),
+        (
             "untrained",
             include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
