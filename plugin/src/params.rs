@@ -432,7 +432,7 @@ mod tests {
         assert_eq!(parse_time("12"), Some(12.0));
         let decay = &SynthParams::default().decay;
         assert_eq!(decay.unit(), "");
-        let text = decay.normalized_value_to_string(0.6767676767676768, true);
+        let text = decay.normalized_value_to_string(0.676_767_7, true);
         let back = decay.string_to_normalized_value(&text).unwrap();
         assert_eq!(decay.normalized_value_to_string(back, true), text);
     }
