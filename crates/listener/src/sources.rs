@@ -12,12 +12,11 @@
 //!
 //! The synthesized voice of `timbre_eval::voice` joins them as a control whose f0 is exact.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use sha2::{Digest, Sha256};
 use timbre_audio::{decode_file, mix_to_mono};
 
+use crate::fetch::{fetch_member, Archive, Registry};
 use crate::ListenerError;
 
 /// What a source is.
@@ -46,110 +45,28 @@ pub struct Source {
     pub rate: f64,
 }
 
-/// A file inside a PyPI distribution.
-struct PypiFile {
-    /// `pip download` requirement.
-    requirement: &'static str,
-    /// The downloaded file's name.
-    archive: &'static str,
-    /// Its SHA-256.
-    sha256: &'static str,
-    /// The member wanted.
-    member: &'static str,
-}
-
-const VOCADITO_10: PypiFile = PypiFile {
-    requirement: "basic-pitch==0.4.0",
-    archive: "basic_pitch-0.4.0.tar.gz",
+/// The basic-pitch 0.4.0 sdist (PyPI), which holds the vocadito recordings.
+const BASIC_PITCH: Archive = Archive {
+    registry: Registry::Pypi {
+        requirement: "basic-pitch==0.4.0",
+    },
+    file: "basic_pitch-0.4.0.tar.gz",
     sha256: "6f48ac4b909c990fd59460622137a03b857c829bb1f3e65c71708da576ab68e5",
-    member: "basic_pitch-0.4.0/tests/resources/vocadito_10.wav",
 };
-const VOCADITO_14: PypiFile = PypiFile {
-    member: "basic_pitch-0.4.0/tests/resources/vocadito_14.wav",
-    ..VOCADITO_10
-};
-const MUSIC21_MELODY: PypiFile = PypiFile {
-    requirement: "music21==10.5.1",
-    archive: "music21-10.5.1-py3-none-any.whl",
+
+/// The music21 10.5.1 wheel (PyPI), which holds a played melody.
+const MUSIC21: Archive = Archive {
+    registry: Registry::Pypi {
+        requirement: "music21==10.5.1",
+    },
+    file: "music21-10.5.1-py3-none-any.whl",
     sha256: "dc3309498c4c95cebdf8d4f20c868deb6b63bce1d929cad4f51a7ccc982987b1",
-    member: "music21/audioSearch/test_audio.wav",
 };
 
 /// Longest clip of joined notes, in seconds.
 const NOTES_SECONDS: f64 = 12.0;
 /// Silence between joined notes, in seconds.
 const NOTE_GAP_SECONDS: f64 = 0.05;
-
-/// Downloads (once, with `pip download`, checked against its SHA-256) and unpacks `file`
-/// into `dir`; returns the member's path.
-fn fetch_pypi(dir: &Path, file: &PypiFile) -> Result<PathBuf, ListenerError> {
-    static FETCHING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
-    let wanted = dir.join(file.member);
-    if wanted.is_file() {
-        return Ok(wanted);
-    }
-    let fail = |reason: String| ListenerError::Fetch {
-        what: file.requirement.to_string(),
-        reason,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    let archive = dir.join(file.archive);
-    if !archive.is_file() {
-        let status = Command::new("python3")
-            .args([
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--no-binary",
-            ])
-            .arg(":all:")
-            .arg(file.requirement)
-            .arg("-d")
-            .arg(dir)
-            .status();
-        // A wheel-only package: allow the binary distribution.
-        let ok = status.is_ok_and(|s| s.success()) && archive.is_file();
-        if !ok {
-            let status = Command::new("python3")
-                .args(["-m", "pip", "download", "--quiet", "--no-deps"])
-                .arg(file.requirement)
-                .arg("-d")
-                .arg(dir)
-                .status()
-                .map_err(|e| fail(format!("pip: {e}")))?;
-            if !status.success() || !archive.is_file() {
-                return Err(fail(format!("pip download {} failed", file.requirement)));
-            }
-        }
-    }
-    let bytes = std::fs::read(&archive).map_err(|e| fail(e.to_string()))?;
-    let found = format!("{:x}", Sha256::digest(&bytes));
-    if found != file.sha256 {
-        return Err(ListenerError::Checksum {
-            file: archive,
-            found,
-            expected: file.sha256.to_string(),
-        });
-    }
-    // Wheels are zip files; sdists are gzipped tars. Python's own modules unpack both.
-    let script = "import sys, tarfile, zipfile\n\
-                  a, member, out = sys.argv[1:4]\n\
-                  (zipfile.ZipFile(a) if a.endswith('.whl') else tarfile.open(a)).extract(member, out)";
-    let status = Command::new("python3")
-        .args(["-c", script])
-        .arg(&archive)
-        .arg(file.member)
-        .arg(dir)
-        .status()
-        .map_err(|e| fail(format!("python3: {e}")))?;
-    if !status.success() || !wanted.is_file() {
-        return Err(fail(format!("unpacking {} failed", file.member)));
-    }
-    Ok(wanted)
-}
 
 fn decode(path: &Path) -> Result<(Vec<f32>, f64), ListenerError> {
     let decoded = decode_file(path)?;
@@ -162,11 +79,17 @@ fn decode(path: &Path) -> Result<(Vec<f32>, f64), ListenerError> {
 /// The real singing and the played melody, fetched into `dir` when missing.
 pub fn registry_recordings(dir: &Path) -> Result<Vec<Source>, ListenerError> {
     let mut out = Vec::new();
-    for (name, file) in [
-        ("sung (vocadito 10, low voice)", &VOCADITO_10),
-        ("sung (vocadito 14, higher voice)", &VOCADITO_14),
+    for (name, member) in [
+        (
+            "sung (vocadito 10, low voice)",
+            "basic_pitch-0.4.0/tests/resources/vocadito_10.wav",
+        ),
+        (
+            "sung (vocadito 14, higher voice)",
+            "basic_pitch-0.4.0/tests/resources/vocadito_14.wav",
+        ),
     ] {
-        let (samples, rate) = decode(&fetch_pypi(dir, file)?)?;
+        let (samples, rate) = decode(&fetch_member(dir, &BASIC_PITCH, member)?)?;
         out.push(Source {
             name: name.to_string(),
             kind: Kind::Singing,
@@ -175,7 +98,8 @@ pub fn registry_recordings(dir: &Path) -> Result<Vec<Source>, ListenerError> {
             rate,
         });
     }
-    let (samples, rate) = decode(&fetch_pypi(dir, &MUSIC21_MELODY)?)?;
+    let melody = fetch_member(dir, &MUSIC21, "music21/audioSearch/test_audio.wav")?;
+    let (samples, rate) = decode(&melody)?;
     out.push(Source {
         name: "played melody (music21)".to_string(),
         kind: Kind::Played,

