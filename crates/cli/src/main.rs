@@ -48,8 +48,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Render an audio file (WAV, FLAC, MP3, OGG/Vorbis) through a model into a stereo 32-bit
-    /// float WAV at the input's rate (inputs below 22.05 kHz are resampled to 48 kHz, above
-    /// 192 kHz to 192 kHz).
+    /// float WAV at the input's rate (inputs below 22.05 kHz are resampled to 48 kHz).
     Render(RenderArgs),
     /// List the embedded models and those in the user model folder.
     Models {

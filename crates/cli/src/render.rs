@@ -1,13 +1,13 @@
 //! `tiny-timbre render`: decode, (resample,) render through the engine, write a WAV.
 //!
 //! # Sample rates
-//! The engine runs at 22.05–192 kHz. An input inside that range is rendered and written at its
-//! own rate, so the output has exactly the input's length. An input below it (8 kHz or 16 kHz
-//! speech, say) is resampled to 48 kHz first, and one above it (up to 384 kHz) to 192 kHz; the
-//! output is then written at that rate, with `round(frames · new / old)` frames, and a note on
-//! stderr says so. Resampling up loses nothing the model needs (it analyses at 16 kHz) and the
-//! instrument is synthesized at the full 48 kHz band. Rates below 8 kHz or above 384 kHz are
-//! refused.
+//! The engine runs at 1 kHz–2 MHz, but below 22.05 kHz it must drop the instrument's upper
+//! harmonics. An input from 22.05 kHz up is rendered and written at its own rate, so the
+//! output has exactly the input's length. An input below it (8 kHz or 16 kHz speech, say) is
+//! resampled to 48 kHz first; the output is then written at 48 kHz, with
+//! `round(frames · new / old)` frames, and a note on stderr says so. Resampling up loses nothing
+//! the model needs (it analyses at 16 kHz) and the instrument is synthesized at the full 48 kHz
+//! band. Rates below 1 kHz or above 2 MHz are refused.
 //!
 //! # Channels
 //! Any channel count is accepted; the engine mixes all channels to mono (an equal-weight
@@ -22,7 +22,6 @@ use timbre_dsp::offline::resample_clip;
 use timbre_dsp::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
 use timbre_engine::offline::render;
 use timbre_engine::params::{ParamSpec, Params};
-use timbre_engine::MAX_SAMPLE_RATE;
 
 use crate::error::CliError;
 use timbre_audio::{decode_file, write_wav, AudioError, Decoded};
@@ -129,8 +128,6 @@ pub fn render_rate(input_rate: u32) -> Result<u32, CliError> {
     }
     Ok(if rate < FULL_BAND_MIN_RATE_HZ {
         LOW_RATE_TARGET_HZ
-    } else if rate > MAX_SAMPLE_RATE {
-        MAX_SAMPLE_RATE as u32
     } else {
         input_rate
     })
@@ -169,9 +166,9 @@ pub fn render_file(req: &RenderRequest) -> Result<RenderReport, CliError> {
         decoded.channels
     } else {
         notes.push(format!(
-            "note: the input is at {input_rate} Hz, outside {FULL_BAND_MIN_RATE_HZ}–{MAX_SAMPLE_RATE} Hz \
-             (the range rendered with the instrument's full band); resampled to {rate} Hz, \
-             and the output is written at {rate} Hz"
+            "note: the input is at {input_rate} Hz, below the {FULL_BAND_MIN_RATE_HZ} Hz that \
+             the instrument's full band needs; resampled to {rate} Hz, and the output is \
+             written at {rate} Hz"
         ));
         vec![resample_mono(&decoded, rate)?]
     };

@@ -79,6 +79,12 @@ impl Decorrelator {
         }
     }
 
+    /// How many samples an input keeps sounding in the output: the longest pulse delay, plus
+    /// one (the high-pass's own ringing is far below audibility by then).
+    pub fn tail_samples(&self) -> usize {
+        self.history + 1
+    }
+
     /// Clears the history. Allocation-free.
     pub fn reset(&mut self) {
         self.buffer.fill(0.0);

@@ -362,6 +362,11 @@ impl Engine {
     /// Allocation-free.
     pub fn reset(&mut self) {
         self.notes.reset();
+        self.rest();
+    }
+
+    /// Clears what sounds and rests until the next input (or note-on). Allocation-free.
+    fn rest(&mut self) {
         self.clear_sound();
         self.resting = true;
     }
@@ -434,10 +439,9 @@ impl Engine {
         if self.fading.is_none() {
             if let Some(new_voice) = self.receiver.take() {
                 if self.resting {
-                    // Nothing sounds: no fade needed, and the voice starts cleared.
+                    // Nothing sounds: no fade needed (waking clears the new voice).
                     let old = std::mem::replace(&mut self.voice, new_voice);
                     self.receiver.retire(old);
-                    self.voice.reset();
                 } else {
                     self.start_crossfade(new_voice);
                 }
@@ -523,8 +527,7 @@ impl Engine {
         };
         self.silent_samples += silent;
         if self.silent_samples >= self.rest_after_samples() {
-            self.clear_sound();
-            self.resting = true;
+            self.rest();
         }
     }
 

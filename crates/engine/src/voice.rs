@@ -140,7 +140,7 @@ impl Voice {
     /// How long the voice keeps sounding after its controls fall silent, in host samples: the
     /// reverb's tail.
     pub fn tail_samples(&self) -> usize {
-        self.reverb.ir_len() + self.decorrelator_tail()
+        self.reverb.ir_len() + self.decorrelator.tail_samples()
     }
 
     /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
@@ -213,11 +213,6 @@ impl Voice {
         for (o, x) in out.iter_mut().zip(noise.iter()) {
             *o += x;
         }
-    }
-
-    /// How long the decorrelator rings after the reverb, in samples.
-    fn decorrelator_tail(&self) -> usize {
-        (timbre_dsp::decorrelate::LENGTH_MS * 1e-3 * self.harmonics.sample_rate()) as usize + 1
     }
 
     /// Mixes the stereo reverb over the dry synth output `dry` (at most `max_block` samples)
