@@ -30,30 +30,6 @@ fn clap_value(desc: &ParamDesc, spec: &ParamSpec, plain: f32) -> f64 {
     desc.min + normalized * (desc.max - desc.min)
 }
 
-/// The plugin's saved state with the model field replaced by `model` (a name or path).
-fn with_model(state: &[u8], model: &str) -> Vec<u8> {
-    let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).expect("state is JSON");
-    json["fields"]["model"] = serde_json::Value::String(serde_json::to_string(model).unwrap());
-    encode_state(&json)
-}
-
-/// Frames a JSON state the way nice-plug's CLAP wrapper does: little-endian u64 length first.
-fn encode_state(json: &serde_json::Value) -> Vec<u8> {
-    let body = serde_json::to_vec(json).unwrap();
-    let mut out = (body.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&body);
-    out
-}
-
-/// An effect instance playing the wired (pitch-exact) model, reverb off.
-fn effect_with_wired_model(tag: &str) -> Plugin {
-    let path = save_temp(&wired_model("wired"), tag);
-    let mut plugin = Plugin::new(EFFECT_ID);
-    let state = plugin.save_state();
-    assert!(plugin.load_state(&with_model(&state, path.to_str().unwrap())));
-    plugin
-}
-
 /// An event setting `spec` to `plain` at sample `at`.
 fn set(plugin: &mut Plugin, spec: &ParamSpec, plain: f32, at: u64) -> TimedEvent {
     let desc = plugin.param(spec.name);

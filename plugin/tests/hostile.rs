@@ -19,14 +19,6 @@ use timbre_engine::params::{self as spec};
 use timbre_engine::OUTPUT_CEILING;
 use timbre_testkit::TestRng;
 
-/// Frames a JSON state the way nice-plug's CLAP wrapper does: little-endian u64 length first.
-fn encode_state(json: &serde_json::Value) -> Vec<u8> {
-    let body = serde_json::to_vec(json).unwrap();
-    let mut out = (body.len() as u64).to_le_bytes().to_vec();
-    out.extend_from_slice(&body);
-    out
-}
-
 /// The JSON of a saved state.
 fn decode_state(state: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&state[8..]).expect("state is JSON")

@@ -38,21 +38,6 @@ const RATES: [f64; 18] = [
     1_234_567.75,
 ];
 
-/// An effect instance playing the wired (pitch-exact) model.
-fn effect(tag: &str) -> Plugin {
-    let path = save_temp(&wired_model("wired"), tag);
-    let mut plugin = Plugin::new(EFFECT_ID);
-    let state = plugin.save_state();
-    let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).unwrap();
-    json["fields"]["model"] =
-        serde_json::Value::String(serde_json::to_string(path.to_str().unwrap()).unwrap());
-    let body = serde_json::to_vec(&json).unwrap();
-    let mut framed = (body.len() as u64).to_le_bytes().to_vec();
-    framed.extend_from_slice(&body);
-    assert!(plugin.load_state(&framed));
-    plugin
-}
-
 /// A 220 Hz tone with a slow vibrato, `seconds` long, band-limited at `rate`.
 fn tone(rate: f64, seconds: f64) -> Vec<f32> {
     sawtooth(
@@ -98,7 +83,7 @@ fn both_plugins_activate_and_play_at_every_rate_the_validators_try() {
 #[test]
 fn the_effect_follows_the_pitch_at_low_and_very_high_rates() {
     for rate in [8_000.0, 22_050.0, 384_000.0] {
-        let mut plugin = effect(&format!("rate-{rate}"));
+        let mut plugin = effect_with_wired_model(&format!("rate-{rate}"));
         let reverb = plugin.param(spec::REVERB.name);
         let off = TimedEvent::Param(0, reverb.id, reverb.min);
         let mut session = plugin.activate(rate, 1024);

@@ -13,6 +13,8 @@ use timbre_model::ModelFile;
 
 pub use timbre_testkit::{cents, median, sawtooth};
 
+use host::{Plugin, EFFECT_ID};
+
 /// Saves `model` to a fresh temporary file and returns its path.
 pub fn save_temp(model: &ModelFile, tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tiny-timbre-plugin-tests-{}", std::process::id()));
@@ -92,4 +94,28 @@ pub fn rms(x: &[f32]) -> f32 {
 /// [`timbre_model::testing::wired_model`]): its output pitch is exactly the synth's f0.
 pub fn wired_model(name: &str) -> ModelFile {
     timbre_model::testing::wired_model(name, WiredHarmonics::Fundamental)
+}
+
+/// The plugin's saved state with the model field replaced by `model` (a name or path).
+pub fn with_model(state: &[u8], model: &str) -> Vec<u8> {
+    let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).expect("state is JSON");
+    json["fields"]["model"] = serde_json::Value::String(serde_json::to_string(model).unwrap());
+    encode_state(&json)
+}
+
+/// Frames a JSON state the way nice-plug's CLAP wrapper does: little-endian u64 length first.
+pub fn encode_state(json: &serde_json::Value) -> Vec<u8> {
+    let body = serde_json::to_vec(json).unwrap();
+    let mut out = (body.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&body);
+    out
+}
+
+/// An effect instance playing the wired (pitch-exact) model.
+pub fn effect_with_wired_model(tag: &str) -> Plugin {
+    let path = save_temp(&wired_model("wired"), tag);
+    let mut plugin = Plugin::new(EFFECT_ID);
+    let state = plugin.save_state();
+    assert!(plugin.load_state(&with_model(&state, path.to_str().unwrap())));
+    plugin
 }
