@@ -1,0 +1,314 @@
+//! One uniformly partitioned FFT level with its frequency-domain delay line.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+
+use super::kernels::{store_spectrum, Kernels, CHUNK, LANES};
+use super::{SPREAD_MIN, SPREAD_SLICE};
+
+// ---------------------------------------------------------------------------------------------
+// One uniformly partitioned level.
+// ---------------------------------------------------------------------------------------------
+
+/// Uniformly partitioned overlap-save convolution of one IR segment, with an FDL.
+///
+/// A level of at least [`SPREAD_MIN`] samples spreads its work over time: every product that
+/// only needs past input spectra is summed in slices while the next input block is being
+/// collected (in step with the samples), so the block in which the level completes only does
+/// its two FFTs and at most one partition's products.
+pub(super) struct Level {
+    /// Partition size `p` (the FFT size is `2p`).
+    pub(super) size: usize,
+    /// Number of partitions `K`.
+    pub(super) parts: usize,
+    /// Blocks of extra delay (the segment's offset is `(delay + 1) · p`).
+    pub(super) delay: usize,
+    /// Spectrum length `p + 1`.
+    pub(super) bins: usize,
+    /// Floats per spectrum row in the chunked layout (`bins` rounded up to `LANES`, times 2).
+    pub(super) row: usize,
+    /// IR partition spectra, `K` rows, scaled by the inverse FFT's `1 / 2p`.
+    pub(super) h: Vec<f32>,
+    /// Whether each IR partition has any non-zero tap.
+    pub(super) h_live: Vec<bool>,
+    /// FDL: input spectra of the last `K + delay` blocks (a ring of rows).
+    pub(super) x: Vec<f32>,
+    /// Whether each FDL row's input window had any non-zero sample.
+    pub(super) x_live: Vec<bool>,
+    /// Row of the newest spectrum in the FDL ring.
+    pub(super) newest: usize,
+    /// Whether the previous input block had any non-zero sample.
+    pub(super) prev_live: bool,
+    /// Inverse FFT output, `2p` long: its second half is the output for the current block,
+    /// computed at the end of the previous one (overlap-save keeps only that half).
+    pub(super) output: Vec<f32>,
+    /// Whether this level spreads its products over the block period (`p ≥ SPREAD_MIN`).
+    pub(super) spread: bool,
+    /// Spread levels: the sum of the products that need only past spectra, for the block
+    /// being collected (one row; empty for other levels).
+    pub(super) pre: Vec<f32>,
+    /// Spread levels: chunks of `pre` already summed in this block period.
+    pub(super) pre_done: usize,
+    /// Forward real FFT of size `2p`.
+    pub(super) fwd: Arc<dyn RealToComplex<f32>>,
+    /// Inverse real FFT of size `2p`.
+    pub(super) inv: Arc<dyn ComplexToReal<f32>>,
+}
+
+impl Level {
+    /// Builds a level for `segment` (taps from offset `(delay + 1) · size`, at most
+    /// `parts · size` of them). Allocates.
+    pub(super) fn new(
+        segment: &[f32],
+        size: usize,
+        parts: usize,
+        delay: usize,
+        planner: &mut RealFftPlanner<f32>,
+    ) -> Self {
+        let n = 2 * size;
+        let bins = size + 1;
+        let row = 2 * bins.next_multiple_of(LANES);
+        let fwd = planner.plan_fft_forward(n);
+        let inv = planner.plan_fft_inverse(n);
+        let mut h = vec![0.0; parts * row];
+        let mut h_live = vec![false; parts];
+        let mut time = fwd.make_input_vec();
+        let mut spec = fwd.make_output_vec();
+        let mut scratch = fwd.make_scratch_vec();
+        // The inverse FFT's 1/n normalization is folded into the IR spectra.
+        let scale = 1.0 / n as f32;
+        for k in 0..parts {
+            let start = (k * size).min(segment.len());
+            let end = ((k + 1) * size).min(segment.len());
+            let taps = &segment[start..end];
+            h_live[k] = taps.iter().any(|&t| t != 0.0);
+            if !h_live[k] {
+                continue;
+            }
+            time.fill(0.0);
+            time[..taps.len()].copy_from_slice(taps);
+            fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
+                .expect("buffers sized by realfft");
+            store_spectrum(&spec, &mut h[k * row..(k + 1) * row], scale);
+        }
+        let rows = parts + delay;
+        let spread = size >= SPREAD_MIN;
+        Self {
+            size,
+            parts,
+            delay,
+            bins,
+            row,
+            h,
+            h_live,
+            x: vec![0.0; rows * row],
+            x_live: vec![false; rows],
+            newest: 0,
+            prev_live: false,
+            output: vec![0.0; n],
+            spread,
+            pre: if spread { vec![0.0; row] } else { Vec::new() },
+            pre_done: 0,
+            fwd,
+            inv,
+        }
+    }
+
+    /// Clears all state.
+    pub(super) fn reset(&mut self) {
+        self.x.fill(0.0);
+        self.x_live.fill(false);
+        self.newest = 0;
+        self.prev_live = false;
+        self.output.fill(0.0);
+        self.pre.fill(0.0);
+        self.pre_done = 0;
+    }
+
+    /// First partition whose product needs only spectra older than the newest one when the
+    /// FDL is read `back` blocks early (`back` = 1 while the next block is being collected).
+    pub(super) fn first_part(&self, back: usize) -> usize {
+        back.saturating_sub(self.delay)
+    }
+
+    /// `acc = Σ_k x[age(k)] · h[k]` over the chunks `c0..c0 + acc.len() / CHUNK` of a row, for
+    /// partitions `k` in `first..parts`, where `age(k) = delay + k − back` counts blocks back
+    /// from the newest FDL row. Silent partitions are skipped; up to 4 partitions per pass.
+    /// Returns false (and leaves `acc` untouched) when every product is zero.
+    pub(super) fn sum_products(
+        &self,
+        kernels: Kernels,
+        acc: &mut [f32],
+        c0: usize,
+        first: usize,
+        back: usize,
+    ) -> bool {
+        let rows = self.parts + self.delay;
+        let base = c0 * CHUNK;
+        let mut assign = true;
+        let mut xs = [0usize; 4];
+        let mut hs = [0usize; 4];
+        let mut g = 0;
+        for k in first..self.parts {
+            let r = (self.newest + rows + back - self.delay - k) % rows;
+            if !self.h_live[k] || !self.x_live[r] {
+                continue;
+            }
+            xs[g] = r * self.row + base;
+            hs[g] = k * self.row + base;
+            g += 1;
+            if g == 4 {
+                self.mac(kernels, acc, &xs, &hs, assign);
+                assign = false;
+                g = 0;
+            }
+        }
+        if g > 0 {
+            self.mac(kernels, acc, &xs[..g], &hs[..g], assign);
+            assign = false;
+        }
+        !assign
+    }
+
+    /// Spread levels: brings the partial sum for the next block up to date with the phase
+    /// `phase` (samples of the block collected so far, `1..=p`).
+    pub(super) fn advance(&mut self, kernels: Kernels, phase: usize) {
+        if !self.spread {
+            return;
+        }
+        let chunks = self.row / CHUNK;
+        let target = chunks * phase / self.size;
+        // Slices of at least SPREAD_SLICE chunks keep the per-call overhead small.
+        if target <= self.pre_done || (target < self.pre_done + SPREAD_SLICE && phase < self.size) {
+            return;
+        }
+        let mut pre = std::mem::take(&mut self.pre);
+        let range = &mut pre[self.pre_done * CHUNK..target * CHUNK];
+        if !self.sum_products(kernels, range, self.pre_done, self.first_part(1), 1) {
+            range.fill(0.0);
+        }
+        self.pre = pre;
+        self.pre_done = target;
+    }
+
+    /// Called when a block of `p` inputs is complete, with the last `2p` inputs in `window`
+    /// (the previous block, then this one): computes the next `p` outputs.
+    pub(super) fn run(&mut self, window: &[f32], work: &mut Work, kernels: Kernels) {
+        let p = self.size;
+        let bins = self.bins;
+        let row = self.row;
+        let rows = self.parts + self.delay;
+        let cur_live = window[p..].iter().any(|&v| v != 0.0);
+        let live = cur_live || self.prev_live;
+        self.prev_live = cur_live;
+        // Spread levels: the past products are all summed by now.
+        self.advance(kernels, p);
+
+        // Push the spectrum of the last 2p inputs into the FDL.
+        self.newest = if self.newest + 1 == rows {
+            0
+        } else {
+            self.newest + 1
+        };
+        self.x_live[self.newest] = live;
+        let time = &mut work.time[..2 * p];
+        let spec = &mut work.spec[..bins];
+        if live {
+            time.copy_from_slice(window);
+            // Lengths are right by construction, so this cannot fail.
+            let _ = self
+                .fwd
+                .process_with_scratch(time, spec, &mut work.fft_scratch);
+            let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
+            kernels.store(spec, dst);
+        }
+
+        // Sum of input spectra times IR partition spectra.
+        let any = if self.spread {
+            // The past products are in `pre`; add the newest spectrum's, if it is used now.
+            let mut pre = std::mem::take(&mut self.pre);
+            let past = (self.first_part(1)..self.parts).any(|k| {
+                self.h_live[k] && self.x_live[(self.newest + rows - self.delay - k) % rows]
+            });
+            let now = if past {
+                self.sum_products_now(kernels, &mut pre, false)
+            } else {
+                self.sum_products_now(kernels, &mut pre, true)
+            };
+            self.pre_done = 0;
+            if past || now {
+                kernels.load(&pre, spec);
+            }
+            self.pre = pre;
+            past || now
+        } else {
+            let acc = &mut work.acc[..row];
+            let any = self.sum_products(kernels, acc, 0, 0, 0);
+            if any {
+                kernels.load(acc, spec);
+            }
+            any
+        };
+        if !any {
+            self.output[p..].fill(0.0);
+            return;
+        }
+
+        // Back to the time domain; the last p samples are the valid (overlap-save) part.
+        // realfft's inverse requires zero imaginary parts at DC and Nyquist.
+        spec[0].im = 0.0;
+        spec[bins - 1].im = 0.0;
+        let _ = self
+            .inv
+            .process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
+    }
+
+    /// Spread levels at the end of a block: adds (or, with `assign`, writes) the products that
+    /// need the newest spectrum (only partition 0 when the level has no extra delay) to `acc`.
+    /// Returns whether there were any.
+    pub(super) fn sum_products_now(&self, kernels: Kernels, acc: &mut [f32], assign: bool) -> bool {
+        let end = self.first_part(1);
+        if end == 0 || !self.h_live[0] || !self.x_live[self.newest] {
+            return false;
+        }
+        let (x, h) = ([self.newest * self.row], [0]);
+        if assign {
+            kernels.cmac::<1, true>(acc, &self.x, x, &self.h, h);
+        } else {
+            kernels.cmac::<1, false>(acc, &self.x, x, &self.h, h);
+        }
+        true
+    }
+
+    /// `acc (=|+=) Σ_g x[xs[g]..] · h[hs[g]..]` for one group of 1 to 4 partitions.
+    pub(super) fn mac(&self, kernels: Kernels, acc: &mut [f32], xs: &[usize], hs: &[usize], assign: bool) {
+        macro_rules! go {
+            ($g:literal) => {{
+                let xa: [usize; $g] = xs.try_into().unwrap();
+                let ha: [usize; $g] = hs.try_into().unwrap();
+                if assign {
+                    kernels.cmac::<$g, true>(acc, &self.x, xa, &self.h, ha)
+                } else {
+                    kernels.cmac::<$g, false>(acc, &self.x, xa, &self.h, ha)
+                }
+            }};
+        }
+        match xs.len() {
+            1 => go!(1),
+            2 => go!(2),
+            3 => go!(3),
+            _ => go!(4),
+        }
+    }
+}
+
+
+/// Scratch shared by all levels, sized for the largest one.
+pub(super) struct Work {
+    pub(super) time: Vec<f32>,
+    pub(super) spec: Vec<Complex<f32>>,
+    pub(super) fft_scratch: Vec<Complex<f32>>,
+    pub(super) acc: Vec<f32>,
+}

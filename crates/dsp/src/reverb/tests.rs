@@ -1,0 +1,201 @@
+//! Unit tests of the reverb's planner and kernels.
+
+use super::kernels::*;
+use super::*;
+
+/// Deterministic noise in [-1, 1).
+fn noise(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+/// Naive convolution, f64 accumulation.
+fn direct(x: &[f32], ir: &[f32]) -> Vec<f32> {
+    (0..x.len())
+        .map(|t| {
+            (0..ir.len().min(t + 1))
+                .map(|m| ir[m] as f64 * x[t - m] as f64)
+                .sum::<f64>() as f32
+        })
+        .collect()
+}
+
+fn max_err(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// An IR with unit energy and a room-like decay.
+fn ir(len: usize, seed: u32) -> Vec<f32> {
+    let mut v = noise(len, seed);
+    for (i, t) in v.iter_mut().enumerate() {
+        *t *= (-6.9 * i as f32 / len as f32).exp();
+    }
+    let g = 1.0 / v.iter().map(|t| t * t).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|t| *t *= g);
+    v
+}
+
+#[test]
+fn plans_cover_the_ir_with_aligned_levels() {
+    for len in (1..3000)
+        .step_by(37)
+        .chain([48_000, 144_000, 576_000, 1 << 20])
+    {
+        let plan = Plan::choose(len);
+        assert!(plan.head >= 1);
+        let mut offset = plan.head;
+        for &(size, parts) in &plan.levels {
+            assert!(
+                size.is_power_of_two() && size <= MAX_PARTITION,
+                "{len}: {plan:?}"
+            );
+            assert!(parts >= 1 && offset.is_multiple_of(size), "{len}: {plan:?}");
+            assert!(offset < len, "{len}: a level past the IR's end: {plan:?}");
+            offset += size * parts;
+        }
+        assert!(offset >= len, "{len}: plan covers {offset} taps: {plan:?}");
+        if let Some(&(first, _)) = plan.levels.first() {
+            assert_eq!(first, plan.head, "{len}: {plan:?}");
+        }
+        let sizes: Vec<usize> = plan.levels.iter().map(|l| l.0).collect();
+        assert!(sizes.windows(2).all(|w| w[0] < w[1]), "{len}: {plan:?}");
+    }
+}
+
+#[test]
+fn explicit_plans_with_fdl_delays_match_direct_convolution() {
+    // Levels that start beyond their own size read older FDL rows (delay > 0).
+    assert_eq!(SPREAD_MIN, 4096, "update the last plan");
+    let h = ir(9000, 3);
+    let x = noise(30_000, 4);
+    let want = direct(&x, &h);
+    for plan in [
+        Plan {
+            head: 128,
+            levels: vec![(128, 15), (1024, 2), (4096, 2)],
+        },
+        Plan {
+            head: 64,
+            levels: vec![(64, 3), (128, 2), (512, 1), (1024, 9)],
+        },
+        Plan {
+            head: 256,
+            levels: vec![(256, 3), (512, 4), (1024, 6)],
+        },
+        // A spread level (p ≥ SPREAD_MIN) with a delay of one block.
+        Plan {
+            head: 128,
+            levels: vec![(128, 63), (SPREAD_MIN, 1)],
+        },
+    ] {
+        let mut rev = ConvolutionReverb::with_plan(&h, 256, Some(plan.clone()));
+        let mut got = vec![0.0; x.len()];
+        for (i, o) in x.chunks(333).zip(got.chunks_mut(333)) {
+            rev.process(i, o);
+        }
+        let err = max_err(&got, &want);
+        assert!(err < 1e-5, "{plan:?}: error {err}");
+    }
+}
+
+#[test]
+fn portable_kernels_match_the_reference() {
+    // The whole reverb on the portable kernels (the AVX2 ones are covered by the
+    // integration tests on machines that have AVX2).
+    let h = ir(20_000, 5);
+    let x = noise(40_000, 6);
+    let want = direct(&x, &h);
+    let mut rev = ConvolutionReverb::new(&h, 512);
+    rev.kernels = Kernels { avx2_fma: false };
+    let mut got = vec![0.0; x.len()];
+    for (i, o) in x.chunks(100).zip(got.chunks_mut(100)) {
+        rev.process(i, o);
+    }
+    let err = max_err(&got, &want);
+    assert!(err < 1e-5, "portable kernels: error {err}");
+}
+
+#[test]
+fn simd_kernels_agree_with_portable_ones() {
+    let k = Kernels::detect();
+    if !k.avx2_fma {
+        return;
+    }
+    let p = Kernels { avx2_fma: false };
+    // FIR, for span lengths that exercise every tile size.
+    for taps_len in [1usize, 5, 64, 129] {
+        let taps = noise(taps_len, 7);
+        for n in [1usize, 7, 8, 9, 63, 64, 65, 128, 200] {
+            let hist = noise(taps_len - 1 + n, 8);
+            let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+            k.fir(&taps, &hist, &mut a);
+            p.fir(&taps, &hist, &mut b);
+            assert!(max_err(&a, &b) < 1e-5, "fir {taps_len} taps, {n} outputs");
+        }
+    }
+    // Layout round trip and multiply-accumulate.
+    let bins: usize = 129;
+    let row = 2 * bins.next_multiple_of(LANES);
+    let spec: Vec<Complex<f32>> = noise(2 * bins, 9)
+        .chunks(2)
+        .map(|c| Complex::new(c[0], c[1]))
+        .collect();
+    let (mut r1, mut r2) = (vec![0.0; row], vec![0.0; row]);
+    k.store(&spec, &mut r1);
+    p.store(&spec, &mut r2);
+    assert_eq!(r1, r2);
+    let mut back = vec![Complex::new(0.0, 0.0); bins];
+    k.load(&r1, &mut back);
+    assert_eq!(back, spec);
+
+    let x = noise(5 * row, 10);
+    let h = noise(5 * row, 11);
+    fn at<const G: usize>(rows: [usize; G], row: usize) -> [usize; G] {
+        rows.map(|r| r * row)
+    }
+    let (mut a, mut b) = (noise(row, 12), noise(row, 12));
+    k.cmac::<4, false>(&mut a, &x, at([4, 0, 2, 1], row), &h, at([0, 1, 2, 3], row));
+    p.cmac::<4, false>(&mut b, &x, at([4, 0, 2, 1], row), &h, at([0, 1, 2, 3], row));
+    k.cmac::<3, false>(&mut a, &x, at([3, 3, 1], row), &h, at([4, 2, 0], row));
+    p.cmac::<3, false>(&mut b, &x, at([3, 3, 1], row), &h, at([4, 2, 0], row));
+    assert!(max_err(&a, &b) < 1e-5);
+    k.cmac::<2, true>(&mut a, &x, at([0, 1], row), &h, at([1, 0], row));
+    p.cmac::<2, true>(&mut b, &x, at([0, 1], row), &h, at([1, 0], row));
+    assert!(max_err(&a, &b) < 1e-5);
+    // And the product itself is right: bin 3 of x-row 0 times h-row 1.
+    k.cmac::<1, true>(&mut a, &x, [0], &h, [row]);
+    let i = re_index(3);
+    let xc = Complex::new(x[i], x[i + LANES]);
+    let hc = Complex::new(h[row + i], h[row + i + LANES]);
+    let want = xc * hc;
+    assert!((a[i] - want.re).abs() < 1e-6 && (a[i + LANES] - want.im).abs() < 1e-6);
+}
+
+#[test]
+fn tiny_and_non_finite_ir_taps_are_cleaned() {
+    let mut h = vec![0.0f32; 1000];
+    h[0] = 1.0;
+    h[10] = f32::NAN;
+    h[20] = 1e-20; // −400 dB: flushed
+    h[30] = f32::from_bits(5); // subnormal: flushed
+    h[500] = 0.5;
+    let mut rev = ConvolutionReverb::new(&h, 64);
+    let mut x = vec![0.0f32; 1200];
+    x[0] = 1.0;
+    let mut y = vec![0.0f32; 1200];
+    rev.process(&x, &mut y);
+    let mut want = vec![0.0f32; 1200];
+    want[0] = 1.0;
+    want[500] = 0.5;
+    assert!(max_err(&y, &want) < 1e-6);
+}
