@@ -74,7 +74,7 @@ impl HarmonicBank {
             amp_target: [0.0; MAX_HARMONICS],
             ramp_pos: 0,
             ramp_len: 0,
-            use_avx2: avx2_available(),
+            use_avx2: timbre_simd::has_avx2_fma(),
         }
     }
 
@@ -300,17 +300,6 @@ fn finite_or_zero(x: f32) -> f32 {
         x
     } else {
         0.0
-    }
-}
-
-fn avx2_available() -> bool {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    {
-        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
-    {
-        false
     }
 }
 

@@ -169,7 +169,7 @@ impl LoudnessMeter {
     /// Non-finite samples count as 0. Allocates nothing.
     pub fn measure_power(&mut self, frame: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
-        if crate::pitch::has_avx2_fma() {
+        if timbre_simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
             return unsafe { self.measure_power_avx2(frame) };
         }

@@ -370,7 +370,7 @@ impl PitchTracker {
     /// blocks of outputs held in registers, which vectorizes. Allocates nothing.
     pub fn decimate(&mut self, input: &[f32], out: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2_fma() {
+        if timbre_simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
             return unsafe { self.decimate_avx2(input, out) };
         }
@@ -438,7 +438,7 @@ impl PitchTracker {
     /// Mean removal, silence check, estimate and the voiced/unvoiced f0 hold.
     fn finish_estimate(&mut self) -> PitchEstimate {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2_fma() {
+        if timbre_simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
             return unsafe { self.finish_estimate_avx2() };
         }
@@ -769,15 +769,6 @@ fn lowpass_taps(d: usize) -> Vec<f32> {
     let sum: f64 = taps.iter().sum();
     taps.iter_mut().for_each(|t| *t /= sum);
     taps.into_iter().map(|t| t as f32).collect()
-}
-
-/// Whether the CPU has AVX2 and FMA. The hot loops are compiled twice, for the baseline
-/// target and for AVX2 + FMA, and picked at run time. Rust never fuses `a * b + c` into an
-/// FMA on its own, so both versions compute bit-identical results.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn has_avx2_fma() -> bool {
-    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
 }
 
 /// `Σ f(x)` over `xs`, accumulated in 8 independent lanes so that it vectorizes.

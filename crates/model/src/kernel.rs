@@ -427,7 +427,7 @@ fn step_avx512_avx2_blocks<const CAP: usize, const FIXED: bool>(
     match Avx512::detect() {
         // SAFETY: the token proves AVX-512F, AVX2 and FMA.
         Some(s) => unsafe {
-            step_avx512_unchecked::<Avx2, CAP, FIXED>(s.avx2(), s, p, f0, loudness)
+            step_avx512_unchecked::<Avx2, CAP, FIXED>(s.avx2_fma(), s, p, f0, loudness)
         },
         None => step_avx2::<CAP, FIXED>(p, f0, loudness),
     }

@@ -282,18 +282,9 @@ mod avx2 {
 
     use super::{Channels, Lane, Simd, ROUND_MAGIC};
 
-    /// Proof that this CPU has AVX2 and FMA: only [`Avx2::detect`] makes one, so every
-    /// intrinsic below runs on a CPU that supports it.
-    #[derive(Clone, Copy, Debug)]
-    pub(crate) struct Avx2(pub(in crate::simd) ());
-
-    impl Avx2 {
-        /// The token, if this CPU has AVX2 and FMA.
-        pub(crate) fn detect() -> Option<Self> {
-            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
-                .then_some(Self(()))
-        }
-    }
+    /// The AVX2 + FMA backend: `timbre_simd`'s token, so every intrinsic below runs on a CPU
+    /// that supports it.
+    pub(crate) use timbre_simd::Avx2Fma as Avx2;
 
     // SAFETY (every `unsafe` below): an `Avx2` value exists only after `detect` confirmed AVX2
     // and FMA, so these intrinsics are supported; `load` and `store` touch exactly the 8 f32
@@ -381,19 +372,8 @@ mod avx512 {
 
     use super::{Channels, Lane, Simd, ROUND_MAGIC};
 
-    /// Proof that this CPU has AVX-512F (and AVX2 + FMA): only [`Avx512::detect`] makes one.
-    #[derive(Clone, Copy, Debug)]
-    pub(crate) struct Avx512(());
-
-    impl Avx512 {
-        /// The token, if this CPU has AVX-512F, AVX2 and FMA.
-        pub(crate) fn detect() -> Option<Self> {
-            (is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx2")
-                && is_x86_feature_detected!("fma"))
-            .then_some(Self(()))
-        }
-    }
+    /// The AVX-512F backend (the head of the decoder): `timbre_simd`'s token.
+    pub(crate) use timbre_simd::Avx512;
 
     // SAFETY (every `unsafe` below): an `Avx512` value exists only after `detect` confirmed
     // AVX-512F, so these intrinsics are supported; `load` and `store` touch exactly the 16 f32
@@ -473,13 +453,6 @@ mod avx512 {
         fn broadcast(self, v: __m512, i: usize) -> __m512 {
             // SAFETY: see the `Simd` impl.
             unsafe { _mm512_permutexvar_ps(_mm512_set1_epi32(i as i32), v) }
-        }
-    }
-
-    impl Avx512 {
-        /// The AVX2 + FMA token (`detect` checked those too).
-        pub(crate) fn avx2(self) -> super::Avx2 {
-            super::Avx2(())
         }
     }
 }

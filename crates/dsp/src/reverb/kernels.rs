@@ -263,12 +263,9 @@ pub(super) struct Kernels {
 
 impl Kernels {
     pub(super) fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        let avx2_fma = std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma");
-        #[cfg(not(target_arch = "x86_64"))]
-        let avx2_fma = false;
-        Self { avx2_fma }
+        Self {
+            avx2_fma: timbre_simd::has_avx2_fma(),
+        }
     }
 
     #[inline]
@@ -324,7 +321,6 @@ impl Kernels {
         load_spectrum(row, spec)
     }
 }
-
 
 /// Writes `spec · scale` into `row` in the chunked layout (see [`LANES`]).
 pub(super) fn store_spectrum(spec: &[Complex<f32>], row: &mut [f32], scale: f32) {

@@ -283,7 +283,14 @@ impl Level {
     }
 
     /// `acc (=|+=) Σ_g x[xs[g]..] · h[hs[g]..]` for one group of 1 to 4 partitions.
-    pub(super) fn mac(&self, kernels: Kernels, acc: &mut [f32], xs: &[usize], hs: &[usize], assign: bool) {
+    pub(super) fn mac(
+        &self,
+        kernels: Kernels,
+        acc: &mut [f32],
+        xs: &[usize],
+        hs: &[usize],
+        assign: bool,
+    ) {
         macro_rules! go {
             ($g:literal) => {{
                 let xa: [usize; $g] = xs.try_into().unwrap();
@@ -303,7 +310,6 @@ impl Level {
         }
     }
 }
-
 
 /// Scratch shared by all levels, sized for the largest one.
 pub(super) struct Work {

@@ -58,7 +58,6 @@
 //! range of `f32` for any IR whose peak is above −120 dBFS, so a decaying tail never makes the
 //! CPU crawl on subnormal numbers.
 
-
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
