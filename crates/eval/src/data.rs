@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use timbre_audio::{decode_file, mix_to_mono};
+use timbre_dataset::Split;
 
 use crate::EvalError;
 
@@ -22,34 +22,29 @@ pub struct Recording {
     pub held_out: bool,
 }
 
-#[derive(Deserialize)]
-struct Manifest {
-    clips: Vec<ManifestClip>,
-}
-
-#[derive(Deserialize)]
-struct ManifestClip {
-    name: String,
-    split: String,
+/// The folder of dataset `name` under `datasets`.
+fn dataset_dir(datasets: &Path, name: &str) -> PathBuf {
+    datasets.join(name)
 }
 
 /// The manifest of dataset `name` under `datasets`.
 pub fn manifest_path(datasets: &Path, name: &str) -> PathBuf {
-    datasets.join(name).join("cache").join("manifest.json")
+    timbre_dataset::cache_dir(&dataset_dir(datasets, name)).join(timbre_dataset::MANIFEST_FILE)
 }
 
 /// Every recording of dataset `name` (decoded, mixed to mono), in manifest order.
 pub fn recordings(datasets: &Path, name: &str) -> Result<Vec<Recording>, EvalError> {
-    let path = manifest_path(datasets, name);
-    let text = std::fs::read_to_string(&path).map_err(|_| EvalError::MissingDataset {
-        name: name.to_string(),
-        path: path.clone(),
-    })?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| EvalError::Manifest {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    let package = datasets.join(name).join("package");
+    let dir = dataset_dir(datasets, name);
+    let cache = timbre_dataset::cache_dir(&dir);
+    let manifest_file = manifest_path(datasets, name);
+    if !manifest_file.is_file() {
+        return Err(EvalError::MissingDataset {
+            name: name.to_string(),
+            path: manifest_file,
+        });
+    }
+    let manifest = timbre_dataset::read_manifest(&cache)?;
+    let package = timbre_dataset::package_dir(&dir);
     manifest
         .clips
         .into_iter()
@@ -59,7 +54,7 @@ pub fn recordings(datasets: &Path, name: &str) -> Result<Vec<Recording>, EvalErr
                 name: clip.name,
                 samples: mix_to_mono(&decoded.channels),
                 sample_rate: decoded.sample_rate as f64,
-                held_out: clip.split == "validation",
+                held_out: clip.split == Split::Validation,
             })
         })
         .collect()

@@ -40,14 +40,9 @@ pub enum EvalError {
         /// The manifest that was looked for.
         path: PathBuf,
     },
-    /// A dataset manifest could not be parsed.
-    #[error("cannot read the dataset manifest {}: {reason}", path.display())]
-    Manifest {
-        /// The manifest.
-        path: PathBuf,
-        /// What was wrong.
-        reason: String,
-    },
+    /// A dataset manifest could not be read or parsed (the error names the file).
+    #[error(transparent)]
+    Manifest(#[from] timbre_dataset::DatasetError),
     /// A recording could not be decoded.
     #[error(transparent)]
     Audio(#[from] timbre_audio::AudioError),

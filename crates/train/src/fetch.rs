@@ -143,7 +143,7 @@ impl Preset {
     /// Downloads and unpacks the package into `dir/package` unless it is there; returns the
     /// audio folder.
     pub fn fetch(&self, dir: &Path) -> Result<PathBuf, String> {
-        let package = dir.join("package");
+        let package = timbre_dataset::package_dir(&dir);
         let has_audio = std::fs::read_dir(&package)
             .map(|rd| rd.flatten().any(|e| has_audio_extension(&e.path())))
             .unwrap_or(false);

@@ -39,13 +39,13 @@
 //! spectral loss and its backward take about half of it.
 
 pub mod audio;
-pub mod dataset;
+pub use timbre_dataset as dataset;
 pub mod eval;
 pub mod export;
 pub mod fetch;
 pub mod loss;
 pub mod model;
 pub mod phrases;
-pub mod rng;
+pub use timbre_dataset::rng;
 pub mod synth;
 pub mod train;

@@ -218,7 +218,7 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
             }
             (
                 folder,
-                a.cache.unwrap_or_else(|| dir.join("cache")),
+                a.cache.unwrap_or_else(|| dataset::cache_dir(&dir)),
                 sources,
             )
         }
@@ -240,7 +240,7 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
                 .map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
             let cache = a
                 .cache
-                .unwrap_or_else(|| fetch::dataset_dir(&name).join("cache"));
+                .unwrap_or_else(|| dataset::cache_dir(&fetch::dataset_dir(&name)));
             let sources = match (a.source_name, a.license) {
                 (Some(name), Some(license)) => vec![DataSource {
                     name,
@@ -274,7 +274,7 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
 fn run_train(a: TrainArgs) -> Result<(), String> {
     let (cache, default_run) = match named(&a.data) {
         Some(p) => (
-            fetch::dataset_dir(p.name).join("cache"),
+            dataset::cache_dir(&fetch::dataset_dir(p.name)),
             fetch::run_dir(p.name),
         ),
         None => {
@@ -367,7 +367,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
 
 fn run_eval(a: EvalArgs) -> Result<(), String> {
     let cache = match named(&a.data) {
-        Some(p) => fetch::dataset_dir(p.name).join("cache"),
+        Some(p) => dataset::cache_dir(&fetch::dataset_dir(p.name)),
         None => PathBuf::from(&a.data),
     };
     let report = timbre_train::eval::evaluate(&a.model, &cache, a.seconds, a.out.as_deref())?;

@@ -42,7 +42,12 @@ pub(super) fn refine_on_multiples(curve: &[f32], period: f32, value: f32) -> f32
 /// positive lobe after the first negative-going zero crossing) whose lag lies in `[lo, hi)`
 /// and which is a true interior maximum; `offset` and `value` are its parabolic refinement.
 #[inline(always)]
-pub(super) fn for_each_key_max(nsdf: &[f32], lo: usize, hi: usize, mut f: impl FnMut(usize, f32, f32)) {
+pub(super) fn for_each_key_max(
+    nsdf: &[f32],
+    lo: usize,
+    hi: usize,
+    mut f: impl FnMut(usize, f32, f32),
+) {
     let mut t = 1;
     // Skip the lobe around lag 0.
     while t < hi && nsdf[t] > 0.0 {

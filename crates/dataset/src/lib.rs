@@ -2,7 +2,7 @@
 //! into training and validation by file, cached on disk, plus the statistics auto-adjust needs.
 //!
 //! # Pipeline (per file)
-//! 1. Decode ([`crate::audio::decode_file`]: WAV, FLAC, MP3, OGG/Vorbis, any rate and channel
+//! 1. Decode (`timbre_audio::decode_file`: WAV, FLAC, MP3, OGG/Vorbis, any rate and channel
 //!    count), mix to mono (mean of the channels).
 //! 2. Resample to [`SAMPLE_RATE`] with `timbre_dsp::offline::resample_clip` (the plugin's
 //!    offline resampler; no delay).
@@ -49,20 +49,26 @@
 //! pitch quantiles as min and max, and 11 evenly spaced loudness quantiles (0%, 10%, ..., 100%,
 //! in dB, linear interpolation between order statistics).
 
-use std::fmt;
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Analyzer, Frame};
-use timbre_dsp::offline::resample_clip;
+use timbre_dsp::analysis::{AnalysisConfig, Analyzer, Frame};
 use timbre_model::features::{hz_to_midi, LOUDNESS_FLOOR_DB};
 use timbre_model::metadata::{DataSource, DatasetStats};
 use timbre_model::{scale_f0, scale_loudness};
 
-use crate::audio::{decode_file, has_audio_extension, mix_to_mono};
+use timbre_audio::has_audio_extension;
+
 use crate::rng::{fnv1a, Rng};
+
+mod batch;
+mod clip_file;
+pub mod rng;
+
+pub use batch::Batch;
+pub use clip_file::ClipError;
+use clip_file::{analyse_file, read_clip, write_clip};
 
 /// Sample rate of the training audio and the synth, in Hz.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -79,7 +85,6 @@ pub const N_LOUDNESS_QUANTILES: usize = 11;
 /// Version of the manifest and clip files; a mismatch rebuilds the cache.
 pub const CACHE_VERSION: u32 = 1;
 /// Magic at the start of a clip file.
-const CLIP_MAGIC: &[u8; 8] = b"TTCLIP01";
 
 /// Which side of the split a clip is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,46 +192,46 @@ pub struct Dataset {
 }
 
 /// Why a dataset could not be built or loaded.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// The folder does not exist or cannot be listed.
+    #[error("cannot read the dataset folder {}: {}", .0.display(), .1)]
     Folder(PathBuf, String),
     /// The folder has no audio files.
+    #[error("no audio files (.wav, .flac, .mp3, .ogg) in {}", .0.display())]
     NoAudio(PathBuf),
     /// Some audio files could not be read: every one, with its reason.
-    Unreadable(Vec<(PathBuf, String)>),
+    #[error("{}", unreadable_list(.0))]
+    Unreadable(Vec<(PathBuf, ClipError)>),
     /// The cache could not be written or read.
+    #[error("dataset cache {}: {}", .0.display(), .1)]
     Cache(PathBuf, String),
     /// Fetching a named dataset failed.
+    #[error("fetching the dataset failed: {0}")]
     Fetch(String),
 }
 
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Folder(p, e) => write!(f, "cannot read the dataset folder {}: {e}", p.display()),
-            Self::NoAudio(p) => write!(
-                f,
-                "no audio files (.wav, .flac, .mp3, .ogg) in {}",
-                p.display()
-            ),
-            Self::Unreadable(list) => {
-                write!(f, "{} audio file(s) could not be read:", list.len())?;
-                for (p, why) in list {
-                    write!(f, "\n  {}: {why}", p.display())?;
-                }
-                write!(
-                    f,
-                    "\n(fix or remove them, or pass --skip-unreadable to leave them out)"
-                )
-            }
-            Self::Cache(p, e) => write!(f, "dataset cache {}: {e}", p.display()),
-            Self::Fetch(e) => write!(f, "fetching the dataset failed: {e}"),
-        }
+/// The message of [`DatasetError::Unreadable`]: every file with its reason, and what to do.
+fn unreadable_list(list: &[(PathBuf, ClipError)]) -> String {
+    let mut text = format!("{} audio file(s) could not be read:", list.len());
+    for (p, why) in list {
+        text.push_str(&format!("\n  {}: {why}", p.display()));
     }
+    text + "\n(fix or remove them, or pass --skip-unreadable to leave them out)"
 }
 
-impl std::error::Error for DatasetError {}
+/// The manifest's file name inside a cache folder.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The folder of a named dataset's fetched files (`<dataset dir>/package`).
+pub fn package_dir(dataset_dir: &Path) -> PathBuf {
+    dataset_dir.join("package")
+}
+
+/// The folder of a named dataset's cache (`<dataset dir>/cache`).
+pub fn cache_dir(dataset_dir: &Path) -> PathBuf {
+    dataset_dir.join("cache")
+}
 
 /// Options of [`build`].
 #[derive(Clone, Debug)]
@@ -298,67 +303,6 @@ fn relative_name(path: &Path, base: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// Decodes, mixes, resamples and analyses one file.
-fn analyse_file(path: &Path) -> Result<(Vec<f32>, Vec<Frame>), String> {
-    let (channels, rate) = decode_file(path)?;
-    let mono = mix_to_mono(&channels);
-    let audio = resample_clip(&mono, rate as f64, SAMPLE_RATE as f64)
-        .map_err(|e| format!("cannot resample: {e}"))?;
-    let frames = analyze_clip(AnalysisConfig::default(), SAMPLE_RATE as f64, &audio)
-        .map_err(|e| format!("analysis failed: {e}"))?;
-    Ok((audio, frames))
-}
-
-fn write_clip(path: &Path, audio: &[f32], frames: &[Frame]) -> std::io::Result<()> {
-    let mut bytes = Vec::with_capacity(16 + 4 * audio.len() + 12 * frames.len() + 8);
-    bytes.extend_from_slice(CLIP_MAGIC);
-    bytes.extend_from_slice(&(audio.len() as u64).to_le_bytes());
-    for s in audio {
-        bytes.extend_from_slice(&s.to_le_bytes());
-    }
-    bytes.extend_from_slice(&(frames.len() as u64).to_le_bytes());
-    for f in frames {
-        for v in [f.f0_hz, f.confidence, f.loudness_db] {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-    }
-    let tmp = path.with_extension("tmp");
-    fs::File::create(&tmp)?.write_all(&bytes)?;
-    fs::rename(tmp, path)
-}
-
-fn read_clip(path: &Path) -> Result<(Vec<f32>, Vec<Frame>), String> {
-    let mut bytes = Vec::new();
-    fs::File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| e.to_string())?;
-    let mut pos = 0usize;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        let s = bytes.get(pos..pos + n).ok_or("truncated clip file")?;
-        pos += n;
-        Ok(s)
-    };
-    if take(8)? != CLIP_MAGIC {
-        return Err("not a clip file".into());
-    }
-    let f32_at = |b: &[u8]| f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-    let n = u64::from_le_bytes(take(8)?.try_into().unwrap()) as usize;
-    let audio: Vec<f32> = take(n.checked_mul(4).ok_or("bad length")?)?
-        .chunks_exact(4)
-        .map(f32_at)
-        .collect();
-    let m = u64::from_le_bytes(take(8)?.try_into().unwrap()) as usize;
-    let frames = take(m.checked_mul(12).ok_or("bad length")?)?
-        .chunks_exact(12)
-        .map(|c| Frame {
-            f0_hz: f32_at(&c[0..4]),
-            confidence: f32_at(&c[4..8]),
-            loudness_db: f32_at(&c[8..12]),
-        })
-        .collect();
-    Ok((audio, frames))
 }
 
 /// Whether a frame is voiced (see the module docs).
@@ -536,8 +480,7 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
                     eprintln!("[{}/{}] analysing {name}", i + 1, audio_files.len());
                 }
                 analyse_file(path).and_then(|(a, f)| {
-                    write_clip(&cache_path, &a, &f)
-                        .map_err(|e| format!("cannot write the cache: {e}"))?;
+                    write_clip(&cache_path, &a, &f)?;
                     Ok((a, f))
                 })
             }
@@ -598,13 +541,13 @@ pub fn build(dir: &Path, cache: &Path, options: &BuildOptions) -> Result<Dataset
         ignored: other.iter().map(|p| relative_name(p, dir)).collect(),
         skipped: failures
             .iter()
-            .map(|(p, why)| (p.display().to_string(), why.clone()))
+            .map(|(p, why)| (p.display().to_string(), why.to_string()))
             .collect(),
         stats,
         sources: options.sources.clone(),
     };
     let json = serde_json::to_string_pretty(&manifest).expect("the manifest serializes");
-    fs::write(cache.join("manifest.json"), json)
+    fs::write(cache.join(MANIFEST_FILE), json)
         .map_err(|e| DatasetError::Cache(cache.to_path_buf(), e.to_string()))?;
     // Remove clip files no entry refers to (stale versions of changed files).
     let live: std::collections::BTreeSet<&str> = manifest
@@ -639,19 +582,26 @@ fn make_clip(entry: ClipEntry, audio: Vec<f32>, frames: Vec<Frame>) -> Clip {
     }
 }
 
-/// Loads a cache written by [`build`].
-pub fn load(cache: &Path) -> Result<Dataset, DatasetError> {
+/// Reads and checks the manifest of a cache written by [`build`] (without its clips).
+pub fn read_manifest(cache: &Path) -> Result<Manifest, DatasetError> {
     let err = |e: String| DatasetError::Cache(cache.to_path_buf(), e);
-    let text = fs::read_to_string(cache.join("manifest.json"))
-        .map_err(|e| err(format!("no manifest.json ({e})")))?;
+    let text = fs::read_to_string(cache.join(MANIFEST_FILE))
+        .map_err(|e| err(format!("no {MANIFEST_FILE} ({e})")))?;
     let manifest: Manifest =
-        serde_json::from_str(&text).map_err(|e| err(format!("bad manifest.json: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("bad {MANIFEST_FILE}: {e}")))?;
     if manifest.version != CACHE_VERSION {
         return Err(err(format!(
             "cache version {} (this build reads {CACHE_VERSION}); rebuild it",
             manifest.version
         )));
     }
+    Ok(manifest)
+}
+
+/// Loads a cache written by [`build`].
+pub fn load(cache: &Path) -> Result<Dataset, DatasetError> {
+    let err = |e: String| DatasetError::Cache(cache.to_path_buf(), e);
+    let manifest = read_manifest(cache)?;
     let mut clips = Vec::new();
     for entry in &manifest.clips {
         let (audio, frames) = read_clip(&cache.join("clips").join(&entry.cache_file))
@@ -659,48 +609,6 @@ pub fn load(cache: &Path) -> Result<Dataset, DatasetError> {
         clips.push(make_clip(entry.clone(), audio, frames));
     }
     Ok(Dataset { manifest, clips })
-}
-
-/// A batch of examples, flattened row-major.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Batch {
-    /// Examples in the batch.
-    pub batch: usize,
-    /// Frames per example.
-    pub frames: usize,
-    /// `[batch, frames]` network f0 input.
-    pub f0_in: Vec<f32>,
-    /// `[batch, frames]` network loudness input.
-    pub loudness_in: Vec<f32>,
-    /// `[batch, frames]` synth f0 in Hz.
-    pub f0_hz: Vec<f32>,
-    /// `[batch, frames · HOP]` target audio.
-    pub audio: Vec<f32>,
-}
-
-impl Batch {
-    fn with_capacity(batch: usize, frames: usize) -> Self {
-        Self {
-            batch: 0,
-            frames,
-            f0_in: Vec::with_capacity(batch * frames),
-            loudness_in: Vec::with_capacity(batch * frames),
-            f0_hz: Vec::with_capacity(batch * frames),
-            audio: Vec::with_capacity(batch * frames * HOP),
-        }
-    }
-
-    fn push(&mut self, clip: &Clip, start: usize, offset: i64) {
-        let t = self.frames;
-        self.f0_in.extend_from_slice(&clip.f0_in[start..start + t]);
-        self.loudness_in
-            .extend_from_slice(&clip.loudness_in[start..start + t]);
-        self.f0_hz.extend_from_slice(&clip.f0_hz[start..start + t]);
-        let a = Clip::audio_start(start, offset);
-        self.audio
-            .extend((a..a + t * HOP).map(|i| clip.audio.get(i).copied().unwrap_or(0.0)));
-        self.batch += 1;
-    }
 }
 
 impl Dataset {
