@@ -1,15 +1,33 @@
 //! Model loading off the audio thread, and the lock-free handoff to it.
 //!
 //! [`ModelLoader`] is shared (in an `Arc`) by the plugin's `activate`, the background task and
-//! the editor. It owns the engine's [`VoiceSender`] and the status the editor shows. The audio
+//! the editor. It owns the engine's [`VoiceFactory`] and the status the editor shows. The audio
 //! thread never touches it: new voices reach the engine through the sender's wait-free ring,
 //! and retired voices come back to be freed here. Everything in this module may allocate, lock
 //! and read files.
 
 use parking_lot::Mutex;
-use timbre_engine::{Engine, Mode, VoiceSender};
+use timbre_catalog::ModelError;
+use timbre_engine::{Engine, EngineError, Mode, VoiceFactory};
 
 use crate::models::{self, DEFAULT_MODEL};
+
+/// Why a model could not be switched to, or an engine not prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The model file could not be found, read or parsed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The engine refused the host configuration or cannot play the model.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The swap ring is full: the audio thread has not run through several swaps.
+    #[error(
+        "Could not switch to \"{0}\": too many model changes while the audio is stopped. \
+         Start playback and try again."
+    )]
+    Busy(String),
+}
 
 /// What the editor shows about the model.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,24 +42,12 @@ pub struct LoadStatus {
     pub loading: bool,
 }
 
-/// The engine side the background task needs: the sender and the configuration voices are
-/// built for.
-struct Link {
-    /// Sends voices to the engine and gets retired ones back.
-    sender: VoiceSender,
-    /// Host sample rate of the engine, in Hz.
-    host_rate: f64,
-    /// The engine's maximum block size.
-    max_block: usize,
-    /// Bumped at every activation: a voice built for an older engine is dropped, not sent.
-    generation: u64,
-}
-
 /// Loads models for one plugin instance (see the module docs).
 #[derive(Default)]
 pub struct ModelLoader {
-    /// The current engine's sender, `None` before the first activation.
-    link: Mutex<Option<Link>>,
+    /// The current engine's voice factory, `None` before the first activation. A new
+    /// activation replaces it, so a voice can only reach the engine it was built for.
+    factory: Mutex<Option<VoiceFactory>>,
     /// What the editor shows.
     status: Mutex<LoadStatus>,
 }
@@ -57,30 +63,35 @@ impl ModelLoader {
         host_rate: f64,
         max_block: usize,
         mode: Mode,
-    ) -> Result<Engine, String> {
-        let (loaded, spec, error) = match models::load(spec) {
-            Ok(loaded) => (loaded, spec.to_string(), None),
+    ) -> Result<Engine, LoadError> {
+        let selected = models::load(spec)
+            .map_err(LoadError::from)
+            .and_then(|loaded| {
+                let prepared = Engine::prepare(&loaded.model, host_rate, max_block)?;
+                Ok((prepared, loaded.name))
+            });
+        let ((mut engine, factory), name, spec, error) = match selected {
+            Ok((prepared, name)) => (prepared, name, spec.to_string(), None),
+            // The host configuration is refused: no model would play.
+            Err(LoadError::Engine(e)) if !matches!(e, EngineError::UnsupportedModel(_)) => {
+                return Err(e.into());
+            }
             Err(e) => {
                 let fallback = models::load(DEFAULT_MODEL)?;
+                let prepared = Engine::prepare(&fallback.model, host_rate, max_block)?;
                 let message = format!("{e}. Playing \"{}\" instead.", fallback.name);
-                (fallback, DEFAULT_MODEL.to_string(), Some(message))
+                (
+                    prepared,
+                    fallback.name,
+                    DEFAULT_MODEL.to_string(),
+                    Some(message),
+                )
             }
         };
-        let (mut engine, sender) =
-            Engine::prepare(&loaded.model, host_rate, max_block).map_err(|e| e.to_string())?;
         engine.set_mode(mode);
-        {
-            let mut link = self.link.lock();
-            let generation = link.as_ref().map_or(0, |l| l.generation + 1);
-            *link = Some(Link {
-                sender,
-                host_rate,
-                max_block,
-                generation,
-            });
-        }
+        *self.factory.lock() = Some(factory);
         let mut status = self.status.lock();
-        status.playing = loaded.name;
+        status.playing = name;
         status.playing_spec = spec;
         status.error = error;
         Ok(engine)
@@ -111,47 +122,37 @@ impl ModelLoader {
                 true
             }
             Err(e) => {
-                status.error = Some(e);
+                status.error = Some(e.to_string());
                 false
             }
         }
     }
 
     /// [`ModelLoader::load`] without the status bookkeeping: the new model's name, or `None`
-    /// when there is no engine to send it to.
-    fn load_inner(&self, spec: &str) -> Result<Option<String>, String> {
+    /// when there is no engine to send it to. The voice is built while the factory is held, so
+    /// an activation meanwhile waits for it and then replaces the factory: a voice never
+    /// reaches an engine it was not built for.
+    fn load_inner(&self, spec: &str) -> Result<Option<String>, LoadError> {
         let loaded = models::load(spec)?;
-        let Some((host_rate, max_block, generation)) = self.link.lock().as_mut().map(|l| {
-            l.sender.collect_garbage();
-            (l.host_rate, l.max_block, l.generation)
-        }) else {
+        let mut factory = self.factory.lock();
+        let Some(factory) = factory.as_mut() else {
             return Ok(None);
         };
-        let voice = Engine::voice_for(&loaded.model, host_rate, max_block)
-            .map_err(|e| format!("{}: {e}", loaded.name))?;
-        let mut link = self.link.lock();
-        let Some(l) = link.as_mut().filter(|l| l.generation == generation) else {
-            // Re-activated meanwhile: `prepare` loaded the selection itself.
-            return Ok(Some(loaded.name));
-        };
-        l.sender.collect_garbage();
+        factory.collect_garbage();
+        let voice = factory.build(&loaded.model)?;
         // The ring only fills up when the audio thread has not run through several swaps.
-        l.sender.send(voice).map_err(|_| {
-            format!(
-                "Could not switch to \"{}\": too many model changes while the audio is stopped. \
-                 Start playback and try again.",
-                loaded.name
-            )
-        })?;
+        factory
+            .send(voice)
+            .map_err(|_| LoadError::Busy(loaded.name.clone()))?;
         Ok(Some(loaded.name))
     }
 
     /// Frees voices the audio thread has retired. Never blocks (skips when another thread
     /// holds the lock); the editor calls it every frame.
     pub fn collect_garbage(&self) {
-        if let Some(mut link) = self.link.try_lock() {
-            if let Some(l) = link.as_mut() {
-                l.sender.collect_garbage();
+        if let Some(mut factory) = self.factory.try_lock() {
+            if let Some(factory) = factory.as_mut() {
+                factory.collect_garbage();
             }
         }
     }

@@ -65,7 +65,7 @@ fn violin() -> ModelFile {
 
 /// The long run; returns (per-minute median block µs, pitch error at start, at end).
 fn long_run(model: &ModelFile, minutes: usize) {
-    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, RATE, BLOCK).unwrap();
     engine.set_params(&Params {
         reverb_percent: 0.0,
         ..Params::default()
@@ -155,7 +155,7 @@ fn denormal_bench() {
         ..Params::default()
     };
     let fresh = || {
-        let (mut engine, _sender) = Engine::prepare(&model, RATE, BLOCK).unwrap();
+        let (mut engine, _factory) = Engine::prepare(&model, RATE, BLOCK).unwrap();
         engine.set_params(&params);
         engine
     };

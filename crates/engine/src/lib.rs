@@ -11,30 +11,31 @@
 //! [`Engine::prepare`] allocates everything for a host rate and a maximum block size.
 //! [`Engine::process`] then never allocates, locks, logs or does I/O: blocks larger than the
 //! maximum are split, frames are buffered in a preallocated array, and new models arrive
-//! through the lock-free [`swap`] rings, already built by [`Engine::build_voice`] on another
+//! through the lock-free [`swap`] rings, already built by the [`VoiceFactory`] on another
 //! thread. The output is identical whatever block sizes the host uses, because every event
 //! (frame arrival, control ramp) is tied to an absolute sample position.
 
 pub mod controls;
 pub mod error;
+pub mod factory;
 pub mod ir;
 pub mod manual;
 pub mod notes;
 pub mod offline;
 pub mod params;
-pub mod swap;
+mod swap;
 pub mod voice;
 
-use timbre_dsp::analysis::{AnalysisConfig, Analyzer, Frame};
+use timbre_dsp::analysis::{Analyzer, Frame};
 use timbre_dsp::smooth::{sanitize, LinearSmoother};
 use timbre_model::ModelFile;
 
 pub use controls::{Shaped, TargetStats};
 pub use error::EngineError;
+pub use factory::VoiceFactory;
 pub use manual::ManualControls;
 pub use notes::{Adsr, NoteSource};
 pub use params::Params;
-pub use swap::VoiceSender;
 pub use voice::Voice;
 
 use controls::ControlStage;
@@ -143,27 +144,29 @@ pub struct Engine {
 
 impl Engine {
     /// Prepares an engine for `host_rate` Hz and blocks of at most `max_block` samples,
-    /// playing `model`. Returns the engine and the sender through which other threads swap
-    /// models. Allocates; call it off the audio thread (in the plugin's `activate`).
+    /// playing `model`. Returns the engine and the [`VoiceFactory`] through which other threads
+    /// build voices for it and swap them in. Allocates; call it off the audio thread (in the
+    /// plugin's `activate`).
     pub fn prepare(
         model: &ModelFile,
         host_rate: f64,
         max_block: usize,
-    ) -> Result<(Self, VoiceSender), EngineError> {
+    ) -> Result<(Self, VoiceFactory), EngineError> {
         if !host_rate.is_finite() || !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&host_rate) {
             return Err(EngineError::UnsupportedSampleRate(host_rate));
         }
         if max_block == 0 {
             return Err(EngineError::InvalidBlockSize);
         }
-        let config = analysis_config(model)?;
+        let config = factory::analysis_config(model)?;
         let analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
-        let voice = Box::new(Voice::new(model, host_rate, max_block)?);
+        let (sender, receiver) = swap::channel();
+        let factory = VoiceFactory::new(host_rate, max_block, sender);
+        let voice = factory.build(model)?;
         let frame_rate = config.frame_rate();
         let hop_host = host_rate / frame_rate;
         // Frames per chunk: at most one per hop, plus slack for the resampler's uneven intake.
         let max_frames = (max_block as f64 / hop_host).ceil() as usize + 4;
-        let (sender, receiver) = swap::channel();
         let params = Params::default();
         let engine = Self {
             host_rate,
@@ -208,35 +211,7 @@ impl Engine {
             manual: ManualControls::new_boxed(),
             manual_on: false,
         };
-        Ok((engine, sender))
-    }
-
-    /// Builds a voice for `model` at this engine's rate and block size, to send through the
-    /// [`VoiceSender`]. Allocates; call it off the audio thread. Refuses models whose feature
-    /// rate differs from the engine's analysis.
-    pub fn build_voice(&self, model: &ModelFile) -> Result<Box<Voice>, EngineError> {
-        let config = analysis_config(model)?;
-        if config != self.analyzer.config() {
-            return Err(EngineError::UnsupportedModel(format!(
-                "features at {} Hz / {} frames/s, this engine analyses at {} Hz / {} frames/s",
-                config.sample_rate,
-                config.frame_rate(),
-                self.analyzer.config().sample_rate,
-                self.analyzer.config().frame_rate()
-            )));
-        }
-        Self::voice_for(model, self.host_rate, self.max_block)
-    }
-
-    /// Builds a voice without an engine at hand (same checks as [`Engine::build_voice`] except
-    /// the feature-rate match, which [`Engine::process`] cannot check: use `build_voice` when
-    /// you can).
-    pub fn voice_for(
-        model: &ModelFile,
-        host_rate: f64,
-        max_block: usize,
-    ) -> Result<Box<Voice>, EngineError> {
-        Ok(Box::new(Voice::new(model, host_rate, max_block)?))
+        Ok((engine, factory))
     }
 
     /// The host rate in Hz.
@@ -654,23 +629,4 @@ impl Engine {
             old.render_synth(&mut self.fade_buf[from..to]);
         }
     }
-}
-
-/// The analysis configuration a model needs: its sample rate and hop, with the default
-/// window.
-fn analysis_config(model: &ModelFile) -> Result<AnalysisConfig, EngineError> {
-    let meta = model.metadata();
-    let default = AnalysisConfig::default();
-    let config = AnalysisConfig {
-        sample_rate: meta.sample_rate_hz,
-        hop: meta.hop_samples() as usize,
-        window: default.window,
-    };
-    if config != default {
-        return Err(EngineError::UnsupportedModel(format!(
-            "features at {} Hz with a hop of {} samples; this version analyses at {} Hz with a hop of {}",
-            config.sample_rate, config.hop, default.sample_rate, default.hop
-        )));
-    }
-    Ok(config)
 }

@@ -30,7 +30,7 @@ pub fn render(
     sample_rate: f64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Rendered, EngineError> {
-    let (mut engine, _sender) = Engine::prepare(model, sample_rate, OFFLINE_BLOCK)?;
+    let (mut engine, _factory) = Engine::prepare(model, sample_rate, OFFLINE_BLOCK)?;
     engine.set_params(params);
     engine.reset();
     let latency = engine.latency_samples() as usize;

@@ -12,8 +12,9 @@ use crate::voice::Voice;
 /// Voices that can wait in each direction.
 const CAPACITY: usize = 4;
 
-/// The control side of the swap: sends new voices, frees old ones.
-pub struct VoiceSender {
+/// The control side of the swap: sends new voices, frees old ones (held by the
+/// [`VoiceFactory`](crate::VoiceFactory)).
+pub(crate) struct VoiceSender {
     /// New voices toward the audio thread.
     incoming: Producer<Box<Voice>>,
     /// Old voices back from the audio thread.
@@ -21,7 +22,7 @@ pub struct VoiceSender {
 }
 
 /// The audio side of the swap, owned by the engine.
-pub struct VoiceReceiver {
+pub(crate) struct VoiceReceiver {
     /// New voices from the control side.
     incoming: Consumer<Box<Voice>>,
     /// Old voices back to the control side.
@@ -31,7 +32,7 @@ pub struct VoiceReceiver {
 }
 
 /// A connected sender/receiver pair.
-pub fn channel() -> (VoiceSender, VoiceReceiver) {
+pub(crate) fn channel() -> (VoiceSender, VoiceReceiver) {
     let (incoming_tx, incoming_rx) = RingBuffer::new(CAPACITY);
     let (retired_tx, retired_rx) = RingBuffer::new(CAPACITY);
     (

@@ -176,7 +176,7 @@ fn auto_adjust_moves_a_low_voice_into_the_model_range() {
 /// Renders `input` at 48 kHz in 256-sample blocks without latency compensation; returns the
 /// output and the reported latency in samples.
 fn render_raw(model: &timbre_model::ModelFile, input: &[f32]) -> (Vec<f32>, f64) {
-    let (mut engine, _sender) = Engine::prepare(model, RATE, 256).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, RATE, 256).unwrap();
     engine.set_params(&no_reverb());
     engine.reset();
     let mut left = vec![0.0f32; input.len()];
@@ -303,7 +303,7 @@ fn output_is_identical_for_block_sizes_1_64_and_4096() {
 fn process_never_allocates_including_model_swaps() {
     let model = random_model(&Architecture::default(), 7);
     let other = random_model(&Architecture::default(), 8);
-    let (mut engine, mut sender) = Engine::prepare(&model, RATE, 1024).unwrap();
+    let (mut engine, mut factory) = Engine::prepare(&model, RATE, 1024).unwrap();
     let (input, _) = phrase(RATE);
     let mut left = vec![0.0f32; 1024];
     let mut right = vec![0.0f32; 1024];
@@ -311,8 +311,8 @@ fn process_never_allocates_including_model_swaps() {
     for i in 0..120 {
         if i % 20 == 5 {
             // Built off the "audio thread" (outside the counted region).
-            let voice = engine.build_voice(if i % 40 == 5 { &other } else { &model });
-            sender.send(voice.unwrap()).ok().unwrap();
+            let voice = factory.build(if i % 40 == 5 { &other } else { &model });
+            factory.send(voice.unwrap()).ok().unwrap();
         }
         let n = 1 + (i * 97) % 1024;
         let chunk = &input[pos % (input.len() - 1024)..][..n];
@@ -326,7 +326,7 @@ fn process_never_allocates_including_model_swaps() {
             engine.process(&[chunk, chunk], &mut left[..n], &mut right[..n]);
         });
         assert_eq!(count, 0, "block {i} allocated");
-        sender.collect_garbage();
+        factory.collect_garbage();
         pos += n;
     }
     engine.set_mode(Mode::Notes);
@@ -343,14 +343,14 @@ fn process_never_allocates_including_model_swaps() {
 fn model_swap_crossfades_without_a_click() {
     let a = wired_model(false);
     let b = random_model(&Architecture::default(), 9);
-    let (mut engine, mut sender) = Engine::prepare(&a, RATE, 128).unwrap();
+    let (mut engine, mut factory) = Engine::prepare(&a, RATE, 128).unwrap();
     engine.set_params(&no_reverb());
     let input = sawtooth(RATE, 2.0, |_| 330.0, |_| 0.5);
     let mut out = vec![0.0f32; input.len()];
     let mut right = vec![0.0f32; 128];
     for (k, (i, o)) in input.chunks(128).zip(out.chunks_mut(128)).enumerate() {
         if k == 400 {
-            sender.send(engine.build_voice(&b).unwrap()).ok().unwrap();
+            factory.send(factory.build(&b).unwrap()).ok().unwrap();
         }
         engine.process(&[i], o, &mut right[..i.len()]);
     }

@@ -145,7 +145,7 @@ fn hostile_signals_give_finite_bounded_output_and_the_pitch_recovers() {
     let rate = RATE;
     let clean = sawtooth(rate, 1.5, |_| 220.0, |_| 0.6);
     for (model_name, model) in [("wired", wired_model(true)), ("violin", violin())] {
-        let (mut engine, _sender) = Engine::prepare(&model, rate, 512).unwrap();
+        let (mut engine, _factory) = Engine::prepare(&model, rate, 512).unwrap();
         engine.set_params(&Params {
             reverb_percent: 0.0,
             ..Params::default()
@@ -165,7 +165,7 @@ fn hostile_signals_give_finite_bounded_output_and_the_pitch_recovers() {
 #[test]
 fn ten_minutes_of_silence_stay_silent_and_clean() {
     let model = violin();
-    let (mut engine, _sender) = Engine::prepare(&model, RATE, 512).unwrap();
+    let (mut engine, _factory) = Engine::prepare(&model, RATE, 512).unwrap();
     // A tone first, so the reverb and filters have a tail to decay through denormal range.
     let tone = sawtooth(RATE, 1.0, |_| 330.0, |_| 0.6);
     run_checked(&mut engine, &tone, 512, "tone before silence");
@@ -234,7 +234,7 @@ fn render_automated(
     stereo: bool,
     seed: u64,
 ) -> Vec<f32> {
-    let (mut engine, _sender) = Engine::prepare(model, rate, max_block).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, rate, max_block).unwrap();
     let mut rng = TestRng::new(seed);
     let mut out = vec![0.0f32; input.len()];
     let mut right = vec![0.0f32; input.len()];
@@ -300,7 +300,7 @@ fn every_rate_block_size_and_layout_with_random_automation() {
 #[test]
 fn a_non_finite_envelope_does_not_poison_the_synth() {
     let model = wired_model(true);
-    let (mut engine, _sender) = Engine::prepare(&model, RATE, 512).unwrap();
+    let (mut engine, _factory) = Engine::prepare(&model, RATE, 512).unwrap();
     engine.set_mode(timbre_engine::Mode::Notes);
     let (mut left, mut right) = (vec![0.0f32; 512], vec![0.0f32; 512]);
     let mut play = |engine: &mut Engine, seconds: f64| {
@@ -342,7 +342,7 @@ fn a_non_finite_envelope_does_not_poison_the_synth() {
 #[test]
 fn extreme_notes_and_bends_do_not_poison_the_synth() {
     let model = wired_model(true);
-    let (mut engine, _sender) = Engine::prepare(&model, RATE, 512).unwrap();
+    let (mut engine, _factory) = Engine::prepare(&model, RATE, 512).unwrap();
     engine.set_params(&Params {
         reverb_percent: 0.0,
         ..Params::default()

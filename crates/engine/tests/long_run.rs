@@ -35,7 +35,7 @@ fn pitch_error(out: &[f32]) -> (f32, usize) {
 fn one_hour_at_48k_ends_at_the_pitch_it_started_with() {
     // The hand-wired model's output pitch is exactly the synth's f0.
     let model = wired_model(true);
-    let (mut engine, _sender) = Engine::prepare(&model, RATE, BLOCK).unwrap();
+    let (mut engine, _factory) = Engine::prepare(&model, RATE, BLOCK).unwrap();
     engine.set_params(&Params {
         reverb_percent: 0.0,
         ..Params::default()

@@ -31,7 +31,7 @@ fn render_with(
     input: &[f32],
     setup: impl FnOnce(&mut Engine),
 ) -> Vec<f32> {
-    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, RATE, BLOCK).unwrap();
     engine.set_params(&dry());
     setup(&mut engine);
     let mut out = vec![0.0f32; input.len()];

@@ -36,7 +36,7 @@ fn engine_at(rate: f64, params: &Params, max_block: usize) -> Engine {
 }
 
 fn engine_with(model: &ModelFile, rate: f64, params: &Params, max_block: usize) -> Engine {
-    let (mut engine, _sender) = Engine::prepare(model, rate, max_block).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, rate, max_block).unwrap();
     engine.set_params(params);
     engine.reset();
     engine

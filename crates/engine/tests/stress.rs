@@ -88,7 +88,7 @@ struct Outcome {
 
 /// Runs the audio loop until `swaps` swaps were seen, with the hammer and swap threads on.
 fn run(first: &ModelFile, second: &ModelFile, swaps: usize) -> Outcome {
-    let (mut engine, mut sender) = Engine::prepare(first, RATE, BLOCK).unwrap();
+    let (mut engine, mut factory) = Engine::prepare(first, RATE, BLOCK).unwrap();
     let input = sawtooth(RATE, 1.0, |_| 220.0, |_| 0.6);
     let shared = Arc::new(SharedParams::new());
     let stop = Arc::new(AtomicBool::new(false));
@@ -132,7 +132,7 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize) -> Outcome {
             let mut sent = 0;
             while sent < swaps && !stop.load(Ordering::Relaxed) {
                 // Alternate: voice k plays model (k + 1) % 2, the first one starts.
-                let voice = Engine::voice_for(&models[(sent + 1) % 2], RATE, BLOCK).unwrap();
+                let voice = factory.build(&models[(sent + 1) % 2]).unwrap();
                 // Wait 1 to 12 blocks after the previous swap was taken: the crossfade
                 // lasts about 4, so many swaps land in the middle of one.
                 let gap = rng.range(1, 12) as u64;
@@ -144,27 +144,27 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize) -> Outcome {
                 }
                 let mut voice = Some(voice);
                 while let Some(v) = voice.take() {
-                    if let Err(v) = sender.send(v) {
+                    if let Err(v) = factory.send(v) {
                         voice = Some(v);
                         std::thread::sleep(Duration::from_micros(50));
                     }
                 }
                 // Each voice is taken before the next is sent, so every one is a swap.
-                while sender.in_flight() > 0 && !stop.load(Ordering::Relaxed) {
+                while factory.in_flight() > 0 && !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_micros(20));
                 }
                 while swaps_seen.load(Ordering::Acquire) <= sent && !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_micros(20));
                 }
-                sender.collect_garbage();
+                factory.collect_garbage();
                 sent += 1;
             }
             // Keep freeing retired voices until the audio loop ends.
             while !stop.load(Ordering::Relaxed) {
-                sender.collect_garbage();
+                factory.collect_garbage();
                 std::thread::sleep(Duration::from_micros(100));
             }
-            sender.collect_garbage();
+            factory.collect_garbage();
             sent
         })
     };
@@ -241,7 +241,7 @@ fn run(first: &ModelFile, second: &ModelFile, swaps: usize) -> Outcome {
 /// The same input, block for block, through `model` alone with the parameters a run recorded:
 /// the steady-play reference for that run. Returns (largest step, peak).
 fn replay(model: &ModelFile, params: &[Params]) -> (f32, f32) {
-    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).unwrap();
+    let (mut engine, _factory) = Engine::prepare(model, RATE, BLOCK).unwrap();
     let input = sawtooth(RATE, 1.0, |_| 220.0, |_| 0.6);
     let (mut left, mut right) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
     let (mut previous, mut max_step, mut peak) = (0.0f32, 0.0f32, 0.0f32);
@@ -311,7 +311,7 @@ fn swaps_during_a_crossfade_do_not_click() {
     let b = single_harmonic_model("swap b (octave)", 2);
     let block = 128;
     let render = |first: &ModelFile, second: &ModelFile, swap_blocks: &[usize]| {
-        let (mut engine, mut sender) = Engine::prepare(first, RATE, block).unwrap();
+        let (mut engine, mut factory) = Engine::prepare(first, RATE, block).unwrap();
         engine.set_params(&Params {
             reverb_percent: 0.0,
             ..Params::default()
@@ -327,12 +327,12 @@ fn swaps_during_a_crossfade_do_not_click() {
                 let model = if next % 2 == 0 { second } else { first };
                 // The ring holds 4 waiting voices; when full, this change is dropped (the
                 // plugin reports it), the next one comes later.
-                if sender.send(engine.build_voice(model).unwrap()).is_ok() {
+                if factory.send(factory.build(model).unwrap()).is_ok() {
                     next += 1;
                 }
             }
             engine.process(&[i], o, &mut right[..i.len()]);
-            sender.collect_garbage();
+            factory.collect_garbage();
             if engine.model_name() != playing {
                 playing = engine.model_name().to_string();
                 taken += 1;

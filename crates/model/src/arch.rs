@@ -82,14 +82,33 @@ impl Default for Architecture {
     }
 }
 
+/// A size of an [`Architecture`] outside the range this build supports.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{what} is {value}, allowed {min}..={max}")]
+pub struct SizeOutOfRange {
+    /// Which size ("channels", "dilation of block 2", ...).
+    pub what: String,
+    /// Its value.
+    pub value: usize,
+    /// The smallest value allowed.
+    pub min: usize,
+    /// The largest value allowed.
+    pub max: usize,
+}
+
 impl Architecture {
     /// Checks every size against its cap; the error says which and why.
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |what: &str, value: usize, lo: usize, hi: usize| {
-            if (lo..=hi).contains(&value) {
+    pub fn validate(&self) -> Result<(), SizeOutOfRange> {
+        let check = |what: &str, value: usize, min: usize, max: usize| {
+            if (min..=max).contains(&value) {
                 Ok(())
             } else {
-                Err(format!("{what} is {value}, allowed {lo}..={hi}"))
+                Err(SizeOutOfRange {
+                    what: what.to_string(),
+                    value,
+                    min,
+                    max,
+                })
             }
         };
         check("channels", self.channels, 1, MAX_CHANNELS)?;

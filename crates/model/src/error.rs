@@ -83,7 +83,7 @@ pub enum LoadError {
         /// The file's name.
         file: String,
         /// Which size is out of range.
-        reason: String,
+        reason: crate::arch::SizeOutOfRange,
     },
     /// A tensor the architecture needs is absent.
     #[error("{file}: missing tensor \"{name}\"")]

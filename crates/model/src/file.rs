@@ -317,9 +317,9 @@ fn check_metadata(metadata: &ModelMetadata, name: &str) -> Result<(), LoadError>
         })?;
     metadata
         .validate_values()
-        .map_err(|reason| LoadError::BadMetadata {
+        .map_err(|bad| LoadError::BadMetadata {
             file: name.to_string(),
-            reason,
+            reason: bad.to_string(),
         })
 }
 

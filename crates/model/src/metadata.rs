@@ -159,6 +159,57 @@ pub struct ModelMetadata {
     pub recommended_settings: BTreeMap<String, f32>,
 }
 
+/// A metadata value outside what this build accepts (see [`ModelMetadata::validate_values`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum BadValue {
+    /// A sample rate outside `1..=MAX_SAMPLE_RATE_HZ`.
+    #[error("{field} is {value}, allowed 1..={MAX_SAMPLE_RATE_HZ}")]
+    Rate {
+        /// Which rate.
+        field: &'static str,
+        /// Its value in Hz.
+        value: u32,
+    },
+    /// The frame rate does not divide the sample rate.
+    #[error("frame_rate_hz {frame_rate_hz} does not divide sample_rate_hz {sample_rate_hz} into a whole hop")]
+    Hop {
+        /// Frames per second.
+        frame_rate_hz: u32,
+        /// Samples per second.
+        sample_rate_hz: u32,
+    },
+    /// A dataset pitch is not a MIDI number.
+    #[error("dataset pitches must be MIDI numbers in 0..=140")]
+    PitchNotMidi,
+    /// The mean pitch lies outside the pitch range.
+    #[error("dataset pitch mean {mean} is not within its range {min}..={max}")]
+    PitchMean {
+        /// Mean pitch (MIDI).
+        mean: f32,
+        /// Lowest pitch (MIDI).
+        min: f32,
+        /// Highest pitch (MIDI).
+        max: f32,
+    },
+    /// Too few or too many loudness quantiles.
+    #[error("dataset has {count} loudness quantiles, allowed 2..={MAX_QUANTILES}")]
+    QuantileCount {
+        /// How many there are.
+        count: usize,
+    },
+    /// A loudness quantile is not a finite dB value in range.
+    #[error("dataset loudness quantiles must be finite dB values in -300..=100")]
+    QuantileRange,
+    /// The loudness quantiles decrease somewhere.
+    #[error("dataset loudness quantiles must be nondecreasing")]
+    QuantileOrder,
+    /// Too many recommended settings, or a bad id or value.
+    #[error(
+        "recommended_settings must be at most {MAX_RECOMMENDED_SETTINGS} finite values under ids of 1 to 32 characters"
+    )]
+    RecommendedSettings,
+}
+
 /// Most recommended settings a model may carry.
 pub const MAX_RECOMMENDED_SETTINGS: usize = 32;
 
@@ -170,59 +221,50 @@ impl ModelMetadata {
 
     /// Checks the values the architecture does not cover: rates, statistics. The error says
     /// which field and why.
-    pub fn validate_values(&self) -> Result<(), String> {
+    pub fn validate_values(&self) -> Result<(), BadValue> {
         let rate_ok = |r: u32| (1..=MAX_SAMPLE_RATE_HZ).contains(&r);
-        if !rate_ok(self.sample_rate_hz) {
-            return Err(format!(
-                "sample_rate_hz is {}, allowed 1..={MAX_SAMPLE_RATE_HZ}",
-                self.sample_rate_hz
-            ));
+        for (field, value) in [
+            ("sample_rate_hz", self.sample_rate_hz),
+            ("reverb_sample_rate_hz", self.reverb_sample_rate_hz),
+        ] {
+            if !rate_ok(value) {
+                return Err(BadValue::Rate { field, value });
+            }
         }
         if self.frame_rate_hz == 0 || !self.sample_rate_hz.is_multiple_of(self.frame_rate_hz) {
-            return Err(format!(
-                "frame_rate_hz {} does not divide sample_rate_hz {} into a whole hop",
-                self.frame_rate_hz, self.sample_rate_hz
-            ));
-        }
-        if !rate_ok(self.reverb_sample_rate_hz) {
-            return Err(format!(
-                "reverb_sample_rate_hz is {}, allowed 1..={MAX_SAMPLE_RATE_HZ}",
-                self.reverb_sample_rate_hz
-            ));
+            return Err(BadValue::Hop {
+                frame_rate_hz: self.frame_rate_hz,
+                sample_rate_hz: self.sample_rate_hz,
+            });
         }
         let d = &self.dataset;
         let midi_ok = |m: f32| (0.0..=140.0).contains(&m);
         if !(midi_ok(d.pitch_min_midi) && midi_ok(d.pitch_max_midi) && midi_ok(d.pitch_mean_midi)) {
-            return Err("dataset pitches must be MIDI numbers in 0..=140".into());
+            return Err(BadValue::PitchNotMidi);
         }
         if !(d.pitch_min_midi <= d.pitch_mean_midi && d.pitch_mean_midi <= d.pitch_max_midi) {
-            return Err(format!(
-                "dataset pitch mean {} is not within its range {}..={}",
-                d.pitch_mean_midi, d.pitch_min_midi, d.pitch_max_midi
-            ));
+            return Err(BadValue::PitchMean {
+                mean: d.pitch_mean_midi,
+                min: d.pitch_min_midi,
+                max: d.pitch_max_midi,
+            });
         }
         let q = &d.loudness_quantiles_db;
         if !(2..=MAX_QUANTILES).contains(&q.len()) {
-            return Err(format!(
-                "dataset has {} loudness quantiles, allowed 2..={MAX_QUANTILES}",
-                q.len()
-            ));
+            return Err(BadValue::QuantileCount { count: q.len() });
         }
         if !q.iter().all(|v| (-300.0..=100.0).contains(v)) {
-            return Err("dataset loudness quantiles must be finite dB values in -300..=100".into());
+            return Err(BadValue::QuantileRange);
         }
         if q.windows(2).any(|w| w[0] > w[1]) {
-            return Err("dataset loudness quantiles must be nondecreasing".into());
+            return Err(BadValue::QuantileOrder);
         }
         let r = &self.recommended_settings;
         if r.len() > MAX_RECOMMENDED_SETTINGS
             || r.iter()
                 .any(|(id, v)| id.is_empty() || id.len() > 32 || !v.is_finite())
         {
-            return Err(format!(
-                "recommended_settings must be at most {MAX_RECOMMENDED_SETTINGS} finite values \
-                 under ids of 1 to 32 characters"
-            ));
+            return Err(BadValue::RecommendedSettings);
         }
         Ok(())
     }

@@ -19,7 +19,7 @@ use timbre_dsp::analysis::{analyze_clip, AnalysisConfig};
 use timbre_dsp::harmonic::MAX_HARMONICS;
 use timbre_dsp::noise::MAX_BANDS;
 use timbre_engine::params::ALL;
-use timbre_engine::{Engine, Params, VoiceSender};
+use timbre_engine::{Engine, Params, VoiceFactory};
 use timbre_model::ModelFile;
 use wasm_bindgen::prelude::*;
 
@@ -138,8 +138,8 @@ fn load_model(index: usize) -> Result<ModelFile, JsError> {
 pub struct WebEngine {
     /// The engine itself.
     engine: Engine,
-    /// Where new voices go when the model changes.
-    sender: VoiceSender,
+    /// Builds the voice of a new model and hands it to the engine.
+    factory: VoiceFactory,
     /// The parameters last set.
     params: Params,
     /// Input channels (left, right), `max_block` long, written by JS.
@@ -159,13 +159,13 @@ impl WebEngine {
     #[wasm_bindgen(constructor)]
     pub fn new(sample_rate: f64, max_block: usize, model: usize) -> Result<WebEngine, JsError> {
         let file = load_model(model)?;
-        let (mut engine, sender) = Engine::prepare(&file, sample_rate, max_block)
+        let (mut engine, factory) = Engine::prepare(&file, sample_rate, max_block)
             .map_err(|e| JsError::new(&e.to_string()))?;
         let params = Params::default();
         engine.set_params(&params);
         Ok(Self {
             engine,
-            sender,
+            factory,
             params,
             inputs: [vec![0.0; max_block], vec![0.0; max_block]],
             outputs: [vec![0.0; max_block], vec![0.0; max_block]],
@@ -178,11 +178,11 @@ impl WebEngine {
     pub fn set_model(&mut self, model: usize) -> Result<(), JsError> {
         let file = load_model(model)?;
         let voice = self
-            .engine
-            .build_voice(&file)
+            .factory
+            .build(&file)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        self.sender.collect_garbage();
-        self.sender
+        self.factory.collect_garbage();
+        self.factory
             .send(voice)
             .map_err(|_| JsError::new("too many model changes at once; try again"))
     }
