@@ -91,11 +91,6 @@ pub struct Core {
     selection: ModelSelection,
     /// Input channels of the active layout (0, 1 or 2).
     input_channels: usize,
-    /// Copies of the input channels: the host buffer is processed in place.
-    input_scratch: [Vec<f32>; 2],
-    /// The right channel when the host gives only one output channel (the mono output is the
-    /// average of both).
-    right_scratch: Vec<f32>,
     /// The latency last reported to the host, in samples.
     latency: u32,
     /// Audio analysis (effect) or MIDI notes (synth).
@@ -132,8 +127,6 @@ impl Core {
             ),
             selection,
             input_channels: 0,
-            input_scratch: [Vec::new(), Vec::new()],
-            right_scratch: Vec::new(),
             latency: 0,
             mode,
             demo: None,
@@ -150,8 +143,6 @@ impl Core {
     ) -> bool {
         let max_block = config.max_buffer_size.max(1) as usize;
         self.input_channels = layout.main_input_channels.map_or(0, NonZeroU32::get).min(2) as usize;
-        self.input_scratch = [vec![0.0; max_block], vec![0.0; max_block]];
-        self.right_scratch = vec![0.0; max_block];
         self.demo = (demo::enabled() && self.mode == Mode::Audio)
             .then(|| DemoInput::new(config.sample_rate as f64));
         // A restored state is already in the selection: this activation loads it.
@@ -202,53 +193,27 @@ impl Core {
         }
     }
 
-    /// Runs the engine on samples `from..to` of the host buffer (in place: the inputs are
-    /// copied out first). Allocation-free.
+    /// Runs the engine on samples `from..to` of the host buffer, in place (the engine reads
+    /// each chunk's input before it writes the output there). Our layouts have at most two
+    /// channels; a mono output gets `(left + right) / 2`. Allocation-free.
     fn render(&mut self, slices: &mut [&mut [f32]], from: usize, to: usize) {
         let Some(engine) = self.engine.as_mut() else {
             return;
         };
-        let in_ch = if self.demo.is_some() {
-            1
-        } else {
-            self.input_channels.min(slices.len())
-        };
-        let capacity = self.right_scratch.len();
-        let mut done = from;
-        while done < to {
-            let len = (to - done).min(capacity);
-            let range = done..done + len;
-            for (scratch, channel) in self.input_scratch.iter_mut().zip(slices.iter()).take(in_ch) {
-                scratch[..len].copy_from_slice(&channel[range.clone()]);
+        let mut input_channels = self.input_channels;
+        if let Some(demo) = self.demo.as_mut() {
+            if let Some(first) = slices.first_mut() {
+                demo.fill(&mut first[from..to]);
+                input_channels = 1;
             }
-            if let Some(demo) = self.demo.as_mut() {
-                demo.fill(&mut self.input_scratch[0][..len]);
-            }
-            let inputs: [&[f32]; 2] =
-                [&self.input_scratch[0][..len], &self.input_scratch[1][..len]];
-            match slices {
-                [] => {}
-                [mono] => {
-                    // The mono output is the middle of the stereo image: (L + R) / 2.
-                    let right = &mut self.right_scratch[..len];
-                    engine.process(&inputs[..in_ch], &mut mono[range.clone()], right);
-                    for (m, r) in mono[range].iter_mut().zip(right.iter()) {
-                        *m = (*m + *r) * 0.5;
-                    }
-                }
-                [left, right, rest @ ..] => {
-                    engine.process(
-                        &inputs[..in_ch],
-                        &mut left[range.clone()],
-                        &mut right[range.clone()],
-                    );
-                    // Extra outputs (not in our layouts, but harmless) get the left channel.
-                    for extra in rest.iter_mut() {
-                        extra[range.clone()].copy_from_slice(&left[range.clone()]);
-                    }
-                }
-            }
-            done += len;
+        }
+        match slices {
+            [] => {}
+            [mono] => engine.process_in_place(&mut [&mut mono[from..to]], input_channels),
+            [left, right, ..] => engine.process_in_place(
+                &mut [&mut left[from..to], &mut right[from..to]],
+                input_channels,
+            ),
         }
     }
 

@@ -2,32 +2,42 @@
 //! tests share.
 //!
 //! ```text
-//! input block (any size, mono or stereo) ─► mono ─► Analyzer (resample to 16 kHz, f0,
-//!   confidence, loudness per 4 ms hop) ─► ControlStage (shift, autotune, auto-adjust, gate)
-//!   ─► Voice: decoder step ─► harmonic bank + filtered noise at the host rate ─► reverb
-//!   ─► output gain ─► stereo out
+//! host block (any size; separate buffers or the host's channels in place)
+//!   ─► chunks of at most max_block ─► mono
+//!   ─► FrameSource: Analyzer (resample to 16 kHz, f0, confidence, loudness per 4 ms hop)
+//!      or the note player (synth mode)
+//!   ─► ControlStage (shift, autotune, auto-adjust, gate)
+//!   ─► VoiceDeck: each voice's decoder step ─► harmonic bank + filtered noise at the host
+//!      rate ─► stereo reverb; the crossfade of a model swap
+//!   ─► OutputStage (gain, ceiling) ─► stereo out (or its mono mix)
 //! ```
 //!
-//! [`Engine::prepare`] allocates everything for a host rate and a maximum block size.
-//! [`Engine::process`] then never allocates, locks, logs or does I/O: blocks larger than the
-//! maximum are split, frames are buffered in a preallocated array, and new models arrive
-//! through the lock-free [`swap`] rings, already built by the [`VoiceFactory`] on another
+//! [`Engine::prepare`] allocates everything for a host rate and a maximum block size and
+//! returns the engine with its [`VoiceFactory`]. [`Engine::process`] and
+//! [`Engine::process_in_place`] share one chunk loop and never allocate, lock, log or do I/O:
+//! blocks larger than the maximum are split, frames are buffered in a preallocated array, and
+//! new models arrive through a lock-free ring, already built by the factory on another
 //! thread. The output is identical whatever block sizes the host uses, because every event
 //! (frame arrival, control ramp) is tied to an absolute sample position.
 
 pub mod controls;
+mod deck;
 pub mod error;
 pub mod factory;
 pub mod ir;
 pub mod manual;
 pub mod notes;
 pub mod offline;
+mod output;
 pub mod params;
+mod source;
 mod swap;
 pub mod voice;
 
+use std::ops::Range;
+
 use timbre_dsp::analysis::{Analyzer, Frame};
-use timbre_dsp::smooth::{sanitize, LinearSmoother};
+use timbre_dsp::smooth::sanitize;
 use timbre_model::ModelFile;
 
 pub use controls::{Shaped, TargetStats};
@@ -39,7 +49,9 @@ pub use params::Params;
 pub use voice::Voice;
 
 use controls::ControlStage;
-use voice::WARMUP_FRAMES;
+use deck::{FrameControls, VoiceDeck};
+use output::OutputStage;
+use source::FrameSource;
 
 /// Lowest host sample rate the engine runs at, in Hz. Below 2 × the model's band (16 kHz for
 /// an 8 kHz model) the synth drops the harmonics and noise bands above the host's Nyquist
@@ -88,44 +100,25 @@ pub struct Meters {
     pub output_peak: f32,
 }
 
-/// The real-time timbre-transfer engine.
+/// The real-time timbre-transfer engine: a frame source, the control stage, a deck of voices
+/// and an output stage, run chunk by chunk (see the crate docs).
 pub struct Engine {
     host_rate: f64,
     max_block: usize,
-    mode: Mode,
     params: Params,
-    analyzer: Analyzer,
-    notes: NoteSource,
+    /// Analysis or notes.
+    source: FrameSource,
+    /// Shift, autotune, auto-adjust, gate.
     controls: ControlStage,
-    /// The voice playing now.
-    voice: Box<Voice>,
-    /// The voice fading out after a swap, and how far its fade has gone.
-    fading: Option<Box<Voice>>,
-    fade_pos: usize,
-    fade_len: usize,
-    /// Swap rings (audio side).
-    receiver: swap::VoiceReceiver,
-    /// Frames completed in the current chunk: (position in chunk, frame).
-    frames: Vec<(usize, Frame)>,
-    /// Last decoder inputs, for warming up a new voice (ring).
-    history: Box<[(f32, f32); WARMUP_FRAMES]>,
-    history_head: usize,
-    history_len: usize,
-    /// Host samples per frame (not an integer in general).
-    hop_host: f64,
-    /// Synth mode: note frames emitted so far.
-    note_frames: u64,
-    /// Host samples processed since `prepare` or `reset`.
+    /// The voice playing and the one fading out.
+    deck: VoiceDeck,
+    /// Gain, reverb mix, ceiling.
+    output: OutputStage,
+    /// Host samples processed since `prepare` or the last clear.
     samples_done: u64,
-    /// Scratch buffers, `max_block` long: the mono input, the dry synth of the current and
-    /// of the fading voice, the stereo output of each, and the per-sample wet and gain.
+    /// The chunk's mono input and stereo output, `max_block` long.
     mono: Vec<f32>,
-    mix: Vec<f32>,
-    fade_buf: Vec<f32>,
     out: [Vec<f32>; 2],
-    fade_out: [Vec<f32>; 2],
-    wet: Vec<f32>,
-    gain: Vec<f32>,
     /// Resting: the source has been silent long enough that the engine was reset; it outputs
     /// zeros and does nothing until sound (or a note) arrives, and then starts exactly like a
     /// fresh instance. This makes a render independent of what played before a pause.
@@ -133,9 +126,6 @@ pub struct Engine {
     /// Host samples the source has been silent for (input below [`SILENCE_FLOOR`], or no
     /// note sounding).
     silent_samples: u64,
-    /// Smoothed output gain (linear) and reverb mix (0..1).
-    output_gain: LinearSmoother,
-    reverb_mix: LinearSmoother,
     meters: Meters,
     /// Hand-set synth controls, and whether they replace the decoder's output.
     manual: Box<ManualControls>,
@@ -163,50 +153,21 @@ impl Engine {
         let (sender, receiver) = swap::channel();
         let factory = VoiceFactory::new(host_rate, max_block, sender);
         let voice = factory.build(model)?;
-        let frame_rate = config.frame_rate();
-        let hop_host = host_rate / frame_rate;
-        // Frames per chunk: at most one per hop, plus slack for the resampler's uneven intake.
-        let max_frames = (max_block as f64 / hop_host).ceil() as usize + 4;
+        let fade_len = (CROSSFADE_MS * 1e-3 * host_rate).round() as usize;
         let params = Params::default();
         let engine = Self {
             host_rate,
             max_block,
-            mode: Mode::Audio,
+            controls: ControlStage::new(config.frame_rate() as f32),
+            source: FrameSource::new(analyzer, host_rate, max_block),
+            deck: VoiceDeck::new(voice, receiver, fade_len, max_block),
+            output: OutputStage::new(&params, host_rate, max_block),
             params,
-            analyzer,
-            notes: NoteSource::new(frame_rate as f32),
-            controls: ControlStage::new(frame_rate as f32),
-            voice,
-            fading: None,
-            fade_pos: 0,
-            fade_len: (CROSSFADE_MS * 1e-3 * host_rate).round() as usize,
-            receiver,
-            frames: Vec::with_capacity(max_frames),
-            history: Box::new([(0.0, 0.0); WARMUP_FRAMES]),
-            history_head: 0,
-            history_len: 0,
-            hop_host,
-            note_frames: 0,
             samples_done: 0,
             mono: vec![0.0; max_block],
-            mix: vec![0.0; max_block],
-            fade_buf: vec![0.0; max_block],
             out: [vec![0.0; max_block], vec![0.0; max_block]],
-            fade_out: [vec![0.0; max_block], vec![0.0; max_block]],
             resting: true,
             silent_samples: 0,
-            wet: vec![0.0; max_block],
-            gain: vec![0.0; max_block],
-            output_gain: LinearSmoother::with_time(
-                params::db_to_gain(params.output_gain_db),
-                PARAM_SMOOTHING_MS,
-                host_rate,
-            ),
-            reverb_mix: LinearSmoother::with_time(
-                params.reverb_percent / 100.0,
-                PARAM_SMOOTHING_MS,
-                host_rate,
-            ),
             meters: Meters::default(),
             manual: ManualControls::new_boxed(),
             manual_on: false,
@@ -228,10 +189,7 @@ impl Engine {
     /// thread before `process`, e.g. with values read from the host's atomics.
     pub fn set_params(&mut self, params: &Params) {
         self.params = params.clamped();
-        self.output_gain
-            .set_target(params::db_to_gain(self.params.output_gain_db));
-        self.reverb_mix
-            .set_target(self.params.reverb_percent / 100.0);
+        self.output.set_targets(&self.params);
     }
 
     /// The parameters in use.
@@ -241,43 +199,43 @@ impl Engine {
 
     /// Chooses audio analysis or MIDI notes as the source of f0 and loudness.
     pub fn set_mode(&mut self, mode: Mode) {
-        self.mode = mode;
+        self.source.set_mode(mode);
     }
 
     /// The source of f0 and loudness.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.source.mode()
     }
 
     /// Synth mode: a key was pressed (velocity 0..1).
     pub fn note_on(&mut self, note: u8, velocity: f32) {
-        self.notes.note_on(note, velocity);
+        self.source.notes_mut().note_on(note, velocity);
         self.wake();
     }
 
     /// Synth mode: a key was released.
     pub fn note_off(&mut self, note: u8) {
-        self.notes.note_off(note);
+        self.source.notes_mut().note_off(note);
     }
 
     /// Synth mode: pitch bend in semitones.
     pub fn pitch_bend(&mut self, semitones: f32) {
-        self.notes.pitch_bend(semitones);
+        self.source.notes_mut().pitch_bend(semitones);
     }
 
     /// Synth mode: the envelope.
     pub fn set_adsr(&mut self, adsr: Adsr) {
-        self.notes.set_adsr(adsr);
+        self.source.notes_mut().set_adsr(adsr);
     }
 
     /// The name of the model playing now.
     pub fn model_name(&self) -> &str {
-        self.voice.name()
+        self.deck.current().name()
     }
 
     /// The voice playing now (its last controls feed the editor's meters).
     pub fn voice(&self) -> &Voice {
-        &self.voice
+        self.deck.current()
     }
 
     /// Live values for meters.
@@ -289,7 +247,7 @@ impl Engine {
     /// harmonic distribution, noise bands), for meters. It lives in the decoder's preallocated
     /// storage and stays the network's output even while [`Engine::set_manual`] is on.
     pub fn decoder_output(&self) -> &timbre_model::Controls {
-        self.voice.last_controls()
+        self.deck.current().last_controls()
     }
 
     /// The hand-set synth controls (see [`manual`]), to edit in place. Allocation-free.
@@ -300,7 +258,7 @@ impl Engine {
     /// Copies the decoder's last output into the hand-set controls, so a hand takes over from
     /// exactly what the network played. Allocation-free.
     pub fn manual_from_decoder(&mut self) {
-        self.manual.copy_from(self.voice.last_controls());
+        self.manual.copy_from(self.deck.current().last_controls());
     }
 
     /// The hand-set synth controls.
@@ -324,19 +282,15 @@ impl Engine {
     /// [`Analyzer::latency_host_samples`]) plus half a hop, the midpoint of the control ramp
     /// that starts when a frame completes. Synth mode has only the ramp.
     pub fn latency_samples(&self) -> u32 {
-        let ramp = self.hop_host / 2.0;
-        let analysis = match self.mode {
-            Mode::Audio => self.analyzer.latency_host_samples(),
-            Mode::Notes => 0.0,
-        };
-        (analysis + ramp).round() as u32
+        let ramp = self.source.hop_host() / 2.0;
+        (self.source.latency_host_samples() + ramp).round() as u32
     }
 
     /// Clears every state (analysis, decoder, synth, reverb, smoothers, held notes), keeping
     /// the model and parameters: what follows sounds exactly like a fresh instance.
     /// Allocation-free.
     pub fn reset(&mut self) {
-        self.notes.reset();
+        self.source.reset_notes();
         self.rest();
     }
 
@@ -349,20 +303,12 @@ impl Engine {
     /// Clears everything that sounds or listens (not the held notes, bend or envelope
     /// settings) and puts the smoothers on their targets. Allocation-free.
     fn clear_sound(&mut self) {
-        self.analyzer.reset();
+        self.source.clear();
         self.controls.reset();
-        self.voice.reset();
-        if let Some(old) = self.fading.take() {
-            self.receiver.retire(old);
-        }
-        self.history_len = 0;
-        self.history_head = 0;
-        self.note_frames = 0;
+        self.deck.clear();
         self.samples_done = 0;
         self.silent_samples = 0;
-        self.output_gain
-            .reset(params::db_to_gain(self.params.output_gain_db));
-        self.reverb_mix.reset(self.params.reverb_percent / 100.0);
+        self.output.reset(&self.params);
     }
 
     /// Leaves the rest state: the next sample is the first of a fresh stream.
@@ -381,12 +327,7 @@ impl Engine {
     /// Host samples of silence after which the engine rests: the reverb's tail plus
     /// [`REST_MARGIN_MS`].
     fn rest_after_samples(&self) -> u64 {
-        let tail = self.voice.tail_samples().max(
-            self.fading
-                .as_ref()
-                .map_or(0, |fading| fading.tail_samples()),
-        );
-        tail as u64 + (REST_MARGIN_MS * 1e-3 * self.host_rate) as u64
+        self.deck.tail_samples() as u64 + (REST_MARGIN_MS * 1e-3 * self.host_rate) as u64
     }
 
     /// Processes one block. `inputs` holds one slice per input channel (mono or stereo; they
@@ -406,39 +347,47 @@ impl Engine {
     /// before the pause and however the host cut its blocks: two bounces of a session match.
     pub fn process(&mut self, inputs: &[&[f32]], out_left: &mut [f32], out_right: &mut [f32]) {
         let n = out_left.len().min(out_right.len());
-        self.receiver.flush();
-        // A new voice waits in the ring until the current crossfade is over: cutting a fade
-        // short drops a voice that is still most of the output, a click (a step of 1.2 on a
-        // 0.6-amplitude tone before this rule, with swaps 1 to 3 blocks apart). When several
-        // arrive meanwhile, the newest is taken and the others retired.
-        if self.fading.is_none() {
-            if let Some(new_voice) = self.receiver.take() {
-                if self.resting {
-                    // Nothing sounds: no fade needed (waking clears the new voice).
-                    let old = std::mem::replace(&mut self.voice, new_voice);
-                    self.receiver.retire(old);
-                } else {
-                    self.start_crossfade(new_voice);
-                }
-            }
-        }
+        self.run(
+            n,
+            &mut SplitIo {
+                inputs,
+                left: out_left,
+                right: out_right,
+            },
+        );
+    }
+
+    /// Processes the host's channels in place, as a plugin gets them: the first
+    /// `input_channels` slices are the input (averaged; 0 means silence), and all slices are
+    /// overwritten with the output: left and right on two or more channels (extra channels get
+    /// the left), the mono mix `(left + right) / 2` on one. Same behaviour as
+    /// [`Engine::process`], without copying the input out first: each chunk's input is read
+    /// before its output is written. Allocation-free.
+    pub fn process_in_place(&mut self, channels: &mut [&mut [f32]], input_channels: usize) {
+        let n = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+        let input_channels = input_channels.min(channels.len());
+        self.run(
+            n,
+            &mut InPlaceIo {
+                channels,
+                input_channels,
+            },
+        );
+    }
+
+    /// The one chunk loop behind both entry points: for each chunk of at most `max_block`
+    /// samples of the `n`, `io` fills the mono input, the pipeline runs, and `io` takes the
+    /// stereo output.
+    fn run(&mut self, n: usize, io: &mut impl BlockIo) {
+        self.deck.take_arrivals(self.resting);
         let mut in_peak = 0.0f32;
         let mut out_peak = 0.0f32;
         let mut done = 0;
         while done < n {
             let len = (n - done).min(self.max_block);
-            // Mono mix of the inputs, sanitized.
+            let range = done..done + len;
             let mono = &mut self.mono[..len];
-            mono.fill(0.0);
-            let channels = inputs.iter().filter(|c| c.len() >= done + len).count();
-            if channels > 0 {
-                let scale = 1.0 / channels as f32;
-                for ch in inputs.iter().filter(|c| c.len() >= done + len) {
-                    for (m, &x) in mono.iter_mut().zip(&ch[done..done + len]) {
-                        *m += sanitize(x) * scale;
-                    }
-                }
-            }
+            io.read(range.clone(), mono);
             in_peak = mono.iter().fold(in_peak, |p, x| p.max(x.abs()));
             let start = self.wake_position(len);
             self.out[0][..start].fill(0.0);
@@ -447,10 +396,12 @@ impl Engine {
                 self.process_chunk(start, len);
                 self.update_rest(start, len);
             }
-            for (out, channel) in [&mut *out_left, &mut *out_right].into_iter().zip(&self.out) {
-                out[done..done + len].copy_from_slice(&channel[..len]);
-                out_peak = channel[..len].iter().fold(out_peak, |p, x| p.max(x.abs()));
-            }
+            let [left, right] = &self.out;
+            out_peak = left[..len]
+                .iter()
+                .chain(&right[..len])
+                .fold(out_peak, |p, x| p.max(x.abs()));
+            io.write(range, &left[..len], &right[..len]);
             done += len;
         }
         self.meters.input_peak = in_peak;
@@ -464,7 +415,7 @@ impl Engine {
         if !self.resting {
             return 0;
         }
-        if self.mode == Mode::Notes {
+        if self.source.mode() == Mode::Notes {
             return len;
         }
         match self.mono[..len]
@@ -483,7 +434,7 @@ impl Engine {
     /// has lasted [`Engine::rest_after_samples`].
     fn update_rest(&mut self, from: usize, len: usize) {
         let played = (len - from) as u64;
-        let silent = match self.mode {
+        let silent = match self.source.mode() {
             Mode::Audio => {
                 let chunk = &self.mono[from..len];
                 match chunk.iter().rposition(|x| x.abs() > SILENCE_FLOOR) {
@@ -494,7 +445,7 @@ impl Engine {
                     None => played,
                 }
             }
-            Mode::Notes if self.notes.is_idle() => played,
+            Mode::Notes if self.source.notes_idle() => played,
             Mode::Notes => {
                 self.silent_samples = 0;
                 0
@@ -506,127 +457,120 @@ impl Engine {
         }
     }
 
-    /// Starts fading from the current voice to `new_voice`, warmed up on recent history.
-    fn start_crossfade(&mut self, mut new_voice: Box<Voice>) {
-        let start = (self.history_head + WARMUP_FRAMES - self.history_len) % WARMUP_FRAMES;
-        let take = self.history_len.min(new_voice.receptive_field());
-        let skip = self.history_len - take;
-        let history = &self.history;
-        new_voice.warm_up((skip..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]));
-        if let Some(previous_fade) = self.fading.take() {
-            // Not reached (`process` waits for the fade to end); retired, never freed here.
-            self.receiver.retire(previous_fade);
-        }
-        let old = std::mem::replace(&mut self.voice, new_voice);
-        self.fading = Some(old);
-        self.fade_pos = 0;
-    }
-
     /// Runs the pipeline on `self.mono[from..to]` into `self.out[..][from..to]`.
     fn process_chunk(&mut self, from: usize, to: usize) {
         let len = to - from;
         // 1. Frames, with the position (from `from`) at which each one is complete.
-        self.frames.clear();
-        match self.mode {
-            Mode::Audio => {
-                let frames = &mut self.frames;
-                self.analyzer.process(&self.mono[from..to], |pos, frame| {
-                    if frames.len() < frames.capacity() {
-                        frames.push((pos, frame));
-                    }
-                });
-            }
-            Mode::Notes => {
-                // Frame k is due at absolute sample round(k · hop_host).
-                let end = self.samples_done + len as u64;
-                loop {
-                    let due = (self.note_frames as f64 * self.hop_host).round() as u64;
-                    if due >= end {
-                        break;
-                    }
-                    let pos = due.saturating_sub(self.samples_done) as usize;
-                    if self.frames.len() < self.frames.capacity() {
-                        self.frames.push((pos, self.notes.next_frame()));
-                    }
-                    self.note_frames += 1;
-                }
-            }
-        }
+        let ramp_samples = self.source.hop_host().round() as u32;
+        let frames = self.source.collect(&self.mono[from..to], self.samples_done);
         // 2. Per-sample smoothed gain and reverb mix.
-        for (g, w) in self.gain[..len].iter_mut().zip(&mut self.wet[..len]) {
-            *g = self.output_gain.next_value();
-            *w = self.reverb_mix.next_value();
-        }
+        self.output.advance(len);
         // 3. Render between frame arrivals; each frame retargets the synth from its position.
         let mut pos = 0;
-        for i in 0..self.frames.len() {
-            let (frame_pos, frame) = self.frames[i];
+        for &(frame_pos, frame) in frames {
             let frame_pos = frame_pos.min(len);
-            self.render(pos, frame_pos);
-            self.on_frame(&frame);
+            self.deck.render(pos, frame_pos);
+            let shaped = self
+                .controls
+                .shape(&frame, &self.params, self.deck.current().target());
+            self.deck.on_frame(FrameControls {
+                shaped: &shaped,
+                harmonic_gain_db: self.params.harmonic_gain_db,
+                noise_gain_db: self.params.noise_gain_db,
+                ramp_samples,
+                manual: self.manual_on.then_some(&*self.manual),
+            });
+            self.meters.frame = frame;
+            self.meters.f0_out_hz = shaped.f0_hz;
+            self.meters.gate = shaped.gate_gain;
             pos = frame_pos;
         }
-        self.render(pos, len);
+        self.deck.render(pos, len);
         // 4. Stereo reverb over the whole chunk, then the crossfade of a model swap.
-        let wet = &self.wet[..len];
         let [left, right] = &mut self.out;
         let (left, right) = (&mut left[from..to], &mut right[from..to]);
-        self.voice
-            .apply_reverb(&self.mix[..len], wet, &mut *left, &mut *right);
-        if let Some(old) = self.fading.as_mut() {
-            let [old_left, old_right] = &mut self.fade_out;
-            let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
-            old.apply_reverb(&self.fade_buf[..len], wet, &mut *old_left, &mut *old_right);
-            for i in 0..len {
-                let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
-                left[i] = left[i] * t + old_left[i] * (1.0 - t);
-                right[i] = right[i] * t + old_right[i] * (1.0 - t);
-                self.fade_pos += 1;
+        self.deck.finish(self.output.wet(len), left, right);
+        // 5. Output gain and the safety ceiling.
+        self.output.apply([left, right]);
+        self.samples_done += len as u64;
+    }
+}
+
+/// Where a block's input comes from and its output goes, chunk by chunk.
+trait BlockIo {
+    /// Fills `mono` with the mean of the input channels over `range`, sanitized (silence
+    /// when there is no input).
+    fn read(&mut self, range: Range<usize>, mono: &mut [f32]);
+    /// Stores the stereo output of `range`.
+    fn write(&mut self, range: Range<usize>, left: &[f32], right: &[f32]);
+}
+
+/// Separate input slices and a left/right output pair ([`Engine::process`]).
+struct SplitIo<'a, 'b> {
+    inputs: &'a [&'b [f32]],
+    left: &'a mut [f32],
+    right: &'a mut [f32],
+}
+
+impl BlockIo for SplitIo<'_, '_> {
+    fn read(&mut self, range: Range<usize>, mono: &mut [f32]) {
+        // Channels shorter than the block count as silent from where they end.
+        let covering = || self.inputs.iter().filter(|c| c.len() >= range.end);
+        mix_to_mono(
+            covering().count(),
+            covering().map(|c| &c[range.clone()]),
+            mono,
+        );
+    }
+
+    fn write(&mut self, range: Range<usize>, left: &[f32], right: &[f32]) {
+        self.left[range.clone()].copy_from_slice(left);
+        self.right[range].copy_from_slice(right);
+    }
+}
+
+/// The host's channels, input and output in the same slices
+/// ([`Engine::process_in_place`]).
+struct InPlaceIo<'a, 'b> {
+    channels: &'a mut [&'b mut [f32]],
+    input_channels: usize,
+}
+
+impl BlockIo for InPlaceIo<'_, '_> {
+    fn read(&mut self, range: Range<usize>, mono: &mut [f32]) {
+        let inputs = &self.channels[..self.input_channels];
+        mix_to_mono(inputs.len(), inputs.iter().map(|c| &c[range.clone()]), mono);
+    }
+
+    fn write(&mut self, range: Range<usize>, left: &[f32], right: &[f32]) {
+        match &mut self.channels[..] {
+            [] => {}
+            [mono] => {
+                for ((m, l), r) in mono[range].iter_mut().zip(left).zip(right) {
+                    *m = (*l + *r) * 0.5;
+                }
             }
-            if self.fade_pos >= self.fade_len {
-                if let Some(done) = self.fading.take() {
-                    self.receiver.retire(done);
+            [first, second, rest @ ..] => {
+                first[range.clone()].copy_from_slice(left);
+                second[range.clone()].copy_from_slice(right);
+                for extra in rest {
+                    extra[range.clone()].copy_from_slice(left);
                 }
             }
         }
-        // 5. Output gain and the safety ceiling.
-        for channel in [left, right] {
-            for (o, g) in channel.iter_mut().zip(&self.gain[..len]) {
-                *o = sanitize(*o * g).clamp(-OUTPUT_CEILING, OUTPUT_CEILING);
-            }
-        }
-        self.samples_done += len as u64;
     }
+}
 
-    /// Shapes one frame, runs the decoder(s) and retargets the synth(s).
-    fn on_frame(&mut self, frame: &Frame) {
-        let shaped = self
-            .controls
-            .shape(frame, &self.params, self.voice.target());
-        let ramp = self.hop_host.round() as u32;
-        let (h, nz) = (self.params.harmonic_gain_db, self.params.noise_gain_db);
-        let manual = self.manual_on.then_some(&*self.manual);
-        self.voice.on_frame(&shaped, h, nz, ramp, manual);
-        if let Some(old) = self.fading.as_mut() {
-            old.on_frame(&shaped, h, nz, ramp, manual);
-        }
-        self.history[self.history_head] = Voice::decoder_inputs(&shaped);
-        self.history_head = (self.history_head + 1) % WARMUP_FRAMES;
-        self.history_len = (self.history_len + 1).min(WARMUP_FRAMES);
-        self.meters.frame = *frame;
-        self.meters.f0_out_hz = shaped.f0_hz;
-        self.meters.gate = shaped.gate_gain;
+/// Writes the mean of `count` channels (each `mono.len()` long), sanitized, into `mono`.
+fn mix_to_mono<'c>(count: usize, channels: impl Iterator<Item = &'c [f32]>, mono: &mut [f32]) {
+    mono.fill(0.0);
+    if count == 0 {
+        return;
     }
-
-    /// Renders the synth for samples `from..to` of the chunk: the current voice into
-    /// `self.mix`, a fading voice into `self.fade_buf`.
-    fn render(&mut self, from: usize, to: usize) {
-        if from >= to {
-            return;
-        }
-        self.voice.render_synth(&mut self.mix[from..to]);
-        if let Some(old) = self.fading.as_mut() {
-            old.render_synth(&mut self.fade_buf[from..to]);
+    let scale = 1.0 / count as f32;
+    for channel in channels {
+        for (m, &x) in mono.iter_mut().zip(channel) {
+            *m += sanitize(x) * scale;
         }
     }
 }

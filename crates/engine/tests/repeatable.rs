@@ -212,3 +212,70 @@ fn the_stereo_reverb_is_wide_and_its_mono_sum_is_the_plain_reverb() {
     let corr = correlation(&l[tail.clone()], &r[tail]);
     assert!((0.1..0.9).contains(&corr), "left/right correlation {corr}");
 }
+
+/// The host's in-place entry point gives exactly what the separate-buffer one gives: stereo in
+/// and out, mono in and stereo out (the second channel's old content is ignored), mono in and
+/// out ((L + R) / 2), with host blocks larger than the engine's maximum (split inside) and
+/// ragged ones.
+#[test]
+fn in_place_processing_matches_separate_buffers() {
+    let model = model_with_reverb();
+    let params = Params {
+        reverb_percent: 40.0,
+        ..Params::default()
+    };
+    let rate = 48_000.0;
+    let left_in = phrase(rate, 60.0);
+    let right_in: Vec<f32> = left_in.iter().map(|x| -0.5 * x).collect();
+    for &(block, max_block) in &[(256usize, 256usize), (1000, 256), (77, 512)] {
+        // Reference: separate buffers.
+        let mut reference = engine_with(&model, rate, &params, max_block);
+        let (mut ref_stereo_l, mut ref_stereo_r) =
+            (vec![0.0; left_in.len()], vec![0.0; left_in.len()]);
+        let mut mono_ref = engine_with(&model, rate, &params, max_block);
+        let (mut ref_mono_l, mut ref_mono_r) = (vec![0.0; left_in.len()], vec![0.0; left_in.len()]);
+        for start in (0..left_in.len()).step_by(block) {
+            let end = (start + block).min(left_in.len());
+            reference.process(
+                &[&left_in[start..end], &right_in[start..end]],
+                &mut ref_stereo_l[start..end],
+                &mut ref_stereo_r[start..end],
+            );
+            mono_ref.process(
+                &[&left_in[start..end]],
+                &mut ref_mono_l[start..end],
+                &mut ref_mono_r[start..end],
+            );
+        }
+        // In place, stereo in: the host's buffers hold the input and get the output.
+        let mut engine = engine_with(&model, rate, &params, max_block);
+        let (mut l, mut r) = (left_in.clone(), right_in.clone());
+        // Mono in, stereo out: channel 2 holds junk the engine must not read.
+        let mut engine_1to2 = engine_with(&model, rate, &params, max_block);
+        let (mut l2, mut r2) = (left_in.clone(), vec![0.9f32; left_in.len()]);
+        // Mono in and out.
+        let mut engine_1to1 = engine_with(&model, rate, &params, max_block);
+        let mut m = left_in.clone();
+        for start in (0..left_in.len()).step_by(block) {
+            let end = (start + block).min(left_in.len());
+            engine.process_in_place(&mut [&mut l[start..end], &mut r[start..end]], 2);
+            engine_1to2.process_in_place(&mut [&mut l2[start..end], &mut r2[start..end]], 1);
+            engine_1to1.process_in_place(&mut [&mut m[start..end]], 1);
+        }
+        assert!(
+            l == ref_stereo_l && r == ref_stereo_r,
+            "stereo, blocks of {block}"
+        );
+        assert!(
+            l2 == ref_mono_l && r2 == ref_mono_r,
+            "1 → 2, blocks of {block}"
+        );
+        let mono_mix: Vec<f32> = ref_mono_l
+            .iter()
+            .zip(&ref_mono_r)
+            .map(|(a, b)| (a + b) * 0.5)
+            .collect();
+        assert!(m == mono_mix, "1 → 1, blocks of {block}");
+        assert!(ref_stereo_l != ref_stereo_r, "the reference is stereo");
+    }
+}
