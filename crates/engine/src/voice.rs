@@ -3,8 +3,9 @@
 //! Building a voice parses nothing (the [`ModelFile`] is already validated) but it allocates:
 //! the decoder's rings, the synth's buffers, and the reverb, whose impulse response is
 //! resampled from the model's rate to the host rate here. The finished voice then moves to the
-//! audio thread through the [`VoiceFactory`](crate::VoiceFactory)'s ring, where [`Voice::on_frame`], [`Voice::render_synth`]
-//! and [`Voice::apply_reverb`] never allocate, lock or log.
+//! audio thread through the [`VoiceFactory`](crate::VoiceFactory)'s ring, where
+//! [`Voice::on_frame`], [`Voice::render_synth`] and [`Voice::apply_reverb`] never allocate,
+//! lock or log.
 
 use timbre_dsp::decorrelate::Decorrelator;
 use timbre_dsp::harmonic::{HarmonicBank, MAX_HARMONICS};
