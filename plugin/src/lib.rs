@@ -58,6 +58,80 @@ pub enum Task {
     LoadChosen,
 }
 
+/// The CLAP and VST3 identities of a plugin: its ids, description, CLAP features and VST3
+/// subcategories (written once for the effect and once for the synth).
+macro_rules! plugin_formats {
+    (
+        $plugin:ty,
+        clap_id: $clap_id:literal,
+        description: $description:literal,
+        clap_features: [$($feature:ident),*],
+        vst3_class_id: $vst3_id:expr,
+        vst3_subcategories: [$($subcategory:ident),*] $(,)?
+    ) => {
+        impl ClapPlugin for $plugin {
+            const CLAP_ID: &'static str = $clap_id;
+            const CLAP_DESCRIPTION: Option<&'static str> = Some($description);
+            const CLAP_MANUAL_URL: Option<&'static str> = None;
+            const CLAP_SUPPORT_URL: Option<&'static str> = None;
+            const CLAP_FEATURES: &'static [ClapFeature] = &[$(ClapFeature::$feature),*];
+        }
+
+        impl Vst3Plugin for $plugin {
+            const VST3_CLASS_ID: [u8; 16] = $vst3_id;
+            const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+                &[$(Vst3SubCategory::$subcategory),*];
+        }
+    };
+}
+pub(crate) use plugin_formats;
+
+/// The `Plugin` items the effect and the synth share, for a plugin struct with
+/// `params: Arc<$params>` (which has a `model` selection) and `core: Core`. Expands inside an
+/// `impl Plugin` block.
+macro_rules! shared_plugin_methods {
+    ($params:ty) => {
+        type SysExMessage = ();
+        type BackgroundTask = $crate::Task;
+
+        fn task_executor(&mut self) -> TaskExecutor<Self> {
+            $crate::task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
+        }
+
+        fn params(&self) -> Arc<dyn Params> {
+            self.params.clone()
+        }
+
+        fn filter_state(state: &mut PluginState) {
+            $crate::state::sanitize(state, &<$params>::default());
+        }
+
+        fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+            $crate::editor::create(
+                self.params.clone(),
+                self.core.editor_handles(),
+                self.core.editor_state.clone(),
+                self.core.repaint.clone(),
+                Box::new(move || async_executor.execute_background($crate::Task::LoadChosen)),
+            )
+        }
+
+        fn activate(
+            &mut self,
+            layout: &AudioIOLayout,
+            config: &BufferConfig,
+            context: &mut impl ActivateContext<Self>,
+        ) -> bool {
+            self.core.activate(layout, config, context)
+        }
+
+        fn reset(&mut self) {
+            self.core.reset();
+        }
+    };
+}
+pub(crate) use shared_plugin_methods;
+
 /// The task executor both plugins use: loads run on nice-plug's background thread.
 fn task_executor<P: Plugin<BackgroundTask = Task>>(
     loader: Arc<ModelLoader>,
@@ -296,43 +370,7 @@ impl Plugin for TinyTimbre {
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
     type Editor = nice_plug_egui::EguiEditor<editor::TimbreEditor<TimbreParams>>;
-    type SysExMessage = ();
-    type BackgroundTask = Task;
-
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
-    }
-
-    fn params(&self) -> Arc<dyn Params> {
-        self.params.clone()
-    }
-
-    fn filter_state(state: &mut PluginState) {
-        state::sanitize(state, &TimbreParams::default());
-    }
-
-    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(
-            self.params.clone(),
-            self.core.editor_handles(),
-            self.core.editor_state.clone(),
-            self.core.repaint.clone(),
-            Box::new(move || async_executor.execute_background(Task::LoadChosen)),
-        )
-    }
-
-    fn activate(
-        &mut self,
-        layout: &AudioIOLayout,
-        config: &BufferConfig,
-        context: &mut impl ActivateContext<Self>,
-    ) -> bool {
-        self.core.activate(layout, config, context)
-    }
-
-    fn reset(&mut self) {
-        self.core.reset();
-    }
+    shared_plugin_methods!(TimbreParams);
 
     fn process(
         &mut self,
@@ -352,26 +390,15 @@ impl Plugin for TinyTimbre {
     }
 }
 
-impl ClapPlugin for TinyTimbre {
-    const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre";
-    const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("Real-time timbre transfer: sing a line, hear it played by a trained instrument");
-    const CLAP_MANUAL_URL: Option<&'static str> = None;
-    const CLAP_SUPPORT_URL: Option<&'static str> = None;
-    const CLAP_FEATURES: &'static [ClapFeature] = &[
-        ClapFeature::AudioEffect,
-        ClapFeature::Stereo,
-        ClapFeature::Mono,
-        ClapFeature::PitchShifter,
-    ];
-}
-
-impl Vst3Plugin for TinyTimbre {
+plugin_formats!(
+    TinyTimbre,
+    clap_id: "dev.tinytimbre.tiny-timbre",
+    description: "Real-time timbre transfer: sing a line, hear it played by a trained instrument",
+    clap_features: [AudioEffect, Stereo, Mono, PitchShifter],
     // "TinyTimbreEffect", 16 ASCII bytes: fixed forever.
-    const VST3_CLASS_ID: [u8; 16] = *b"TinyTimbreEffect";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Fx, Vst3SubCategory::PitchShift];
-}
+    vst3_class_id: *b"TinyTimbreEffect",
+    vst3_subcategories: [Fx, PitchShift],
+);
 
 nice_export_clap!(TinyTimbre, TinyTimbreSynth);
 nice_export_vst3!(TinyTimbre, TinyTimbreSynth);

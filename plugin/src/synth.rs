@@ -12,7 +12,7 @@ use nice_plug::prelude::*;
 use timbre_engine::Mode;
 
 use crate::params::SynthParams;
-use crate::{editor, task_executor, Core, Task, EMAIL, URL, VENDOR};
+use crate::{editor, plugin_formats, shared_plugin_methods, Core, EMAIL, URL, VENDOR};
 
 /// Pitch-bend range, in semitones each way.
 pub const PITCH_BEND_SEMITONES: f32 = 2.0;
@@ -106,43 +106,7 @@ impl Plugin for TinyTimbreSynth {
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
     type Editor = nice_plug_egui::EguiEditor<editor::TimbreEditor<SynthParams>>;
-    type SysExMessage = ();
-    type BackgroundTask = Task;
-
-    fn task_executor(&mut self) -> TaskExecutor<Self> {
-        task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
-    }
-
-    fn params(&self) -> Arc<dyn Params> {
-        self.params.clone()
-    }
-
-    fn filter_state(state: &mut PluginState) {
-        crate::state::sanitize(state, &SynthParams::default());
-    }
-
-    fn editor(&mut self, async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(
-            self.params.clone(),
-            self.core.editor_handles(),
-            self.core.editor_state.clone(),
-            self.core.repaint.clone(),
-            Box::new(move || async_executor.execute_background(Task::LoadChosen)),
-        )
-    }
-
-    fn activate(
-        &mut self,
-        layout: &AudioIOLayout,
-        config: &BufferConfig,
-        context: &mut impl ActivateContext<Self>,
-    ) -> bool {
-        self.core.activate(layout, config, context)
-    }
-
-    fn reset(&mut self) {
-        self.core.reset();
-    }
+    shared_plugin_methods!(SynthParams);
 
     fn process(
         &mut self,
@@ -189,26 +153,15 @@ impl Plugin for TinyTimbreSynth {
     }
 }
 
-impl ClapPlugin for TinyTimbreSynth {
-    const CLAP_ID: &'static str = "dev.tinytimbre.tiny-timbre-synth";
-    const CLAP_DESCRIPTION: Option<&'static str> =
-        Some("A trained instrument played from MIDI: the Tiny Timbre engine in synth mode");
-    const CLAP_MANUAL_URL: Option<&'static str> = None;
-    const CLAP_SUPPORT_URL: Option<&'static str> = None;
-    const CLAP_FEATURES: &'static [ClapFeature] = &[
-        ClapFeature::Instrument,
-        ClapFeature::Synthesizer,
-        ClapFeature::Mono,
-        ClapFeature::Stereo,
-    ];
-}
-
-impl Vst3Plugin for TinyTimbreSynth {
+plugin_formats!(
+    TinyTimbreSynth,
+    clap_id: "dev.tinytimbre.tiny-timbre-synth",
+    description: "A trained instrument played from MIDI: the Tiny Timbre engine in synth mode",
+    clap_features: [Instrument, Synthesizer, Mono, Stereo],
     // "TinyTimbreSynth!", 16 ASCII bytes: fixed forever.
-    const VST3_CLASS_ID: [u8; 16] = *b"TinyTimbreSynth!";
-    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
-        &[Vst3SubCategory::Instrument, Vst3SubCategory::Synth];
-}
+    vst3_class_id: *b"TinyTimbreSynth!",
+    vst3_subcategories: [Instrument, Synth],
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,9 @@
 //! Hostile input through the built plugin, as a host drives it (`clack-host`, with nice-plug's
 //! `assert_process_allocs`, so an allocation inside `process` aborts the test):
 //!
-//! - hostile audio (NaN, ±Inf, denormals, DC, full-scale noise, a square wave, clicks, 20 Hz
-//!   and 8 kHz tones, fast glides, 10 s of silence): finite output within the ceiling;
+//! - hostile audio (the test kit's `hostile_signals`: NaN, ±Inf, denormals, DC, full-scale
+//!   noise, a square wave, clicks, 20 Hz and 8 kHz tones, fast glides; and 10 s of silence):
+//!   finite output within the ceiling;
 //! - every supported rate × block sizes 1, 13, 64, 512, 8192 and random sizes × the stereo and
 //!   mono input layouts, with a random parameter automated at the start of every block;
 //! - hostile saved states: out-of-range and infinite parameter values, unusable model
@@ -11,13 +12,11 @@
 
 mod common;
 
-use std::f64::consts::PI;
-
 use common::host::{ParamDesc, Plugin, TimedEvent, EFFECT_ID, SYNTH_ID};
 use common::*;
 use timbre_engine::params::{self as spec};
 use timbre_engine::OUTPUT_CEILING;
-use timbre_testkit::TestRng;
+use timbre_testkit::{hostile_signals, TestRng};
 
 /// The JSON of a saved state.
 fn decode_state(state: &[u8]) -> serde_json::Value {
@@ -36,51 +35,8 @@ fn bad_sample(out: &[f32]) -> Option<(usize, f32)> {
 fn hostile_audio_through_the_plugin_stays_finite_and_bounded() {
     let rate = 48_000.0;
     let n = rate as usize;
-    let t = |i: usize| i as f64 / rate;
-    let sine =
-        |f: f64| -> Vec<f32> { (0..n).map(|i| (2.0 * PI * f * t(i)).sin() as f32).collect() };
-    let mut rng = TestRng::new(21);
-    let mut phase = 0.0f64;
-    let glide: Vec<f32> = (0..n)
-        .map(|i| {
-            let tri = 1.0 - (2.0 * (t(i) / 0.2).fract() - 1.0).abs();
-            phase = (phase + 80.0 * 25f64.powf(tri) / rate).fract();
-            (2.0 * PI * phase).sin() as f32
-        })
-        .collect();
-    let signals: Vec<(&str, Vec<f32>)> = vec![
-        (
-            "NaN/Inf mix",
-            (0..n)
-                .map(|i| [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.5][i % 4])
-                .collect(),
-        ),
-        ("denormals", (0..n).map(|_| rng.bipolar() * 1e-39).collect()),
-        ("DC", vec![1.0; n]),
-        ("white noise", (0..n).map(|_| rng.bipolar()).collect()),
-        (
-            "square",
-            (0..n)
-                .map(|i| {
-                    if (t(i) * 110.0).fract() < 0.5 {
-                        1.0
-                    } else {
-                        -1.0
-                    }
-                })
-                .collect(),
-        ),
-        (
-            "clicks",
-            (0..n)
-                .map(|i| if i % 12_000 == 0 { 1.0 } else { 0.0 })
-                .collect(),
-        ),
-        ("20 Hz", sine(20.0)),
-        ("8 kHz", sine(8_000.0)),
-        ("glides", glide),
-        ("10 s silence", vec![0.0; 10 * n]),
-    ];
+    let mut signals = hostile_signals(rate, n);
+    signals.push(("10 s silence", vec![0.0; 10 * n]));
     // The default (shipped) model, reverb at its default.
     let mut plugin = Plugin::new(EFFECT_ID);
     let mut session = plugin.activate(rate, 1024);

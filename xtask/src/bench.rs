@@ -18,6 +18,8 @@ use timbre_engine::{Engine, Params};
 use timbre_model::testing::random_model;
 use timbre_model::{Architecture, Decoder, ModelFile};
 
+use crate::error::TaskError;
+
 const FRAMES: usize = 1_000;
 const FRAME_RATE: f64 = 250.0;
 const RATE: f64 = 48_000.0;
@@ -73,7 +75,7 @@ struct EngineFigures {
 }
 
 fn engine_figures(model: &ModelFile) -> EngineFigures {
-    let (mut engine, _sender) = Engine::prepare(model, RATE, BLOCK).expect("engine");
+    let (mut engine, _factory) = Engine::prepare(model, RATE, BLOCK).expect("engine");
     engine.set_params(&Params::default());
     // A sung-like input: a sawtooth melody with vibrato.
     let seconds = 10.0;
@@ -132,7 +134,7 @@ fn engine_figures(model: &ModelFile) -> EngineFigures {
 }
 
 /// Runs the benchmarks; prints a table, and with `--json` a JSON object on the last line.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), TaskError> {
     let json = args.iter().any(|a| a == "--json");
     if cfg!(debug_assertions) {
         eprintln!("warning: xtask was built without optimizations; figures are meaningless");

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::error::TaskError;
 use crate::{cargo, workspace_root};
 
 /// Sample rate of the demo input.
@@ -56,37 +57,47 @@ pub fn demo_melody() -> Vec<f32> {
     out
 }
 
-fn write_wav(path: &Path, samples: &[f32]) -> Result<(), String> {
+fn write_wav(path: &Path, samples: &[f32]) -> Result<(), TaskError> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: DEMO_RATE,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w =
-        hound::WavWriter::create(path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+    let fail = |source| TaskError::Wav {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut w = hound::WavWriter::create(path, spec).map_err(fail)?;
     for &s in samples {
         w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
-            .map_err(|e| e.to_string())?;
+            .map_err(fail)?;
     }
-    w.finalize().map_err(|e| e.to_string())
+    w.finalize().map_err(fail)
 }
 
-fn run_checked(cmd: &mut Command) -> Result<(), String> {
-    let status = cmd
-        .status()
-        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+fn run_checked(cmd: &mut Command) -> Result<(), TaskError> {
+    let status = cmd.status().map_err(|source| TaskError::Start {
+        command: format!("{cmd:?}"),
+        source,
+    })?;
     status
         .success()
         .then_some(())
-        .ok_or_else(|| format!("{cmd:?} failed ({status})"))
+        .ok_or_else(|| TaskError::Failed {
+            command: format!("{cmd:?}"),
+            status,
+        })
 }
 
 /// Runs the demo. `--no-bundle` skips the plugin bundle.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), TaskError> {
     let root = workspace_root();
     let out_dir = root.join("target/demo");
-    std::fs::create_dir_all(&out_dir).map_err(|e| format!("{}: {e}", out_dir.display()))?;
+    std::fs::create_dir_all(&out_dir).map_err(|source| TaskError::Io {
+        path: out_dir.clone(),
+        source,
+    })?;
     let input = out_dir.join("melody.wav");
     write_wav(&input, &demo_melody())?;
     println!("demo input: {}", input.display());
@@ -107,14 +118,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .args(extra);
         c
     };
-    let listing = cli(&["models", "--names"])
-        .output()
-        .map_err(|e| e.to_string())?;
+    let mut models = cli(&["models", "--names"]);
+    let listing = models.output().map_err(|source| TaskError::Start {
+        command: format!("{models:?}"),
+        source,
+    })?;
     if !listing.status.success() {
-        return Err(format!(
-            "tiny-timbre models failed: {}",
-            String::from_utf8_lossy(&listing.stderr)
-        ));
+        return Err(TaskError::FailedWithOutput {
+            command: "tiny-timbre models".to_string(),
+            output: String::from_utf8_lossy(&listing.stderr).into_owned(),
+        });
     }
     let names: Vec<String> = String::from_utf8_lossy(&listing.stdout)
         .lines()

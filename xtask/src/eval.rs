@@ -12,11 +12,13 @@ use std::path::PathBuf;
 use timbre_eval::report::write_spectrograms;
 use timbre_eval::{data, evaluate_models};
 
+use crate::error::TaskError;
+
 /// Instruments whose held-out recordings are transfer sources.
 const SOURCES: [&str; 5] = ["violin", "trumpet", "flute", "cello", "saxophone"];
 
 /// Runs the evaluation.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), TaskError> {
     let mut json = false;
     let mut names: Option<Vec<String>> = None;
     let mut out: Option<PathBuf> = None;
@@ -24,14 +26,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut listener = true;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or(format!("{arg} needs a value"));
+        let mut value = || {
+            it.next().cloned().ok_or_else(|| TaskError::MissingValue {
+                option: arg.clone(),
+                what: "a value",
+            })
+        };
         match arg.as_str() {
             "--json" => json = true,
             "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
             "--out" => out = Some(PathBuf::from(value()?)),
             "--spectrogram" => spectrogram = Some(PathBuf::from(value()?)),
             "--no-listener" => listener = false,
-            other => return Err(format!("unknown argument `{other}`")),
+            other => return Err(TaskError::UnknownArgument(other.to_string())),
         }
     }
     let names = names.unwrap_or_else(|| {
@@ -46,7 +53,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut dataset_names = Vec::new();
     for spec in &names {
         let (name, file) = spec.split_once('=').unwrap_or((spec, spec));
-        let (model, _) = timbre_catalog::resolve(file).map_err(|e| e.to_string())?;
+        let (model, _) = timbre_catalog::resolve(file)?;
         models.push((name.to_string(), model));
         dataset_names.push(name.to_string());
     }
@@ -71,10 +78,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let report = evaluate_models(&models, &datasets, &instruments, out.as_deref(), |line| {
         eprintln!("{line}")
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     if let Some(path) = spectrogram {
-        write_spectrograms(&models, &path).map_err(|e| e.to_string())?;
+        write_spectrograms(&models, &path)?;
         eprintln!("wrote {}", path.display());
     }
     println!("{}", report.table());

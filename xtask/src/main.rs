@@ -16,11 +16,14 @@
 
 mod bench;
 mod demo;
+mod error;
 mod eval;
 mod settings;
 mod web;
 
 use std::process::ExitCode;
+
+use error::TaskError;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,7 +36,8 @@ fn main() -> ExitCode {
     let rest = &args[1..];
     let result = match command.as_str() {
         "bundle" | "bundle-universal" => {
-            nice_plug_xtask::main_with_args("cargo xtask", args.clone()).map_err(|e| e.to_string())
+            nice_plug_xtask::main_with_args("cargo xtask", args.clone())
+                .map_err(|e| TaskError::Bundle(e.into()))
         }
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
         "dataset" | "train" | "export" => run_trainer(command, rest),
         "listen" => run_release("timbre-listener", rest),
         "settings" => settings::run(rest),
-        other => Err(format!("unknown task `{other}`")),
+        other => Err(TaskError::UnknownTask(other.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,7 +60,7 @@ fn main() -> ExitCode {
 }
 
 /// Runs `timbre-train <command> <args>` in release mode.
-fn run_trainer(command: &str, args: &[String]) -> Result<(), String> {
+fn run_trainer(command: &str, args: &[String]) -> Result<(), TaskError> {
     let mut all = vec![command.to_string()];
     all.extend_from_slice(args);
     run_release("timbre-train", &all)
@@ -64,17 +68,23 @@ fn run_trainer(command: &str, args: &[String]) -> Result<(), String> {
 
 /// Runs the binary of workspace package `package` in release mode with `args`: the crates
 /// with heavy dependencies (burn, tract) that xtask never links.
-fn run_release(package: &str, args: &[String]) -> Result<(), String> {
+fn run_release(package: &str, args: &[String]) -> Result<(), TaskError> {
     let status = std::process::Command::new(cargo())
         .current_dir(workspace_root())
         .args(["run", "--release", "-p", package, "--"])
         .args(args)
         .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
+        .map_err(|source| TaskError::Spawn {
+            program: "cargo".to_string(),
+            source,
+        })?;
     status
         .success()
         .then_some(())
-        .ok_or_else(|| format!("{package} {} failed ({status})", args.join(" ")))
+        .ok_or_else(|| TaskError::Failed {
+            command: format!("{package} {}", args.join(" ")),
+            status,
+        })
 }
 
 /// The cargo that runs us.

@@ -7,13 +7,18 @@ use std::path::Path;
 use timbre_engine::Params;
 use timbre_model::ModelFile;
 
+use crate::error::TaskError;
+
 /// Runs the task.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let (path, settings) = args
-        .split_first()
-        .ok_or("usage: cargo xtask settings MODEL.ttmodel [ID=VALUE]... [--clear]")?;
+pub fn run(args: &[String]) -> Result<(), TaskError> {
+    let (path, settings) = args.split_first().ok_or(TaskError::Usage(
+        "usage: cargo xtask settings MODEL.ttmodel [ID=VALUE]... [--clear]",
+    ))?;
     let path = Path::new(path);
-    let model = ModelFile::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let model = ModelFile::load(path).map_err(|source| TaskError::LoadModel {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let (mut metadata, weights) = model.into_parts();
     let mut changed = false;
     for setting in settings {
@@ -24,21 +29,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         let (id, value) = setting
             .split_once('=')
-            .ok_or_else(|| format!("`{setting}`: expected ID=VALUE"))?;
-        let value: f32 = value
-            .parse()
-            .map_err(|_| format!("`{setting}`: {value} is not a number"))?;
+            .ok_or_else(|| TaskError::NotIdValue {
+                setting: setting.clone(),
+            })?;
+        let value: f32 = value.parse().map_err(|_| TaskError::NotANumber {
+            setting: setting.clone(),
+            value: value.to_string(),
+        })?;
         if !Params::default().set(id, value) {
-            return Err(format!("`{id}` is not an engine parameter id"));
+            return Err(TaskError::UnknownParameter { id: id.to_string() });
         }
         metadata.recommended_settings.insert(id.to_string(), value);
         changed = true;
     }
-    let model = ModelFile::new(metadata, weights).map_err(|e| e.to_string())?;
+    let model = ModelFile::new(metadata, weights).map_err(TaskError::InvalidModel)?;
     if changed {
-        model
-            .save(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        model.save(path).map_err(|source| TaskError::SaveModel {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
     println!(
         "{}: {}",

@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use timbre_engine::{Engine, Params};
 
+use crate::error::TaskError;
+
 /// Sample rate and block size of the comparison: an AudioWorklet's render quantum at 48 kHz.
 const RATE: f64 = 48_000.0;
 const BLOCK: usize = 128;
@@ -16,10 +18,13 @@ const BLOCK: usize = 128;
 const SECONDS: f64 = 10.0;
 
 /// Runs the task.
-pub fn run(args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), TaskError> {
     let root = crate::workspace_root();
     let out = match args.iter().position(|a| a == "--out") {
-        Some(i) => PathBuf::from(args.get(i + 1).ok_or("--out needs a folder")?),
+        Some(i) => PathBuf::from(args.get(i + 1).ok_or(TaskError::MissingValue {
+            option: "--out".to_string(),
+            what: "a folder",
+        })?),
         None => root.join("target/web"),
     };
     let page = build(&out)?;
@@ -36,9 +41,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// Builds the page into `out`, compiling in `target/web-build`.
-pub fn build(out: &Path) -> Result<PathBuf, String> {
+pub fn build(out: &Path) -> Result<PathBuf, TaskError> {
     let target_dir = crate::workspace_root().join("target/web-build");
-    timbre_web_build::build_page(out, &target_dir)
+    Ok(timbre_web_build::build_page(out, &target_dir)?)
 }
 
 /// Prints the two real-time factors side by side.
@@ -52,10 +57,10 @@ pub fn print_comparison(browser: f64, native: f64) {
 /// The engine's real-time factor in headless Chromium (the page's `tinyTimbre.bench`, run by
 /// `crates/web/tests/browser.mjs --bench-only` against the page in `page`) and natively, on
 /// the same model, parameters, block size and input signal.
-pub fn browser_vs_native(page: &Path) -> Result<(f64, f64), String> {
+pub fn browser_vs_native(page: &Path) -> Result<(f64, f64), TaskError> {
     let web = crate::workspace_root().join("crates/web");
     if !web.join("node_modules/playwright-core").exists() {
-        return Err("playwright-core is missing: run `npm ci` in crates/web".to_string());
+        return Err(TaskError::MissingPlaywright);
     }
     let output = Command::new("node")
         .current_dir(&web)
@@ -63,23 +68,27 @@ pub fn browser_vs_native(page: &Path) -> Result<(f64, f64), String> {
         .arg(page)
         .arg("--bench-only")
         .output()
-        .map_err(|e| format!("could not run node: {e}"))?;
+        .map_err(|source| TaskError::Spawn {
+            program: "node".to_string(),
+            source,
+        })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return Err(format!(
-            "the browser benchmark failed: {}{}",
-            stdout,
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        return Err(TaskError::FailedWithOutput {
+            command: "the browser benchmark".to_string(),
+            output: format!("{}{}", stdout, String::from_utf8_lossy(&output.stderr)),
+        });
     }
     let report: serde_json::Value = stdout
         .lines()
         .last()
         .and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| format!("no JSON report from the browser benchmark: {stdout}"))?;
+        .ok_or_else(|| TaskError::NoBenchReport {
+            output: stdout.to_string(),
+        })?;
     let browser = report["bench"]["rtf"]
         .as_f64()
-        .ok_or("the browser report has no bench.rtf")?;
+        .ok_or(TaskError::NoBenchRtf)?;
     Ok((browser, native_rtf()?))
 }
 
@@ -102,11 +111,10 @@ fn bench_signal() -> Vec<f32> {
 
 /// The native real-time factor of what the page benchmark runs: the default embedded model,
 /// default parameters, 2,000 warm-up blocks, then the median of three timed passes.
-pub fn native_rtf() -> Result<f64, String> {
-    let (model, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL)
-        .map_err(|e| format!("default model: {e}"))?;
-    let (mut engine, _sender) =
-        Engine::prepare(&model, RATE, BLOCK).map_err(|e| format!("engine: {e}"))?;
+pub fn native_rtf() -> Result<f64, TaskError> {
+    let (model, _) =
+        timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).map_err(TaskError::DefaultModel)?;
+    let (mut engine, _factory) = Engine::prepare(&model, RATE, BLOCK)?;
     engine.set_params(&Params::default());
     let input = bench_signal();
     let mut left = [0.0f32; BLOCK];

@@ -84,7 +84,6 @@ pub const TRIM_MARGIN_FRAMES: usize = 25;
 pub const N_LOUDNESS_QUANTILES: usize = 11;
 /// Version of the manifest and clip files; a mismatch rebuilds the cache.
 pub const CACHE_VERSION: u32 = 1;
-/// Magic at the start of a clip file.
 
 /// Which side of the split a clip is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,15 +5,20 @@
 mod common;
 
 use common::*;
-use timbre_engine::offline::render;
+use timbre_engine::offline::{render, Rendered};
 use timbre_engine::{Engine, Mode, Params};
 use timbre_model::testing::random_model;
-use timbre_model::Architecture;
+use timbre_model::{Architecture, ModelFile};
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
 
 const RATE: f64 = 48_000.0;
+
+/// Renders one mono signal offline at [`RATE`].
+fn render_one(model: &ModelFile, params: &Params, input: &[f32]) -> Rendered {
+    render(model, params, &[input.to_vec()], RATE, |_, _| {}).unwrap()
+}
 
 fn no_reverb() -> Params {
     Params {
@@ -56,14 +61,7 @@ fn pitch_error_cents(input: &[f32], output: &[f32], shift_cents: f32) -> (f32, u
 fn output_pitch_follows_input_with_vibrato_and_glides() {
     let (input, _) = phrase(RATE);
     let model = wired_model(false);
-    let out = render(
-        &model,
-        &no_reverb(),
-        std::slice::from_ref(&input),
-        RATE,
-        |_, _| {},
-    )
-    .unwrap();
+    let out = render_one(&model, &no_reverb(), &input);
     let (err, n) = pitch_error_cents(&input, &out.left, 0.0);
     assert!(n > 500, "only {n} frames voiced in both");
     assert!(err <= 10.0, "median pitch error {err:.2} cents");
@@ -79,14 +77,7 @@ fn twelve_semitones_up_doubles_the_pitch() {
         semitones: 12.0,
         ..no_reverb()
     };
-    let out = render(
-        &model,
-        &params,
-        std::slice::from_ref(&input),
-        RATE,
-        |_, _| {},
-    )
-    .unwrap();
+    let out = render_one(&model, &params, &input);
     let (err, n) = pitch_error_cents(&input, &out.left, 1200.0);
     assert!(n > 500, "only {n} frames voiced in both");
     assert!(err <= 10.0, "median error from +1200 cents: {err:.2}");
@@ -96,14 +87,7 @@ fn twelve_semitones_up_doubles_the_pitch() {
 fn loudness_envelope_follows_input() {
     let (input, _) = phrase(RATE);
     let model = wired_model(false);
-    let out = render(
-        &model,
-        &no_reverb(),
-        std::slice::from_ref(&input),
-        RATE,
-        |_, _| {},
-    )
-    .unwrap();
+    let out = render_one(&model, &no_reverb(), &input);
     let li: Vec<f32> = frames(&input, RATE).iter().map(|f| f.loudness_db).collect();
     let lo: Vec<f32> = frames(&out.left, RATE)
         .iter()
@@ -151,14 +135,7 @@ fn auto_adjust_moves_a_low_voice_into_the_model_range() {
         auto_adjust: true,
         ..no_reverb()
     };
-    let out = render(
-        &model,
-        &params,
-        std::slice::from_ref(&input),
-        RATE,
-        |_, _| {},
-    )
-    .unwrap();
+    let out = render_one(&model, &params, &input);
     // Expect +1 octave once the running mean has settled (after 0.5 s).
     let fi = frames(&input, RATE);
     let fo = frames(&out.left, RATE);

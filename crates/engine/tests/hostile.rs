@@ -14,7 +14,7 @@ use common::*;
 use timbre_engine::params::ALL;
 use timbre_engine::{Engine, Params, OUTPUT_CEILING};
 use timbre_model::ModelFile;
-use timbre_testkit::TestRng;
+use timbre_testkit::{hostile_signals, TestRng};
 
 const RATE: f64 = 48_000.0;
 
@@ -31,88 +31,6 @@ fn bad_sample(out: &[f32]) -> Option<(usize, f32)> {
         .copied()
         .enumerate()
         .find(|(_, x)| !x.is_finite() || x.abs() > OUTPUT_CEILING || x.is_subnormal())
-}
-
-/// A named hostile signal of `n` samples at `rate`.
-fn hostile_signals(rate: f64, n: usize) -> Vec<(&'static str, Vec<f32>)> {
-    let t = |i: usize| i as f64 / rate;
-    let sine = |f: f64| (0..n).map(|i| (2.0 * PI * f * t(i)).sin() as f32).collect();
-    let mut rng = TestRng::new(5);
-    let mut glide = Vec::with_capacity(n);
-    let mut phase = 0.0f64;
-    for i in 0..n {
-        // 80 Hz ↔ 2 kHz and back every 200 ms, exponentially.
-        let u = (t(i) / 0.2).fract();
-        let tri = 1.0 - (2.0 * u - 1.0).abs();
-        phase = (phase + 80.0 * 25f64.powf(tri) / rate).fract();
-        glide.push((2.0 * PI * phase).sin() as f32);
-    }
-    vec![
-        (
-            "NaN bursts",
-            (0..n)
-                .map(|i| if (i / 64) % 3 == 0 { f32::NAN } else { 0.5 })
-                .collect(),
-        ),
-        ("+Inf", vec![f32::INFINITY; n]),
-        (
-            "±Inf alternating",
-            (0..n)
-                .map(|i| {
-                    if i % 2 == 0 {
-                        f32::INFINITY
-                    } else {
-                        f32::NEG_INFINITY
-                    }
-                })
-                .collect(),
-        ),
-        ("1e30", vec![1e30; n]),
-        (
-            "denormals",
-            (0..n)
-                .map(|_| rng.bipolar() * f32::MIN_POSITIVE * 0.5)
-                .collect(),
-        ),
-        (
-            "tone fading into denormals",
-            (0..n)
-                .map(|i| (1e-36 * (2.0 * PI * 220.0 * t(i)).sin() * (-t(i) * 20.0).exp()) as f32)
-                .collect(),
-        ),
-        ("DC +1", vec![1.0; n]),
-        ("DC -1", vec![-1.0; n]),
-        ("silence", vec![0.0; n]),
-        (
-            "full-scale white noise",
-            (0..n).map(|_| rng.bipolar()).collect(),
-        ),
-        (
-            "full-scale 220 Hz square",
-            (0..n)
-                .map(|i| {
-                    if (t(i) * 220.0).fract() < 0.5 {
-                        1.0
-                    } else {
-                        -1.0
-                    }
-                })
-                .collect(),
-        ),
-        (
-            "clicks",
-            (0..n)
-                .map(|i| match i % (rate as usize / 4) {
-                    0 => 1.0,
-                    1 => -1.0,
-                    _ => 0.0,
-                })
-                .collect(),
-        ),
-        ("20 Hz full scale", sine(20.0)),
-        ("8 kHz full scale", sine(8_000.0)),
-        ("fast glides", glide),
-    ]
 }
 
 /// Median |cents| of the output against `f0` over the voiced frames of `out` after `skip`

@@ -4,7 +4,7 @@
 //! `zipfile` (a crate and an sdist are gzipped tars, a wheel is a zip).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
@@ -60,7 +60,7 @@ pub(crate) fn fetch_member(
     std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
     let path = dir.join(archive.file);
     if !path.is_file() {
-        download(dir, archive).map_err(fail)?;
+        download(dir, archive).map_err(|e| fail(e.to_string()))?;
     }
     let bytes = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
     let found = format!("{:x}", Sha256::digest(&bytes));
@@ -87,8 +87,51 @@ pub(crate) fn fetch_member(
     Ok(wanted)
 }
 
+/// Why [`download`] failed; its message becomes the reason of [`ListenerError::Fetch`].
+#[derive(Debug, thiserror::Error)]
+enum DownloadError {
+    /// The downloader (curl, python3 for pip) could not be started.
+    #[error("{program}: {source}")]
+    Spawn {
+        /// The downloader (`curl`, `pip`).
+        program: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// curl ran and failed.
+    #[error("curl {url} failed ({status})")]
+    Curl {
+        /// The URL fetched.
+        url: String,
+        /// curl's exit status.
+        status: ExitStatus,
+    },
+    /// The completed download could not be renamed into place.
+    #[error("renaming {} to {}: {source}", from.display(), to.display())]
+    Rename {
+        /// The partial file.
+        from: PathBuf,
+        /// The archive's path.
+        to: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `pip download` failed or did not write the expected archive.
+    #[error("pip download {requirement} did not give {file}")]
+    Pip {
+        /// The requirement (`name==version`).
+        requirement: &'static str,
+        /// The archive expected.
+        file: &'static str,
+        /// pip's exit status.
+        status: ExitStatus,
+    },
+}
+
 /// Downloads `archive` into `dir` (as `dir/archive.file`).
-fn download(dir: &Path, archive: &Archive) -> Result<(), String> {
+fn download(dir: &Path, archive: &Archive) -> Result<(), DownloadError> {
     let path = dir.join(archive.file);
     match archive.registry {
         Registry::CratesIo { name, version } => {
@@ -100,11 +143,18 @@ fn download(dir: &Path, archive: &Archive) -> Result<(), String> {
                 .arg(&part)
                 .arg(&url)
                 .status()
-                .map_err(|e| format!("curl: {e}"))?;
+                .map_err(|source| DownloadError::Spawn {
+                    program: "curl",
+                    source,
+                })?;
             if !status.success() {
-                return Err(format!("curl {url} failed ({status})"));
+                return Err(DownloadError::Curl { url, status });
             }
-            std::fs::rename(&part, &path).map_err(|e| e.to_string())
+            std::fs::rename(&part, &path).map_err(|source| DownloadError::Rename {
+                from: part,
+                to: path,
+                source,
+            })
         }
         Registry::Pypi { requirement } => {
             let mut pip = Command::new("python3");
@@ -118,14 +168,18 @@ fn download(dir: &Path, archive: &Archive) -> Result<(), String> {
                 .arg("-d")
                 .arg(dir)
                 .status()
-                .map_err(|e| format!("pip: {e}"))?;
+                .map_err(|source| DownloadError::Spawn {
+                    program: "pip",
+                    source,
+                })?;
             if status.success() && path.is_file() {
                 Ok(())
             } else {
-                Err(format!(
-                    "pip download {requirement} did not give {}",
-                    archive.file
-                ))
+                Err(DownloadError::Pip {
+                    requirement,
+                    file: archive.file,
+                    status,
+                })
             }
         }
     }

@@ -12,7 +12,7 @@
 
 use crate::file::ModelFile;
 use crate::metadata::WeightPrecision;
-use crate::weights::{Block, Layer, WeightData, Weights};
+use crate::weights::WeightData;
 
 /// Quantizes a row-major weight with `rows` output channels. An all-zero row gets scale 0.
 pub fn quantize_rows(weights: &[f32], rows: usize) -> WeightData {
@@ -37,26 +37,10 @@ impl ModelFile {
     /// symmetric) and `weight_precision` set to `"int8"`. An int8 model is returned unchanged.
     pub fn quantize_int8(&self) -> ModelFile {
         let (mut metadata, weights) = self.clone().into_parts();
-        let layer = |l: &Layer| Layer {
-            weight: match &l.weight {
-                WeightData::F32(w) => quantize_rows(w, l.bias.len()),
-                q @ WeightData::Int8 { .. } => q.clone(),
-            },
-            bias: l.bias.clone(),
-        };
-        let quantized = Weights {
-            input: layer(&weights.input),
-            blocks: weights
-                .blocks
-                .iter()
-                .map(|b| Block {
-                    conv: layer(&b.conv),
-                    norm: b.norm.clone(),
-                })
-                .collect(),
-            head: layer(&weights.head),
-            reverb_ir: weights.reverb_ir.clone(),
-        };
+        let quantized = weights.map_weight_data(|data, outputs| match data {
+            WeightData::F32(w) => quantize_rows(w, outputs),
+            q @ WeightData::Int8 { .. } => q.clone(),
+        });
         metadata.weight_precision = WeightPrecision::Int8;
         // Quantizing keeps every check true: same names and shapes, finite scales
         // `max |w| / 127` within the cap for the scales.

@@ -191,8 +191,15 @@ impl Weights {
 
     /// The same weights with every [`WeightData`] as plain f32 (int8 dequantized). Allocates.
     pub fn to_f32(&self) -> Weights {
+        self.map_weight_data(|data, _| WeightData::F32(data.to_f32()))
+    }
+
+    /// The same weights with each layer's [`WeightData`] replaced by `f(data, outputs)`, where
+    /// `outputs` is the layer's number of output channels; biases, norms and the reverb IR are
+    /// kept. Allocates.
+    pub fn map_weight_data(&self, f: impl Fn(&WeightData, usize) -> WeightData) -> Weights {
         let layer = |l: &Layer| Layer {
-            weight: WeightData::F32(l.weight.to_f32()),
+            weight: f(&l.weight, l.bias.len()),
             bias: l.bias.clone(),
         };
         Weights {

@@ -17,6 +17,7 @@ use crate::model::DdspModel;
 use crate::rng::Rng;
 use crate::synth::{synthesize, SynthConstants};
 use crate::train::{validation_loss, TrainConfig};
+use crate::TrainError;
 
 /// What [`evaluate`] measured.
 #[derive(Clone, Debug)]
@@ -37,9 +38,9 @@ pub fn evaluate(
     cache: &Path,
     seconds: f32,
     out: Option<&Path>,
-) -> Result<EvalReport, String> {
-    let file = ModelFile::load(model).map_err(|e| e.to_string())?;
-    let ds = dataset::load(cache).map_err(|e| e.to_string())?;
+) -> Result<EvalReport, TrainError> {
+    let file = ModelFile::load(model)?;
+    let ds = dataset::load(cache)?;
     let device = Device::flex();
     let net = DdspModel::from_weights(file.architecture(), file.weights(), &device);
     let config = TrainConfig {
@@ -50,7 +51,10 @@ pub fn evaluate(
     let loss = validation_loss(&net, &ds, &examples, &config);
     let mut written = Vec::new();
     if let Some(out) = out {
-        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        std::fs::create_dir_all(out).map_err(|source| TrainError::Io {
+            path: out.to_path_buf(),
+            source,
+        })?;
         for (i, clip) in ds.clips.iter().enumerate() {
             if clip.entry.split != Split::Validation {
                 continue;
@@ -68,7 +72,7 @@ pub fn evaluate(
             let audio = synthesize(&controls, net.reverb_ir(), &consts)
                 .into_data()
                 .try_to_vec::<f32>()
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(TrainError::TensorData)?;
             let stem = clip.entry.name.replace('/', "_");
             let stem = stem
                 .rsplit_once('.')

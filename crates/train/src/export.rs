@@ -15,6 +15,7 @@ use timbre_model::{ModelFile, ModelMetadata, FORMAT_VERSION};
 
 use crate::dataset::{self, HOP, SAMPLE_RATE};
 use crate::train::{load_model, load_state};
+use crate::TrainError;
 
 /// What to call the exported model.
 #[derive(Clone, Debug, Default)]
@@ -52,9 +53,9 @@ pub fn civil_date(days: i64) -> String {
 }
 
 /// Builds the model file of the run in `run` (its checkpoint and dataset cache).
-pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile, String> {
+pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile, TrainError> {
     let state = load_state(run)?;
-    let ds = dataset::load(&state.dataset).map_err(|e| e.to_string())?;
+    let ds = dataset::load(&state.dataset)?;
     let model = load_model(run, &state, &Device::flex())?;
     let instrument = options.instrument.clone().unwrap_or_else(|| {
         run.file_name().map_or("instrument".to_string(), |n| {
@@ -118,8 +119,7 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
             notes,
         },
     };
-    let file = ModelFile::new(metadata, model.to_weights())
-        .map_err(|e| format!("the exported model is invalid: {e}"))?;
+    let file = ModelFile::new(metadata, model.to_weights()).map_err(TrainError::InvalidExport)?;
     Ok(if options.int8 {
         file.quantize_int8()
     } else {
@@ -128,13 +128,18 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
 }
 
 /// Exports the run in `run` to `out`.
-pub fn export(run: &Path, out: &Path, options: &ExportOptions) -> Result<ModelFile, String> {
+pub fn export(run: &Path, out: &Path, options: &ExportOptions) -> Result<ModelFile, TrainError> {
     let file = build_model_file(run, options)?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|source| TrainError::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
     }
-    file.save(out)
-        .map_err(|e| format!("{}: {e}", out.display()))?;
+    file.save(out).map_err(|source| TrainError::SaveModel {
+        path: out.to_path_buf(),
+        source,
+    })?;
     Ok(file)
 }
 

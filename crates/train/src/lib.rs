@@ -14,6 +14,8 @@
 //! - [`export`]: checkpoint → `timbre_model::ModelFile` (f32 or int8);
 //! - [`eval`]: a model file's spectral loss on the held-out clips, and their resynthesis.
 //!
+//! Every fallible function returns a [`TrainError`].
+//!
 //! The binary (`timbre-train dataset | train | export | eval`) is a thin layer over these;
 //! `cargo xtask dataset|train|export|eval` runs it in release mode.
 //!
@@ -40,6 +42,7 @@
 
 pub mod audio;
 pub use timbre_dataset as dataset;
+pub mod error;
 pub mod eval;
 pub mod export;
 pub mod fetch;
@@ -49,3 +52,5 @@ pub mod phrases;
 pub use timbre_dataset::rng;
 pub mod synth;
 pub mod train;
+
+pub use error::TrainError;

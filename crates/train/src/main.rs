@@ -26,6 +26,29 @@ use timbre_train::export::{export, ExportOptions};
 use timbre_train::fetch::{self, preset};
 use timbre_train::phrases;
 use timbre_train::train::{self, SessionOptions, TrainConfig};
+use timbre_train::TrainError;
+
+/// Why a command of the binary failed.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    /// The dataset argument is neither a folder nor a named dataset.
+    #[error("{argument} is neither a folder nor a named dataset ({names})")]
+    NotADataset {
+        /// The argument as given.
+        argument: String,
+        /// The named datasets, comma-separated.
+        names: String,
+    },
+    /// The Ctrl-C handler could not be installed.
+    #[error("cannot install the Ctrl-C handler: {0}")]
+    CtrlC(#[source] ctrlc::Error),
+    /// Fetching, rendering, training, evaluating or exporting failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// The dataset cache could not be built or loaded.
+    #[error(transparent)]
+    Dataset(#[from] dataset::DatasetError),
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -198,7 +221,7 @@ fn named(arg: &str) -> Option<&'static fetch::Preset> {
     (!Path::new(arg).exists()).then(|| preset(arg)).flatten()
 }
 
-fn run_dataset(a: DatasetArgs) -> Result<(), String> {
+fn run_dataset(a: DatasetArgs) -> Result<(), CliError> {
     let (folder, cache, sources) = match named(&a.source) {
         Some(p) => {
             let dir = fetch::dataset_dir(p.name);
@@ -225,15 +248,14 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
         None => {
             let folder = PathBuf::from(&a.source);
             if !folder.is_dir() {
-                return Err(format!(
-                    "{} is neither a folder nor a named dataset ({})",
-                    a.source,
-                    fetch::PRESETS
+                return Err(CliError::NotADataset {
+                    argument: a.source,
+                    names: fetch::PRESETS
                         .iter()
                         .map(|p| p.name)
                         .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                        .join(", "),
+                });
             }
             let name = folder
                 .file_name()
@@ -265,13 +287,13 @@ fn run_dataset(a: DatasetArgs) -> Result<(), String> {
         verbose: true,
         rebuild: a.rebuild,
     };
-    let ds = dataset::build(&folder, &cache, &options).map_err(|e| e.to_string())?;
+    let ds = dataset::build(&folder, &cache, &options)?;
     println!("dataset cache: {}", cache.display());
     println!("{}", ds.summary());
     Ok(())
 }
 
-fn run_train(a: TrainArgs) -> Result<(), String> {
+fn run_train(a: TrainArgs) -> Result<(), CliError> {
     let (cache, default_run) = match named(&a.data) {
         Some(p) => (
             dataset::cache_dir(&fetch::dataset_dir(p.name)),
@@ -319,7 +341,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         ..TrainConfig::default()
     };
     if let Some(n) = a.time_steps {
-        let ds = dataset::load(&cache).map_err(|e| e.to_string())?;
+        let ds = dataset::load(&cache)?;
         let s = train::time_steps(&ds, &config, n)?;
         println!(
             "mean step time over {n} steps (batch {} x {} s): {:.3} s",
@@ -335,7 +357,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
         }
         eprintln!("\nstopping after this step and saving a checkpoint (Ctrl-C again to quit now)");
     })
-    .map_err(|e| format!("cannot install the Ctrl-C handler: {e}"))?;
+    .map_err(CliError::CtrlC)?;
     eprintln!("training on {} into {}", cache.display(), run.display());
     let session = SessionOptions {
         resume: a.resume,
@@ -365,7 +387,7 @@ fn run_train(a: TrainArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_eval(a: EvalArgs) -> Result<(), String> {
+fn run_eval(a: EvalArgs) -> Result<(), CliError> {
     let cache = match named(&a.data) {
         Some(p) => dataset::cache_dir(&fetch::dataset_dir(p.name)),
         None => PathBuf::from(&a.data),
@@ -387,7 +409,7 @@ fn run_eval(a: EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn run_export(a: ExportArgs) -> Result<(), String> {
+fn run_export(a: ExportArgs) -> Result<(), CliError> {
     let (run, instrument) = match named(&a.run) {
         Some(p) => (fetch::run_dir(p.name), Some(p.name.to_string())),
         None => (PathBuf::from(&a.run), None),

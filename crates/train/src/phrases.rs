@@ -14,6 +14,7 @@ use std::process::Command;
 use timbre_model::metadata::DataSource;
 
 use crate::rng::Rng;
+use crate::TrainError;
 
 /// The SoundFont the phrases are rendered with.
 pub const SOUNDFONT: &str = "/usr/share/sounds/sf2/MuseScore_General_Full.sf2";
@@ -199,8 +200,11 @@ pub const PEAK: f32 = 0.707;
 /// Mixes fluidsynth's 16-bit stereo render at `from` to mono, scales its peak to [`PEAK`]
 /// (the recordings are normalized the same way; the dynamics within a phrase are kept) and
 /// writes it to `to` as 16-bit mono.
-fn normalize(from: &Path, to: &Path) -> Result<(), String> {
-    let fail = |e: hound::Error| format!("{}: {e}", from.display());
+fn normalize(from: &Path, to: &Path) -> Result<(), TrainError> {
+    let fail = |source| TrainError::Wav {
+        path: from.to_path_buf(),
+        source,
+    };
     let mut reader = hound::WavReader::open(from).map_err(fail)?;
     let spec = reader.spec();
     let channels = spec.channels.max(1) as usize;
@@ -215,7 +219,9 @@ fn normalize(from: &Path, to: &Path) -> Result<(), String> {
         .collect();
     let peak = mono.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if peak == 0.0 {
-        return Err(format!("{} is silent", from.display()));
+        return Err(TrainError::Silent {
+            path: from.to_path_buf(),
+        });
     }
     let out_spec = hound::WavSpec {
         channels: 1,
@@ -223,7 +229,10 @@ fn normalize(from: &Path, to: &Path) -> Result<(), String> {
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let fail = |e: hound::Error| format!("{}: {e}", to.display());
+    let fail = |source| TrainError::Wav {
+        path: to.to_path_buf(),
+        source,
+    };
     let mut writer = hound::WavWriter::create(to, out_spec).map_err(fail)?;
     for v in mono {
         let q = (v * PEAK / peak * 32767.0).round().clamp(-32768.0, 32767.0) as i16;
@@ -245,8 +254,11 @@ pub fn source(name: &str) -> DataSource {
 
 /// Renders [`PHRASES`] phrases of about 8 s for `spec` into `dir` (MIDI and WAV files), unless
 /// they are there already. Returns the WAV files.
-pub fn render(dir: &Path, name: &str, spec: &PhraseSpec) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+pub fn render(dir: &Path, name: &str, spec: &PhraseSpec) -> Result<Vec<PathBuf>, TrainError> {
+    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut wavs = Vec::new();
     for i in 0..PHRASES {
         let stem = format!("{name}-phrase-{i:02}");
@@ -254,8 +266,12 @@ pub fn render(dir: &Path, name: &str, spec: &PhraseSpec) -> Result<Vec<PathBuf>,
         if !wav.exists() {
             let notes = melody(crate::rng::fnv1a(&[name.as_bytes(), &[i as u8]]), spec, 8.0);
             let mid = dir.join(format!("{stem}.mid"));
-            std::fs::write(&mid, midi_file(&notes, EXPR_BANK, spec.program))
-                .map_err(|e| format!("{}: {e}", mid.display()))?;
+            std::fs::write(&mid, midi_file(&notes, EXPR_BANK, spec.program)).map_err(|source| {
+                TrainError::Io {
+                    path: mid.clone(),
+                    source,
+                }
+            })?;
             let partial = dir.join(format!("{stem}.partial.wav"));
             let status = Command::new("fluidsynth")
                 .args(["-n", "-i", "-q", "-R", "0", "-C", "0", "-g", "0.6"])
@@ -266,9 +282,12 @@ pub fn render(dir: &Path, name: &str, spec: &PhraseSpec) -> Result<Vec<PathBuf>,
                 .arg(SOUNDFONT)
                 .arg(&mid)
                 .status()
-                .map_err(|e| format!("cannot run fluidsynth: {e}"))?;
+                .map_err(|source| TrainError::Spawn {
+                    program: "fluidsynth",
+                    source,
+                })?;
             if !status.success() {
-                return Err(format!("fluidsynth failed on {}", mid.display()));
+                return Err(TrainError::Fluidsynth { midi: mid, status });
             }
             normalize(&partial, &wav)?;
             let _ = std::fs::remove_file(&partial);

@@ -34,6 +34,7 @@ use crate::loss::spectral_loss;
 use crate::model::DdspModel;
 use crate::rng::Rng;
 use crate::synth::{synthesize, SynthConstants};
+use crate::TrainError;
 
 /// Seed of the validation noise (fixed, so validation losses compare across steps).
 const VALIDATION_SEED: u64 = 0x5A11_DA7E;
@@ -163,20 +164,26 @@ pub fn checkpoint_dir(run: &Path) -> PathBuf {
 }
 
 /// Loads the state of a run's checkpoint.
-pub fn load_state(run: &Path) -> Result<TrainState, String> {
+pub fn load_state(run: &Path) -> Result<TrainState, TrainError> {
     let path = checkpoint_dir(run).join("state.json");
-    let text = fs::read_to_string(&path)
-        .map_err(|e| format!("no checkpoint at {} ({e})", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = fs::read_to_string(&path).map_err(|source| TrainError::NoCheckpoint {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| TrainError::State { path, source })
 }
 
 /// Loads a run's model (on `device`).
-pub fn load_model(run: &Path, state: &TrainState, device: &Device) -> Result<DdspModel, String> {
+pub fn load_model(
+    run: &Path,
+    state: &TrainState,
+    device: &Device,
+) -> Result<DdspModel, TrainError> {
     let path = checkpoint_dir(run).join("model.bpk");
     let mut rng = Rng::new(0);
     DdspModel::init(&state.config.arch, state.config.ir_len(), &mut rng, device)
         .try_load_file(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|source| TrainError::LoadNetwork { path, source })
 }
 
 fn save_checkpoint(
@@ -184,27 +191,38 @@ fn save_checkpoint(
     model: &DdspModel,
     optim: &ModuleOptimizer,
     state: &TrainState,
-) -> Result<(), String> {
+) -> Result<(), TrainError> {
     let tmp = run.join("checkpoint.tmp");
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    fs::create_dir_all(&tmp).map_err(|source| TrainError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
     model
         .clone()
         .save_file(tmp.join("model.bpk"))
-        .map_err(|e| format!("saving the model: {e}"))?;
+        .map_err(TrainError::SaveNetwork)?;
     optim
         .to_record()
         .save(tmp.join("optim.bpk"))
-        .map_err(|e| format!("saving the optimizer: {e}"))?;
+        .map_err(TrainError::SaveOptimizer)?;
     let json = serde_json::to_string_pretty(state).expect("the state serializes");
-    fs::write(tmp.join("state.json"), json).map_err(|e| format!("saving the state: {e}"))?;
+    let state_file = tmp.join("state.json");
+    fs::write(&state_file, json).map_err(|source| TrainError::SaveState {
+        path: state_file,
+        source,
+    })?;
     let dir = checkpoint_dir(run);
     let old = run.join("checkpoint.old");
     let _ = fs::remove_dir_all(&old);
+    let rename_error = |source| TrainError::Io {
+        path: dir.clone(),
+        source,
+    };
     if dir.exists() {
-        fs::rename(&dir, &old).map_err(|e| format!("{}: {e}", dir.display()))?;
+        fs::rename(&dir, &old).map_err(rename_error)?;
     }
-    fs::rename(&tmp, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    fs::rename(&tmp, &dir).map_err(rename_error)?;
     let _ = fs::remove_dir_all(&old);
     Ok(())
 }
@@ -287,13 +305,13 @@ pub fn train(
     config: TrainConfig,
     session: &SessionOptions,
     stop: Arc<AtomicBool>,
-) -> Result<TrainReport, String> {
-    let ds = dataset::load(cache).map_err(|e| e.to_string())?;
-    config
-        .arch
-        .validate()
-        .map_err(|e| format!("architecture: {e}"))?;
-    fs::create_dir_all(run).map_err(|e| format!("{}: {e}", run.display()))?;
+) -> Result<TrainReport, TrainError> {
+    let ds = dataset::load(cache)?;
+    config.arch.validate()?;
+    fs::create_dir_all(run).map_err(|source| TrainError::Io {
+        path: run.to_path_buf(),
+        source,
+    })?;
     let device = Device::flex().autodiff();
     let (mut model, mut optim, mut state) =
         if session.resume && checkpoint_dir(run).join("state.json").exists() {
@@ -302,7 +320,7 @@ pub fn train(
             state.config.max_minutes = config.max_minutes;
             let model = load_model(run, &state, &device)?;
             let record = OptimizerRecord::load(checkpoint_dir(run).join("optim.bpk"))
-                .map_err(|e| format!("loading the optimizer state: {e}"))?;
+                .map_err(TrainError::LoadOptimizer)?;
             let optim = adam(&state.config).load_record(record);
             (model, optim, state)
         } else {
@@ -366,17 +384,17 @@ pub fn train(
         }
         let batch = ds
             .random_batch(&mut state.rng, config.batch, frames)
-            .ok_or_else(|| {
-                format!(
-                    "no training file is as long as one example ({} s)",
-                    config.example_seconds
-                )
+            .ok_or(TrainError::ExamplesTooLong {
+                seconds: config.example_seconds,
             })?;
         let mut noise_rng = state.rng.fork();
         let loss = batch_loss(&model, &batch, &mut noise_rng, &device);
         let value = scalar(loss.clone());
         if !value.is_finite() {
-            return Err(format!("the loss became {value} at step {}", state.step));
+            return Err(TrainError::LossNotFinite {
+                value,
+                step: state.step,
+            });
         }
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(config.lr_at(state.step), model, grads);
@@ -439,17 +457,21 @@ fn adam(config: &TrainConfig) -> ModuleOptimizer {
         .init()
 }
 
-fn append_log(run: &Path, line: &LogLine) -> Result<(), String> {
+fn append_log(run: &Path, line: &LogLine) -> Result<(), TrainError> {
     use std::io::Write;
     let path = run.join("log.csv");
     let new = !path.exists();
+    let fail = |source| TrainError::Io {
+        path: path.clone(),
+        source,
+    };
     let mut f = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(fail)?;
     if new {
-        writeln!(f, "step,train_loss,val_loss,elapsed_s").map_err(|e| e.to_string())?;
+        writeln!(f, "step,train_loss,val_loss,elapsed_s").map_err(fail)?;
     }
     writeln!(
         f,
@@ -459,12 +481,12 @@ fn append_log(run: &Path, line: &LogLine) -> Result<(), String> {
         line.val_loss.map_or(String::new(), |v| format!("{v:.5}")),
         line.elapsed_s
     )
-    .map_err(|e| e.to_string())
+    .map_err(fail)
 }
 
 /// Times `steps` training steps of `config` on `ds` (fresh model, no checkpoint): mean
 /// seconds per step, after one warm-up step.
-pub fn time_steps(ds: &Dataset, config: &TrainConfig, steps: usize) -> Result<f64, String> {
+pub fn time_steps(ds: &Dataset, config: &TrainConfig, steps: usize) -> Result<f64, TrainError> {
     let device = Device::flex().autodiff();
     let mut rng = Rng::new(config.seed);
     let mut model = DdspModel::init(&config.arch, config.ir_len(), &mut rng.fork(), &device);
@@ -476,7 +498,7 @@ pub fn time_steps(ds: &Dataset, config: &TrainConfig, steps: usize) -> Result<f6
         }
         let batch = ds
             .random_batch(&mut rng, config.batch, config.frames())
-            .ok_or("no training example")?;
+            .ok_or(TrainError::NoTrainingExample)?;
         let loss = batch_loss(&model, &batch, &mut rng.fork(), &device);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         model = optim.step(config.lr, model, grads);

@@ -8,7 +8,7 @@
 //! `cargo install wasm-bindgen-cli --version =X` (see [`wasm_bindgen_version`]).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 /// The wasm target.
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -27,33 +27,101 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Why the page could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WebBuildError {
+    /// A file or folder could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A folder could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A static file could not be copied into the page.
+    #[error("cannot copy {}: {source}", path.display())]
+    Copy {
+        /// The file copied.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `timbre-web`'s manifest does not pin wasm-bindgen to one version.
+    #[error("no pinned `wasm-bindgen = \"=X\"` in {}", manifest.display())]
+    NoPinnedWasmBindgen {
+        /// The manifest read.
+        manifest: PathBuf,
+    },
+    /// The wasm target is not installed (rustup says so).
+    #[error("the {WASM_TARGET} target is not installed (rustup target add {WASM_TARGET})")]
+    MissingWasmTarget,
+    /// The wasm-bindgen CLI is not installed.
+    #[error("wasm-bindgen is not installed (cargo install wasm-bindgen-cli --version ={version})")]
+    MissingWasmBindgen {
+        /// The version needed.
+        version: String,
+    },
+    /// The wasm-bindgen CLI installed is not the pinned version.
+    #[error(
+        "wasm-bindgen {version} is needed, found `{found}` (cargo install wasm-bindgen-cli --version ={version})"
+    )]
+    WrongWasmBindgen {
+        /// The version needed.
+        version: String,
+        /// What `wasm-bindgen --version` printed.
+        found: String,
+    },
+    /// A program could not be started.
+    #[error("could not run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A program ran and failed.
+    #[error("{command} failed ({status})")]
+    Failed {
+        /// What was run (`wasm-bindgen`, `cargo build for wasm32-unknown-unknown`).
+        command: String,
+        /// Its exit status.
+        status: ExitStatus,
+    },
+}
+
 /// The wasm-bindgen version `timbre-web` is pinned to, read from its Cargo.toml
 /// (`wasm-bindgen = "=X"`).
-pub fn wasm_bindgen_version() -> Result<String, String> {
+pub fn wasm_bindgen_version() -> Result<String, WebBuildError> {
     let manifest = workspace_root().join("crates/web/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+    let text = std::fs::read_to_string(&manifest).map_err(|source| WebBuildError::Read {
+        path: manifest.clone(),
+        source,
+    })?;
     text.lines()
         .find_map(|l| {
             let rest = l.trim().strip_prefix("wasm-bindgen")?.trim_start();
             let rest = rest.strip_prefix('=')?.trim().strip_prefix("\"=")?;
             Some(rest.split('"').next()?.to_string())
         })
-        .ok_or_else(|| {
-            format!(
-                "no pinned `wasm-bindgen = \"=X\"` in {}",
-                manifest.display()
-            )
-        })
+        .ok_or(WebBuildError::NoPinnedWasmBindgen { manifest })
 }
 
-/// Why the page cannot be built here, if a tool is missing: the wasm target or the pinned
-/// wasm-bindgen CLI. `None` when both are there.
-pub fn missing_tools() -> Option<String> {
-    let version = match wasm_bindgen_version() {
-        Ok(v) => v,
-        Err(e) => return Some(e),
-    };
+/// Checks that the tools the build needs are here: the wasm target and the pinned
+/// wasm-bindgen CLI. The error says which is missing and how to install it.
+pub fn check_tools() -> Result<(), WebBuildError> {
+    let version = wasm_bindgen_version()?;
     let targets = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
@@ -62,31 +130,33 @@ pub fn missing_tools() -> Option<String> {
         // Without rustup the target may still be there (a distribution toolchain); the build
         // will say so if not.
         Err(_) => {}
-        Ok(_) => {
-            return Some(format!(
-                "the {WASM_TARGET} target is not installed (rustup target add {WASM_TARGET})"
-            ))
-        }
+        Ok(_) => return Err(WebBuildError::MissingWasmTarget),
     }
     match Command::new("wasm-bindgen").arg("--version").output() {
-        Ok(out) if String::from_utf8_lossy(&out.stdout).trim() == format!("wasm-bindgen {version}") => None,
-        Ok(out) => Some(format!(
-            "wasm-bindgen {version} is needed, found `{}` (cargo install wasm-bindgen-cli --version ={version})",
-            String::from_utf8_lossy(&out.stdout).trim()
-        )),
-        Err(_) => Some(format!(
-            "wasm-bindgen is not installed (cargo install wasm-bindgen-cli --version ={version})"
-        )),
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout).trim() == format!("wasm-bindgen {version}") =>
+        {
+            Ok(())
+        }
+        Ok(out) => Err(WebBuildError::WrongWasmBindgen {
+            version,
+            found: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        }),
+        Err(_) => Err(WebBuildError::MissingWasmBindgen { version }),
     }
+}
+
+/// Why the page cannot be built here, if a tool is missing: the wasm target or the pinned
+/// wasm-bindgen CLI. `None` when both are there. The message of [`check_tools`]'s error.
+pub fn missing_tools() -> Option<String> {
+    check_tools().err().map(|e| e.to_string())
 }
 
 /// Builds the page into `out` (created; existing files are overwritten), compiling in
 /// `target_dir` (a separate one from an outer cargo's, which holds its lock). Returns `out`.
 /// Prints cargo's progress to stderr.
-pub fn build_page(out: &Path, target_dir: &Path) -> Result<PathBuf, String> {
-    if let Some(missing) = missing_tools() {
-        return Err(missing);
-    }
+pub fn build_page(out: &Path, target_dir: &Path) -> Result<PathBuf, WebBuildError> {
+    check_tools()?;
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let status = Command::new(cargo)
@@ -104,39 +174,58 @@ pub fn build_page(out: &Path, target_dir: &Path) -> Result<PathBuf, String> {
             WASM_TARGET,
         ])
         .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
+        .map_err(|source| WebBuildError::Spawn {
+            program: "cargo".to_string(),
+            source,
+        })?;
     if !status.success() {
-        return Err(format!("cargo build for {WASM_TARGET} failed ({status})"));
+        return Err(WebBuildError::Failed {
+            command: format!("cargo build for {WASM_TARGET}"),
+            status,
+        });
     }
     let wasm = target_dir.join(WASM_TARGET).join("release/timbre_web.wasm");
     let pkg = out.join("pkg");
-    std::fs::create_dir_all(&pkg).map_err(|e| format!("cannot create {}: {e}", pkg.display()))?;
+    std::fs::create_dir_all(&pkg).map_err(|source| WebBuildError::CreateDir {
+        path: pkg.clone(),
+        source,
+    })?;
     let status = Command::new("wasm-bindgen")
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(&pkg)
         .arg(&wasm)
         .status()
-        .map_err(|e| format!("could not run wasm-bindgen: {e}"))?;
+        .map_err(|source| WebBuildError::Spawn {
+            program: "wasm-bindgen".to_string(),
+            source,
+        })?;
     if !status.success() {
-        return Err(format!("wasm-bindgen failed ({status})"));
+        return Err(WebBuildError::Failed {
+            command: "wasm-bindgen".to_string(),
+            status,
+        });
     }
     copy_dir(&root.join("crates/web/www"), out)?;
     Ok(out.to_path_buf())
 }
 
 /// Copies the files of `from` (recursively) into `to`.
-fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(to).map_err(|e| format!("cannot create {}: {e}", to.display()))?;
-    let entries =
-        std::fs::read_dir(from).map_err(|e| format!("cannot read {}: {e}", from.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
+fn copy_dir(from: &Path, to: &Path) -> Result<(), WebBuildError> {
+    std::fs::create_dir_all(to).map_err(|source| WebBuildError::CreateDir {
+        path: to.to_path_buf(),
+        source,
+    })?;
+    let read_error = |source| WebBuildError::Read {
+        path: from.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(from).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
         let dest = to.join(path.file_name().unwrap_or_default());
         if path.is_dir() {
             copy_dir(&path, &dest)?;
         } else {
-            std::fs::copy(&path, &dest)
-                .map_err(|e| format!("cannot copy {}: {e}", path.display()))?;
+            std::fs::copy(&path, &dest).map_err(|source| WebBuildError::Copy { path, source })?;
         }
     }
     Ok(())
