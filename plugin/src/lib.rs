@@ -249,10 +249,12 @@ impl Core {
     }
 
     /// Things to do at the start of every process call: start a load when a restored state
-    /// changed the model, and apply the parameters. Allocation-free.
+    /// changed the model, and apply the parameters. Without an engine (activation failed) the
+    /// outputs are silenced and it returns false. Allocation-free.
     fn begin_block<P: Plugin<BackgroundTask = Task>>(
         &mut self,
         params: &EngineParams,
+        slices: &mut [&mut [f32]],
         context: &mut impl ProcessContext<P>,
     ) -> bool {
         if self.selection.take_changed() {
@@ -263,7 +265,12 @@ impl Core {
                 engine.set_params(&params.to_engine());
                 true
             }
-            None => false,
+            None => {
+                for channel in slices.iter_mut() {
+                    channel.fill(0.0);
+                }
+                false
+            }
         }
     }
 
@@ -305,13 +312,6 @@ impl Core {
         if self.editor_state.is_open() {
             self.meters.publish(engine);
             self.repaint.request_repaint();
-        }
-    }
-
-    /// Silences the outputs (no engine: activation failed).
-    fn silence(slices: &mut [&mut [f32]]) {
-        for channel in slices.iter_mut() {
-            channel.fill(0.0);
         }
     }
 
@@ -380,12 +380,10 @@ impl Plugin for TinyTimbre {
     ) -> ProcessStatus {
         let n = buffer.samples();
         let slices = buffer.as_slice();
-        if !self.core.begin_block(&self.params.engine, context) {
-            Core::silence(slices);
-            return ProcessStatus::Normal;
+        if self.core.begin_block(&self.params.engine, slices, context) {
+            self.core.render(slices, 0, n);
+            self.core.end_block(context);
         }
-        self.core.render(slices, 0, n);
-        self.core.end_block(context);
         ProcessStatus::Normal
     }
 }

@@ -116,8 +116,7 @@ impl Plugin for TinyTimbreSynth {
     ) -> ProcessStatus {
         let n = buffer.samples();
         let slices = buffer.as_slice();
-        if !self.core.begin_block(&self.params.engine, context) {
-            Core::silence(slices);
+        if !self.core.begin_block(&self.params.engine, slices, context) {
             // Drain the events so the host's queue does not back up.
             while context.next_event().is_some() {}
             return ProcessStatus::Normal;

@@ -76,18 +76,9 @@ fn write_wav(path: &Path, samples: &[f32]) -> Result<(), TaskError> {
     w.finalize().map_err(fail)
 }
 
+/// Runs `cmd`; an error names it unless it started and succeeded.
 fn run_checked(cmd: &mut Command) -> Result<(), TaskError> {
-    let status = cmd.status().map_err(|source| TaskError::Start {
-        command: format!("{cmd:?}"),
-        source,
-    })?;
-    status
-        .success()
-        .then_some(())
-        .ok_or_else(|| TaskError::Failed {
-            command: format!("{cmd:?}"),
-            status,
-        })
+    Ok(timbre_web_build::run_checked(cmd, None)?)
 }
 
 /// Runs the demo. `--no-bundle` skips the plugin bundle.
@@ -119,8 +110,8 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         c
     };
     let mut models = cli(&["models", "--names"]);
-    let listing = models.output().map_err(|source| TaskError::Start {
-        command: format!("{models:?}"),
+    let listing = models.output().map_err(|source| TaskError::Spawn {
+        program: format!("{models:?}"),
         source,
     })?;
     if !listing.status.success() {

@@ -1,7 +1,6 @@
 //! [`TaskError`]: why a task failed. `main` prints it after `error: `.
 
 use std::path::PathBuf;
-use std::process::ExitStatus;
 
 /// Why a task failed.
 #[derive(Debug, thiserror::Error)]
@@ -55,23 +54,9 @@ pub enum TaskError {
         #[source]
         source: std::io::Error,
     },
-    /// A command could not be started.
-    #[error("could not start {command}: {source}")]
-    Start {
-        /// The command line.
-        command: String,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A command ran and failed.
-    #[error("{command} failed ({status})")]
-    Failed {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
-    },
+    /// A command could not be started, or ran and failed.
+    #[error(transparent)]
+    Command(#[from] timbre_web_build::CommandError),
     /// A command ran and failed; its output says why.
     #[error("{command} failed: {output}")]
     FailedWithOutput {

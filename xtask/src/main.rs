@@ -69,22 +69,12 @@ fn run_trainer(command: &str, args: &[String]) -> Result<(), TaskError> {
 /// Runs the binary of workspace package `package` in release mode with `args`: the crates
 /// with heavy dependencies (burn, tract) that xtask never links.
 fn run_release(package: &str, args: &[String]) -> Result<(), TaskError> {
-    let status = std::process::Command::new(cargo())
-        .current_dir(workspace_root())
+    let mut cmd = std::process::Command::new(cargo());
+    cmd.current_dir(workspace_root())
         .args(["run", "--release", "-p", package, "--"])
-        .args(args)
-        .status()
-        .map_err(|source| TaskError::Spawn {
-            program: "cargo".to_string(),
-            source,
-        })?;
-    status
-        .success()
-        .then_some(())
-        .ok_or_else(|| TaskError::Failed {
-            command: format!("{package} {}", args.join(" ")),
-            status,
-        })
+        .args(args);
+    let what = format!("{package} {}", args.join(" "));
+    Ok(timbre_web_build::run_checked(&mut cmd, Some(&what))?)
 }
 
 /// The cargo that runs us.

@@ -65,21 +65,46 @@ fn run_analyzer(analyzer: &mut Analyzer, input: &[f32]) -> f32 {
     acc
 }
 
+/// The signals both the criterion benches and the summary run on.
+struct Inputs {
+    /// The default analysis configuration.
+    config: AnalysisConfig,
+    /// 1 s at the host rate.
+    input: Vec<f32>,
+    /// 1 s plus one window at the analysis rate.
+    input16k: Vec<f32>,
+    /// The analysis rate in Hz.
+    rate: f32,
+}
+
+impl Inputs {
+    fn new() -> Self {
+        let config = AnalysisConfig::default();
+        let input = test_signal(HOST_RATE, 1.0);
+        let input16k = test_signal(
+            config.sample_rate as f64,
+            1.0 + config.window as f64 / 16_000.0,
+        );
+        let rate = config.sample_rate as f32;
+        Self {
+            config,
+            input,
+            input16k,
+            rate,
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
-    let config = AnalysisConfig::default();
-    let input = test_signal(HOST_RATE, 1.0);
-    let input16k = test_signal(
-        config.sample_rate as f64,
-        1.0 + config.window as f64 / 16_000.0,
-    );
-    let frames16k = frames(&input16k, config);
-    let rate = config.sample_rate as f32;
+    let inputs = Inputs::new();
+    let (config, input, rate) = (inputs.config, &inputs.input, inputs.rate);
+    let frames16k = frames(&inputs.input16k, config);
 
     let mut group = c.benchmark_group("analysis");
     group.throughput(Throughput::Elements(input.len() as u64));
     group.bench_function("analyzer_48k_1s_block128", |b| {
         let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
-        b.iter(|| black_box(run_analyzer(&mut analyzer, black_box(&input))))
+        b.iter(|| black_box(run_analyzer(&mut analyzer, black_box(input))))
     });
     group.bench_function("resampler_48k_to_16k_1s_block128", |b| {
         let mut r = AnalysisResampler::new(HOST_RATE, rate as f64, config.hop).unwrap();
@@ -159,19 +184,14 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
 
 /// Prints real-time factors measured directly (medians of repeated runs).
 fn summary() {
-    let config = AnalysisConfig::default();
-    let input = test_signal(HOST_RATE, 1.0);
-    let input16k = test_signal(
-        config.sample_rate as f64,
-        1.0 + config.window as f64 / 16_000.0,
-    );
-    let frames16k = frames(&input16k, config);
-    let rate = config.sample_rate as f32;
+    let inputs = Inputs::new();
+    let (config, input, rate) = (inputs.config, &inputs.input, inputs.rate);
+    let frames16k = frames(&inputs.input16k, config);
     let audio_secs = input.len() as f64 / HOST_RATE;
 
     let mut analyzer = Analyzer::new(config, HOST_RATE).unwrap();
     let t_analyzer = median_secs(301, || {
-        black_box(run_analyzer(&mut analyzer, &input));
+        black_box(run_analyzer(&mut analyzer, input));
     });
     let mut resampler = AnalysisResampler::new(HOST_RATE, rate as f64, config.hop).unwrap();
     let t_resampler = median_secs(301, || {

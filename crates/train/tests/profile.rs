@@ -11,6 +11,12 @@ use timbre_train::model::DdspModel;
 use timbre_train::rng::Rng;
 use timbre_train::synth::{harmonic, noise, reverb, SynthConstants};
 
+/// A `[b, l]` batch of `sin(step · i)` over the flattened index `i`.
+fn sines(b: usize, l: usize, step: f32, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = (0..b * l).map(|i| (i as f32 * step).sin()).collect();
+    Tensor::from_data(TensorData::new(values, [b, l]), device)
+}
+
 #[test]
 #[ignore]
 fn profile_components() {
@@ -63,15 +69,7 @@ fn profile_components() {
 fn profile_stft() {
     let device = Device::flex();
     let (b, l) = (8usize, 32_000usize);
-    let x = Tensor::<2>::from_data(
-        TensorData::new(
-            (0..b * l)
-                .map(|i| (i as f32 * 0.01).sin())
-                .collect::<Vec<f32>>(),
-            [b, l],
-        ),
-        &device,
-    );
+    let x = sines(b, l, 0.01, &device);
     for n in [2048usize, 256, 64] {
         let mut clock = Instant::now();
         let mut lap = |what: &str| {
@@ -123,25 +121,8 @@ fn profile_stft() {
 fn profile_loss_backward() {
     let device = Device::flex().autodiff();
     let (b, l) = (8usize, 32_000usize);
-    let x = Tensor::<2>::from_data(
-        TensorData::new(
-            (0..b * l)
-                .map(|i| (i as f32 * 0.01).sin())
-                .collect::<Vec<f32>>(),
-            [b, l],
-        ),
-        &device,
-    )
-    .require_grad();
-    let y = Tensor::<2>::from_data(
-        TensorData::new(
-            (0..b * l)
-                .map(|i| (i as f32 * 0.013).sin())
-                .collect::<Vec<f32>>(),
-            [b, l],
-        ),
-        &device,
-    );
+    let x = sines(b, l, 0.01, &device).require_grad();
+    let y = sines(b, l, 0.013, &device);
     for n in [2048usize, 256, 64] {
         let clock = Instant::now();
         let loss = timbre_train::loss::scale_loss(x.clone(), y.clone(), n);

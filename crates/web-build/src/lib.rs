@@ -82,23 +82,9 @@ pub enum WebBuildError {
         /// What `wasm-bindgen --version` printed.
         found: String,
     },
-    /// A program could not be started.
-    #[error("could not run {program}: {source}")]
-    Spawn {
-        /// The program.
-        program: String,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A program ran and failed.
-    #[error("{command} failed ({status})")]
-    Failed {
-        /// What was run (`wasm-bindgen`, `cargo build for wasm32-unknown-unknown`).
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
-    },
+    /// A program could not be started, or ran and failed.
+    #[error(transparent)]
+    Command(#[from] CommandError),
 }
 
 /// The wasm-bindgen version `timbre-web` is pinned to, read from its Cargo.toml
@@ -173,17 +159,8 @@ pub fn build_page(out: &Path, target_dir: &Path) -> Result<PathBuf, WebBuildErro
             "--target",
             WASM_TARGET,
         ])
-        .status()
-        .map_err(|source| WebBuildError::Spawn {
-            program: "cargo".to_string(),
-            source,
-        })?;
-    if !status.success() {
-        return Err(WebBuildError::Failed {
-            command: format!("cargo build for {WASM_TARGET}"),
-            status,
-        });
-    }
+        .status();
+    check_status(format!("cargo build for {WASM_TARGET}"), status)?;
     let wasm = target_dir.join(WASM_TARGET).join("release/timbre_web.wasm");
     let pkg = out.join("pkg");
     std::fs::create_dir_all(&pkg).map_err(|source| WebBuildError::CreateDir {
@@ -194,19 +171,48 @@ pub fn build_page(out: &Path, target_dir: &Path) -> Result<PathBuf, WebBuildErro
         .args(["--target", "web", "--no-typescript", "--out-dir"])
         .arg(&pkg)
         .arg(&wasm)
-        .status()
-        .map_err(|source| WebBuildError::Spawn {
-            program: "wasm-bindgen".to_string(),
-            source,
-        })?;
-    if !status.success() {
-        return Err(WebBuildError::Failed {
-            command: "wasm-bindgen".to_string(),
-            status,
-        });
-    }
+        .status();
+    check_status("wasm-bindgen".to_string(), status)?;
     copy_dir(&root.join("crates/web/www"), out)?;
     Ok(out.to_path_buf())
+}
+
+/// A program that could not be started, or that ran and failed (shared with `xtask`).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The program could not be started.
+    #[error("could not run {command}: {source}")]
+    Spawn {
+        /// What was run.
+        command: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The program ran and failed.
+    #[error("{command} failed ({status})")]
+    Failed {
+        /// What was run.
+        command: String,
+        /// Its exit status.
+        status: ExitStatus,
+    },
+}
+
+/// Runs `cmd` to completion; an error unless it started and succeeded. `what` names it in the
+/// error (the program and its arguments when `None`).
+pub fn run_checked(cmd: &mut Command, what: Option<&str>) -> Result<(), CommandError> {
+    let command = what.map_or_else(|| format!("{cmd:?}"), str::to_string);
+    check_status(command, cmd.status())
+}
+
+/// The error for a finished (or unstartable) command `command`, if it did not succeed.
+fn check_status(command: String, status: std::io::Result<ExitStatus>) -> Result<(), CommandError> {
+    match status {
+        Err(source) => Err(CommandError::Spawn { command, source }),
+        Ok(status) if !status.success() => Err(CommandError::Failed { command, status }),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// Copies the files of `from` (recursively) into `to`.
