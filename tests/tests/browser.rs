@@ -5,8 +5,9 @@
 //! records live, takes a screenshot and benchmarks; this test asserts on the figures it
 //! reports.
 //!
-//! Skips, saying why, when Chromium, node, playwright-core (`npm ci` in crates/web), the wasm
-//! target or the pinned wasm-bindgen CLI is missing; `.ci/run` installs them all.
+//! Reported as ignored when Chromium, node, playwright-core (`npm ci` in crates/web), the wasm
+//! target or the pinned wasm-bindgen CLI is missing (and fails, naming it, when `CI` is set);
+//! `.ci/run --deps-only` installs them all.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// Why the browser test cannot run here, if it cannot.
 fn missing() -> Option<String> {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let web = web_dir();
     if !Path::new(CHROMIUM).exists() {
         return Some(format!("{CHROMIUM} is missing (apt-get install chromium)"));
     }
@@ -28,6 +29,11 @@ fn missing() -> Option<String> {
         return Some("playwright-core is missing (npm ci in crates/web)".to_string());
     }
     timbre_web_build::missing_tools()
+}
+
+/// The page's crate (`crates/web`: its scripts and node modules).
+fn web_dir() -> PathBuf {
+    timbre_e2e::workspace_root().join("crates/web")
 }
 
 /// The outer cargo's target folder (this test runs from `<target>/<profile>/deps/`).
@@ -52,10 +58,13 @@ fn text<'a>(v: &'a Value, path: &str) -> &'a str {
 }
 
 #[test]
+#[cfg_attr(
+    missing_browser,
+    ignore = "Chromium, node, playwright-core, the wasm target or wasm-bindgen is missing: bash .ci/run --deps-only"
+)]
 fn the_page_transfers_timbre_in_headless_chromium() {
     if let Some(why) = missing() {
-        println!("SKIPPED the browser test: {why}");
-        return;
+        panic!("the browser test cannot run: {why}");
     }
     let started = std::time::Instant::now();
     // A separate target folder: the outer `cargo test` holds the lock on its own.
@@ -64,7 +73,7 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         timbre_web_build::build_page(&build_dir.join("page"), &build_dir).expect("build the page");
     let screenshot = build_dir.join("web.png");
     let output = Command::new("node")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(web_dir())
         .arg("tests/browser.mjs")
         .arg(&page)
         .arg("--screenshot")
