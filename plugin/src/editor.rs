@@ -66,7 +66,8 @@ impl EditorParams for SynthParams {
         &self.engine
     }
     fn envelope(&self) -> Option<[&FloatParam; 4]> {
-        Some([&self.attack, &self.decay, &self.sustain, &self.release])
+        let e = &self.envelope;
+        Some([&e.attack_ms, &e.decay_ms, &e.sustain, &e.release_ms])
     }
 }
 

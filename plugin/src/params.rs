@@ -12,80 +12,134 @@ use std::sync::{Arc, OnceLock};
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use parking_lot::RwLock;
-use timbre_engine::params::{self as spec, ParamSpec};
+use timbre_engine::params::{self as spec, Kind, ParamSpec};
 use timbre_engine::Adsr;
 
 use crate::loader::ModelLoader;
 use crate::models::DEFAULT_MODEL;
 
-/// The ten engine parameters, shared by the effect and the synth.
-#[derive(Params)]
-pub struct EngineParams {
-    /// Loudness shift applied to the input features, in dB.
-    #[id = "loudness"]
-    pub loudness: FloatParam,
-    /// Pitch-confidence gate threshold, 0..1.
-    #[id = "gate"]
-    pub gate: FloatParam,
-    /// Auto-adjust: octave and loudness mapped onto the model's training range.
-    #[id = "auto_adjust"]
-    pub auto_adjust: BoolParam,
-    /// Pitch shift in semitones.
-    #[id = "semitones"]
-    pub semitones: IntParam,
-    /// Fine tune in cents.
-    #[id = "cents"]
-    pub cents: FloatParam,
-    /// Pull towards the nearest semitone, in percent.
-    #[id = "autotune"]
-    pub autotune: FloatParam,
-    /// Gain of the harmonic part, in dB.
-    #[id = "harmonic_gain"]
-    pub harmonic_gain: FloatParam,
-    /// Gain of the noise part, in dB.
-    #[id = "noise_gain"]
-    pub noise_gain: FloatParam,
-    /// Reverb dry/wet, in percent.
-    #[id = "reverb"]
-    pub reverb: FloatParam,
-    /// Output gain, in dB.
-    #[id = "gain"]
-    pub gain: FloatParam,
+/// The nice-plug parameter type of a knob kind.
+macro_rules! param_type {
+    (Int) => {
+        IntParam
+    };
+    (Switch) => {
+        BoolParam
+    };
+    ($float:ident) => {
+        FloatParam
+    };
 }
 
-impl Default for EngineParams {
-    fn default() -> Self {
-        Self {
-            loudness: float_param(&spec::LOUDNESS),
-            gate: float_param(&spec::GATE),
-            auto_adjust: bool_param(&spec::AUTO_ADJUST),
-            semitones: int_param(&spec::SEMITONES),
-            cents: float_param(&spec::CENTS),
-            autotune: float_param(&spec::AUTOTUNE),
-            harmonic_gain: float_param(&spec::HARMONIC_GAIN),
-            noise_gain: float_param(&spec::NOISE_GAIN),
-            reverb: float_param(&spec::REVERB),
-            gain: float_param(&spec::OUTPUT_GAIN),
+/// Generates a parameter struct with one host parameter per knob row (see
+/// `timbre_engine::engine_knobs!`): the row's id, a field named like the engine's, the
+/// constructor that fits its kind, and the conversion to the engine's values.
+macro_rules! knob_params {
+    (
+        $(#[doc = $struct_doc:literal])*
+        $params:ident => $($values:ident)::+;
+        $(
+            $(#[doc = $doc:literal])*
+            $konst:ident : $field:ident ($kind:ident) = $id:literal, $name:literal, $unit:literal,
+            $min:literal ..= $max:literal, $default:literal;
+        )*
+    ) => {
+        $(#[doc = $struct_doc])*
+        #[derive(Params)]
+        pub struct $params {
+            $(
+                $(#[doc = $doc])*
+                #[id = $id]
+                pub $field: param_type!($kind),
+            )*
         }
+
+        impl Default for $params {
+            fn default() -> Self {
+                Self {
+                    $($field: KnobParam::from_spec(&spec::$konst),)*
+                }
+            }
+        }
+
+        impl $params {
+            /// The current values as the engine's plain data. Allocation-free (atomic loads):
+            /// called on the audio thread before every (sub-)block.
+            pub fn to_engine(&self) -> $($values)::+ {
+                $($values)::+ {
+                    $($field: self.$field.engine_value(),)*
+                }
+            }
+        }
+    };
+}
+
+/// The engine's knobs as [`EngineParams`].
+macro_rules! engine_params {
+    ($($rows:tt)*) => {
+        knob_params! {
+            /// The engine's knobs, shared by the effect and the synth.
+            EngineParams => timbre_engine::Params;
+            $($rows)*
+        }
+    };
+}
+
+/// The envelope's knobs as [`EnvelopeParams`].
+macro_rules! envelope_params {
+    ($($rows:tt)*) => {
+        knob_params! {
+            /// The synth's envelope knobs.
+            EnvelopeParams => Adsr;
+            $($rows)*
+        }
+    };
+}
+
+timbre_engine::engine_knobs!(engine_params);
+timbre_engine::envelope_knobs!(envelope_params);
+
+/// A host parameter made from a knob's spec, and its value as the engine takes it.
+trait KnobParam {
+    /// The engine's value type.
+    type Value;
+    /// The parameter for `spec` (name, range, default, text with the unit).
+    fn from_spec(spec: &ParamSpec) -> Self;
+    /// The current value. Allocation-free.
+    fn engine_value(&self) -> Self::Value;
+}
+
+impl KnobParam for FloatParam {
+    type Value = f32;
+    fn from_spec(spec: &ParamSpec) -> Self {
+        match spec.kind {
+            Kind::Time => time_param(spec),
+            Kind::Level => level_param(spec),
+            _ => float_param(spec),
+        }
+    }
+    fn engine_value(&self) -> f32 {
+        self.value()
     }
 }
 
-impl EngineParams {
-    /// The current values as the engine's plain-data [`timbre_engine::Params`]. Allocation-free
-    /// (atomic loads): called on the audio thread before every (sub-)block.
-    pub fn to_engine(&self) -> timbre_engine::Params {
-        timbre_engine::Params {
-            semitones: self.semitones.value() as f32,
-            cents: self.cents.value(),
-            loudness_db: self.loudness.value(),
-            gate: self.gate.value(),
-            auto_adjust: self.auto_adjust.value(),
-            autotune_percent: self.autotune.value(),
-            harmonic_gain_db: self.harmonic_gain.value(),
-            noise_gain_db: self.noise_gain.value(),
-            reverb_percent: self.reverb.value(),
-            output_gain_db: self.gain.value(),
-        }
+impl KnobParam for IntParam {
+    type Value = f32;
+    fn from_spec(spec: &ParamSpec) -> Self {
+        int_param(spec)
+    }
+    fn engine_value(&self) -> f32 {
+        self.value() as f32
+    }
+}
+
+impl KnobParam for BoolParam {
+    type Value = bool;
+    fn from_spec(spec: &ParamSpec) -> Self {
+        bool_param(spec)
+    }
+    fn engine_value(&self) -> bool {
+        self.value()
     }
 }
 
@@ -115,70 +169,48 @@ pub struct SynthParams {
     /// The engine's knobs.
     #[nested]
     pub engine: EngineParams,
-    /// Attack time in ms.
-    #[id = "attack"]
-    pub attack: FloatParam,
-    /// Decay time in ms.
-    #[id = "decay"]
-    pub decay: FloatParam,
-    /// Sustain level, 0..1 (shown in percent).
-    #[id = "sustain"]
-    pub sustain: FloatParam,
-    /// Release time in ms.
-    #[id = "release"]
-    pub release: FloatParam,
+    /// Attack, decay, sustain and release.
+    #[nested]
+    pub envelope: EnvelopeParams,
     /// The selected model (persisted with the session).
     #[persist = "model"]
     pub model: ModelSelection,
 }
 
-/// Longest attack, decay or release, in ms.
-pub const MAX_ENVELOPE_MS: f32 = 5000.0;
-/// Shortest attack, decay or release, in ms.
-pub const MIN_ENVELOPE_MS: f32 = 1.0;
-
 impl Default for SynthParams {
     fn default() -> Self {
-        let adsr = Adsr::default();
         Self {
             engine: EngineParams::default(),
-            attack: time_param("Attack", adsr.attack_ms),
-            decay: time_param("Decay", adsr.decay_ms),
-            sustain: FloatParam::new(
-                "Sustain",
-                adsr.sustain,
-                FloatRange::Linear { min: 0.0, max: 1.0 },
-            )
-            .with_value_to_string(Arc::new(|v| format_value(v * 100.0, 0, false, " %")))
-            .with_string_to_value(Arc::new(|s| parse_number(s).map(|p| p / 100.0))),
-            release: time_param("Release", adsr.release_ms),
+            envelope: EnvelopeParams::default(),
             model: ModelSelection::new(DEFAULT_MODEL),
         }
     }
 }
 
-impl SynthParams {
-    /// The envelope as the engine wants it. Allocation-free.
-    pub fn adsr(&self) -> Adsr {
-        Adsr {
-            attack_ms: self.attack.value(),
-            decay_ms: self.decay.value(),
-            sustain: self.sustain.value(),
-            release_ms: self.release.value(),
-        }
-    }
+/// A level in 0..1 shown in percent (the sustain).
+fn level_param(spec: &ParamSpec) -> FloatParam {
+    FloatParam::new(
+        spec.name,
+        spec.default,
+        FloatRange::Linear {
+            min: spec.min,
+            max: spec.max,
+        },
+    )
+    .with_value_to_string(Arc::new(|v| format_value(v * 100.0, 0, false, " %")))
+    .with_string_to_value(Arc::new(|s| parse_number(s).map(|p| p / 100.0)))
 }
 
 /// An envelope time parameter in ms, skewed so short times get most of the travel. The text
 /// carries its own unit: "250 ms" below a second, "1.58 s" from a second up (the switch is made
 /// on the rounded value, so the text of a text's value is the same text).
-fn time_param(name: &'static str, default_ms: f32) -> FloatParam {
+fn time_param(spec: &ParamSpec) -> FloatParam {
     FloatParam::new(
-        name,
-        default_ms,
+        spec.name,
+        spec.default,
         FloatRange::Skewed {
-            min: MIN_ENVELOPE_MS,
-            max: MAX_ENVELOPE_MS,
+            min: spec.min,
+            max: spec.max,
             factor: FloatRange::skew_factor(-2.0),
         },
     )
@@ -398,10 +430,10 @@ mod tests {
         for s in spec::ALL {
             assert!(ids.iter().any(|i| i == s.id), "{}", s.id);
         }
-        for id in ["attack", "decay", "sustain", "release"] {
-            assert!(ids.iter().any(|i| i == id), "{id}");
+        for s in spec::ENVELOPE {
+            assert!(ids.iter().any(|i| i == s.id), "{}", s.id);
         }
-        assert_eq!(params.adsr(), Adsr::default());
+        assert_eq!(params.envelope.to_engine(), Adsr::default());
     }
 
     #[test]
@@ -430,7 +462,7 @@ mod tests {
         assert_eq!(parse_time("1.05 s"), Some(1050.0));
         assert_eq!(parse_time("12 ms"), Some(12.0));
         assert_eq!(parse_time("12"), Some(12.0));
-        let decay = &SynthParams::default().decay;
+        let decay = &SynthParams::default().envelope.decay_ms;
         assert_eq!(decay.unit(), "");
         let text = decay.normalized_value_to_string(0.676_767_7, true);
         let back = decay.string_to_normalized_value(&text).unwrap();

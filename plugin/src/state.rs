@@ -143,7 +143,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::params::{SynthParams, TimbreParams, MAX_ENVELOPE_MS};
+    use crate::params::{SynthParams, TimbreParams};
     use timbre_engine::params as spec;
 
     fn state(params: &[(&str, ParamValue)], model: Option<&str>) -> PluginState {
@@ -203,7 +203,10 @@ mod tests {
         let mut s = state(&[("attack", ParamValue::F32(3e38))], None);
         let repairs = sanitize(&mut s, &SynthParams::default());
         assert_eq!(repairs.clamped, 1);
-        assert_eq!(f32_of(&s, "attack"), Some(MAX_ENVELOPE_MS));
+        assert_eq!(
+            f32_of(&s, "attack"),
+            Some(timbre_engine::params::ATTACK.max)
+        );
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl Plugin for TinyTimbreSynth {
             return ProcessStatus::Normal;
         }
         if let Some(engine) = self.core.engine.as_mut() {
-            engine.set_adsr(self.params.adsr());
+            engine.set_adsr(self.params.envelope.to_engine());
         }
         // Render up to each event, apply it, go on.
         let mut pos = 0;

@@ -53,6 +53,14 @@ pub enum CliError {
         /// The value given.
         value: f32,
     },
+    /// A whole-number parameter flag (semitones) got a fraction.
+    #[error("{flag} {value} is not a whole number")]
+    ParamNotWhole {
+        /// The flag.
+        flag: String,
+        /// The value given.
+        value: f32,
+    },
 }
 
 impl CliError {
@@ -60,7 +68,9 @@ impl CliError {
     /// everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::ParamOutOfRange { .. } | Self::ParamNotFinite { .. } => 2,
+            Self::ParamOutOfRange { .. }
+            | Self::ParamNotFinite { .. }
+            | Self::ParamNotWhole { .. } => 2,
             _ => 1,
         }
     }

@@ -26,10 +26,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use timbre_engine::params::{self, ParamSpec, Params};
+use timbre_engine::params::{self, Kind, ParamSpec, Params};
 
 use crate::error::CliError;
-use crate::render::{check_param, render_file, RenderRequest};
+use crate::render::{check_param, flag_name, render_file, RenderRequest};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -77,32 +77,97 @@ struct RenderArgs {
     /// to a .ttmodel file. See `tiny-timbre models`.
     #[arg(short, long, value_name = "NAME|PATH", default_value = models::DEFAULT_MODEL)]
     model: String,
-    // The parameter flags: help, range and default come from the engine's parameter table.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, help = param_help(&params::SEMITONES))]
-    semitones: Option<i32>,
-    #[arg(long, value_name = "N", allow_negative_numbers = true, help = param_help(&params::CENTS))]
-    cents: Option<f32>,
-    #[arg(long, value_name = "DB", allow_negative_numbers = true, help = param_help(&params::LOUDNESS))]
-    loudness: Option<f32>,
-    #[arg(
-        long,
-        help = "Auto-adjust: shift the octave and loudness into the model's training range [default: the model's recommendation, else off]"
-    )]
-    auto_adjust: bool,
-    #[arg(long, conflicts_with = "auto_adjust", help = "Turn auto-adjust off")]
-    no_auto_adjust: bool,
-    #[arg(long, value_name = "X", allow_negative_numbers = true, help = param_help(&params::GATE))]
-    gate: Option<f32>,
-    #[arg(long, value_name = "PCT", allow_negative_numbers = true, help = param_help(&params::AUTOTUNE))]
-    autotune: Option<f32>,
-    #[arg(long, value_name = "PCT", allow_negative_numbers = true, help = param_help(&params::REVERB))]
-    reverb: Option<f32>,
-    #[arg(long, value_name = "DB", allow_negative_numbers = true, help = param_help(&params::OUTPUT_GAIN))]
-    gain: Option<f32>,
-    #[arg(long, value_name = "DB", allow_negative_numbers = true, help = param_help(&params::HARMONIC_GAIN))]
-    harmonic_gain: Option<f32>,
-    #[arg(long, value_name = "DB", allow_negative_numbers = true, help = param_help(&params::NOISE_GAIN))]
-    noise_gain: Option<f32>,
+    /// The knob flags, one per row of the engine's table.
+    #[command(flatten)]
+    knobs: KnobFlags,
+}
+
+/// `render`'s knob flags, made from the engine's table ([`params::ALL`]) at run time: a value
+/// flag per knob (`--semitones N`, `--reverb PCT`, ...), and `--x` / `--no-x` for a switch.
+/// Help, range and default come from the row.
+#[derive(Clone, Debug, Default)]
+struct KnobFlags {
+    /// The values given, by knob id, in table order.
+    values: Vec<(&'static str, f32)>,
+}
+
+/// The id of a switch's "off" flag.
+fn off_id(spec: &ParamSpec) -> String {
+    format!("no_{}", spec.id)
+}
+
+impl clap::FromArgMatches for KnobFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = Self::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for spec in params::ALL {
+            let value = match spec.kind {
+                Kind::Switch if matches.get_flag(spec.id) => Some(1.0),
+                Kind::Switch if matches.get_flag(&off_id(&spec)) => Some(0.0),
+                Kind::Switch => None,
+                _ => matches.get_one::<f32>(spec.id).copied(),
+            };
+            if let Some(value) = value {
+                self.values.retain(|(id, _)| *id != spec.id);
+                self.values.push((spec.id, value));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for KnobFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        params::ALL.iter().fold(cmd, |cmd, spec| {
+            let long = spec.id.replace('_', "-");
+            match spec.kind {
+                Kind::Switch => cmd
+                    .arg(
+                        clap::Arg::new(spec.id)
+                            .long(long.clone())
+                            .action(clap::ArgAction::SetTrue)
+                            .help(format!(
+                                "{}: on [default: the model's recommendation, else {}]",
+                                spec.name,
+                                if spec.default >= 0.5 { "on" } else { "off" }
+                            )),
+                    )
+                    .arg(
+                        clap::Arg::new(off_id(spec))
+                            .long(format!("no-{long}"))
+                            .action(clap::ArgAction::SetTrue)
+                            .conflicts_with(spec.id)
+                            .help(format!("{}: off", spec.name)),
+                    ),
+                _ => cmd.arg(
+                    clap::Arg::new(spec.id)
+                        .long(long)
+                        .value_name(value_name(spec))
+                        .allow_negative_numbers(true)
+                        .value_parser(clap::value_parser!(f32))
+                        .help(param_help(spec)),
+                ),
+            }
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// The placeholder of a knob's value in the help: its unit, or N / X.
+fn value_name(spec: &ParamSpec) -> &'static str {
+    match spec.unit {
+        "dB" => "DB",
+        "%" => "PCT",
+        "st" | "ct" => "N",
+        _ => "X",
+    }
 }
 
 /// A flag's help from its [`ParamSpec`]: name, range with unit, default.
@@ -124,34 +189,18 @@ impl RenderArgs {
     /// clamped.
     fn params(&self, base: Params) -> Result<Params, CliError> {
         let mut p = base;
-        let set = |spec: &ParamSpec, v: Option<f32>, field: &mut f32| -> Result<(), CliError> {
-            if let Some(v) = v {
-                *field = check_param(spec, v)?;
+        for &(id, value) in &self.knobs.values {
+            let spec = params::ALL
+                .iter()
+                .find(|s| s.id == id)
+                .expect("the flags come from the table");
+            if spec.kind == Kind::Int && value.fract() != 0.0 {
+                return Err(CliError::ParamNotWhole {
+                    flag: flag_name(spec),
+                    value,
+                });
             }
-            Ok(())
-        };
-        set(
-            &params::SEMITONES,
-            self.semitones.map(|v| v as f32),
-            &mut p.semitones,
-        )?;
-        set(&params::CENTS, self.cents, &mut p.cents)?;
-        set(&params::LOUDNESS, self.loudness, &mut p.loudness_db)?;
-        set(&params::GATE, self.gate, &mut p.gate)?;
-        set(&params::AUTOTUNE, self.autotune, &mut p.autotune_percent)?;
-        set(&params::REVERB, self.reverb, &mut p.reverb_percent)?;
-        set(&params::OUTPUT_GAIN, self.gain, &mut p.output_gain_db)?;
-        set(
-            &params::HARMONIC_GAIN,
-            self.harmonic_gain,
-            &mut p.harmonic_gain_db,
-        )?;
-        set(&params::NOISE_GAIN, self.noise_gain, &mut p.noise_gain_db)?;
-        if self.auto_adjust {
-            p.auto_adjust = true;
-        }
-        if self.no_auto_adjust {
-            p.auto_adjust = false;
+            p.set(id, check_param(spec, value)?);
         }
         Ok(p)
     }

@@ -10,30 +10,7 @@ use timbre_dsp::analysis::Frame;
 use timbre_dsp::LOUDNESS_FLOOR_DB;
 
 use crate::controls::midi_to_hz;
-
-/// Envelope shape of synth mode.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Adsr {
-    /// Time to reach full level, in ms.
-    pub attack_ms: f32,
-    /// Time from full level to the sustain level, in ms.
-    pub decay_ms: f32,
-    /// Sustain level, 0..1 (linear amplitude).
-    pub sustain: f32,
-    /// Time to fall silent after note-off, in ms.
-    pub release_ms: f32,
-}
-
-impl Default for Adsr {
-    fn default() -> Self {
-        Self {
-            attack_ms: 30.0,
-            decay_ms: 200.0,
-            sustain: 0.8,
-            release_ms: 250.0,
-        }
-    }
-}
+pub use crate::params::Adsr;
 
 /// Loudness of a full-velocity note at full envelope, in dB.
 pub const MAX_NOTE_DB: f32 = -8.0;

@@ -1,7 +1,12 @@
-//! The engine's parameters: one table with each knob's name, unit, range and default.
+//! The engine's parameters: one table, one row per knob, with its name, unit, range, default,
+//! kind and the field that holds its value.
 //!
-//! The plugin turns each [`ParamSpec`] into a host-automatable parameter, the CLI into a flag,
-//! and the web page into a slider, so the three never disagree about a range or a default.
+//! [`engine_knobs!`](crate::engine_knobs) and [`envelope_knobs!`](crate::envelope_knobs) hold
+//! the rows and hand them to a macro of the caller's: this module generates the [`ParamSpec`]
+//! constants, the [`ALL`] and [`ENVELOPE`] lists, [`Params`] and [`Adsr`] from them; the plugin
+//! generates its host parameters from the same rows. The CLI's flags and the web page's sliders
+//! are made from [`ALL`] at run time. So no two of them can disagree about a range, a default or
+//! an id, and a new knob is one new row.
 
 /// What a parameter is, for a host, a CLI flag or a slider.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,6 +25,23 @@ pub struct ParamSpec {
     pub default: f32,
     /// Whether the value is a whole number (semitones, switches).
     pub integer: bool,
+    /// How a host shows and steps it.
+    pub kind: Kind,
+}
+
+/// How a knob's value is shown and stepped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A continuous value, linear.
+    Float,
+    /// A whole number.
+    Int,
+    /// Off (0) or on (1).
+    Switch,
+    /// A time in ms, skewed so short times get most of a knob's travel.
+    Time,
+    /// A level in 0..1, shown in percent.
+    Level,
 }
 
 impl ParamSpec {
@@ -38,180 +60,195 @@ impl ParamSpec {
     }
 }
 
-/// Pitch shift in semitones.
-pub const SEMITONES: ParamSpec = ParamSpec {
-    id: "semitones",
-    name: "Pitch shift",
-    unit: "st",
-    min: -24.0,
-    max: 24.0,
-    default: 0.0,
-    integer: true,
-};
-/// Fine tune in cents.
-pub const CENTS: ParamSpec = ParamSpec {
-    id: "cents",
-    name: "Fine tune",
-    unit: "ct",
-    min: -100.0,
-    max: 100.0,
-    default: 0.0,
-    integer: false,
-};
-/// Loudness shift applied to the input features, in dB.
-pub const LOUDNESS: ParamSpec = ParamSpec {
-    id: "loudness",
-    name: "Loudness shift",
-    unit: "dB",
-    min: -24.0,
-    max: 24.0,
-    default: 0.0,
-    integer: false,
-};
-/// Pitch-confidence gate threshold: frames below it are treated as unvoiced and fade out.
-pub const GATE: ParamSpec = ParamSpec {
-    id: "gate",
-    name: "Gate",
-    unit: "",
-    min: 0.0,
-    max: 1.0,
-    default: 0.5,
-    integer: false,
-};
-/// Auto-adjust on (1) or off (0): octave and loudness mapped onto the model's training range.
-pub const AUTO_ADJUST: ParamSpec = ParamSpec {
-    id: "auto_adjust",
-    name: "Auto-adjust",
-    unit: "",
-    min: 0.0,
-    max: 1.0,
-    default: 0.0,
-    integer: true,
-};
-/// How far the pitch is pulled to the nearest semitone, in percent (0: raw pitch).
-pub const AUTOTUNE: ParamSpec = ParamSpec {
-    id: "autotune",
-    name: "Autotune",
-    unit: "%",
-    min: 0.0,
-    max: 100.0,
-    default: 0.0,
-    integer: false,
-};
-/// Gain of the harmonic part, in dB.
-pub const HARMONIC_GAIN: ParamSpec = ParamSpec {
-    id: "harmonic_gain",
-    name: "Harmonics",
-    unit: "dB",
-    min: -60.0,
-    max: 12.0,
-    default: 0.0,
-    integer: false,
-};
-/// Gain of the noise part, in dB.
-pub const NOISE_GAIN: ParamSpec = ParamSpec {
-    id: "noise_gain",
-    name: "Noise",
-    unit: "dB",
-    min: -60.0,
-    max: 12.0,
-    default: 0.0,
-    integer: false,
-};
-/// Reverb dry/wet, in percent.
-pub const REVERB: ParamSpec = ParamSpec {
-    id: "reverb",
-    name: "Reverb",
-    unit: "%",
-    min: 0.0,
-    max: 100.0,
-    default: 30.0,
-    integer: false,
-};
-/// Output gain, in dB.
-pub const OUTPUT_GAIN: ParamSpec = ParamSpec {
-    id: "gain",
-    name: "Output gain",
-    unit: "dB",
-    min: -24.0,
-    max: 24.0,
-    default: 0.0,
-    integer: false,
-};
-
-/// Every parameter, in the order editors show them.
-pub const ALL: [ParamSpec; 10] = [
-    SEMITONES,
-    CENTS,
-    LOUDNESS,
-    GATE,
-    AUTO_ADJUST,
-    AUTOTUNE,
-    HARMONIC_GAIN,
-    NOISE_GAIN,
-    REVERB,
-    OUTPUT_GAIN,
-];
-
-/// The values of all parameters. Plain data: the plugin fills it from its atomics each block.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Params {
-    /// See [`SEMITONES`].
-    pub semitones: f32,
-    /// See [`CENTS`].
-    pub cents: f32,
-    /// See [`LOUDNESS`].
-    pub loudness_db: f32,
-    /// See [`GATE`].
-    pub gate: f32,
-    /// See [`AUTO_ADJUST`].
-    pub auto_adjust: bool,
-    /// See [`AUTOTUNE`], in percent.
-    pub autotune_percent: f32,
-    /// See [`HARMONIC_GAIN`].
-    pub harmonic_gain_db: f32,
-    /// See [`NOISE_GAIN`].
-    pub noise_gain_db: f32,
-    /// See [`REVERB`], in percent.
-    pub reverb_percent: f32,
-    /// See [`OUTPUT_GAIN`].
-    pub output_gain_db: f32,
+/// The engine's knobs, one row each: `CONST: field (Kind) = "id", "Name", "unit", min..=max,
+/// default value;`. Invokes `$callback! { rows }`; the rows are the only place a knob is
+/// defined.
+#[macro_export]
+macro_rules! engine_knobs {
+    ($callback:ident) => {
+        $callback! {
+            /// Pitch shift in semitones.
+            SEMITONES: semitones (Int) = "semitones", "Pitch shift", "st", -24.0..=24.0, 0.0;
+            /// Fine tune in cents.
+            CENTS: cents (Float) = "cents", "Fine tune", "ct", -100.0..=100.0, 0.0;
+            /// Loudness shift applied to the input features, in dB.
+            LOUDNESS: loudness_db (Float) = "loudness", "Loudness shift", "dB", -24.0..=24.0, 0.0;
+            /// Pitch-confidence gate threshold: frames below it are treated as unvoiced and
+            /// fade out.
+            GATE: gate (Float) = "gate", "Gate", "", 0.0..=1.0, 0.5;
+            /// Auto-adjust on (1) or off (0): octave and loudness mapped onto the model's
+            /// training range.
+            AUTO_ADJUST: auto_adjust (Switch) = "auto_adjust", "Auto-adjust", "", 0.0..=1.0, 0.0;
+            /// How far the pitch is pulled to the nearest semitone, in percent (0: raw pitch).
+            AUTOTUNE: autotune_percent (Float) = "autotune", "Autotune", "%", 0.0..=100.0, 0.0;
+            /// Gain of the harmonic part, in dB.
+            HARMONIC_GAIN: harmonic_gain_db (Float) = "harmonic_gain", "Harmonics", "dB", -60.0..=12.0, 0.0;
+            /// Gain of the noise part, in dB.
+            NOISE_GAIN: noise_gain_db (Float) = "noise_gain", "Noise", "dB", -60.0..=12.0, 0.0;
+            /// Reverb dry/wet, in percent.
+            REVERB: reverb_percent (Float) = "reverb", "Reverb", "%", 0.0..=100.0, 30.0;
+            /// Output gain, in dB.
+            OUTPUT_GAIN: output_gain_db (Float) = "gain", "Output gain", "dB", -24.0..=24.0, 0.0;
+        }
+    };
 }
 
-impl Default for Params {
-    fn default() -> Self {
-        Self {
-            semitones: SEMITONES.default,
-            cents: CENTS.default,
-            loudness_db: LOUDNESS.default,
-            gate: GATE.default,
-            auto_adjust: AUTO_ADJUST.default != 0.0,
-            autotune_percent: AUTOTUNE.default,
-            harmonic_gain_db: HARMONIC_GAIN.default,
-            noise_gain_db: NOISE_GAIN.default,
-            reverb_percent: REVERB.default,
-            output_gain_db: OUTPUT_GAIN.default,
+/// The synth's envelope knobs, in the same row format as [`engine_knobs!`].
+#[macro_export]
+macro_rules! envelope_knobs {
+    ($callback:ident) => {
+        $callback! {
+            /// Time to reach full level, in ms.
+            ATTACK: attack_ms (Time) = "attack", "Attack", "ms", 1.0..=5000.0, 30.0;
+            /// Time from full level to the sustain level, in ms.
+            DECAY: decay_ms (Time) = "decay", "Decay", "ms", 1.0..=5000.0, 200.0;
+            /// Sustain level, 0..1 (linear amplitude; shown in percent).
+            SUSTAIN: sustain (Level) = "sustain", "Sustain", "%", 0.0..=1.0, 0.8;
+            /// Time to fall silent after note-off, in ms.
+            RELEASE: release_ms (Time) = "release", "Release", "ms", 1.0..=5000.0, 250.0;
+        }
+    };
+}
+
+/// The value type of a knob of kind `$kind` in [`Params`] and [`Adsr`].
+macro_rules! value_type {
+    (Switch) => {
+        bool
+    };
+    ($other:ident) => {
+        f32
+    };
+}
+
+/// A knob's value as a float (switches: 0 or 1).
+trait KnobValue: Copy {
+    fn from_value(value: f32) -> Self;
+    fn to_value(self) -> f32;
+}
+
+impl KnobValue for f32 {
+    fn from_value(value: f32) -> Self {
+        value
+    }
+    fn to_value(self) -> f32 {
+        self
+    }
+}
+
+impl KnobValue for bool {
+    fn from_value(value: f32) -> Self {
+        value >= 0.5
+    }
+    fn to_value(self) -> f32 {
+        if self {
+            1.0
+        } else {
+            0.0
         }
     }
 }
+
+/// Generates, from knob rows, the specs, the list `$all` and the struct `$values` that holds
+/// one value per row, with `Default`, `clamped`, `set` and `get`.
+macro_rules! define_knobs {
+    (
+        $(#[doc = $struct_doc:literal])*
+        $values:ident, $all:ident;
+        $(
+            $(#[doc = $doc:literal])*
+            $konst:ident : $field:ident ($kind:ident) = $id:literal, $name:literal, $unit:literal,
+            $min:literal ..= $max:literal, $default:literal;
+        )*
+    ) => {
+        $(
+            $(#[doc = $doc])*
+            pub const $konst: ParamSpec = ParamSpec {
+                id: $id,
+                name: $name,
+                unit: $unit,
+                min: $min,
+                max: $max,
+                default: $default,
+                integer: matches!(Kind::$kind, Kind::Int | Kind::Switch),
+                kind: Kind::$kind,
+            };
+        )*
+
+        /// Every knob of this table, in the order editors show them.
+        pub const $all: [ParamSpec; [$($konst),*].len()] = [$($konst),*];
+
+        $(#[doc = $struct_doc])*
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub struct $values {
+            $(
+                $(#[doc = $doc])*
+                pub $field: value_type!($kind),
+            )*
+        }
+
+        impl Default for $values {
+            fn default() -> Self {
+                Self {
+                    $($field: KnobValue::from_value($konst.clamp($konst.default)),)*
+                }
+            }
+        }
+
+        impl $values {
+            /// The same values with every field clamped into its range (non-finite: default).
+            pub fn clamped(&self) -> Self {
+                Self {
+                    $($field: KnobValue::from_value($konst.clamp(self.$field.to_value())),)*
+                }
+            }
+
+            /// Sets the knob named `id` (clamped into range); returns false for an unknown id.
+            pub fn set(&mut self, id: &str, value: f32) -> bool {
+                match id {
+                    $($id => self.$field = KnobValue::from_value($konst.clamp(value)),)*
+                    _ => return false,
+                }
+                true
+            }
+
+            /// The value of the knob named `id` (switches: 0 or 1), `None` for an unknown id.
+            pub fn get(&self, id: &str) -> Option<f32> {
+                match id {
+                    $($id => Some(self.$field.to_value()),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// Generates the engine's knobs into [`Params`].
+macro_rules! define_engine_knobs {
+    ($($rows:tt)*) => {
+        define_knobs! {
+            /// The values of all engine knobs. Plain data: the plugin fills it from its atomics
+            /// each block.
+            Params, ALL;
+            $($rows)*
+        }
+    };
+}
+
+/// Generates the envelope's knobs into [`Adsr`].
+macro_rules! define_envelope_knobs {
+    ($($rows:tt)*) => {
+        define_knobs! {
+            /// The envelope of synth mode.
+            Adsr, ENVELOPE;
+            $($rows)*
+        }
+    };
+}
+
+engine_knobs!(define_engine_knobs);
+envelope_knobs!(define_envelope_knobs);
 
 impl Params {
-    /// The same values with every field clamped into its range (non-finite: default).
-    pub fn clamped(&self) -> Self {
-        Self {
-            semitones: SEMITONES.clamp(self.semitones),
-            cents: CENTS.clamp(self.cents),
-            loudness_db: LOUDNESS.clamp(self.loudness_db),
-            gate: GATE.clamp(self.gate),
-            auto_adjust: self.auto_adjust,
-            autotune_percent: AUTOTUNE.clamp(self.autotune_percent),
-            harmonic_gain_db: HARMONIC_GAIN.clamp(self.harmonic_gain_db),
-            noise_gain_db: NOISE_GAIN.clamp(self.noise_gain_db),
-            reverb_percent: REVERB.clamp(self.reverb_percent),
-            output_gain_db: OUTPUT_GAIN.clamp(self.output_gain_db),
-        }
-    }
-
     /// The engine's defaults with the model's recommended settings applied
     /// ([`timbre_model::ModelMetadata::recommended_settings`]; ids not in [`ALL`] are
     /// skipped, values are clamped into range).
@@ -221,24 +258,6 @@ impl Params {
             params.set(id, value);
         }
         params
-    }
-
-    /// Sets the parameter named `id` (see [`ALL`]); returns false for an unknown id.
-    pub fn set(&mut self, id: &str, value: f32) -> bool {
-        match id {
-            "semitones" => self.semitones = SEMITONES.clamp(value),
-            "cents" => self.cents = CENTS.clamp(value),
-            "loudness" => self.loudness_db = LOUDNESS.clamp(value),
-            "gate" => self.gate = GATE.clamp(value),
-            "auto_adjust" => self.auto_adjust = AUTO_ADJUST.clamp(value) >= 0.5,
-            "autotune" => self.autotune_percent = AUTOTUNE.clamp(value),
-            "harmonic_gain" => self.harmonic_gain_db = HARMONIC_GAIN.clamp(value),
-            "noise_gain" => self.noise_gain_db = NOISE_GAIN.clamp(value),
-            "reverb" => self.reverb_percent = REVERB.clamp(value),
-            "gain" => self.output_gain_db = OUTPUT_GAIN.clamp(value),
-            _ => return false,
-        }
-        true
     }
 }
 

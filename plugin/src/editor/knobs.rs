@@ -25,7 +25,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
     groups.push(Group {
         name: "Input",
         controls: vec![
-            Control::F(&e.loudness, true),
+            Control::F(&e.loudness_db, true),
             Control::F(&e.gate, false),
             Control::B(&e.auto_adjust),
         ],
@@ -35,19 +35,22 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
         controls: vec![
             Control::I(&e.semitones),
             Control::F(&e.cents, true),
-            Control::F(&e.autotune, false),
+            Control::F(&e.autotune_percent, false),
         ],
     });
     groups.push(Group {
         name: "Model",
         controls: vec![
-            Control::F(&e.harmonic_gain, false),
-            Control::F(&e.noise_gain, false),
+            Control::F(&e.harmonic_gain_db, false),
+            Control::F(&e.noise_gain_db, false),
         ],
     });
     groups.push(Group {
         name: "Output",
-        controls: vec![Control::F(&e.reverb, false), Control::F(&e.gain, true)],
+        controls: vec![
+            Control::F(&e.reverb_percent, false),
+            Control::F(&e.output_gain_db, true),
+        ],
     });
     groups
 }
