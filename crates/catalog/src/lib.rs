@@ -71,6 +71,13 @@ pub fn embedded_models() -> Vec<(&'static str, &'static [u8])> {
             )),
         ),
         (
+            "saxophone",
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../models/saxophone.ttmodel"
+            )),
+        ),
+        (
             "untrained",
             include_bytes!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
