@@ -57,10 +57,11 @@ pub fn demo_melody() -> Vec<f32> {
     out
 }
 
-fn write_wav(path: &Path, samples: &[f32]) -> Result<(), TaskError> {
+/// Writes `samples` (mono, clipped to ±1) as a 16-bit WAV at `sample_rate`.
+pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), TaskError> {
     let spec = hound::WavSpec {
         channels: 1,
-        sample_rate: DEMO_RATE,
+        sample_rate,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
@@ -90,7 +91,7 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         source,
     })?;
     let input = out_dir.join("melody.wav");
-    write_wav(&input, &demo_melody())?;
+    write_wav(&input, &demo_melody(), DEMO_RATE)?;
     println!("demo input: {}", input.display());
     // The embedded models, as the CLI lists them (one name per line after the header).
     let cli = |extra: &[&str]| {

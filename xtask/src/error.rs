@@ -54,6 +54,18 @@ pub enum TaskError {
         #[source]
         source: std::io::Error,
     },
+    /// A recording `cargo xtask examples` needs has not been fetched.
+    #[error("{} is missing: run `cargo xtask listen` once, which fetches the recordings", path.display())]
+    MissingSource {
+        /// The recording.
+        path: std::path::PathBuf,
+    },
+    /// A recording could not be decoded.
+    #[error(transparent)]
+    Audio(#[from] timbre_audio::AudioError),
+    /// A clip could not be resampled.
+    #[error("resampling: {0}")]
+    Resample(#[from] timbre_dsp::resample::ResampleError),
     /// A command could not be started, or ran and failed.
     #[error(transparent)]
     Command(#[from] timbre_web_build::CommandError),

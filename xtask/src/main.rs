@@ -10,6 +10,7 @@
 //!   (`timbre-eval`), after the independent listener's verdicts (`timbre-listener`).
 //! - `listen [args]`: the independent listener alone (`timbre-listener`; see that crate).
 //! - `settings MODEL [ID=VALUE]...`: a model file's recommended settings.
+//! - `examples [--out DIR]`: before/after clips and spectrograms for `docs/examples/`.
 //! - `dataset | train | export | loss`: run the training crate's own binary (xtask never links
 //!   burn, so bundling stays fast); `loss` is its held-out spectral loss. Likewise the
 //!   listener's tract stays in its own binary.
@@ -18,6 +19,7 @@ mod bench;
 mod demo;
 mod error;
 mod eval;
+mod examples;
 mod settings;
 mod web;
 
@@ -29,7 +31,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
         eprintln!(
-            "usage: cargo xtask <bundle|demo|bench|web|eval|listen|settings|dataset|train|export|loss> [args]"
+            "usage: cargo xtask <bundle|demo|bench|web|eval|listen|settings|examples|dataset|train|export|loss> [args]"
         );
         return ExitCode::from(2);
     };
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         "dataset" | "train" | "export" => run_trainer(command, rest),
         "listen" => run_release("timbre-listener", rest),
         "settings" => settings::run(rest),
+        "examples" => examples::run(rest),
         other => Err(TaskError::UnknownTask(other.to_string())),
     };
     match result {
