@@ -63,7 +63,13 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         for (model_name, _) in &models {
             let (model, _) = timbre_catalog::resolve(model_name)?;
             let params = Params::recommended(model.metadata());
-            let rendered = render(&model, &params, &[input.clone()], rate as f64, |_, _| {})?;
+            let rendered = render(
+                &model,
+                &params,
+                std::slice::from_ref(&input),
+                rate as f64,
+                |_, _| {},
+            )?;
             let mono: Vec<f32> = rendered
                 .left
                 .iter()
