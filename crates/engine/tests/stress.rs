@@ -2,8 +2,8 @@
 //!
 //! The audio thread runs `Engine::process` in a loop, reading the parameters once per block
 //! from a lock-free snapshot (one atomic per parameter) that the hammer thread rewrites as
-//! fast as it can. The swap thread builds voices (`Engine::voice_for`) alternating between two
-//! models and sends them through the `VoiceSender`, sometimes before the previous crossfade
+//! fast as it can. The swap thread builds voices (`VoiceFactory::build`) alternating between two
+//! models and sends them through the factory, sometimes before the previous crossfade
 //! has finished. Checked: zero allocations inside `process`, finite output within the ceiling,
 //! and no click: the largest sample-to-sample step is at most twice the largest one of each
 //! model playing alone the same input with the same parameters, block for block (the audio
