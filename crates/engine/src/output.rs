@@ -49,13 +49,13 @@ impl OutputStage {
         self.wet.reset(params.reverb_percent / 100.0);
     }
 
-    /// Advances the smoothers over a chunk of `len` samples; returns the per-sample mix.
-    pub fn advance(&mut self, len: usize) -> &[f32] {
+    /// Advances the smoothers over a chunk of `len` samples (read back with
+    /// [`OutputStage::wet`] and applied by [`OutputStage::apply`]).
+    pub fn advance(&mut self, len: usize) {
         for (g, w) in self.gains[..len].iter_mut().zip(&mut self.wets[..len]) {
             *g = self.gain.next_value();
             *w = self.wet.next_value();
         }
-        &self.wets[..len]
     }
 
     /// The per-sample mix of the chunk last advanced.
