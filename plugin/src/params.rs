@@ -260,6 +260,7 @@ pub fn unit_suffix(unit: &str) -> &'static str {
         "dB" => " dB",
         "%" => " %",
         "ms" => " ms",
+        "Hz" => " Hz",
         _ => "",
     }
 }

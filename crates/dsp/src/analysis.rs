@@ -46,6 +46,7 @@
 use crate::loudness::LoudnessMeter;
 use crate::pitch::PitchTracker;
 use crate::resample::{AnalysisResampler, ResampleError};
+use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
 /// The analysis rate, hop and window (the model's feature rate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +79,33 @@ impl AnalysisConfig {
     pub fn min_window(&self) -> usize {
         PitchTracker::min_window(self.sample_rate as f32)
     }
+
+    /// The analysis window for notes from `lowest_hz` up: [`WINDOW_PERIODS`] periods of that
+    /// note, rounded up to a multiple of the pitch tracker's decimation factor, at least what
+    /// the tracker needs for that lag and at most `window` (the window the analyzer is built
+    /// for, which sets the lowest note it can reach).
+    pub fn window_for_lowest_note(&self, lowest_hz: f32) -> usize {
+        let rate = self.sample_rate as f32;
+        let lowest_hz = if lowest_hz.is_finite() {
+            lowest_hz.clamp(MIN_F0_HZ, MAX_F0_HZ)
+        } else {
+            MIN_F0_HZ
+        };
+        let d = PitchTracker::decimation_for(rate);
+        let wanted = (WINDOW_PERIODS * rate / lowest_hz).ceil() as usize;
+        let wanted = wanted.max(PitchTracker::min_window_for(rate, lowest_hz));
+        // Keep `window − wanted` a multiple of `d`, so the shorter window's decimated samples
+        // are the tail of the full window's (the analyzer decimates once for both).
+        let wanted = self.window - (self.window.saturating_sub(wanted) / d) * d;
+        wanted.min(self.window)
+    }
 }
+
+/// Periods of the lowest note that the analysis window spans (see
+/// [`AnalysisConfig::window_for_lowest_note`]). The pitch tracker needs the lag of one
+/// period plus enough overlap to compare; 1.4 periods of 100 Hz is a 14 ms window, a
+/// 7 ms analysis delay.
+pub const WINDOW_PERIODS: f32 = 1.4;
 
 /// One analysis frame.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -142,8 +169,11 @@ pub struct Analyzer {
     resampler: AnalysisResampler,
     pitch: PitchTracker,
     loudness: LoudnessMeter,
-    /// The last `window` analysis samples, oldest first.
+    /// The last `config.window` analysis samples, oldest first (the active window is its
+    /// tail).
     window_buf: Vec<f32>,
+    /// The window in use (at most `config.window`; see [`Analyzer::set_lowest_note`]).
+    window: usize,
     /// The pitch tracker's decimated view of `window_buf`, kept up to date hop by hop
     /// (empty when the hop is not a multiple of the decimation factor).
     decimated_buf: Vec<f32>,
@@ -179,8 +209,30 @@ impl Analyzer {
             pitch,
             loudness: LoudnessMeter::new(rate, config.window),
             window_buf: vec![0.0; config.window],
+            window: config.window,
             decimated_buf,
         })
+    }
+
+    /// Tracks notes from `lowest_hz` up (clamped to what the analyzer was built for), with
+    /// the shortest window that reaches them ([`AnalysisConfig::window_for_lowest_note`]):
+    /// the latency follows. Takes effect at the next frame; the history is kept, so the
+    /// analysis goes on without a gap. Allocates nothing.
+    pub fn set_lowest_note(&mut self, lowest_hz: f32) {
+        let window = self.config.window_for_lowest_note(lowest_hz);
+        self.pitch.set_range(window, lowest_hz);
+        self.window = self.pitch.window();
+        self.loudness.set_window(self.window);
+    }
+
+    /// The window in use, in analysis samples.
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// The lowest f0 the pitch tracker reports now, in Hz.
+    pub fn lowest_note_hz(&self) -> f32 {
+        self.pitch.lowest_hz()
     }
 
     /// The configuration.
@@ -196,7 +248,7 @@ impl Analyzer {
     /// The delay from an input event to the frame that reflects it (centred on it), in host
     /// samples: the resampler's delay plus half the window.
     pub fn latency_host_samples(&self) -> f64 {
-        let analysis = self.resampler.delay_analysis_samples() + self.config.window as f64 / 2.0;
+        let analysis = self.resampler.delay_analysis_samples() + self.window as f64 / 2.0;
         analysis * self.resampler.host_rate() / self.resampler.analysis_rate()
     }
 
@@ -222,13 +274,15 @@ impl Analyzer {
             pitch,
             loudness,
             window_buf,
+            window,
             decimated_buf,
             ..
         } = self;
+        let tail = window_buf.len() - *window;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
             let p = if decimated_buf.is_empty() {
-                pitch.estimate(window_buf)
+                pitch.estimate(&window_buf[tail..])
             } else {
                 // Decimate only the new hop: the decimated window then equals
                 // `pitch.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
@@ -239,9 +293,11 @@ impl Analyzer {
                 let first = len - new;
                 let src = &window_buf[d * first..];
                 pitch.decimate(src, &mut decimated_buf[first..]);
-                pitch.estimate_decimated(decimated_buf)
+                // The active window's decimated samples are the tail (see
+                // `AnalysisConfig::window_for_lowest_note`).
+                pitch.estimate_decimated(&decimated_buf[len - pitch.decimated_len()..])
             };
-            let loudness_db = loudness.measure(window_buf);
+            let loudness_db = loudness.measure(&window_buf[tail..]);
             on_frame(
                 consumed,
                 Frame {

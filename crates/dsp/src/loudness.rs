@@ -79,8 +79,12 @@ pub fn a_weighting_db(freq_hz: f32) -> f32 {
 
 /// Measures A-weighted loudness (see the module docs for the exact definition).
 pub struct LoudnessMeter {
-    /// Frame length `N` (FFT size).
+    /// Frame length in use (at most `N`).
     window: usize,
+    /// FFT size `N`: the longest frame.
+    capacity: usize,
+    /// `Σw²` of the full-length window over `Σw²` of the window in use (1 at full length).
+    power_scale: f32,
     /// Sample rate the bin frequencies refer to.
     sample_rate: f32,
     /// Periodic Hann window, `N` samples.
@@ -118,13 +122,9 @@ impl LoudnessMeter {
             "sample rate must be finite and positive"
         );
         let n = window;
-        let hann: Vec<f32> = (0..n)
-            .map(|i| {
-                let phase = 2.0 * std::f64::consts::PI * i as f64 / n as f64;
-                (0.5 - 0.5 * phase.cos()) as f32
-            })
-            .collect();
-        let sum_w2: f64 = hann.iter().map(|&w| (w as f64) * (w as f64)).sum();
+        let mut hann = vec![0.0; n];
+        fill_hann(&mut hann);
+        let sum_w2 = hann_power(n);
         let bins = n / 2 + 1;
         let weights = (0..bins)
             .map(|k| {
@@ -143,6 +143,8 @@ impl LoudnessMeter {
         let scratch = fft.make_scratch_vec();
         Self {
             window,
+            capacity: window,
+            power_scale: 1.0,
             sample_rate,
             hann,
             weights,
@@ -153,9 +155,22 @@ impl LoudnessMeter {
         }
     }
 
-    /// The frame length `N` in samples.
+    /// The frame length in samples (`N`, or what [`LoudnessMeter::set_window`] chose).
     pub fn window(&self) -> usize {
         self.window
+    }
+
+    /// Measures frames of `window` samples (clamped to 2..=`N`) from now on: a periodic Hann
+    /// window of that length, zero-padded to the FFT size `N`. By Parseval the reading is the
+    /// same quantity (the A-weighted, window-weighted mean square), on a finer frequency grid;
+    /// at `N` it is bit-identical to a fresh meter. Allocates nothing.
+    pub fn set_window(&mut self, window: usize) {
+        let n = window.clamp(2, self.capacity);
+        fill_hann(&mut self.hann[..n]);
+        self.hann[n..].fill(0.0);
+        let sum_full = hann_power(self.capacity);
+        self.power_scale = (sum_full / hann_power(n)) as f32;
+        self.window = n;
     }
 
     /// The sample rate in Hz.
@@ -211,6 +226,9 @@ impl LoudnessMeter {
         for (x, &g) in spec_rest.iter().zip(weights_rest) {
             p += g * x.norm_sqr();
         }
+        if self.window < self.capacity {
+            p *= self.power_scale;
+        }
         if p.is_finite() {
             p
         } else {
@@ -225,6 +243,26 @@ impl LoudnessMeter {
     pub fn measure(&mut self, frame: &[f32]) -> f32 {
         power_to_db(self.measure_power(frame))
     }
+}
+
+/// Writes the periodic Hann window of `out.len()` samples into `out`.
+fn fill_hann(out: &mut [f32]) {
+    let n = out.len() as f64;
+    for (i, w) in out.iter_mut().enumerate() {
+        let phase = 2.0 * std::f64::consts::PI * i as f64 / n;
+        *w = (0.5 - 0.5 * phase.cos()) as f32;
+    }
+}
+
+/// `Σw²` of the periodic Hann window of `n` samples, summed in f64 over the f32 values.
+fn hann_power(n: usize) -> f64 {
+    (0..n)
+        .map(|i| {
+            let phase = 2.0 * std::f64::consts::PI * i as f64 / n as f64;
+            let w = (0.5 - 0.5 * phase.cos()) as f32 as f64;
+            w * w
+        })
+        .sum()
 }
 
 /// `max(10·log10(power), LOUDNESS_FLOOR_DB)`; 0, negative and NaN powers read the floor.

@@ -155,7 +155,7 @@ impl Engine {
         let voice = factory.build(model)?;
         let fade_len = (CROSSFADE_MS * 1e-3 * host_rate).round() as usize;
         let params = Params::default();
-        let engine = Self {
+        let mut engine = Self {
             host_rate,
             max_block,
             controls: ControlStage::new(config.frame_rate() as f32),
@@ -172,6 +172,7 @@ impl Engine {
             manual: ManualControls::new_boxed(),
             manual_on: false,
         };
+        engine.source.set_lowest_note(engine.params.lowest_note_hz);
         Ok((engine, factory))
     }
 
@@ -190,6 +191,7 @@ impl Engine {
     pub fn set_params(&mut self, params: &Params) {
         self.params = params.clamped();
         self.output.set_targets(&self.params);
+        self.source.set_lowest_note(self.params.lowest_note_hz);
     }
 
     /// The parameters in use.

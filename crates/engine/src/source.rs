@@ -15,6 +15,9 @@ pub(crate) struct FrameSource {
     analyzer: Analyzer,
     /// MIDI in: held notes, bend and envelope.
     notes: NoteSource,
+    /// The lowest note asked of the analyzer (NaN before the first setting: the analyzer's
+    /// full window).
+    lowest_note_hz: f32,
     /// Note frames emitted so far.
     note_frames: u64,
     /// Host samples per frame (not an integer in general).
@@ -34,6 +37,7 @@ impl FrameSource {
             mode: Mode::Audio,
             analyzer,
             notes: NoteSource::new(frame_rate as f32),
+            lowest_note_hz: f32::NAN,
             note_frames: 0,
             hop_host,
             frames: Vec::with_capacity(max_frames),
@@ -48,6 +52,15 @@ impl FrameSource {
     /// Chooses audio or notes.
     pub fn set_mode(&mut self, mode: Mode) {
         self.mode = mode;
+    }
+
+    /// Tracks notes from `lowest_hz` up (see [`Analyzer::set_lowest_note`]); the latency
+    /// follows. Does nothing when the setting is unchanged. Allocation-free.
+    pub fn set_lowest_note(&mut self, lowest_hz: f32) {
+        if lowest_hz != self.lowest_note_hz {
+            self.lowest_note_hz = lowest_hz;
+            self.analyzer.set_lowest_note(lowest_hz);
+        }
     }
 
     /// The note player (synth mode's keys, bend and envelope).

@@ -111,8 +111,9 @@ pub const DEFAULT_F0_HZ: f32 = 220.0;
 /// last voiced value. Silence and white noise stay well below it (see the module docs).
 pub const VOICED_CONFIDENCE: f32 = 0.6;
 
-/// The tracker decimates its input to the highest rate of at least this (8 kHz for 16 kHz).
-const INTERNAL_RATE_MIN: f32 = 8_000.0;
+/// The tracker decimates its input to the highest rate of at least this: the analysis rate
+/// (16 kHz) is used as it is; only faster inputs are decimated.
+const INTERNAL_RATE_MIN: f32 = 16_000.0;
 
 /// Outputs per register block of the decimation FIR.
 const BLOCK: usize = 16;
@@ -158,8 +159,12 @@ pub struct PitchEstimate {
 pub struct PitchTracker {
     /// Input sample rate in Hz.
     sample_rate: f32,
-    /// Input frame length in samples.
+    /// Input frame length in samples (the active one; at most `capacity`).
     window: usize,
+    /// The longest frame the buffers were sized for.
+    capacity: usize,
+    /// The lowest f0 reported, in Hz (the active range; at least [`MIN_F0_HZ`]).
+    lowest_hz: f32,
     algorithm: PitchAlgorithm,
     /// Decimation factor `D` (the tracker works at `sample_rate / D`).
     decimation: usize,
@@ -170,20 +175,24 @@ pub struct PitchTracker {
     /// Scratch for [`PitchTracker::decimate`]: the input split into its `D` polyphase
     /// components, `phases[p][j] = input[j·D + p]`.
     phases: Vec<Vec<f32>>,
-    /// The decimated frame, mean removed ([`PitchTracker::decimated_len`] samples).
+    /// The decimated frame, mean removed: the first [`PitchTracker::decimated_len`] samples
+    /// are the active frame (sized for `capacity`).
     frame: Vec<f32>,
+    /// Active decimated frame length.
+    frame_len: usize,
     /// Smallest lag searched at the decimated rate (period of `MAX_F0_HZ`).
     min_lag: usize,
-    /// Largest lag searched at the decimated rate (period of `MIN_F0_HZ`).
+    /// Largest lag searched at the decimated rate (period of the active `lowest_hz`).
     max_lag: usize,
-    /// Forward FFT size `M`: a power of two of at least `frame.len() + max_lag + 2`, so the
-    /// circular autocorrelation equals the linear one for every lag used.
+    /// Forward FFT size `M` in use: a power of two of at least `frame_len + max_lag + 2`, so
+    /// the circular autocorrelation equals the linear one for every lag used.
     fft_len: usize,
-    /// Forward real FFT of size `M`.
-    fft: Arc<dyn RealToComplex<f32>>,
-    /// Inverse real FFT of size `2M`: the autocorrelation at half-sample lags.
-    ifft: Arc<dyn ComplexToReal<f32>>,
-    /// Forward FFT input (`M`).
+    /// The FFT pairs planned for every `M` from 64 up to the one the longest frame needs
+    /// (a narrower range uses a smaller one).
+    plans: Vec<FftPair>,
+    /// Index of the pair in use in `plans`.
+    plan: usize,
+    /// Forward FFT input (`M`; sized for the largest plan, as are the next three).
     time: Vec<f32>,
     /// Forward FFT output (`M/2 + 1`).
     spectrum: Vec<Complex<f32>>,
@@ -195,10 +204,10 @@ pub struct PitchTracker {
     scratch_fwd: Vec<Complex<f32>>,
     /// Inverse FFT scratch.
     scratch_inv: Vec<Complex<f32>>,
-    /// m(τ) at integer lags `0..=max_lag + 1`.
+    /// m(τ) at integer lags `0..=max_lag + 1` (sized for the longest lag).
     overlap_energy: Vec<f32>,
     /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
-    /// `i = 0..=2·(max_lag + 1)`.
+    /// `i = 0..=2·(max_lag + 1)` (sized for the longest lag).
     curve: Vec<f32>,
     /// Key maxima of the current NSDF: (half-lag index, value); capacity fixed at
     /// construction (pushes never exceed it, so they never allocate).
@@ -212,6 +221,8 @@ impl std::fmt::Debug for PitchTracker {
         f.debug_struct("PitchTracker")
             .field("sample_rate", &self.sample_rate)
             .field("window", &self.window)
+            .field("capacity", &self.capacity)
+            .field("lowest_hz", &self.lowest_hz)
             .field("algorithm", &self.algorithm)
             .field("decimation", &self.decimation)
             .field("min_lag", &self.min_lag)
@@ -253,28 +264,40 @@ impl PitchTracker {
         let frame_len = (window - lowpass.len()) / decimation + 1;
         let fft_len = (frame_len + max_lag + 2).next_power_of_two();
         let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(fft_len);
-        let ifft = planner.plan_fft_inverse(2 * fft_len);
+        let plans: Vec<FftPair> =
+            std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
+                .map(|m| FftPair {
+                    fft: planner.plan_fft_forward(m),
+                    ifft: planner.plan_fft_inverse(2 * m),
+                })
+                .collect();
+        let largest = &plans[plans.len() - 1];
+        let (fft, ifft) = (largest.fft.clone(), largest.ifft.clone());
+        let scratch_fwd_len = plans.iter().map(|p| p.fft.get_scratch_len()).max();
+        let scratch_inv_len = plans.iter().map(|p| p.ifft.get_scratch_len()).max();
         Self {
             sample_rate,
             window,
+            capacity: window,
+            lowest_hz: MIN_F0_HZ,
             algorithm,
             decimation,
             input: vec![0.0; window],
             phases: vec![vec![0.0; window.div_ceil(decimation)]; decimation],
             lowpass,
             frame: vec![0.0; frame_len],
+            frame_len,
             min_lag,
             max_lag,
             fft_len,
+            plan: plans.len() - 1,
             time: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
             power: ifft.make_input_vec(),
             acf: ifft.make_output_vec(),
-            scratch_fwd: fft.make_scratch_vec(),
-            scratch_inv: ifft.make_scratch_vec(),
-            fft,
-            ifft,
+            scratch_fwd: vec![Complex::default(); scratch_fwd_len.unwrap_or(0)],
+            scratch_inv: vec![Complex::default(); scratch_inv_len.unwrap_or(0)],
+            plans,
             overlap_energy: vec![0.0; max_lag + 2],
             curve: vec![0.0; 2 * (max_lag + 1) + 1],
             key_maxima: Vec::with_capacity(max_lag + 2),
@@ -291,14 +314,67 @@ impl PitchTracker {
     /// [`MIN_F0_HZ`] plus 2 (the overlap at that lag is then tiny; the default window leaves
     /// far more, see the module docs).
     pub fn min_window(sample_rate: f32) -> usize {
+        Self::min_window_for(sample_rate, MIN_F0_HZ)
+    }
+
+    /// The shortest window that holds the lag of `lowest_hz` at `sample_rate` (see
+    /// [`PitchTracker::min_window`]).
+    pub fn min_window_for(sample_rate: f32, lowest_hz: f32) -> usize {
         let d = Self::decimation_for(sample_rate);
-        let max_lag = (sample_rate / d as f32 / MIN_F0_HZ).ceil() as usize;
-        (max_lag + 1) * d + lowpass_taps(d).len()
+        (Self::lag_for(sample_rate / d as f32, lowest_hz) + 1) * d + lowpass_len(d)
+    }
+
+    /// The lag of `lowest_hz` at `rate`, in samples (rounded up).
+    fn lag_for(rate: f32, lowest_hz: f32) -> usize {
+        (rate / lowest_hz).ceil() as usize
+    }
+
+    /// Narrows the tracker to frames of `window` samples and f0 from `lowest_hz` up, within
+    /// what it was built for: `window` at most the window given to [`PitchTracker::new`],
+    /// `lowest_hz` at least [`MIN_F0_HZ`], and `window` at least
+    /// [`PitchTracker::min_window_for`] that f0. Out-of-range values are clamped into that.
+    /// A shorter window costs less latency (a frame describes its centre); the lowest f0
+    /// needs about 1.4 of its periods. Allocates nothing (the buffers keep their size).
+    pub fn set_range(&mut self, window: usize, lowest_hz: f32) {
+        let lowest_hz = if lowest_hz.is_finite() {
+            lowest_hz.clamp(MIN_F0_HZ, MAX_F0_HZ)
+        } else {
+            MIN_F0_HZ
+        };
+        let min = Self::min_window_for(self.sample_rate, lowest_hz);
+        let window = window.clamp(min.min(self.capacity), self.capacity);
+        let d = self.decimation;
+        self.window = window;
+        self.lowest_hz = lowest_hz;
+        self.frame_len = (window - self.lowpass.len()) / d + 1;
+        let max_lag = Self::lag_for(self.sample_rate / d as f32, lowest_hz);
+        // The frame must hold the longest lag plus 2 (the overlap sums index it).
+        self.max_lag = max_lag
+            .min(self.frame_len.saturating_sub(2))
+            .max(self.min_lag + 1);
+        let needed = (self.frame_len + self.max_lag + 2).next_power_of_two();
+        self.plan = self
+            .plans
+            .iter()
+            .position(|p| p.fft.len() >= needed)
+            .unwrap_or(self.plans.len() - 1);
+        self.fft_len = self.plans[self.plan].fft.len();
+        self.last_f0 = self.last_f0.max(lowest_hz);
+    }
+
+    /// The lowest f0 reported, in Hz.
+    pub fn lowest_hz(&self) -> f32 {
+        self.lowest_hz
     }
 
     /// The frame length in samples.
     pub fn window(&self) -> usize {
         self.window
+    }
+
+    /// The longest frame length the tracker was built for.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The sample rate in Hz.
@@ -321,14 +397,15 @@ impl PitchTracker {
     /// Uses the first `window` samples of `frame`; a shorter frame is zero-padded at the end.
     /// Non-finite samples count as 0. Allocates nothing.
     pub fn estimate(&mut self, frame: &[f32]) -> PitchEstimate {
-        let n = frame.len().min(self.window);
+        let (w, l) = (self.window, self.frame_len);
+        let n = frame.len().min(w);
         for (dst, &x) in self.input.iter_mut().zip(&frame[..n]) {
             *dst = if x.is_finite() { x } else { 0.0 };
         }
-        self.input[n..].fill(0.0);
+        self.input[n..w].fill(0.0);
         let mut out = std::mem::take(&mut self.frame);
         let input = std::mem::take(&mut self.input);
-        self.decimate(&input, &mut out);
+        self.decimate(&input[..w], &mut out[..l]);
         self.input = input;
         self.frame = out;
         self.finish_estimate()
@@ -340,11 +417,11 @@ impl PitchTracker {
     /// streaming caller can decimate only each hop's new samples and keep a decimated window
     /// itself, as [`crate::analysis::Analyzer`] does. Allocates nothing.
     pub fn estimate_decimated(&mut self, decimated: &[f32]) -> PitchEstimate {
-        let n = decimated.len().min(self.frame.len());
+        let n = decimated.len().min(self.frame_len);
         for (dst, &x) in self.frame.iter_mut().zip(&decimated[..n]) {
             *dst = if x.is_finite() { x } else { 0.0 };
         }
-        self.frame[n..].fill(0.0);
+        self.frame[n..self.frame_len].fill(0.0);
         self.finish_estimate()
     }
 
@@ -360,7 +437,7 @@ impl PitchTracker {
 
     /// Length of the decimated frame: `(window − taps) / D + 1`.
     pub fn decimated_len(&self) -> usize {
-        self.frame.len()
+        self.frame_len
     }
 
     /// Low-pass filters and decimates `input` ("valid" convolution, no padding):
@@ -395,7 +472,7 @@ impl PitchTracker {
         let available = if input.len() >= taps {
             ((input.len() - taps) / d + 1)
                 .min(out.len())
-                .min((self.window - taps) / d + 1)
+                .min((self.capacity - taps) / d + 1)
         } else {
             0
         };
@@ -403,7 +480,7 @@ impl PitchTracker {
         if available == 0 {
             return;
         }
-        // At most `window` samples: the phases hold them all.
+        // At most `capacity` samples: the phases hold them all.
         let used = d * (available - 1) + taps;
         let input = &input[..used];
         // Deinterleave: phases[p][j] = input[j·d + p].
@@ -466,7 +543,7 @@ impl PitchTracker {
         };
         if confidence >= VOICED_CONFIDENCE && period.is_finite() && period > 0.0 {
             let rate = self.sample_rate / self.decimation as f32;
-            self.last_f0 = (rate / period).clamp(MIN_F0_HZ, MAX_F0_HZ);
+            self.last_f0 = (rate / period).clamp(self.lowest_hz, MAX_F0_HZ);
         }
         PitchEstimate {
             f0_hz: self.last_f0,
@@ -477,18 +554,29 @@ impl PitchTracker {
     /// Removes the mean of the decimated frame; returns its energy.
     #[inline(always)]
     fn remove_mean(&mut self) -> f32 {
-        let mean = sum_lanes(&self.frame, |x| x) / self.frame.len() as f32;
-        for y in self.frame.iter_mut() {
+        let frame = &mut self.frame[..self.frame_len];
+        let mean = sum_lanes(frame, |x| x) / frame.len() as f32;
+        for y in frame.iter_mut() {
             *y -= mean;
         }
-        sum_lanes(&self.frame, |x| x * x)
+        sum_lanes(frame, |x| x * x)
+    }
+
+    /// The active part of `overlap_energy`: lags `0..=max_lag + 1`.
+    fn overlap_len(&self) -> usize {
+        self.max_lag + 2
+    }
+
+    /// The active part of `curve`: half lags `0..=2·(max_lag + 1)`.
+    fn curve_len(&self) -> usize {
+        2 * (self.max_lag + 1) + 1
     }
 
     /// Returns (period in decimated samples, unclamped confidence); period 0 when none.
     #[inline(always)]
     fn raw_estimate(&mut self) -> (f32, f32) {
         let energy = self.remove_mean();
-        let l = self.frame.len();
+        let l = self.frame_len;
         if !(energy.is_finite() && energy > SILENCE_MEAN_SQUARE * l as f32) {
             return (0.0, 0.0);
         }
@@ -496,26 +584,30 @@ impl PitchTracker {
         // Autocorrelation r(τ) = Σ_j x_j x_{j+τ} through |FFT|² (zero-padded: no wrap),
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
         // spectrum zero-padded: exact band-limited interpolation of r).
-        self.time[..l].copy_from_slice(&self.frame);
-        self.time[l..].fill(0.0);
-        if self
+        let m = self.fft_len;
+        let pair = &self.plans[self.plan];
+        let time = &mut self.time[..m];
+        let spectrum = &mut self.spectrum[..m / 2 + 1];
+        time[..l].copy_from_slice(&self.frame[..l]);
+        time[l..].fill(0.0);
+        let scratch = &mut self.scratch_fwd[..pair.fft.get_scratch_len()];
+        if pair
             .fft
-            .process_with_scratch(&mut self.time, &mut self.spectrum, &mut self.scratch_fwd)
+            .process_with_scratch(time, spectrum, scratch)
             .is_err()
         {
             return (0.0, 0.0);
         }
-        let half = self.fft_len / 2;
-        for (dst, src) in self.power[..half].iter_mut().zip(&self.spectrum[..half]) {
+        let half = m / 2;
+        let power = &mut self.power[..m + 1];
+        let acf = &mut self.acf[..2 * m];
+        for (dst, src) in power[..half].iter_mut().zip(&spectrum[..half]) {
             *dst = Complex::new(src.norm_sqr(), 0.0);
         }
-        self.power[half] = Complex::new(0.5 * self.spectrum[half].norm_sqr(), 0.0);
-        self.power[half + 1..].fill(Complex::new(0.0, 0.0));
-        if self
-            .ifft
-            .process_with_scratch(&mut self.power, &mut self.acf, &mut self.scratch_inv)
-            .is_err()
-        {
+        power[half] = Complex::new(0.5 * spectrum[half].norm_sqr(), 0.0);
+        power[half + 1..].fill(Complex::new(0.0, 0.0));
+        let scratch = &mut self.scratch_inv[..pair.ifft.get_scratch_len()];
+        if pair.ifft.process_with_scratch(power, acf, scratch).is_err() {
             return (0.0, 0.0);
         }
 
@@ -524,8 +616,8 @@ impl PitchTracker {
         // vectorized partial sums, so that the chains run side by side instead of one long
         // dependency chain.
         const CHAINS: usize = 4;
-        let n = self.overlap_energy.len();
-        let frame = &self.frame;
+        let n = self.overlap_len();
+        let frame = &self.frame[..l];
         let step = |j: usize| frame[j] * frame[j] + frame[l - 1 - j] * frame[l - 1 - j];
         let seg = n.div_ceil(CHAINS);
         let mut m = [0.0f32; CHAINS];
@@ -576,10 +668,11 @@ impl PitchTracker {
         // whose overlap holds (almost) no energy read 0 instead of 0/0.
         let scale = 2.0 / self.fft_len as f32;
         let floor = self.overlap_energy[0] * 1e-6 + f32::MIN_POSITIVE;
-        let count = self.overlap_energy.len() - 1;
+        let count = self.overlap_len() - 1;
         let pairs = self.curve[..2 * count].chunks_exact_mut(2);
         let acf = self.acf[..2 * count].chunks_exact(2);
-        for ((out, r), m) in pairs.zip(acf).zip(self.overlap_energy.windows(2)) {
+        let overlap = &self.overlap_energy[..=count];
+        for ((out, r), m) in pairs.zip(acf).zip(overlap.windows(2)) {
             let m0 = m[0].max(floor);
             let mh = (0.5 * (m[0] + m[1])).max(floor);
             out[0] = scale * r[0] / m0;
@@ -594,7 +687,7 @@ impl PitchTracker {
     #[inline(always)]
     fn mpm(&mut self) -> Option<(f32, f32)> {
         self.fill_nsdf();
-        let nsdf = &self.curve;
+        let nsdf = &self.curve[..self.curve_len()];
         let lo = 2 * self.min_lag;
         let hi = nsdf.len() - 1;
 
@@ -625,9 +718,10 @@ impl PitchTracker {
     fn yin(&mut self) -> Option<(f32, f32)> {
         // d(i/2) / (L − i/2) from the NSDF: d = m − 2r = m (1 − n).
         self.fill_nsdf();
-        let l = self.frame.len() as f32;
+        let l = self.frame_len as f32;
+        let curve_len = self.curve_len();
         let mut running = 0.0f32;
-        for i in 1..self.curve.len() {
+        for i in 1..curve_len {
             let t = i / 2;
             let m = if i % 2 == 0 {
                 self.overlap_energy[t]
@@ -645,7 +739,7 @@ impl PitchTracker {
             self.curve[i] = 1.0 - cmndf;
         }
         self.curve[0] = 0.0;
-        let score = &self.curve;
+        let score = &self.curve[..curve_len];
         let (lo, hi) = (2 * self.min_lag, 2 * self.max_lag);
         let mut found = 0;
         let mut i = lo;
@@ -675,14 +769,29 @@ impl PitchTracker {
     }
 }
 
+/// A forward real FFT of size `M` and the inverse of size `2M` behind the autocorrelation.
+struct FftPair {
+    fft: Arc<dyn RealToComplex<f32>>,
+    ifft: Arc<dyn ComplexToReal<f32>>,
+}
+
+/// The number of taps of [`lowpass_taps`] for decimating by `d`: `16·d + 1`, 1 for `d = 1`.
+fn lowpass_len(d: usize) -> usize {
+    if d <= 1 {
+        1
+    } else {
+        16 * d + 1
+    }
+}
+
 /// A windowed-sinc (Blackman) low-pass for decimating by `d`: cutoff at 0.8 of the
-/// decimated Nyquist frequency, `16·d + 1` taps, unity gain at DC. `[1.0]` for `d = 1`.
+/// decimated Nyquist frequency, [`lowpass_len`] taps, unity gain at DC. `[1.0]` for `d = 1`.
 fn lowpass_taps(d: usize) -> Vec<f32> {
     if d <= 1 {
         return vec![1.0];
     }
     let half = 8 * d;
-    let len = 2 * half + 1;
+    let len = lowpass_len(d);
     let cutoff = 0.8 / d as f64; // relative to the input Nyquist frequency
     let mut taps: Vec<f64> = (0..len)
         .map(|i| {
