@@ -281,11 +281,14 @@ impl Engine {
 
     /// The delay from an input event to the matching output, in host samples, rounded to
     /// whole samples: the analysis delay (resampler plus half the window, see
-    /// [`Analyzer::latency_host_samples`]) plus half a hop, the midpoint of the control ramp
-    /// that starts when a frame completes. Synth mode has only the ramp.
+    /// [`Analyzer::latency_host_samples`]) plus one hop. The synth reaches a frame's values at
+    /// the end of the control ramp that starts when the frame completes, one hop later, so a
+    /// vibrato or a tremolo comes out one hop after the analysis delay; a step falls on
+    /// average half a hop before the frame that first sees it and is heard at the ramp's
+    /// midpoint, half a hop after it: one hop again (measured in tests/in_step.rs). Synth mode
+    /// has only the hop.
     pub fn latency_samples(&self) -> u32 {
-        let ramp = self.source.hop_host() / 2.0;
-        (self.source.latency_host_samples() + ramp).round() as u32
+        (self.source.latency_host_samples() + self.source.hop_host()).round() as u32
     }
 
     /// Clears every state (analysis, decoder, synth, reverb, smoothers, held notes), keeping

@@ -1,6 +1,6 @@
 //! Shared helpers for the engine tests: hand-wired models with known behaviour, test signals
 //! with analytic f0, and measurements.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::f64::consts::PI;
 

@@ -1,0 +1,234 @@
+//! Pitch and loudness reach the synth together, at the reported latency: a fast, wide
+//! vibrato with a tremolo, and pitch and loudness steps, through the hand-wired model (a pure
+//! fundamental whose level follows the loudness), measured on the output with zero crossings
+//! and a short RMS, independently of the engine's analysis.
+
+mod common;
+
+use std::f64::consts::TAU;
+
+use common::{sawtooth, wired_model};
+
+use timbre_engine::{Engine, Params};
+
+const RATE: f64 = 48_000.0;
+
+/// Renders `input` at 48 kHz in 128-sample blocks, dry, with the lowest note at `lowest`;
+/// returns the left output and the reported latency in samples.
+fn render(input: &[f32], lowest: f32) -> (Vec<f32>, f64) {
+    let (mut engine, _factory) = Engine::prepare(&wired_model(true), RATE, 128).unwrap();
+    engine.set_params(&Params {
+        reverb_percent: 0.0,
+        lowest_note_hz: lowest,
+        ..Params::default()
+    });
+    engine.reset();
+    let mut left = vec![0.0f32; input.len()];
+    let mut right = vec![0.0f32; input.len()];
+    for ((i, l), r) in input
+        .chunks(128)
+        .zip(left.chunks_mut(128))
+        .zip(right.chunks_mut(128))
+    {
+        engine.process(&[i], l, r);
+    }
+    (left, engine.latency_samples() as f64)
+}
+
+/// The output's frequency at every sample from its upward zero crossings (a pure
+/// fundamental): one period's frequency, placed at the middle of that period.
+fn frequency_track(out: &[f32]) -> Vec<(f64, f64)> {
+    let crossings: Vec<f64> = out
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
+        .map(|(n, w)| n as f64 + (-w[0] / (w[1] - w[0])) as f64)
+        .collect();
+    crossings
+        .windows(2)
+        .map(|c| ((c[0] + c[1]) / 2.0, RATE / (c[1] - c[0])))
+        .collect()
+}
+
+/// The output's level in dB every 48 samples, from the RMS over a centred 2 ms window.
+fn level_track(out: &[f32]) -> Vec<(f64, f64)> {
+    (48..out.len() - 48)
+        .step_by(48)
+        .map(|n| {
+            let w = &out[n - 48..n + 48];
+            let ms = w.iter().map(|v| (v * v) as f64).sum::<f64>() / w.len() as f64;
+            (n as f64, 10.0 * (ms + 1e-12).log10())
+        })
+        .collect()
+}
+
+/// The delay (in samples) of `track` against the modulation `cos(2π·rate_hz·t)` it follows:
+/// the phase of the track's component at `rate_hz`, over whole cycles from `from` on.
+fn modulation_delay(track: &[(f64, f64)], rate_hz: f64, from: f64, to: f64) -> f64 {
+    let cycle = RATE / rate_hz;
+    let to = from + ((to - from) / cycle).floor() * cycle;
+    let points: Vec<&(f64, f64)> = track.iter().filter(|p| p.0 >= from && p.0 < to).collect();
+    let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
+    let (mut re, mut im) = (0.0, 0.0);
+    for &&(n, v) in &points {
+        let phase = TAU * rate_hz * n / RATE;
+        re += (v - mean) * phase.cos();
+        im += (v - mean) * phase.sin();
+    }
+    // v ≈ a·cos(ω(n − d)) ⇒ (re, im) ∝ (cos ωd, sin ωd).
+    let delay = im.atan2(re) / TAU * cycle;
+    if delay < 0.0 {
+        delay + cycle
+    } else {
+        delay
+    }
+}
+
+#[test]
+fn vibrato_and_tremolo_arrive_together_at_the_reported_latency() {
+    // ±150 cents at 7 Hz around 400 Hz (a wide, fast sung vibrato) and a ±6 dB tremolo at
+    // 3 Hz, at once.
+    let vibrato = 7.0;
+    let tremolo = 3.0;
+    let f0 = |t: f64| 400.0 * 2f64.powf(1.5 * (TAU * vibrato * t).cos() / 12.0);
+    let db = |t: f64| -14.0 + 6.0 * (TAU * tremolo * t).cos();
+    let input = sawtooth(RATE, 4.0, f0, |t| 10f64.powf(db(t) / 20.0));
+    let mut results = Vec::new();
+    for lowest in [100.0, 50.0, 150.0] {
+        let (out, latency) = render(&input, lowest);
+        let (from, to) = (RATE * 0.5, RATE * 3.8);
+        let cents: Vec<(f64, f64)> = frequency_track(&out)
+            .into_iter()
+            .map(|(n, f)| (n, 1200.0 * (f / 400.0).log2()))
+            .collect();
+        let pitch = modulation_delay(&cents, vibrato, from, to);
+        let loudness = modulation_delay(&level_track(&out), tremolo, from, to);
+        let ms = |samples: f64| samples / RATE * 1e3;
+        println!(
+            "lowest note {lowest} Hz: reported latency {:.2} ms; vibrato arrives after {:.2} ms, \
+             tremolo after {:.2} ms ({:+.2} ms apart)",
+            ms(latency),
+            ms(pitch),
+            ms(loudness),
+            ms(pitch - loudness)
+        );
+        results.push((ms(latency), ms(pitch), ms(loudness)));
+    }
+    for (latency, pitch, loudness) in results {
+        assert!(
+            (pitch - loudness).abs() < 2.0,
+            "pitch and loudness {:.2} ms apart",
+            pitch - loudness
+        );
+        assert!(
+            (pitch - latency).abs() < 1.0,
+            "pitch {pitch:.2} ms, latency {latency:.2}"
+        );
+        assert!(
+            (loudness - latency).abs() < 1.0,
+            "loudness {loudness:.2} ms, latency {latency:.2}"
+        );
+    }
+}
+
+/// The time at which `track` first crosses `level` (upward when `rising`) after `from`,
+/// interpolated between points.
+fn crossing(track: &[(f64, f64)], from: f64, level: f64, rising: bool) -> Option<f64> {
+    track.windows(2).find_map(|w| {
+        let (a, b) = (w[0], w[1]);
+        let crosses = if rising {
+            a.1 < level && b.1 >= level
+        } else {
+            a.1 > level && b.1 <= level
+        };
+        (a.0 >= from && crosses).then(|| a.0 + (level - a.1) / (b.1 - a.1) * (b.0 - a.0))
+    })
+}
+
+/// Fails today (issue 15 stays open): pitch steps up are heard about 4 ms after the
+/// reported latency and steps down about 2 ms before it (the pitch tracker on a window that
+/// holds both notes), loudness steps within -4..+4 ms; on some steps the two are 3 ms apart.
+/// Run with `--ignored` to see the figures.
+#[test]
+#[ignore = "pitch steps are 2-4 ms off the loudness steps (issue 15)"]
+fn pitch_and_loudness_steps_arrive_together_and_on_time() {
+    // Notes of 250 ms that move up and down by 2 to 7 semitones; each also changes level by
+    // 8 dB. Both are steps in the input at the same instant.
+    let notes = [0.0, 5.0, 2.0, 9.0, 4.0, 7.0, 0.0, 3.0, 10.0, 5.0, 12.0, 7.0];
+    let len = 0.25;
+    let note_at = |t: f64| notes[((t / len) as usize).min(notes.len() - 1)];
+    let f0 = |t: f64| 330.0 * 2f64.powf(note_at(t) / 12.0);
+    let db = |t: f64| {
+        if ((t / len) as usize).is_multiple_of(2) {
+            -12.0
+        } else {
+            -20.0
+        }
+    };
+    let input = sawtooth(RATE, len * notes.len() as f64, f0, |t| {
+        10f64.powf(db(t) / 20.0)
+    });
+    let (out, latency) = render(&input, 100.0);
+    let cents: Vec<(f64, f64)> = frequency_track(&out)
+        .into_iter()
+        .map(|(n, f)| (n, 1200.0 * (f / 330.0).log2()))
+        .collect();
+    let levels = level_track(&out);
+    let mut pitch_offsets = Vec::new();
+    let mut loudness_offsets = Vec::new();
+    for k in 1..notes.len() {
+        let step = k as f64 * len * RATE;
+        let due = step + latency;
+        let from = step;
+        // Midway in cents between the two notes, and midway in dB between the two levels.
+        let (a, b) = (notes[k - 1] * 100.0, notes[k] * 100.0);
+        let pitch = crossing(&cents, from, (a + b) / 2.0, b > a).expect("pitch step");
+        let level_before = levels
+            .iter()
+            .filter(|p| p.0 > step - 0.05 * RATE && p.0 < step)
+            .map(|p| p.1)
+            .sum::<f64>()
+            / levels
+                .iter()
+                .filter(|p| p.0 > step - 0.05 * RATE && p.0 < step)
+                .count() as f64;
+        let after = step + latency + 0.05 * RATE;
+        let level_after = levels
+            .iter()
+            .filter(|p| p.0 > after && p.0 < after + 0.05 * RATE)
+            .map(|p| p.1)
+            .sum::<f64>()
+            / levels
+                .iter()
+                .filter(|p| p.0 > after && p.0 < after + 0.05 * RATE)
+                .count() as f64;
+        let loudness = crossing(
+            &levels,
+            from,
+            (level_before + level_after) / 2.0,
+            level_after > level_before,
+        )
+        .expect("loudness step");
+        pitch_offsets.push((pitch - due) / RATE * 1e3);
+        loudness_offsets.push((loudness - due) / RATE * 1e3);
+    }
+    let spread = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+        (mean, sd)
+    };
+    let (pm, ps) = spread(&pitch_offsets);
+    let (lm, ls) = spread(&loudness_offsets);
+    println!(
+        "latency {:.2} ms; pitch steps heard {pm:+.2} ms from it (jitter sd {ps:.2} ms), \
+         loudness steps {lm:+.2} ms (sd {ls:.2} ms)\npitch {pitch_offsets:.2?}\nloudness \
+         {loudness_offsets:.2?}",
+        latency / RATE * 1e3
+    );
+    for (p, l) in pitch_offsets.iter().zip(&loudness_offsets) {
+        assert!(
+            (p - l).abs() < 2.0,
+            "pitch {p:.2} ms, loudness {l:.2} ms apart"
+        );
+    }
+}
