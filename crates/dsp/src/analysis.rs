@@ -44,7 +44,7 @@
 //! as 0; frames are always finite.
 
 use crate::loudness::LoudnessMeter;
-use crate::pitch::{PitchTracker, VOICED_CONFIDENCE};
+use crate::pitch::PitchTracker;
 use crate::resample::{AnalysisResampler, ResampleError};
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
@@ -297,11 +297,7 @@ impl Analyzer {
                 // `AnalysisConfig::window_for_lowest_note`).
                 pitch.estimate_decimated(&decimated_buf[len - pitch.decimated_len()..])
             };
-            let loudness_db = if p.confidence >= VOICED_CONFIDENCE {
-                loudness.measure_voiced(&window_buf[tail..], p.f0_hz)
-            } else {
-                loudness.measure(&window_buf[tail..])
-            };
+            let loudness_db = loudness.measure(&window_buf[tail..]);
             on_frame(
                 consumed,
                 Frame {

@@ -85,8 +85,6 @@ pub struct LoudnessMeter {
     capacity: usize,
     /// `Σw²` of the full-length window over `Σw²` of the window in use (1 at full length).
     power_scale: f32,
-    /// `Σw²` of the full-length Hann window.
-    full_hann_power: f64,
     /// Sample rate the bin frequencies refer to.
     sample_rate: f32,
     /// Periodic Hann window, `N` samples.
@@ -147,7 +145,6 @@ impl LoudnessMeter {
             window,
             capacity: window,
             power_scale: 1.0,
-            full_hann_power: sum_w2,
             sample_rate,
             hann,
             weights,
@@ -171,7 +168,8 @@ impl LoudnessMeter {
         let n = window.clamp(2, self.capacity);
         fill_hann(&mut self.hann[..n]);
         self.hann[n..].fill(0.0);
-        self.power_scale = (self.full_hann_power / hann_power(n)) as f32;
+        let sum_full = hann_power(self.capacity);
+        self.power_scale = (sum_full / hann_power(n)) as f32;
         self.window = n;
     }
 
@@ -185,105 +183,25 @@ impl LoudnessMeter {
     /// Uses the first `window` samples of `frame`; a shorter frame is zero-padded at the end.
     /// Non-finite samples count as 0. Allocates nothing.
     pub fn measure_power(&mut self, frame: &[f32]) -> f32 {
-        let scale = if self.window < self.capacity {
-            self.power_scale
-        } else {
-            1.0
-        };
-        let hann = std::mem::take(&mut self.hann);
-        let p = self.weighted_power(frame, &hann, scale);
-        self.hann = hann;
-        p
-    }
-
-    /// Like [`LoudnessMeter::measure_power`] for a frame whose pitch is known to be `f0_hz`.
-    ///
-    /// In a window narrowed by [`LoudnessMeter::set_window`], which may hold only one or two
-    /// periods of the note, a Hann-weighted reading ripples by several dB with the waveform's
-    /// position in the window (a bright tone's A-weighted energy comes in one short burst per
-    /// period), and that would put a flutter on the note. There the reading is taken over
-    /// as many whole periods as the window holds, centred on the window's centre: in each
-    /// period, each harmonic's amplitude from its Fourier coefficient over that period (edge samples weighted by the share of them
-    /// inside), weighted by the A curve at its frequency and summed. Over a whole period the
-    /// harmonics are orthogonal, so a steady tone reads the same wherever the window falls,
-    /// and by Parseval the sum is the A-weighted mean square, as in the module docs; the
-    /// periods' powers are averaged.
-    /// A full-length window, and an `f0_hz` that is not finite and positive, give the Hann
-    /// reading. Allocates nothing.
-    pub fn measure_power_voiced(&mut self, frame: &[f32], f0_hz: f32) -> f32 {
-        let period = self.sample_rate as f64 / f0_hz as f64;
-        let n = self.window.min(frame.len());
-        if self.window == self.capacity || !(period.is_finite() && period > 2.0) {
-            return self.measure_power(frame);
-        }
-        // As many whole periods as the window holds, centred.
-        let periods = (n as f64 / period).floor().max(1.0);
-        let span = (periods * period).min(n as f64);
-        let period = span / periods;
-        let start = n as f64 / 2.0 - span / 2.0;
-        let nyquist = self.sample_rate as f64 / 2.0;
-        let mut power = 0.0f64;
-        for p in 0..periods as usize {
-            let (from, to) = (start + p as f64 * period, start + (p + 1) as f64 * period);
-            let first = ((from - 0.5).floor().max(0.0)) as usize;
-            let last = ((to + 0.5).ceil() as usize).min(n);
-            let mut h = 1;
-            while (h as f64) * (f0_hz as f64) < nyquist {
-                let freq = h as f64 * f0_hz as f64;
-                let step = -std::f64::consts::TAU * freq / self.sample_rate as f64;
-                let (mut s, mut c) = (step * first as f64).sin_cos();
-                let (sin_step, cos_step) = step.sin_cos();
-                let (mut re, mut im) = (0.0f64, 0.0f64);
-                for (j, &x) in frame.iter().enumerate().take(last).skip(first) {
-                    let t = j as f64;
-                    let inside = ((t + 0.5).min(to) - (t - 0.5).max(from)).clamp(0.0, 1.0);
-                    if x.is_finite() {
-                        re += inside * x as f64 * c;
-                        im += inside * x as f64 * s;
-                    }
-                    (c, s) = (c * cos_step - s * sin_step, s * cos_step + c * sin_step);
-                }
-                // |a_h|² / 2 with a_h = (2 / period) · Σ: that harmonic's mean square over
-                // this period.
-                let mean_square = 2.0 * (re * re + im * im) / (period * period);
-                power += a_weighting_power(freq) * mean_square;
-                h += 1;
-            }
-        }
-        // The periods' powers are averaged (not their coefficients), so a note that starts
-        // inside the span counts by the share of the span it fills, as in the Hann reading.
-        let power = power / periods;
-        let power = power as f32;
-        if power.is_finite() {
-            power
-        } else {
-            0.0
-        }
-    }
-
-    /// [`Self::weighted_power_impl`], compiled for AVX2 + FMA where the CPU has them.
-    fn weighted_power(&mut self, frame: &[f32], window: &[f32], scale: f32) -> f32 {
         #[cfg(target_arch = "x86_64")]
         if timbre_simd::has_avx2_fma() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-            return unsafe { self.weighted_power_avx2(frame, window, scale) };
+            return unsafe { self.measure_power_avx2(frame) };
         }
-        self.weighted_power_impl(frame, window, scale)
+        self.measure_power_impl(frame)
     }
 
-    /// [`Self::weighted_power_impl`] compiled for AVX2 + FMA (bit-identical results).
+    /// [`Self::measure_power_impl`] compiled for AVX2 + FMA (bit-identical results).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn weighted_power_avx2(&mut self, frame: &[f32], window: &[f32], scale: f32) -> f32 {
-        self.weighted_power_impl(frame, window, scale)
+    unsafe fn measure_power_avx2(&mut self, frame: &[f32]) -> f32 {
+        self.measure_power_impl(frame)
     }
 
-    /// The A-weighted power of `frame` under `window`, times `scale` (the ratio of the full
-    /// Hann window's `Σw²` to this window's; the weights were made for the full one).
     #[inline(always)]
-    fn weighted_power_impl(&mut self, frame: &[f32], window: &[f32], scale: f32) -> f32 {
+    fn measure_power_impl(&mut self, frame: &[f32]) -> f32 {
         let n = frame.len().min(self.window);
-        for ((dst, &x), &w) in self.input.iter_mut().zip(&frame[..n]).zip(window) {
+        for ((dst, &x), &w) in self.input.iter_mut().zip(&frame[..n]).zip(&self.hann) {
             *dst = if x.is_finite() { x * w } else { 0.0 };
         }
         self.input[n..].fill(0.0);
@@ -308,8 +226,8 @@ impl LoudnessMeter {
         for (x, &g) in spec_rest.iter().zip(weights_rest) {
             p += g * x.norm_sqr();
         }
-        if scale != 1.0 {
-            p *= scale;
+        if self.window < self.capacity {
+            p *= self.power_scale;
         }
         if p.is_finite() {
             p
@@ -324,11 +242,6 @@ impl LoudnessMeter {
     /// Non-finite samples count as 0. Allocates nothing.
     pub fn measure(&mut self, frame: &[f32]) -> f32 {
         power_to_db(self.measure_power(frame))
-    }
-
-    /// [`LoudnessMeter::measure_power_voiced`] in dB: `max(10·log10(P), −80)`.
-    pub fn measure_voiced(&mut self, frame: &[f32], f0_hz: f32) -> f32 {
-        power_to_db(self.measure_power_voiced(frame, f0_hz))
     }
 }
 
