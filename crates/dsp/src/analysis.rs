@@ -103,9 +103,9 @@ impl AnalysisConfig {
 
 /// Periods of the lowest note that the analysis window spans (see
 /// [`AnalysisConfig::window_for_lowest_note`]). The pitch tracker needs the lag of one
-/// period plus enough overlap to compare; 1.4 periods of 100 Hz is a 14 ms window, a
-/// 7 ms analysis delay.
-pub const WINDOW_PERIODS: f32 = 1.4;
+/// period plus enough overlap to compare; 1.6 periods of 50 Hz is the 32 ms window the models
+/// were trained with.
+pub const WINDOW_PERIODS: f32 = 1.6;
 
 /// One analysis frame.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]

@@ -111,9 +111,11 @@ pub const DEFAULT_F0_HZ: f32 = 220.0;
 /// last voiced value. Silence and white noise stay well below it (see the module docs).
 pub const VOICED_CONFIDENCE: f32 = 0.6;
 
-/// The tracker decimates its input to the highest rate of at least this: the analysis rate
-/// (16 kHz) is used as it is; only faster inputs are decimated.
-const INTERNAL_RATE_MIN: f32 = 16_000.0;
+/// The tracker decimates its input to the highest rate of at least this (8 kHz for 16 kHz).
+/// Undecimated, the noise stays further from voicing in short windows (white-noise confidence
+/// at most 0.45 instead of 0.81 at a 14 ms window), but at the default window the FFTs double
+/// and the engine fell from 340x to 227x real time; measured and kept decimated.
+const INTERNAL_RATE_MIN: f32 = 8_000.0;
 
 /// Outputs per register block of the decimation FIR.
 const BLOCK: usize = 16;
