@@ -4,12 +4,15 @@
 //! New voices arrive through the swap ring ([`crate::VoiceFactory`] sends them); the deck
 //! takes the newest when no crossfade is running, warms it up on the last decoder inputs and
 //! fades over [`crate::CROSSFADE_MS`]. Voices it is done with go back through the ring to be
-//! freed off the audio thread. Every method is allocation-free.
+//! freed off the audio thread. The deck also holds the morph slot (model B, see
+//! [`crate::morph`]), whose timbre it blends into the playing voices. Every method is
+//! allocation-free.
 
 use crate::controls::Shaped;
 use crate::manual::ManualControls;
+use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
-use crate::voice::{Voice, WARMUP_FRAMES};
+use crate::voice::{stereo_mix, Voice, STEREO_WIDTH, WARMUP_FRAMES};
 
 /// What every voice on the deck plays for one frame: the shaped controls and the settings
 /// that scale them.
@@ -25,6 +28,10 @@ pub(crate) struct FrameControls<'a> {
     pub ramp_samples: u32,
     /// Hand-set controls that replace the decoder's output, if on.
     pub manual: Option<&'a ManualControls>,
+    /// The morph amount toward model B at this frame (0..1).
+    pub morph: f32,
+    /// Where in the chunk the frame takes effect, in samples.
+    pub offset: usize,
 }
 
 /// The voices of an engine and their crossfade (see the module docs).
@@ -47,6 +54,17 @@ pub(crate) struct VoiceDeck {
     fading_dry: Vec<f32>,
     /// Stereo output of the fading voice, `max_block` long.
     fading_out: [Vec<f32>; 2],
+    /// Model B and its fade (the morph).
+    morph: MorphSlot,
+    /// Scratch, `max_block` long: a reverb's input, and the summed middle and side of the
+    /// morph's reverbs.
+    send: Vec<f32>,
+    mid: Vec<f32>,
+    side: Vec<f32>,
+    /// Whether the current voice's reverb sits idle (a morph at 1 has fed it nothing for
+    /// longer than its tail), and the samples since it was last fed.
+    current_idle: bool,
+    current_quiet: usize,
 }
 
 impl VoiceDeck {
@@ -54,10 +72,11 @@ impl VoiceDeck {
     /// samples. Allocates.
     pub fn new(
         voice: Box<Voice>,
-        receiver: VoiceReceiver,
+        receivers: [VoiceReceiver; 2],
         fade_len: usize,
         max_block: usize,
     ) -> Self {
+        let [receiver, morph_receiver] = receivers;
         Self {
             current: voice,
             fading: None,
@@ -70,7 +89,18 @@ impl VoiceDeck {
             dry: vec![0.0; max_block],
             fading_dry: vec![0.0; max_block],
             fading_out: [vec![0.0; max_block], vec![0.0; max_block]],
+            morph: MorphSlot::new(morph_receiver, fade_len, max_block),
+            send: vec![0.0; max_block],
+            mid: vec![0.0; max_block],
+            side: vec![0.0; max_block],
+            current_idle: false,
+            current_quiet: 0,
         }
+    }
+
+    /// Model B of the morph, if one has arrived.
+    pub fn morph_voice(&self) -> Option<&Voice> {
+        self.morph.current()
     }
 
     /// The voice playing now.
@@ -85,6 +115,13 @@ impl VoiceDeck {
     /// newest is taken and the others retired. When `silent` (the engine rests), the voice
     /// is swapped without a fade.
     pub fn take_arrivals(&mut self, silent: bool) {
+        let start = (self.history_head + WARMUP_FRAMES - self.history_len) % WARMUP_FRAMES;
+        let history = &self.history;
+        self.morph.take_arrivals(
+            silent,
+            (0..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]),
+            self.history_len,
+        );
         self.receiver.flush();
         if self.fading.is_some() {
             return;
@@ -106,19 +143,38 @@ impl VoiceDeck {
         let old = std::mem::replace(&mut self.current, new_voice);
         self.fading = Some(old);
         self.fade_pos = 0;
+        // The new voice's reverb starts from silence, fed as the morph says.
+        self.current_idle = false;
+        self.current_quiet = 0;
     }
 
-    /// Runs every voice's decoder on one frame and retargets its synth; remembers the
-    /// decoder inputs for warming up the next voice.
+    /// Runs every voice's decoder on one frame, blends model B's timbre into the playing
+    /// voices at the frame's morph amount, and retargets their synths; remembers the decoder
+    /// inputs for warming up the next voice.
     pub fn on_frame(&mut self, frame: FrameControls<'_>) {
         for voice in std::iter::once(&mut self.current).chain(self.fading.as_mut()) {
-            voice.on_frame(
+            voice.decode(
                 frame.shaped,
                 frame.harmonic_gain_db,
                 frame.noise_gain_db,
-                frame.ramp_samples,
                 frame.manual,
             );
+        }
+        let blend = self.morph.on_frame(
+            frame.shaped,
+            frame.harmonic_gain_db,
+            frame.noise_gain_db,
+            frame.manual,
+            frame.offset,
+        );
+        if let Some((b, amount)) = blend {
+            let amount = amount * frame.morph;
+            for voice in std::iter::once(&mut self.current).chain(self.fading.as_mut()) {
+                voice.blend_toward(b, amount);
+            }
+        }
+        for voice in std::iter::once(&mut self.current).chain(self.fading.as_mut()) {
+            voice.retarget(frame.shaped.f0_hz, frame.ramp_samples);
         }
         self.history[self.history_head] = Voice::decoder_inputs(frame.shaped);
         self.history_head = (self.history_head + 1) % WARMUP_FRAMES;
@@ -136,30 +192,82 @@ impl VoiceDeck {
         }
     }
 
-    /// Turns the chunk's dry synth (`left.len()` samples) into stereo with each voice's
-    /// reverb at the per-sample mix `wet`, and crossfades a fading voice into it. Retires the
+    /// Turns the chunk's dry synth (`left.len()` samples) into stereo with the reverbs at
+    /// the per-sample mix `wet`, and crossfades a fading voice into it. At the per-sample
+    /// morph amounts `morph`, A's reverbs are fed `(1 − t)` of their dry synth and B's `t` of
+    /// the (crossfaded) dry synth, and B's reverb is added to both A voices. Retires the
     /// fading voice when its fade is over.
-    pub fn finish(&mut self, wet: &[f32], left: &mut [f32], right: &mut [f32]) {
+    pub fn finish(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
         let len = left.len();
-        self.current
-            .apply_reverb(&self.dry[..len], wet, &mut *left, &mut *right);
+        let fade_len = self.fade_len.max(1) as f32;
+        let fade_pos = self.fade_pos;
+        let fade = |i: usize| ((fade_pos + i) as f32 / fade_len).min(1.0);
+        let (dry, fading_dry) = (&self.dry[..len], &self.fading_dry[..len]);
+        let morphing = self.morph.engaged(morph);
+        if morphing {
+            // B hears what A plays: the crossfaded dry synth.
+            let send = &mut self.send[..len];
+            if self.fading.is_some() {
+                for i in 0..len {
+                    send[i] = dry[i] * fade(i) + fading_dry[i] * (1.0 - fade(i));
+                }
+            } else {
+                send.copy_from_slice(dry);
+            }
+            self.morph.reverberate(
+                send,
+                morph,
+                &mut self.mid[..len],
+                &mut self.side[..len],
+            );
+        } else {
+            self.morph.advance_fade(len);
+        }
+        let b = morphing.then_some((&self.mid[..len], &self.side[..len]));
+        // The current voice's reverb, fed `(1 − t)` of its dry synth while morphing, and
+        // left idle once a morph at 1 has fed it nothing for longer than its tail.
+        let send = &mut self.send[..len];
+        let a_input: &[f32] = if morphing {
+            for i in 0..len {
+                send[i] = dry[i] * (1.0 - morph[i]);
+            }
+            send
+        } else {
+            dry
+        };
+        let fed = a_input.iter().any(|&x| x != 0.0);
+        self.current_quiet = if fed { 0 } else { self.current_quiet + len };
+        if fed && self.current_idle {
+            self.current.reset_reverb();
+            self.current_idle = false;
+        }
+        if self.current_quiet > self.current.tail_samples() {
+            self.current_idle = true;
+        }
+        let a = (!self.current_idle).then(|| self.current.reverberate(a_input));
+        mix_reverbs(dry, wet, a, b, left, right);
         let Some(old) = self.fading.as_mut() else {
             return;
         };
+        let send = &mut self.send[..len];
+        let input: &[f32] = if morphing {
+            for i in 0..len {
+                send[i] = fading_dry[i] * (1.0 - morph[i]);
+            }
+            send
+        } else {
+            fading_dry
+        };
         let [old_left, old_right] = &mut self.fading_out;
         let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
-        old.apply_reverb(
-            &self.fading_dry[..len],
-            wet,
-            &mut *old_left,
-            &mut *old_right,
-        );
+        let a = Some(old.reverberate(input));
+        mix_reverbs(fading_dry, wet, a, b, old_left, old_right);
         for i in 0..len {
-            let t = (self.fade_pos as f32 / self.fade_len.max(1) as f32).min(1.0);
+            let t = fade(i);
             left[i] = left[i] * t + old_left[i] * (1.0 - t);
             right[i] = right[i] * t + old_right[i] * (1.0 - t);
-            self.fade_pos += 1;
         }
+        self.fade_pos += len;
         if self.fade_pos >= self.fade_len {
             if let Some(done) = self.fading.take() {
                 self.receiver.retire(done);
@@ -176,14 +284,55 @@ impl VoiceDeck {
         }
         self.history_len = 0;
         self.history_head = 0;
+        self.morph.clear();
+        self.current_idle = false;
+        self.current_quiet = 0;
     }
 
     /// The longest reverb tail on the deck, in host samples.
     pub fn tail_samples(&self) -> usize {
-        self.current.tail_samples().max(
+        let own = self.current.tail_samples().max(
             self.fading
                 .as_ref()
                 .map_or(0, |fading| fading.tail_samples()),
-        )
+        );
+        own.max(self.morph.tail_samples())
+    }
+}
+
+/// A reverb's wet middle and side for one chunk.
+type Wet<'a> = (&'a [f32], &'a [f32]);
+
+/// Mixes the dry synth `dry` with the sum of the reverbs `a` (the voice's own) and `b` (the
+/// morph's) at the per-sample mix `wet` into `left` and `right` ([`stereo_mix`]). With one
+/// reverb its output is used as it is, so a voice without a morph, or a morph at 1, sounds
+/// exactly like that model alone.
+fn mix_reverbs(
+    dry: &[f32],
+    wet: &[f32],
+    a: Option<Wet<'_>>,
+    b: Option<Wet<'_>>,
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    match (a, b) {
+        (Some((mid, side)), None) | (None, Some((mid, side))) => {
+            stereo_mix(dry, wet, mid, side, left, right)
+        }
+        (Some((mid_a, side_a)), Some((mid_b, side_b))) => {
+            for i in 0..dry.len() {
+                let w = wet[i];
+                let centre = dry[i] * (1.0 - w) + (mid_a[i] + mid_b[i]) * w;
+                let spread = (side_a[i] + side_b[i]) * w * STEREO_WIDTH;
+                left[i] = centre + spread;
+                right[i] = centre - spread;
+            }
+        }
+        (None, None) => {
+            for i in 0..dry.len() {
+                left[i] = dry[i] * (1.0 - wet[i]);
+                right[i] = left[i];
+            }
+        }
     }
 }

@@ -21,17 +21,18 @@ pub struct VoiceFactory {
     host_rate: f64,
     /// The engine's maximum block size.
     max_block: usize,
-    /// Sends voices to the engine and gets retired ones back.
-    sender: VoiceSender,
+    /// Sends voices to the engine and gets retired ones back: model A's slot, then the
+    /// morph's model B.
+    senders: [VoiceSender; 2],
 }
 
 impl VoiceFactory {
     /// A factory for an engine at `host_rate` with blocks of at most `max_block`.
-    pub(crate) fn new(host_rate: f64, max_block: usize, sender: VoiceSender) -> Self {
+    pub(crate) fn new(host_rate: f64, max_block: usize, senders: [VoiceSender; 2]) -> Self {
         Self {
             host_rate,
             max_block,
-            sender,
+            senders,
         }
     }
 
@@ -46,17 +47,23 @@ impl VoiceFactory {
     /// audio thread has not run through several swaps) the voice comes back as the error:
     /// nothing is lost, try again after the audio thread ran. Frees retired voices first.
     pub fn send(&mut self, voice: Box<Voice>) -> Result<(), Box<Voice>> {
-        self.sender.send(voice)
+        self.senders[0].send(voice)
+    }
+
+    /// Sends a voice to the morph's slot (model B), which fades to it the same way; the
+    /// Morph knob then blends it in. Same rules as [`VoiceFactory::send`].
+    pub fn send_morph(&mut self, voice: Box<Voice>) -> Result<(), Box<Voice>> {
+        self.senders[1].send(voice)
     }
 
     /// Frees the voices the audio thread is done with. Returns how many were freed.
     pub fn collect_garbage(&mut self) -> usize {
-        self.sender.collect_garbage()
+        self.senders.iter_mut().map(|s| s.collect_garbage()).sum()
     }
 
     /// Voices sent but not yet picked up by the audio thread.
     pub fn in_flight(&self) -> usize {
-        self.sender.in_flight()
+        self.senders.iter().map(|s| s.in_flight()).sum()
     }
 
     /// The host rate voices are built for, in Hz.

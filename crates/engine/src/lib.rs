@@ -7,8 +7,9 @@
 //!   ─► FrameSource: Analyzer (resample to 16 kHz, f0, confidence, loudness per 4 ms hop)
 //!      or the note player (synth mode)
 //!   ─► ControlStage (shift, autotune, auto-adjust, gate)
-//!   ─► VoiceDeck: each voice's decoder step ─► harmonic bank + filtered noise at the host
-//!      rate ─► stereo reverb; the crossfade of a model swap
+//!   ─► VoiceDeck: each voice's decoder step (model B's blended in by the morph knob)
+//!      ─► harmonic bank + filtered noise at the host rate ─► stereo reverb; the crossfade
+//!      of a model swap
 //!   ─► OutputStage (gain, ceiling) ─► stereo out (or its mono mix)
 //! ```
 //!
@@ -26,6 +27,7 @@ pub mod error;
 pub mod factory;
 pub mod ir;
 pub mod manual;
+mod morph;
 pub mod notes;
 pub mod offline;
 mod output;
@@ -151,7 +153,8 @@ impl Engine {
         let config = factory::analysis_config(model)?;
         let analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
         let (sender, receiver) = swap::channel();
-        let factory = VoiceFactory::new(host_rate, max_block, sender);
+        let (morph_sender, morph_receiver) = swap::channel();
+        let factory = VoiceFactory::new(host_rate, max_block, [sender, morph_sender]);
         let voice = factory.build(model)?;
         let fade_len = (CROSSFADE_MS * 1e-3 * host_rate).round() as usize;
         let params = Params::default();
@@ -160,7 +163,7 @@ impl Engine {
             max_block,
             controls: ControlStage::new(config.frame_rate() as f32),
             source: FrameSource::new(analyzer, host_rate, max_block),
-            deck: VoiceDeck::new(voice, receiver, fade_len, max_block),
+            deck: VoiceDeck::new(voice, [receiver, morph_receiver], fade_len, max_block),
             output: OutputStage::new(&params, host_rate, max_block),
             params,
             samples_done: 0,
@@ -233,6 +236,11 @@ impl Engine {
     /// The name of the model playing now.
     pub fn model_name(&self) -> &str {
         self.deck.current().name()
+    }
+
+    /// Model B of the morph, once one has arrived (see [`VoiceFactory::send_morph`]).
+    pub fn morph_voice(&self) -> Option<&Voice> {
+        self.deck.morph_voice()
     }
 
     /// The voice playing now (its last controls feed the editor's meters).
@@ -484,6 +492,8 @@ impl Engine {
                 noise_gain_db: self.params.noise_gain_db,
                 ramp_samples,
                 manual: self.manual_on.then_some(&*self.manual),
+                morph: self.output.morph(len)[frame_pos.min(len.saturating_sub(1))],
+                offset: frame_pos,
             });
             self.meters.frame = frame;
             self.meters.f0_out_hz = shaped.f0_hz;
@@ -494,7 +504,7 @@ impl Engine {
         // 4. Stereo reverb over the whole chunk, then the crossfade of a model swap.
         let [left, right] = &mut self.out;
         let (left, right) = (&mut left[from..to], &mut right[from..to]);
-        self.deck.finish(self.output.wet(len), left, right);
+        self.deck.finish(self.output.wet(len), self.output.morph(len), left, right);
         // 5. Output gain and the safety ceiling.
         self.output.apply([left, right]);
         self.samples_done += len as u64;

@@ -28,9 +28,28 @@ pub fn render(
     params: &Params,
     channels: &[Vec<f32>],
     sample_rate: f64,
+    progress: impl FnMut(usize, usize),
+) -> Result<Rendered, EngineError> {
+    render_morph(model, None, params, channels, sample_rate, progress)
+}
+
+/// [`render`] with a morph: `morph_to` is model B, blended in by `params.morph_percent`
+/// (see [`crate::VoiceFactory::send_morph`]). A model B the engine cannot play is a typed
+/// error, before anything renders.
+pub fn render_morph(
+    model: &ModelFile,
+    morph_to: Option<&ModelFile>,
+    params: &Params,
+    channels: &[Vec<f32>],
+    sample_rate: f64,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Rendered, EngineError> {
-    let (mut engine, _factory) = Engine::prepare(model, sample_rate, OFFLINE_BLOCK)?;
+    let (mut engine, mut factory) = Engine::prepare(model, sample_rate, OFFLINE_BLOCK)?;
+    if let Some(b) = morph_to {
+        let voice = factory.build(b)?;
+        // The ring of a fresh engine is empty: this cannot come back.
+        assert!(factory.send_morph(voice).is_ok(), "fresh swap ring full");
+    }
     engine.set_params(params);
     engine.reset();
     let latency = engine.latency_samples() as usize;

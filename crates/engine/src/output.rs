@@ -1,4 +1,5 @@
-//! The output stage: the smoothed output gain and reverb mix, and the safety ceiling.
+//! The output stage: the smoothed output gain, reverb mix and morph amount, and the safety
+//! ceiling.
 
 use timbre_dsp::smooth::{sanitize, LinearSmoother};
 
@@ -12,9 +13,12 @@ pub(crate) struct OutputStage {
     gain: LinearSmoother,
     /// Smoothed reverb mix (0..1).
     wet: LinearSmoother,
-    /// The chunk's per-sample gain and mix, `max_block` long.
+    /// Smoothed morph amount toward model B (0..1).
+    morph: LinearSmoother,
+    /// The chunk's per-sample gain, mix and morph amount, `max_block` long.
     gains: Vec<f32>,
     wets: Vec<f32>,
+    morphs: Vec<f32>,
 }
 
 impl OutputStage {
@@ -32,30 +36,44 @@ impl OutputStage {
                 PARAM_SMOOTHING_MS,
                 host_rate,
             ),
+            morph: LinearSmoother::with_time(
+                params.morph_percent / 100.0,
+                PARAM_SMOOTHING_MS,
+                host_rate,
+            ),
             gains: vec![0.0; max_block],
             wets: vec![0.0; max_block],
+            morphs: vec![0.0; max_block],
         }
     }
 
-    /// Glides toward `params`' gain and mix.
+    /// Glides toward `params`' gain, mix and morph amount.
     pub fn set_targets(&mut self, params: &Params) {
         self.gain.set_target(db_to_gain(params.output_gain_db));
         self.wet.set_target(params.reverb_percent / 100.0);
+        self.morph.set_target(params.morph_percent / 100.0);
     }
 
-    /// Jumps to `params`' gain and mix.
+    /// Jumps to `params`' gain, mix and morph amount.
     pub fn reset(&mut self, params: &Params) {
         self.gain.reset(db_to_gain(params.output_gain_db));
         self.wet.reset(params.reverb_percent / 100.0);
+        self.morph.reset(params.morph_percent / 100.0);
     }
 
     /// Advances the smoothers over a chunk of `len` samples (read back with
     /// [`OutputStage::wet`] and applied by [`OutputStage::apply`]).
     pub fn advance(&mut self, len: usize) {
-        for (g, w) in self.gains[..len].iter_mut().zip(&mut self.wets[..len]) {
-            *g = self.gain.next_value();
-            *w = self.wet.next_value();
+        for i in 0..len {
+            self.gains[i] = self.gain.next_value();
+            self.wets[i] = self.wet.next_value();
+            self.morphs[i] = self.morph.next_value();
         }
+    }
+
+    /// The per-sample morph amount of the chunk last advanced.
+    pub fn morph(&self, len: usize) -> &[f32] {
+        &self.morphs[..len]
     }
 
     /// The per-sample mix of the chunk last advanced.

@@ -71,11 +71,12 @@ macro_rules! engine_knobs {
             SEMITONES: semitones (Int) = "semitones", "Pitch shift", "st", -24.0..=24.0, 0.0;
             /// Fine tune in cents.
             CENTS: cents (Float) = "cents", "Fine tune", "ct", -100.0..=100.0, 0.0;
-            /// The lowest note the pitch tracker hears, in Hz: the analysis window spans 1.4 of
-            /// its periods, so a higher lowest note means less latency (50 Hz: 18.9 ms at
-            /// 48 kHz; 70 Hz: 14.9 ms). Changing it changes the latency. Higher settings wait
-            /// for a tracker that keeps noise unvoiced in shorter windows (README).
-            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=70.0, 50.0;
+            /// The lowest note the pitch tracker hears, in Hz: the analysis window spans 1.6 of
+            /// its periods, so a higher lowest note means less latency (at 48 kHz: 50 Hz
+            /// 20.9 ms, 60 Hz 18.3 ms, 70 Hz 16.4 ms). 60 Hz reaches a cello's open C and every
+            /// voice but the deepest basses. Changing it changes the latency. Higher settings
+            /// wait for a tracker that keeps noise unvoiced in shorter windows (README).
+            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=70.0, 60.0;
             /// Loudness shift applied to the input features, in dB.
             LOUDNESS: loudness_db (Float) = "loudness", "Loudness shift", "dB", -24.0..=24.0, 0.0;
             /// Pitch-confidence gate threshold: frames below it are treated as unvoiced and
@@ -92,6 +93,10 @@ macro_rules! engine_knobs {
             NOISE_GAIN: noise_gain_db (Float) = "noise_gain", "Noise", "dB", -60.0..=12.0, 0.0;
             /// Reverb dry/wet, in percent.
             REVERB: reverb_percent (Float) = "reverb", "Reverb", "%", 0.0..=100.0, 30.0;
+            /// Morph from model A (0%) to model B (100%): between them the synth plays the
+            /// power blend of the two timbres and the reverb the blend of the two rooms.
+            /// Without a model B it does nothing.
+            MORPH: morph_percent (Float) = "morph", "Morph", "%", 0.0..=100.0, 0.0;
             /// Output gain, in dB.
             OUTPUT_GAIN: output_gain_db (Float) = "gain", "Output gain", "dB", -24.0..=24.0, 0.0;
         }

@@ -138,6 +138,13 @@ impl Voice {
         self.decorrelator.reset();
     }
 
+    /// Clears the reverb and its decorrelator (a reverb that is fed again after a pause in
+    /// a morph starts from silence).
+    pub fn reset_reverb(&mut self) {
+        self.reverb.reset();
+        self.decorrelator.reset();
+    }
+
     /// How long the voice keeps sounding after its controls fall silent, in host samples: the
     /// reverb's tail.
     pub fn tail_samples(&self) -> usize {
@@ -167,14 +174,29 @@ impl Voice {
     }
 
     /// Runs the decoder on one frame and sets the synth's targets, ramping over
-    /// `ramp_samples`. With `manual`, the synth plays those controls instead of the decoder's
-    /// (the decoder still steps, so [`Voice::last_controls`] stays live). Allocation-free.
+    /// `ramp_samples`: [`Voice::decode`] then [`Voice::retarget`]. Allocation-free.
     pub fn on_frame(
         &mut self,
         shaped: &Shaped,
         harmonic_gain_db: f32,
         noise_gain_db: f32,
         ramp_samples: u32,
+        manual: Option<&ManualControls>,
+    ) {
+        self.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
+        self.retarget(shaped.f0_hz, ramp_samples);
+    }
+
+    /// Runs the decoder on one frame and computes the synth's targets (per-harmonic
+    /// amplitudes and noise magnitudes, gated and scaled) without handing them to the synth
+    /// yet: a morph blends another voice's targets in first ([`Voice::blend_toward`]). With
+    /// `manual`, the targets come from those controls instead of the decoder's (the decoder
+    /// still steps, so [`Voice::last_controls`] stays live). Allocation-free.
+    pub fn decode(
+        &mut self,
+        shaped: &Shaped,
+        harmonic_gain_db: f32,
+        noise_gain_db: f32,
         manual: Option<&ManualControls>,
     ) {
         let (f0_in, loudness_in) = Self::decoder_inputs(shaped);
@@ -199,8 +221,39 @@ impl Voice {
         for m in &mut self.magnitudes {
             *m *= noise_scale;
         }
+    }
+
+    /// Moves this voice's targets a fraction `t` (0..1) of the way to `other`'s, by power:
+    /// each harmonic's and each noise band's amplitude becomes `√((1 − t)·a² + t·b²)`.
+    /// Harmonics are orthogonal and noise bands add in power, so the blend's level is exactly
+    /// the power interpolation of the two (an amplitude blend of two different spectra dips
+    /// by up to 6 dB halfway). `t = 0` leaves the targets exactly as they are and `t = 1`
+    /// makes them exactly `other`'s. Harmonics match by number (those `other` lacks count as
+    /// silent); noise bands by index when both voices have the same number, otherwise by
+    /// relative position in the band. Allocation-free.
+    pub fn blend_toward(&mut self, other: &Voice, t: f32) {
+        blend_power(&mut self.amplitudes, t, |i| {
+            other.amplitudes.get(i).copied().unwrap_or(0.0)
+        });
+        let (own, theirs) = (self.magnitudes.len(), other.magnitudes.len());
+        blend_power(&mut self.magnitudes, t, |i| {
+            if own == theirs {
+                other.magnitudes[i]
+            } else {
+                let pos = i as f32 * (theirs - 1) as f32 / (own - 1).max(1) as f32;
+                let lo = (pos as usize).min(theirs.saturating_sub(2));
+                let frac = pos - lo as f32;
+                other.magnitudes[lo] * (1.0 - frac)
+                    + other.magnitudes.get(lo + 1).copied().unwrap_or(0.0) * frac
+            }
+        });
+    }
+
+    /// Hands the targets of the last [`Voice::decode`] (and blends) to the synth: the
+    /// harmonics glide to `f0_hz` and their amplitudes over `ramp_samples`.
+    pub fn retarget(&mut self, f0_hz: f32, ramp_samples: u32) {
         self.harmonics
-            .set_target(shaped.f0_hz, &self.amplitudes, ramp_samples);
+            .set_target(f0_hz, &self.amplitudes, ramp_samples);
         self.noise.set_magnitudes(&self.magnitudes);
     }
 
@@ -216,22 +269,54 @@ impl Voice {
         }
     }
 
-    /// Mixes the stereo reverb over the dry synth output `dry` (at most `max_block` samples)
-    /// into `left` and `right`, with the per-sample dry/wet amounts in `wet` (0..1):
-    /// `dry·(1 − w) + (reverb ± side)·w`. The two channels differ only by the side reverb, so
-    /// `(left + right) / 2` is the mono mix `dry·(1 − w) + reverb·w`.
-    pub fn apply_reverb(&mut self, dry: &[f32], wet: &[f32], left: &mut [f32], right: &mut [f32]) {
-        let n = dry.len();
+    /// Runs the reverb on `input` (at most `max_block` samples) and returns its wet middle
+    /// and the decorrelated side (see [`stereo_mix`]), held in the voice's scratch buffers.
+    pub fn reverberate(&mut self, input: &[f32]) -> (&[f32], &[f32]) {
+        let n = input.len();
         let mid = &mut self.wet_buf[..n];
-        self.reverb.process(dry, mid);
+        self.reverb.process(input, mid);
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);
-        for i in 0..n {
-            let w = wet[i];
-            let centre = dry[i] * (1.0 - w) + mid[i] * w;
-            let spread = side[i] * w * STEREO_WIDTH;
-            left[i] = centre + spread;
-            right[i] = centre - spread;
+        (mid, side)
+    }
+}
+
+/// Mixes a reverb's middle `mid` and side `side` over the dry synth output `dry` into `left`
+/// and `right`, with the per-sample dry/wet amounts in `wet` (0..1): `dry·(1 − w) + (mid ±
+/// side·`[`STEREO_WIDTH`]`)·w`. The two channels differ only by the side, so
+/// `(left + right) / 2` is the mono mix `dry·(1 − w) + mid·w`.
+pub fn stereo_mix(
+    dry: &[f32],
+    wet: &[f32],
+    mid: &[f32],
+    side: &[f32],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    for i in 0..dry.len() {
+        let w = wet[i];
+        let centre = dry[i] * (1.0 - w) + mid[i] * w;
+        let spread = side[i] * w * STEREO_WIDTH;
+        left[i] = centre + spread;
+        right[i] = centre - spread;
+    }
+}
+
+/// Blends `own` toward the values `other(i)` by power, a fraction `t` of the way (see
+/// [`Voice::blend_toward`]): exact at `t = 0` (unchanged) and `t = 1` (`other`'s).
+fn blend_power(own: &mut [f32], t: f32, other: impl Fn(usize) -> f32) {
+    if t <= 0.0 {
+        return;
+    }
+    if t >= 1.0 {
+        for (i, a) in own.iter_mut().enumerate() {
+            *a = other(i);
         }
+        return;
+    }
+    let keep = 1.0 - t;
+    for (i, a) in own.iter_mut().enumerate() {
+        let b = other(i);
+        *a = (keep * *a * *a + t * b * b).sqrt();
     }
 }

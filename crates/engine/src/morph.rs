@@ -1,0 +1,210 @@
+//! The morph slot: a second model (B) whose timbre the engine blends into the first's.
+//!
+//! Model B's decoder runs on the same shaped controls as model A's, every frame, whether the
+//! morph is at 0 or not, so a knob that leaves 0 finds B's network already in step. At a
+//! morph amount `t`, the synth of A's voice plays the power blend of the two voices'
+//! harmonic amplitudes and noise bands ([`Voice::blend_toward`]), and the reverb is the sum of
+//! A's reverb fed `(1 − t)` of the dry synth and B's fed `t` of it: reverb is linear, so this
+//! is the blend of the two rooms. At `t = 0` B's reverb stays idle and the output is exactly
+//! A's; at `t = 1` A's reverb stays idle and the output is exactly B's (when both models
+//! have the same noise bands, as every model `cargo xtask` exports does).
+//!
+//! A new B arrives through its own swap ring and fades in over [`crate::CROSSFADE_MS`]: into
+//! the silence of an empty slot (the morph amount rises from 0 with the fade) or out of the
+//! B it replaces (their targets are power-blended, their reverbs fed in proportion). Every
+//! method is allocation-free.
+
+use crate::controls::Shaped;
+use crate::manual::ManualControls;
+use crate::swap::VoiceReceiver;
+use crate::voice::Voice;
+
+/// The second voice of a morph, and the one it is replacing (see the module docs).
+pub(crate) struct MorphSlot {
+    /// Model B, once one has arrived.
+    current: Option<Box<Voice>>,
+    /// The B being replaced, during a fade.
+    fading: Option<Box<Voice>>,
+    /// Samples of the fade done (`fade_len` when none runs), and its length.
+    fade_pos: usize,
+    fade_len: usize,
+    /// Swap rings (audio side) of slot B.
+    receiver: VoiceReceiver,
+    /// Whether B's reverbs sit idle: fed nothing for longer than their tail.
+    idle: bool,
+    /// Samples since B's reverbs were last fed anything but zeros.
+    quiet: usize,
+    /// Scratch: a B reverb's input, `max_block` long.
+    send: Vec<f32>,
+}
+
+impl MorphSlot {
+    /// An empty slot for chunks of at most `max_block`, fading over `fade_len`. Allocates.
+    pub fn new(receiver: VoiceReceiver, fade_len: usize, max_block: usize) -> Self {
+        Self {
+            current: None,
+            fading: None,
+            fade_pos: fade_len,
+            fade_len,
+            receiver,
+            idle: true,
+            quiet: 0,
+            send: vec![0.0; max_block],
+        }
+    }
+
+    /// Model B, if one has arrived.
+    pub fn current(&self) -> Option<&Voice> {
+        self.current.as_deref()
+    }
+
+    /// Takes a B that arrived through the ring, as [`crate::deck::VoiceDeck::take_arrivals`]
+    /// does for A: not during a fade; warmed up on `history` (the last decoder inputs,
+    /// oldest first); without a fade when `silent`.
+    pub fn take_arrivals(
+        &mut self,
+        silent: bool,
+        history: impl Iterator<Item = (f32, f32)> + Clone,
+        history_len: usize,
+    ) {
+        self.receiver.flush();
+        if self.fading.is_some() {
+            return;
+        }
+        let Some(mut new_voice) = self.receiver.take() else {
+            return;
+        };
+        let take = history_len.min(new_voice.receptive_field());
+        new_voice.warm_up(history.skip(history_len - take));
+        self.fading = self.current.replace(new_voice);
+        self.fade_pos = 0;
+        if silent {
+            self.fade_pos = self.fade_len;
+            if let Some(old) = self.fading.take() {
+                self.receiver.retire(old);
+            }
+        }
+    }
+
+    /// Fade progress (0..1) of the new B, `offset` samples into the chunk.
+    fn fade_at(&self, offset: usize) -> f32 {
+        ((self.fade_pos + offset) as f32 / self.fade_len.max(1) as f32).min(1.0)
+    }
+
+    /// Runs B's decoders on one frame, `offset` samples into the chunk, and returns the B
+    /// targets to blend into A's voices with the share of the morph amount they get (1, or
+    /// the fade's progress while a B fades in from an empty slot); `None` while the slot is
+    /// empty.
+    pub fn on_frame(
+        &mut self,
+        shaped: &Shaped,
+        harmonic_gain_db: f32,
+        noise_gain_db: f32,
+        manual: Option<&ManualControls>,
+        offset: usize,
+    ) -> Option<(&Voice, f32)> {
+        let fade = self.fade_at(offset);
+        let current = self.current.as_mut()?;
+        current.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
+        let share = match self.fading.as_mut() {
+            Some(old) => {
+                old.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
+                current.blend_toward(old, 1.0 - fade);
+                1.0
+            }
+            None => fade,
+        };
+        Some((&**current, share))
+    }
+
+    /// Whether B's reverbs run this chunk: B is there and the morph amounts `morph` feed
+    /// it, or its tail still rings. Clears the reverbs when they wake from idle.
+    pub fn engaged(&mut self, morph: &[f32]) -> bool {
+        let Some(current) = self.current.as_mut() else {
+            return false;
+        };
+        let fed = morph.iter().any(|&t| t != 0.0);
+        if fed && self.idle {
+            current.reset_reverb();
+            if let Some(old) = self.fading.as_mut() {
+                old.reset_reverb();
+            }
+            self.idle = false;
+        }
+        !self.idle
+    }
+
+    /// Runs B's reverbs on `dry · morph` (fading voices in proportion) and writes the sum of
+    /// their middles and sides into `mid` and `side`; advances the fade. Call only when
+    /// [`MorphSlot::engaged`].
+    pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], mid: &mut [f32], side: &mut [f32]) {
+        let len = dry.len();
+        let fade_pos = self.fade_pos;
+        let fade_len = self.fade_len.max(1);
+        let fade = |i: usize| ((fade_pos + i) as f32 / fade_len as f32).min(1.0);
+        let send = &mut self.send[..len];
+        if let Some(current) = self.current.as_mut() {
+            for i in 0..len {
+                // After the fade, `fade(i)` is exactly 1: the send is exactly `dry · morph`.
+                send[i] = dry[i] * morph[i] * fade(i);
+            }
+            let (m, s) = current.reverberate(send);
+            mid.copy_from_slice(m);
+            side.copy_from_slice(s);
+        }
+        if let Some(old) = self.fading.as_mut() {
+            for i in 0..len {
+                send[i] = dry[i] * morph[i] * (1.0 - fade(i));
+            }
+            let (m, s) = old.reverberate(send);
+            for i in 0..len {
+                mid[i] += m[i];
+                side[i] += s[i];
+            }
+        }
+        let fed = send_was_fed(dry, morph);
+        self.quiet = if fed { 0 } else { self.quiet + len };
+        let tail = self.tail_samples();
+        if self.quiet > tail {
+            self.idle = true;
+        }
+        self.advance_fade(len);
+    }
+
+    /// Advances the fade by `len` samples and retires the replaced B when it is over.
+    pub fn advance_fade(&mut self, len: usize) {
+        if self.fade_pos >= self.fade_len {
+            return;
+        }
+        self.fade_pos = (self.fade_pos + len).min(self.fade_len);
+        if self.fade_pos >= self.fade_len {
+            if let Some(done) = self.fading.take() {
+                self.receiver.retire(done);
+            }
+        }
+    }
+
+    /// Clears what sounds: B's state, a fading B (retired), the reverbs (idle).
+    pub fn clear(&mut self) {
+        if let Some(current) = self.current.as_mut() {
+            current.reset();
+        }
+        if let Some(old) = self.fading.take() {
+            self.receiver.retire(old);
+        }
+        self.fade_pos = self.fade_len;
+        self.idle = true;
+        self.quiet = 0;
+    }
+
+    /// The longest reverb tail in the slot, in host samples.
+    pub fn tail_samples(&self) -> usize {
+        let tail = |v: &Option<Box<Voice>>| v.as_ref().map_or(0, |v| v.tail_samples());
+        tail(&self.current).max(tail(&self.fading))
+    }
+}
+
+/// Whether a reverb fed `dry · morph` got anything but zeros.
+fn send_was_fed(dry: &[f32], morph: &[f32]) -> bool {
+    dry.iter().zip(morph).any(|(&x, &t)| x * t != 0.0)
+}
