@@ -214,12 +214,8 @@ impl VoiceDeck {
             } else {
                 send.copy_from_slice(dry);
             }
-            self.morph.reverberate(
-                send,
-                morph,
-                &mut self.mid[..len],
-                &mut self.side[..len],
-            );
+            self.morph
+                .reverberate(send, morph, &mut self.mid[..len], &mut self.side[..len]);
         } else {
             self.morph.advance_fade(len);
         }

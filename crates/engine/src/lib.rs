@@ -504,7 +504,8 @@ impl Engine {
         // 4. Stereo reverb over the whole chunk, then the crossfade of a model swap.
         let [left, right] = &mut self.out;
         let (left, right) = (&mut left[from..to], &mut right[from..to]);
-        self.deck.finish(self.output.wet(len), self.output.morph(len), left, right);
+        self.deck
+            .finish(self.output.wet(len), self.output.morph(len), left, right);
         // 5. Output gain and the safety ceiling.
         self.output.apply([left, right]);
         self.samples_done += len as u64;

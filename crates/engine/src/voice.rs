@@ -223,11 +223,11 @@ impl Voice {
         }
     }
 
-    /// Moves this voice's targets a fraction `t` (0..1) of the way to `other`'s, by power:
-    /// each harmonic's and each noise band's amplitude becomes `√((1 − t)·a² + t·b²)`.
-    /// Harmonics are orthogonal and noise bands add in power, so the blend's level is exactly
-    /// the power interpolation of the two (an amplitude blend of two different spectra dips
-    /// by up to 6 dB halfway). `t = 0` leaves the targets exactly as they are and `t = 1`
+    /// Moves this voice's targets a fraction `t` (0..1) of the way to `other`'s: the
+    /// harmonics and the noise each keep the power blend of the two shapes (every harmonic's
+    /// and noise band's amplitude `√((1 − t)·a² + t·b²)`: an amplitude blend of two different
+    /// spectra would dip by up to 6 dB halfway) at the level interpolated in dB between the
+    /// two (what a fader does). `t = 0` leaves the targets exactly as they are and `t = 1`
     /// makes them exactly `other`'s. Harmonics match by number (those `other` lacks count as
     /// silent); noise bands by index when both voices have the same number, otherwise by
     /// relative position in the band. Allocation-free.
@@ -302,8 +302,10 @@ pub fn stereo_mix(
     }
 }
 
-/// Blends `own` toward the values `other(i)` by power, a fraction `t` of the way (see
-/// [`Voice::blend_toward`]): exact at `t = 0` (unchanged) and `t = 1` (`other`'s).
+/// Blends `own` toward the values `other(i)` a fraction `t` of the way (see
+/// [`Voice::blend_toward`]): the power blend of the two shapes, scaled to the dB
+/// interpolation of their total powers (the power blend alone when either is silent). Exact
+/// at `t = 0` (unchanged) and `t = 1` (`other`'s).
 fn blend_power(own: &mut [f32], t: f32, other: impl Fn(usize) -> f32) {
     if t <= 0.0 {
         return;
@@ -315,8 +317,22 @@ fn blend_power(own: &mut [f32], t: f32, other: impl Fn(usize) -> f32) {
         return;
     }
     let keep = 1.0 - t;
+    let (mut own_power, mut other_power, mut blend_power) = (0.0f32, 0.0f32, 0.0f32);
     for (i, a) in own.iter_mut().enumerate() {
         let b = other(i);
+        own_power += *a * *a;
+        other_power += b * b;
         *a = (keep * *a * *a + t * b * b).sqrt();
+        blend_power += *a * *a;
+    }
+    if own_power > 0.0 && other_power > 0.0 && blend_power > 0.0 {
+        // Total power own^(1 − t) · other^t, i.e. its dB value interpolated linearly.
+        let target = own_power.powf(keep) * other_power.powf(t);
+        let scale = (target / blend_power).sqrt();
+        if scale.is_finite() {
+            for a in own.iter_mut() {
+                *a *= scale;
+            }
+        }
     }
 }

@@ -309,7 +309,8 @@ mod tests {
     #[test]
     fn process_fills_outputs_and_meters_and_manual_takes_over() {
         let mut web = WebEngine::new(48_000.0, 128, 0).unwrap();
-        web.set_param(8, 0.0); // reverb off
+        let reverb = ALL.iter().position(|p| p.id == "reverb").unwrap();
+        web.set_param(reverb, 0.0);
         let mut phase = 0.0f32;
         let mut peak = 0.0f32;
         for _ in 0..400 {

@@ -1,0 +1,222 @@
+//! The morph: model B blended into model A by the Morph knob. Its ends are exactly the two
+//! models alone, a sweep has no level dip or click, halfway lies between the two in spectrum,
+//! a B that arrives mid-phrase fades in, and nothing allocates.
+
+mod common;
+
+use common::*;
+use timbre_engine::offline::{render, render_morph};
+use timbre_engine::{Engine, Params};
+use timbre_model::testing::random_model;
+use timbre_model::{Architecture, ModelFile};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+const RATE: f64 = 48_000.0;
+const BLOCK: usize = 256;
+
+/// Two models with clearly different timbres: a pure fundamental and a bright slope.
+fn pair() -> (ModelFile, ModelFile) {
+    (wired_model(true), wired_model(false))
+}
+
+fn at(morph_percent: f32) -> Params {
+    Params {
+        morph_percent,
+        ..Params::default()
+    }
+}
+
+/// A sung-like line: notes with vibrato and glides, a swell.
+fn phrase() -> Vec<f32> {
+    let notes = [(57.0, 0.6), (62.0, 0.5), (64.0, 0.7), (60.0, 0.7)];
+    sawtooth(RATE, 2.5, melody(&notes, 30.0), |t| {
+        0.3 + 0.2 * (2.0 * std::f64::consts::PI * 0.5 * t).sin()
+    })
+}
+
+#[test]
+fn morph_ends_are_exactly_the_two_models_alone() {
+    let input = phrase();
+    for (a, b) in [
+        pair(),
+        (
+            random_model(&Architecture::default(), 3),
+            random_model(&Architecture::default(), 8),
+        ),
+    ] {
+        let alone_a = render(&a, &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
+        let alone_b = render(&b, &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
+        assert_ne!(alone_a.left, alone_b.left, "the two models sound alike");
+        let zero = render_morph(&a, Some(&b), &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
+        let one =
+            render_morph(&a, Some(&b), &at(100.0), &[input.clone()], RATE, |_, _| {}).unwrap();
+        assert_eq!(zero, alone_a, "morph 0 differs from model A alone");
+        assert_eq!(one, alone_b, "morph 1 differs from model B alone");
+    }
+}
+
+/// Level in dB of `x` over `n` samples centred on `at`.
+fn level_db(x: &[f32], at: usize, n: usize) -> f32 {
+    let w = &x[at - n / 2..at + n / 2];
+    10.0 * (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32 + 1e-12).log10()
+}
+
+/// Renders a steady note with the Morph knob at `morph(t)` (percent), set every block.
+fn render_knob(
+    a: &ModelFile,
+    b: &ModelFile,
+    input: &[f32],
+    morph: impl Fn(f64) -> f32,
+) -> Vec<f32> {
+    let (mut engine, mut factory) = Engine::prepare(a, RATE, BLOCK).unwrap();
+    factory.send_morph(factory.build(b).unwrap()).ok().unwrap();
+    let mut out = vec![0.0f32; input.len()];
+    let mut right = vec![0.0f32; BLOCK];
+    for (pos, chunk) in input.chunks(BLOCK).enumerate() {
+        let start = pos * BLOCK;
+        engine.set_params(&at(morph(start as f64 / RATE)));
+        let n = chunk.len();
+        engine.process(&[chunk], &mut out[start..start + n], &mut right[..n]);
+    }
+    out
+}
+
+#[test]
+fn a_sweep_of_the_knob_stays_level_and_clickless() {
+    // A steady 220 Hz note; the knob sweeps 0 → 100% from 1 s to 3 s.
+    let input = sawtooth(RATE, 4.0, |_| 220.0, |_| 0.4);
+    let knob = |t: f64| ((t - 1.0) / 2.0).clamp(0.0, 1.0) as f32 * 100.0;
+    for (name, (a, b)) in [
+        ("wired", pair()),
+        (
+            "random",
+            (
+                random_model(&Architecture::default(), 3),
+                random_model(&Architecture::default(), 8),
+            ),
+        ),
+    ] {
+        let sweep = render_knob(&a, &b, &input, knob);
+        let only_a = render_knob(&a, &b, &input, |_| 0.0);
+        let only_b = render_knob(&a, &b, &input, |_| 100.0);
+        let window = (0.05 * RATE) as usize;
+        let mut worst = 0.0f32;
+        for k in 0..=20 {
+            let t = 1.0 + 2.0 * k as f64 / 20.0;
+            let pos = (t * RATE) as usize;
+            let m = knob(t) / 100.0;
+            let (la, lb) = (
+                level_db(&only_a, pos, window),
+                level_db(&only_b, pos, window),
+            );
+            let expected = la * (1.0 - m) + lb * m;
+            let got = level_db(&sweep, pos, window);
+            worst = worst.max((got - expected).abs());
+        }
+        println!("{name}: sweep level at most {worst:.2} dB off the end points' interpolation");
+        assert!(worst <= 1.5, "{name}: sweep level {worst:.2} dB off");
+        // No click: the largest sample-to-sample step of the sweep is no larger than the ends'.
+        let step = |x: &[f32]| {
+            x[(0.5 * RATE) as usize..(3.5 * RATE) as usize]
+                .windows(2)
+                .fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()))
+        };
+        let ends = step(&only_a).max(step(&only_b));
+        assert!(
+            step(&sweep) <= ends * 1.05,
+            "{name}: sweep step {} against {ends}",
+            step(&sweep)
+        );
+    }
+}
+
+/// Power of `x` at `hz` (a Goertzel-style correlation over the whole slice).
+fn power_at(x: &[f32], hz: f64) -> f64 {
+    let (mut re, mut im) = (0.0f64, 0.0f64);
+    for (i, &v) in x.iter().enumerate() {
+        let p = 2.0 * std::f64::consts::PI * hz * i as f64 / RATE;
+        re += v as f64 * p.cos();
+        im += v as f64 * p.sin();
+    }
+    (re * re + im * im) / (x.len() as f64).powi(2)
+}
+
+#[test]
+fn halfway_lies_between_the_two_in_spectrum() {
+    let input = sawtooth(RATE, 2.0, |_| 220.0, |_| 0.4);
+    let (a, b) = pair();
+    let dry = |m: f32| Params {
+        morph_percent: m,
+        reverb_percent: 0.0,
+        ..Params::default()
+    };
+    let steady = |m: f32| {
+        let r = render_morph(&a, Some(&b), &dry(m), &[input.clone()], RATE, |_, _| {}).unwrap();
+        r.left[(0.5 * RATE) as usize..(1.5 * RATE) as usize].to_vec()
+    };
+    let (la, half, lb) = (steady(0.0), steady(50.0), steady(100.0));
+    let mut between = 0;
+    for h in 1..=12 {
+        let hz = 220.0 * h as f64;
+        let (pa, pm, pb) = (power_at(&la, hz), power_at(&half, hz), power_at(&lb, hz));
+        let (lo, hi) = (pa.min(pb), pa.max(pb));
+        if hi < 1e-9 {
+            continue;
+        }
+        // Between the two, within 1 dB, and not stuck at either end.
+        assert!(
+            pm >= lo * 0.8
+                && pm <= hi * 1.25
+                && (hi / lo < 2.0 || (pm > lo * 1.1 && pm < hi / 1.1)),
+            "harmonic {h}: A {pa:.2e}, half {pm:.2e}, B {pb:.2e}"
+        );
+        between += 1;
+    }
+    assert!(between >= 6, "only {between} harmonics sound");
+}
+
+#[test]
+fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
+    let input = phrase();
+    let (a, b) = pair();
+    let (mut engine, mut factory) = Engine::prepare(&a, RATE, BLOCK).unwrap();
+    engine.set_params(&at(100.0));
+    let mut out = vec![0.0f32; input.len()];
+    let mut right = vec![0.0f32; BLOCK];
+    let mut allocations = 0;
+    let arrive = (1.0 * RATE) as usize / BLOCK;
+    let mut arrived_at = None;
+    for (k, chunk) in input.chunks(BLOCK).enumerate() {
+        if k == arrive {
+            factory.send_morph(factory.build(&b).unwrap()).ok().unwrap();
+        }
+        let start = k * BLOCK;
+        let n = chunk.len();
+        allocations += allocations_during(|| {
+            engine.set_params(&at(if k % 50 < 25 { 100.0 } else { 30.0 }));
+            engine.process(&[chunk], &mut out[start..start + n], &mut right[..n]);
+        });
+        if arrived_at.is_none() && engine.morph_voice().is_some() {
+            arrived_at = Some(start);
+        }
+    }
+    assert_eq!(allocations, 0, "the audio thread allocated");
+    let at_sample = arrived_at.expect("model B never arrived");
+    assert_eq!(at_sample, arrive * BLOCK, "model B arrived late");
+    // The arrival fades: no step larger than the playing sound's own.
+    let steps = |from: usize, to: usize| {
+        out[from..to]
+            .windows(2)
+            .fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()))
+    };
+    // (B is brighter than A: its own steps are larger, so compare with both sides.)
+    let before = steps(at_sample - 4_800, at_sample);
+    let after = steps(at_sample + 4_800, at_sample + 9_600);
+    let during = steps(at_sample, at_sample + 4_800);
+    assert!(
+        during <= before.max(after) * 1.2,
+        "arrival step {during} against {before} before and {after} after"
+    );
+}
