@@ -1,7 +1,8 @@
 //! `tiny-timbre`: render audio files through a Tiny Timbre model from the command line.
 //!
 //! ```text
-//! tiny-timbre render IN OUT [--model NAME|PATH] [--semitones N] [--cents N] [--loudness DB]
+//! tiny-timbre render IN OUT [--model NAME|PATH] [--morph-to NAME|PATH --morph 0..1]
+//!                           [--semitones N] [--cents N] [--loudness DB]
 //!                           [--auto-adjust] [--gate X] [--autotune PCT] [--reverb PCT]
 //!                           [--gain DB] [--harmonic-gain DB] [--noise-gain DB]
 //! tiny-timbre models
@@ -77,6 +78,10 @@ struct RenderArgs {
     /// to a .ttmodel file. See `tiny-timbre models`.
     #[arg(short, long, value_name = "NAME|PATH", default_value = models::DEFAULT_MODEL)]
     model: String,
+    /// A second model (model B, named like --model) to morph toward: `--morph` 0 plays
+    /// --model alone, 1 this model alone, values between blend the two.
+    #[arg(long, value_name = "NAME|PATH")]
+    morph_to: Option<String>,
     /// The knob flags, one per row of the engine's table.
     #[command(flatten)]
     knobs: KnobFlags,
@@ -220,6 +225,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
                 input: args.input,
                 output: args.output,
                 model: args.model,
+                morph_to: args.morph_to,
             };
             let report = render_file(&req)?;
             for note in &report.notes {

@@ -20,7 +20,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use timbre_dsp::offline::resample_clip;
 use timbre_dsp::resample::{MAX_RATE_HZ, MIN_RATE_HZ};
-use timbre_engine::offline::render;
+use timbre_engine::offline::render_morph;
 use timbre_engine::params::{ParamSpec, Params};
 
 use crate::error::CliError;
@@ -46,6 +46,8 @@ pub struct RenderRequest {
     pub output: PathBuf,
     /// `--model`: an embedded name, a user-folder name or a path.
     pub model: String,
+    /// `--morph-to`: model B of a morph, named the same ways.
+    pub morph_to: Option<String>,
     /// Engine parameters, already validated.
     pub params: Params,
 }
@@ -150,7 +152,24 @@ pub fn render_file(req: &RenderRequest) -> Result<RenderReport, CliError> {
     }
     // The model first: a typo in --model should not wait for a long file to decode.
     let (model, _source) = models::resolve(&req.model)?;
-    let model_name = model.metadata().name.clone();
+    let morph_to = match &req.morph_to {
+        Some(name) => Some(models::resolve(name)?.0),
+        None => {
+            if req.params.morph > 0.0 {
+                notes.push("note: --morph has no effect without --morph-to".into());
+            }
+            None
+        }
+    };
+    let model_name = match &morph_to {
+        Some(b) => format!(
+            "{}\" morphed {:.0}% toward \"{}",
+            model.metadata().name,
+            req.params.morph * 100.0,
+            b.metadata().name
+        ),
+        None => model.metadata().name.clone(),
+    };
     let decoded = decode_file(&req.input)?;
     notes.extend(
         decoded
@@ -176,8 +195,9 @@ pub fn render_file(req: &RenderRequest) -> Result<RenderReport, CliError> {
     let audio_s = frames as f64 / f64::from(rate);
 
     let bar = progress_bar(audio_s, frames);
-    let rendered = render(
+    let rendered = render_morph(
         &model,
+        morph_to.as_ref(),
         &req.params,
         &channels,
         f64::from(rate),

@@ -471,3 +471,67 @@ fn write_fixture_sources() {
         false,
     );
 }
+
+/// Reads a rendered WAV's interleaved samples.
+fn samples(path: &Path) -> Vec<f32> {
+    hound::WavReader::open(path)
+        .unwrap()
+        .into_samples::<f32>()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
+    let dir = tmpdir("morph");
+    let input = dir.join("in.wav");
+    write_wav(&input, &melody_channels(44_100, 0.75, 1), 44_100, false);
+    let path = |name: &str| dir.join(name);
+    // The same settings for every render (each model recommends its own).
+    let same = ["--auto-adjust", "--reverb", "40", "--noise-gain", "0"];
+    let alone = |model: &str, out: &str| {
+        render(
+            &dir,
+            &input,
+            &path(out),
+            &[&["--model", model][..], &same].concat(),
+        )
+    };
+    alone("violin", "violin.wav");
+    alone("trumpet", "trumpet.wav");
+    let morph = |at: &str, out: &str| {
+        let args = ["--model", "violin", "--morph-to", "trumpet", "--morph", at];
+        render(&dir, &input, &path(out), &[&args[..], &same].concat())
+    };
+    morph("0", "m0.wav");
+    let half = morph("0.5", "m5.wav");
+    morph("1", "m1.wav");
+    assert_eq!(samples(&path("m0.wav")), samples(&path("violin.wav")));
+    assert_eq!(samples(&path("m1.wav")), samples(&path("trumpet.wav")));
+    let m5 = check_rendered(&path("m5.wav"), 44_100, 33_075);
+    assert!(
+        stdout(&half).contains("morphed 50% toward"),
+        "{}",
+        stdout(&half)
+    );
+    assert_ne!(m5, check_rendered(&path("violin.wav"), 44_100, 33_075));
+    // A model B that does not exist is an error naming it; --morph outside 0..1 is refused.
+    let (code, err) = fail(
+        tiny_timbre(&dir)
+            .arg("render")
+            .arg(&input)
+            .arg(path("x.wav"))
+            .args(["--morph-to", "no-such-model", "--morph", "0.5"]),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no-such-model"), "{err}");
+    let (code, err) = fail(
+        tiny_timbre(&dir)
+            .arg("render")
+            .arg(&input)
+            .arg(path("x.wav"))
+            .args(["--morph-to", "trumpet", "--morph", "50"]),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("--morph 50 is outside 0..1"), "{err}");
+}

@@ -19,12 +19,32 @@ const HIST_DB_PER_BIN: f32 = 0.5;
 const HIST_BINS: usize = 180;
 
 /// What auto-adjust needs to know about a model's training data.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct TargetStats {
     /// Mean pitch of the voiced training frames, as a MIDI note.
     pub pitch_mean_midi: f32,
     /// Loudness quantiles (0%, 10%, ..., 100%) of the voiced training frames, in dB.
     pub loudness_quantiles: [f32; N_QUANTILES],
+}
+
+impl TargetStats {
+    /// The statistics a fraction `t` of the way from `self` to `other` (a morph): exactly
+    /// `self` at 0 and exactly `other` at 1.
+    pub fn lerp(&self, other: &TargetStats, t: f32) -> TargetStats {
+        if t <= 0.0 {
+            return *self;
+        }
+        if t >= 1.0 {
+            return *other;
+        }
+        let mix = |a: f32, b: f32| a * (1.0 - t) + b * t;
+        TargetStats {
+            pitch_mean_midi: mix(self.pitch_mean_midi, other.pitch_mean_midi),
+            loudness_quantiles: core::array::from_fn(|i| {
+                mix(self.loudness_quantiles[i], other.loudness_quantiles[i])
+            }),
+        }
+    }
 }
 
 /// Running statistics of the input over the last [`HISTORY_FRAMES`] voiced frames: mean pitch

@@ -8,7 +8,7 @@
 //! [`crate::morph`]), whose timbre it blends into the playing voices. Every method is
 //! allocation-free.
 
-use crate::controls::Shaped;
+use crate::controls::{Shaped, TargetStats};
 use crate::manual::ManualControls;
 use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
@@ -101,6 +101,18 @@ impl VoiceDeck {
     /// Model B of the morph, if one has arrived.
     pub fn morph_voice(&self) -> Option<&Voice> {
         self.morph.current()
+    }
+
+    /// The auto-adjust targets at morph amount `morph`, `offset` samples into the chunk: the
+    /// playing voice's, moved toward model B's as far as the morph goes.
+    pub fn target(&self, morph: f32, offset: usize) -> Option<TargetStats> {
+        let own = self.current.target().copied();
+        let amount = morph * self.morph.share_at(offset);
+        match (own, self.morph.current().and_then(Voice::target)) {
+            (Some(a), Some(b)) => Some(a.lerp(b, amount)),
+            (_, theirs) if amount >= 1.0 => theirs.copied(),
+            (own, _) => own,
+        }
     }
 
     /// The voice playing now.

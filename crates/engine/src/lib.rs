@@ -483,16 +483,16 @@ impl Engine {
         for &(frame_pos, frame) in frames {
             let frame_pos = frame_pos.min(len);
             self.deck.render(pos, frame_pos);
-            let shaped = self
-                .controls
-                .shape(&frame, &self.params, self.deck.current().target());
+            let morph = self.output.morph(len)[frame_pos.min(len.saturating_sub(1))];
+            let target = self.deck.target(morph, frame_pos);
+            let shaped = self.controls.shape(&frame, &self.params, target.as_ref());
             self.deck.on_frame(FrameControls {
                 shaped: &shaped,
                 harmonic_gain_db: self.params.harmonic_gain_db,
                 noise_gain_db: self.params.noise_gain_db,
                 ramp_samples,
                 manual: self.manual_on.then_some(&*self.manual),
-                morph: self.output.morph(len)[frame_pos.min(len.saturating_sub(1))],
+                morph,
                 offset: frame_pos,
             });
             self.meters.frame = frame;

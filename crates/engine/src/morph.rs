@@ -91,6 +91,16 @@ impl MorphSlot {
         ((self.fade_pos + offset) as f32 / self.fade_len.max(1) as f32).min(1.0)
     }
 
+    /// The share of the morph amount B gets `offset` samples into the chunk: the fade's
+    /// progress while B fades in from an empty slot, else 1 (0 while the slot is empty).
+    pub fn share_at(&self, offset: usize) -> f32 {
+        match (&self.current, &self.fading) {
+            (None, _) => 0.0,
+            (Some(_), None) => self.fade_at(offset),
+            (Some(_), Some(_)) => 1.0,
+        }
+    }
+
     /// Runs B's decoders on one frame, `offset` samples into the chunk, and returns the B
     /// targets to blend into A's voices with the share of the morph amount they get (1, or
     /// the fade's progress while a B fades in from an empty slot); `None` while the slot is
@@ -104,16 +114,13 @@ impl MorphSlot {
         offset: usize,
     ) -> Option<(&Voice, f32)> {
         let fade = self.fade_at(offset);
+        let share = self.share_at(offset);
         let current = self.current.as_mut()?;
         current.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
-        let share = match self.fading.as_mut() {
-            Some(old) => {
-                old.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
-                current.blend_toward(old, 1.0 - fade);
-                1.0
-            }
-            None => fade,
-        };
+        if let Some(old) = self.fading.as_mut() {
+            old.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
+            current.blend_toward(old, 1.0 - fade);
+        }
         Some((&**current, share))
     }
 

@@ -33,7 +33,7 @@ pub fn render(
     render_morph(model, None, params, channels, sample_rate, progress)
 }
 
-/// [`render`] with a morph: `morph_to` is model B, blended in by `params.morph_percent`
+/// [`render`] with a morph: `morph_to` is model B, blended in by `params.morph`
 /// (see [`crate::VoiceFactory::send_morph`]). A model B the engine cannot play is a typed
 /// error, before anything renders.
 pub fn render_morph(

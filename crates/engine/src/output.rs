@@ -36,11 +36,7 @@ impl OutputStage {
                 PARAM_SMOOTHING_MS,
                 host_rate,
             ),
-            morph: LinearSmoother::with_time(
-                params.morph_percent / 100.0,
-                PARAM_SMOOTHING_MS,
-                host_rate,
-            ),
+            morph: LinearSmoother::with_time(params.morph, PARAM_SMOOTHING_MS, host_rate),
             gains: vec![0.0; max_block],
             wets: vec![0.0; max_block],
             morphs: vec![0.0; max_block],
@@ -51,14 +47,14 @@ impl OutputStage {
     pub fn set_targets(&mut self, params: &Params) {
         self.gain.set_target(db_to_gain(params.output_gain_db));
         self.wet.set_target(params.reverb_percent / 100.0);
-        self.morph.set_target(params.morph_percent / 100.0);
+        self.morph.set_target(params.morph);
     }
 
     /// Jumps to `params`' gain, mix and morph amount.
     pub fn reset(&mut self, params: &Params) {
         self.gain.reset(db_to_gain(params.output_gain_db));
         self.wet.reset(params.reverb_percent / 100.0);
-        self.morph.reset(params.morph_percent / 100.0);
+        self.morph.reset(params.morph);
     }
 
     /// Advances the smoothers over a chunk of `len` samples (read back with

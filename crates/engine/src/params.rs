@@ -93,10 +93,10 @@ macro_rules! engine_knobs {
             NOISE_GAIN: noise_gain_db (Float) = "noise_gain", "Noise", "dB", -60.0..=12.0, 0.0;
             /// Reverb dry/wet, in percent.
             REVERB: reverb_percent (Float) = "reverb", "Reverb", "%", 0.0..=100.0, 30.0;
-            /// Morph from model A (0%) to model B (100%): between them the synth plays the
-            /// power blend of the two timbres and the reverb the blend of the two rooms.
-            /// Without a model B it does nothing.
-            MORPH: morph_percent (Float) = "morph", "Morph", "%", 0.0..=100.0, 0.0;
+            /// Morph from model A (0) to model B (1; shown in percent): between them the synth
+            /// plays the power blend of the two timbres at the level interpolated in dB, and
+            /// the reverb the blend of the two rooms. Without a model B it does nothing.
+            MORPH: morph (Level) = "morph", "Morph", "%", 0.0..=1.0, 0.0;
             /// Output gain, in dB.
             OUTPUT_GAIN: output_gain_db (Float) = "gain", "Output gain", "dB", -24.0..=24.0, 0.0;
         }

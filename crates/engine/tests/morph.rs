@@ -21,9 +21,9 @@ fn pair() -> (ModelFile, ModelFile) {
     (wired_model(true), wired_model(false))
 }
 
-fn at(morph_percent: f32) -> Params {
+fn at(morph: f32) -> Params {
     Params {
-        morph_percent,
+        morph,
         ..Params::default()
     }
 }
@@ -39,21 +39,36 @@ fn phrase() -> Vec<f32> {
 #[test]
 fn morph_ends_are_exactly_the_two_models_alone() {
     let input = phrase();
-    for (a, b) in [
+    let models = [
         pair(),
         (
             random_model(&Architecture::default(), 3),
             random_model(&Architecture::default(), 8),
         ),
-    ] {
-        let alone_a = render(&a, &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
-        let alone_b = render(&b, &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
-        assert_ne!(alone_a.left, alone_b.left, "the two models sound alike");
-        let zero = render_morph(&a, Some(&b), &at(0.0), &[input.clone()], RATE, |_, _| {}).unwrap();
-        let one =
-            render_morph(&a, Some(&b), &at(100.0), &[input.clone()], RATE, |_, _| {}).unwrap();
-        assert_eq!(zero, alone_a, "morph 0 differs from model A alone");
-        assert_eq!(one, alone_b, "morph 1 differs from model B alone");
+    ];
+    for (a, b) in models {
+        for auto_adjust in [false, true] {
+            let with = |morph: f32| Params {
+                morph,
+                auto_adjust,
+                ..Params::default()
+            };
+            let alone = |m: &ModelFile| render(m, &with(0.0), &[input.clone()], RATE, |_, _| {});
+            let morphed =
+                |m: f32| render_morph(&a, Some(&b), &with(m), &[input.clone()], RATE, |_, _| {});
+            let (alone_a, alone_b) = (alone(&a).unwrap(), alone(&b).unwrap());
+            assert_ne!(alone_a.left, alone_b.left, "the two models sound alike");
+            assert_eq!(
+                morphed(0.0).unwrap(),
+                alone_a,
+                "morph 0 is not model A alone"
+            );
+            assert_eq!(
+                morphed(1.0).unwrap(),
+                alone_b,
+                "morph 1 is not model B alone"
+            );
+        }
     }
 }
 
@@ -63,7 +78,7 @@ fn level_db(x: &[f32], at: usize, n: usize) -> f32 {
     10.0 * (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32 + 1e-12).log10()
 }
 
-/// Renders a steady note with the Morph knob at `morph(t)` (percent), set every block.
+/// Renders a steady note with the Morph knob at `morph(t)` (0..1), set every block.
 fn render_knob(
     a: &ModelFile,
     b: &ModelFile,
@@ -87,7 +102,7 @@ fn render_knob(
 fn a_sweep_of_the_knob_stays_level_and_clickless() {
     // A steady 220 Hz note; the knob sweeps 0 → 100% from 1 s to 3 s.
     let input = sawtooth(RATE, 4.0, |_| 220.0, |_| 0.4);
-    let knob = |t: f64| ((t - 1.0) / 2.0).clamp(0.0, 1.0) as f32 * 100.0;
+    let knob = |t: f64| ((t - 1.0) / 2.0).clamp(0.0, 1.0) as f32;
     for (name, (a, b)) in [
         ("wired", pair()),
         (
@@ -100,13 +115,13 @@ fn a_sweep_of_the_knob_stays_level_and_clickless() {
     ] {
         let sweep = render_knob(&a, &b, &input, knob);
         let only_a = render_knob(&a, &b, &input, |_| 0.0);
-        let only_b = render_knob(&a, &b, &input, |_| 100.0);
+        let only_b = render_knob(&a, &b, &input, |_| 1.0);
         let window = (0.05 * RATE) as usize;
         let mut worst = 0.0f32;
         for k in 0..=20 {
             let t = 1.0 + 2.0 * k as f64 / 20.0;
             let pos = (t * RATE) as usize;
-            let m = knob(t) / 100.0;
+            let m = knob(t);
             let (la, lb) = (
                 level_db(&only_a, pos, window),
                 level_db(&only_b, pos, window),
@@ -148,7 +163,7 @@ fn halfway_lies_between_the_two_in_spectrum() {
     let input = sawtooth(RATE, 2.0, |_| 220.0, |_| 0.4);
     let (a, b) = pair();
     let dry = |m: f32| Params {
-        morph_percent: m,
+        morph: m,
         reverb_percent: 0.0,
         ..Params::default()
     };
@@ -156,7 +171,7 @@ fn halfway_lies_between_the_two_in_spectrum() {
         let r = render_morph(&a, Some(&b), &dry(m), &[input.clone()], RATE, |_, _| {}).unwrap();
         r.left[(0.5 * RATE) as usize..(1.5 * RATE) as usize].to_vec()
     };
-    let (la, half, lb) = (steady(0.0), steady(50.0), steady(100.0));
+    let (la, half, lb) = (steady(0.0), steady(0.5), steady(1.0));
     let mut between = 0;
     for h in 1..=12 {
         let hz = 220.0 * h as f64;
@@ -182,7 +197,7 @@ fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
     let input = phrase();
     let (a, b) = pair();
     let (mut engine, mut factory) = Engine::prepare(&a, RATE, BLOCK).unwrap();
-    engine.set_params(&at(100.0));
+    engine.set_params(&at(1.0));
     let mut out = vec![0.0f32; input.len()];
     let mut right = vec![0.0f32; BLOCK];
     let mut allocations = 0;
@@ -195,7 +210,7 @@ fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
         let start = k * BLOCK;
         let n = chunk.len();
         allocations += allocations_during(|| {
-            engine.set_params(&at(if k % 50 < 25 { 100.0 } else { 30.0 }));
+            engine.set_params(&at(if k % 50 < 25 { 1.0 } else { 0.3 }));
             engine.process(&[chunk], &mut out[start..start + n], &mut right[..n]);
         });
         if arrived_at.is_none() && engine.morph_voice().is_some() {
