@@ -20,6 +20,9 @@ pub enum CliError {
     /// The engine refused the model or the rate.
     #[error("cannot render: {0}")]
     Engine(#[from] EngineError),
+    /// The input could not be analysed (its rate is outside what the analysis takes).
+    #[error("cannot analyse the input: {0}")]
+    Analysis(timbre_dsp::analysis::AnalysisError),
     /// The input could not be resampled to a rate the engine runs at.
     #[error("cannot resample the input: {0}")]
     Resample(#[from] ResampleError),

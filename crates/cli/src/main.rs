@@ -5,12 +5,14 @@
 //!                           [--semitones N] [--cents N] [--loudness DB]
 //!                           [--auto-adjust] [--gate X] [--autotune PCT] [--reverb PCT]
 //!                           [--gain DB] [--harmonic-gain DB] [--noise-gain DB]
+//! tiny-timbre midi IN OUT.mid [--bend] [--bend-range ST] [--min-note-ms MS]
 //! tiny-timbre models
 //! tiny-timbre info MODEL
 //! ```
 //!
 //! - `render` reads WAV, FLAC, MP3 or OGG/Vorbis (any rate from 8 to 384 kHz, any channel
 //!   count) and writes a stereo 32-bit float WAV; see [`render`] for the rate rules.
+//! - `midi` writes the notes of a sung or played line as a standard MIDI file (see [`midi`]).
 //! - `models` lists the embedded models and those in the user folder (see [`models`]).
 //! - `info` prints a model's metadata.
 //!
@@ -20,6 +22,7 @@
 
 mod error;
 mod info;
+mod midi;
 use timbre_catalog as models;
 mod render;
 
@@ -51,6 +54,9 @@ enum Command {
     /// Render an audio file (WAV, FLAC, MP3, OGG/Vorbis) through a model into a stereo 32-bit
     /// float WAV at the input's rate (inputs below 22.05 kHz are resampled to 48 kHz).
     Render(RenderArgs),
+    /// Write the notes of a sung or played line (WAV, FLAC, MP3, OGG/Vorbis) as a standard
+    /// MIDI file (type 0, 120 bpm), lined up with the audio.
+    Midi(MidiArgs),
     /// List the embedded models and those in the user model folder.
     Models {
         /// Print only the embedded models' names, one per line (for scripts).
@@ -85,6 +91,26 @@ struct RenderArgs {
     /// The knob flags, one per row of the engine's table.
     #[command(flatten)]
     knobs: KnobFlags,
+}
+
+/// `midi`'s arguments.
+#[derive(Debug, Args)]
+struct MidiArgs {
+    /// Input audio file.
+    #[arg(value_name = "IN")]
+    input: PathBuf,
+    /// Output MIDI file (overwritten if it exists).
+    #[arg(value_name = "OUT.mid")]
+    output: PathBuf,
+    /// Also write the pitch between the notes as pitch bend.
+    #[arg(long)]
+    bend: bool,
+    /// The pitch bend range in semitones (written into the file as RPN 0).
+    #[arg(long, value_name = "ST", default_value_t = 2.0)]
+    bend_range: f32,
+    /// Notes shorter than this are dropped (a consonant's blip, a breath), in ms.
+    #[arg(long, value_name = "MS", default_value_t = 80.0)]
+    min_note_ms: f32,
 }
 
 /// `render`'s knob flags, made from the engine's table ([`params::ALL`]) at run time: a value
@@ -231,6 +257,37 @@ fn run(cli: Cli) -> Result<(), CliError> {
             for note in &report.notes {
                 eprintln!("{note}");
             }
+            println!("{}", report.summary());
+        }
+        Command::Midi(args) => {
+            if !(args.bend_range.is_finite() && (0.5..=24.0).contains(&args.bend_range)) {
+                return Err(CliError::ParamOutOfRange {
+                    flag: "--bend-range".into(),
+                    value: args.bend_range,
+                    min: 0.5,
+                    max: 24.0,
+                });
+            }
+            if !(args.min_note_ms.is_finite() && (0.0..=10_000.0).contains(&args.min_note_ms)) {
+                return Err(CliError::ParamOutOfRange {
+                    flag: "--min-note-ms".into(),
+                    value: args.min_note_ms,
+                    min: 0.0,
+                    max: 10_000.0,
+                });
+            }
+            if !midi::has_midi_extension(&args.output) {
+                eprintln!(
+                    "note: {} does not end in .mid; writing a MIDI file anyway",
+                    args.output.display()
+                );
+            }
+            let report = midi::midi_file(&midi::MidiRequest {
+                input: args.input,
+                output: args.output,
+                bend_range: args.bend.then_some(args.bend_range),
+                min_note_ms: args.min_note_ms,
+            })?;
             println!("{}", report.summary());
         }
         Command::Models { names: true } => {

@@ -249,8 +249,8 @@ fn check_output(output: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Mixes the decoded channels to mono (what the engine does anyway) and resamples to `rate`.
-fn resample_mono(decoded: &Decoded, rate: u32) -> Result<Vec<f32>, CliError> {
+/// The decoded channels mixed to mono, as the engine mixes them (an equal-weight average).
+pub fn mono_mix(decoded: &Decoded) -> Vec<f32> {
     let n = decoded.frames();
     let scale = 1.0 / decoded.channels.len().max(1) as f32;
     let mut mono = vec![0.0f32; n];
@@ -259,8 +259,13 @@ fn resample_mono(decoded: &Decoded, rate: u32) -> Result<Vec<f32>, CliError> {
             *m += x * scale;
         }
     }
+    mono
+}
+
+/// Mixes the decoded channels to mono (what the engine does anyway) and resamples to `rate`.
+fn resample_mono(decoded: &Decoded, rate: u32) -> Result<Vec<f32>, CliError> {
     Ok(resample_clip(
-        &mono,
+        &mono_mix(decoded),
         f64::from(decoded.sample_rate),
         f64::from(rate),
     )?)

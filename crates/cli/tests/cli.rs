@@ -535,3 +535,174 @@ fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
     assert_eq!(code, 2);
     assert!(err.contains("--morph 50 is outside 0..1"), "{err}");
 }
+
+/// A sung-like line of known notes (MIDI note, start s, length s), each a band-limited saw
+/// with a ±`vibrato` cent, 5.5 Hz vibrato; notes that start where the previous one ends glide
+/// into it over 40 ms (the onset is where the glide leaves the old note), others start after
+/// silence.
+/// Between some notes, a 60 ms burst of noise (a consonant).
+fn sung_line(rate: u32, notes: &[(u8, f64, f64)], vibrato: f64, consonants: bool) -> Vec<f32> {
+    let total = notes.iter().map(|n| n.1 + n.2).fold(0.0, f64::max) + 0.5;
+    let n = (total * f64::from(rate)) as usize;
+    let mut out = vec![0.0f32; n];
+    let mut noise = 0x1234_5678u32;
+    let mut phase = 0.0f64;
+    for (i, sample) in out.iter_mut().enumerate() {
+        let t = i as f64 / f64::from(rate);
+        let Some(k) = notes.iter().position(|&(_, s, l)| t >= s && t < s + l) else {
+            phase = 0.0;
+            if consonants && notes.iter().any(|&(_, s, _)| t >= s - 0.1 && t < s - 0.04) {
+                noise ^= noise << 13;
+                noise ^= noise >> 17;
+                noise ^= noise << 5;
+                *sample = 0.08 * (noise as f32 / u32::MAX as f32 * 2.0 - 1.0);
+            }
+            continue;
+        };
+        let (note, start, len) = notes[k];
+        let glided = k > 0 && (notes[k - 1].1 + notes[k - 1].2 - start).abs() < 1e-9;
+        let mut midi = f64::from(note);
+        if glided && t - start < 0.04 {
+            let prev = f64::from(notes[k - 1].0);
+            midi = prev + (midi - prev) * (t - start) / 0.04;
+        }
+        midi += vibrato / 100.0 * (2.0 * PI * 5.5 * t).sin();
+        let f0 = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
+        phase = (phase + f0 / f64::from(rate)).fract();
+        let harmonics = ((0.45 * f64::from(rate)) / f0).min(30.0) as usize;
+        let saw: f64 = (1..=harmonics)
+            .map(|h| (2.0 * PI * h as f64 * phase).sin() / h as f64)
+            .sum();
+        let edge = (t - start).min(start + len - t);
+        let env = if glided {
+            (start + len - t).min(0.01) / 0.01
+        } else {
+            edge.min(0.01) / 0.01
+        };
+        *sample = (0.25 * saw * env.min(1.0)) as f32;
+    }
+    out
+}
+
+/// The notes of a MIDI file: (note, onset s, end s) at 960 ticks per second.
+fn midi_notes(path: &Path) -> (Vec<(u8, f64, f64)>, usize) {
+    let bytes = std::fs::read(path).unwrap();
+    let smf = midly::Smf::parse(&bytes).unwrap();
+    assert_eq!(smf.header.format, midly::Format::SingleTrack);
+    let mut open: Vec<(u8, f64)> = Vec::new();
+    let mut notes = Vec::new();
+    let (mut tick, mut bends) = (0u64, 0);
+    for event in &smf.tracks[0] {
+        tick += u64::from(event.delta.as_int());
+        let s = tick as f64 / 960.0;
+        if let midly::TrackEventKind::Midi { message, .. } = event.kind {
+            match message {
+                midly::MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                    open.push((key.as_int(), s))
+                }
+                midly::MidiMessage::NoteOff { key, .. }
+                | midly::MidiMessage::NoteOn { key, .. } => {
+                    let k = open.iter().position(|o| o.0 == key.as_int()).unwrap();
+                    let (note, start) = open.remove(k);
+                    notes.push((note, start, s));
+                }
+                midly::MidiMessage::PitchBend { .. } => bends += 1,
+                _ => {}
+            }
+        }
+    }
+    assert!(open.is_empty(), "notes left open: {open:?}");
+    notes.sort_by(|a, b| a.1.total_cmp(&b.1));
+    (notes, bends)
+}
+
+#[test]
+fn midi_writes_every_sung_note_on_time_without_strays() {
+    let dir = tmpdir("midi");
+    // Separate notes, glides (a note that starts where the last ends), leaps up and down,
+    // vibrato of ±60 cents, and consonant noise before the separate notes.
+    let notes = [
+        (57, 0.3, 0.5),
+        (60, 0.8, 0.4),
+        (64, 1.2, 0.5),
+        (62, 1.9, 0.35),
+        (67, 2.25, 0.6),
+        (55, 3.1, 0.5),
+        (59, 3.6, 0.45),
+    ];
+    let rate = 44_100;
+    let input = dir.join("line.wav");
+    write_wav(&input, &[sung_line(rate, &notes, 60.0, true)], rate, false);
+    let out = dir.join("line.mid");
+    let run = tiny_timbre(&dir)
+        .args([
+            "midi",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--bend",
+        ])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("wrote 7 notes"), "{}", stdout(&run));
+    let (found, bends) = midi_notes(&out);
+    let expected: Vec<(u8, f64)> = notes
+        .iter()
+        .map(|&(note, start, _)| (note, start))
+        .collect();
+    let got: Vec<u8> = found.iter().map(|n| n.0).collect();
+    assert_eq!(
+        got,
+        expected.iter().map(|e| e.0).collect::<Vec<_>>(),
+        "{found:?}"
+    );
+    let worst = found
+        .iter()
+        .zip(&expected)
+        .map(|(f, e)| (f.1 - e.1).abs())
+        .fold(0.0, f64::max);
+    println!("7 of 7 notes, worst onset error {:.1} ms", worst * 1e3);
+    for ((note, onset, _), (_, want)) in found.iter().zip(&expected) {
+        assert!(
+            (onset - want).abs() <= 0.020,
+            "note {note}: onset {onset:.3} s, expected {want:.3} s"
+        );
+    }
+    assert!(bends > 50, "only {bends} pitch bends");
+    // Without --bend: the same notes and no bend.
+    let plain = dir.join("plain.mid");
+    let run = tiny_timbre(&dir)
+        .args(["midi", input.to_str().unwrap(), plain.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (again, bends) = midi_notes(&plain);
+    assert_eq!((again, bends), (found, 0));
+}
+
+#[test]
+fn midi_vibrato_and_scoops_do_not_retrigger() {
+    let dir = tmpdir("midi-vibrato");
+    let rate = 48_000;
+    // One long note with a wide, fast vibrato (±150 cents at 5.5 Hz).
+    let input = dir.join("vibrato.wav");
+    write_wav(
+        &input,
+        &[sung_line(rate, &[(62, 0.2, 2.0)], 150.0, false)],
+        rate,
+        false,
+    );
+    let out = dir.join("vibrato.mid");
+    let run = tiny_timbre(&dir)
+        .args(["midi", input.to_str().unwrap(), out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let (found, _) = midi_notes(&out);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 62);
+    assert!(
+        (found[0].1 - 0.2).abs() < 0.02 && (found[0].2 - 2.2).abs() < 0.05,
+        "{found:?}"
+    );
+}

@@ -14,7 +14,8 @@
 //! - [`noise`]: white noise shaped by band magnitudes defined in Hz;
 //! - [`reverb`]: partitioned FFT convolution with zero added latency;
 //! - [`decorrelate`]: a velvet-noise decorrelator for the reverb's stereo side;
-//! - [`smooth`]: parameter smoothers and the NaN/Inf/denormal guard.
+//! - [`smooth`]: parameter smoothers and the NaN/Inf/denormal guard;
+//! - [`transcribe`]: notes (on, off, pitch bend) from analysis frames, for MIDI out.
 
 pub mod analysis;
 pub mod decorrelate;
@@ -27,6 +28,7 @@ pub mod resample;
 pub mod reverb;
 pub mod rng;
 pub mod smooth;
+pub mod transcribe;
 
 /// Lowest fundamental frequency the pitch tracker reports, in Hz.
 pub const MIN_F0_HZ: f32 = 50.0;

@@ -62,9 +62,13 @@ pub(crate) struct VoiceDeck {
     mid: Vec<f32>,
     side: Vec<f32>,
     /// Whether the current voice's reverb sits idle (a morph at 1 has fed it nothing for
-    /// longer than its tail), and the samples since it was last fed.
+    /// longer than its tail plus `idle_margin`), and the samples since it was last fed.
     current_idle: bool,
     current_quiet: usize,
+    /// Samples beyond a reverb's tail after which its output is exactly zero (the engine's
+    /// rest margin): a reverb is only skipped then, so skipping never changes the output and
+    /// the output stays independent of the block sizes.
+    idle_margin: usize,
 }
 
 impl VoiceDeck {
@@ -74,6 +78,7 @@ impl VoiceDeck {
         voice: Box<Voice>,
         receivers: [VoiceReceiver; 2],
         fade_len: usize,
+        idle_margin: usize,
         max_block: usize,
     ) -> Self {
         let [receiver, morph_receiver] = receivers;
@@ -89,12 +94,13 @@ impl VoiceDeck {
             dry: vec![0.0; max_block],
             fading_dry: vec![0.0; max_block],
             fading_out: [vec![0.0; max_block], vec![0.0; max_block]],
-            morph: MorphSlot::new(morph_receiver, fade_len, max_block),
+            morph: MorphSlot::new(morph_receiver, fade_len, idle_margin, max_block),
             send: vec![0.0; max_block],
             mid: vec![0.0; max_block],
             side: vec![0.0; max_block],
             current_idle: false,
             current_quiet: 0,
+            idle_margin,
         }
     }
 
@@ -233,7 +239,8 @@ impl VoiceDeck {
         }
         let b = morphing.then_some((&self.mid[..len], &self.side[..len]));
         // The current voice's reverb, fed `(1 − t)` of its dry synth while morphing, and
-        // left idle once a morph at 1 has fed it nothing for longer than its tail.
+        // left idle once a morph at 1 has fed it nothing for longer than its tail and the
+        // margin. Without a morph it always runs, as before.
         let send = &mut self.send[..len];
         let a_input: &[f32] = if morphing {
             for i in 0..len {
@@ -243,13 +250,13 @@ impl VoiceDeck {
         } else {
             dry
         };
-        let fed = a_input.iter().any(|&x| x != 0.0);
+        let fed = !morphing || a_input.iter().any(|&x| x != 0.0);
         self.current_quiet = if fed { 0 } else { self.current_quiet + len };
         if fed && self.current_idle {
             self.current.reset_reverb();
             self.current_idle = false;
         }
-        if self.current_quiet > self.current.tail_samples() {
+        if self.current_quiet > self.current.tail_samples() + self.idle_margin {
             self.current_idle = true;
         }
         let a = (!self.current_idle).then(|| self.current.reverberate(a_input));

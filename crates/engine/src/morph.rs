@@ -30,8 +30,10 @@ pub(crate) struct MorphSlot {
     fade_len: usize,
     /// Swap rings (audio side) of slot B.
     receiver: VoiceReceiver,
-    /// Whether B's reverbs sit idle: fed nothing for longer than their tail.
+    /// Whether B's reverbs sit idle: fed nothing for longer than their tail plus
+    /// `idle_margin` (by then their output is exactly zero, so skipping them changes nothing).
     idle: bool,
+    idle_margin: usize,
     /// Samples since B's reverbs were last fed anything but zeros.
     quiet: usize,
     /// Scratch: a B reverb's input, `max_block` long.
@@ -40,7 +42,13 @@ pub(crate) struct MorphSlot {
 
 impl MorphSlot {
     /// An empty slot for chunks of at most `max_block`, fading over `fade_len`. Allocates.
-    pub fn new(receiver: VoiceReceiver, fade_len: usize, max_block: usize) -> Self {
+    /// `idle_margin`: samples beyond the tail after which idle reverbs are skipped.
+    pub fn new(
+        receiver: VoiceReceiver,
+        fade_len: usize,
+        idle_margin: usize,
+        max_block: usize,
+    ) -> Self {
         Self {
             current: None,
             fading: None,
@@ -48,6 +56,7 @@ impl MorphSlot {
             fade_len,
             receiver,
             idle: true,
+            idle_margin,
             quiet: 0,
             send: vec![0.0; max_block],
         }
@@ -172,7 +181,7 @@ impl MorphSlot {
         let fed = send_was_fed(dry, morph);
         self.quiet = if fed { 0 } else { self.quiet + len };
         let tail = self.tail_samples();
-        if self.quiet > tail {
+        if self.quiet > tail + self.idle_margin {
             self.idle = true;
         }
         self.advance_fade(len);

@@ -4,7 +4,6 @@
 //! block. The output must always be finite, within ±[`OUTPUT_CEILING`], free of subnormal
 //! numbers, and the engine must come back to a correct pitch afterwards.
 
-#[allow(unused_imports)]
 mod common;
 
 use std::f64::consts::PI;

@@ -3,7 +3,6 @@
 //! the output stays finite and bounded throughout. (Per-block time is measured by the soak
 //! example, `cargo run --release -p timbre-engine --example soak`, never in a test.)
 
-#[allow(unused_imports)]
 mod common;
 
 use common::*;

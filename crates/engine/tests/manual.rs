@@ -2,7 +2,6 @@
 //! that keeps only harmonic 1 makes a sine at the input's pitch, the meter is exactly what the
 //! decoder computed, the decoder keeps running under the hand, and none of it allocates.
 
-#[allow(unused_imports)] // helpers shared with other test binaries
 mod common;
 
 use std::f64::consts::PI;

@@ -53,9 +53,19 @@ fn morph_ends_are_exactly_the_two_models_alone() {
                 auto_adjust,
                 ..Params::default()
             };
-            let alone = |m: &ModelFile| render(m, &with(0.0), &[input.clone()], RATE, |_, _| {});
-            let morphed =
-                |m: f32| render_morph(&a, Some(&b), &with(m), &[input.clone()], RATE, |_, _| {});
+            let alone = |m: &ModelFile| {
+                render(m, &with(0.0), std::slice::from_ref(&input), RATE, |_, _| {})
+            };
+            let morphed = |m: f32| {
+                render_morph(
+                    &a,
+                    Some(&b),
+                    &with(m),
+                    std::slice::from_ref(&input),
+                    RATE,
+                    |_, _| {},
+                )
+            };
             let (alone_a, alone_b) = (alone(&a).unwrap(), alone(&b).unwrap());
             assert_ne!(alone_a.left, alone_b.left, "the two models sound alike");
             assert_eq!(
@@ -168,7 +178,15 @@ fn halfway_lies_between_the_two_in_spectrum() {
         ..Params::default()
     };
     let steady = |m: f32| {
-        let r = render_morph(&a, Some(&b), &dry(m), &[input.clone()], RATE, |_, _| {}).unwrap();
+        let r = render_morph(
+            &a,
+            Some(&b),
+            &dry(m),
+            std::slice::from_ref(&input),
+            RATE,
+            |_, _| {},
+        )
+        .unwrap();
         r.left[(0.5 * RATE) as usize..(1.5 * RATE) as usize].to_vec()
     };
     let (la, half, lb) = (steady(0.0), steady(0.5), steady(1.0));

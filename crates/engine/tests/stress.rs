@@ -14,7 +14,6 @@
 //! step of up to the sum of both amplitudes, while in steady play a step is at most
 //! `2π·f/rate` of the amplitude (under 0.12 of it even at +24 semitones).
 
-#[allow(unused_imports)]
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
