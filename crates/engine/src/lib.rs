@@ -25,6 +25,7 @@ pub mod controls;
 mod deck;
 pub mod error;
 pub mod factory;
+mod heard;
 pub mod ir;
 pub mod manual;
 mod morph;
@@ -45,6 +46,7 @@ use timbre_model::ModelFile;
 pub use controls::{Shaped, TargetStats};
 pub use error::EngineError;
 pub use factory::VoiceFactory;
+pub use heard::HeardNote;
 pub use manual::ManualControls;
 pub use notes::{Adsr, NoteSource};
 pub use params::Params;
@@ -52,6 +54,7 @@ pub use voice::Voice;
 
 use controls::ControlStage;
 use deck::{FrameControls, VoiceDeck};
+use heard::HeardNotes;
 use output::OutputStage;
 use source::FrameSource;
 
@@ -132,6 +135,10 @@ pub struct Engine {
     /// Hand-set synth controls, and whether they replace the decoder's output.
     manual: Box<ManualControls>,
     manual_on: bool,
+    /// The notes heard in the input (MIDI out), and where in the block the chunk being
+    /// processed starts.
+    heard: HeardNotes,
+    chunk_start: usize,
 }
 
 impl Engine {
@@ -180,6 +187,10 @@ impl Engine {
             meters: Meters::default(),
             manual: ManualControls::new_boxed(),
             manual_on: false,
+            heard: HeardNotes::new(
+                (max_block as f64 / (host_rate / config.frame_rate())).ceil() as usize + 4,
+            ),
+            chunk_start: 0,
         };
         engine.source.set_lowest_note(engine.params.lowest_note_hz);
         Ok((engine, factory))
@@ -310,7 +321,22 @@ impl Engine {
     /// Allocation-free.
     pub fn reset(&mut self) {
         self.source.reset_notes();
+        self.heard.release_later();
         self.rest();
+    }
+
+    /// Turns the note output (MIDI out) on or off: while on, the notes heard in the input
+    /// (audio mode) are reported after each block by [`Engine::heard_notes`]; turning it off
+    /// ends a sounding note at the next block. Allocation-free.
+    pub fn set_note_output(&mut self, on: bool) {
+        self.heard.set_on(on);
+    }
+
+    /// The note events of the last `process` call, in order, each at its sample position in
+    /// that block (see [`HeardNote`]): note on (velocity from the loudness), note off, and
+    /// the pitch's distance from the note for pitch bend.
+    pub fn heard_notes(&self) -> &[HeardNote] {
+        self.heard.events()
     }
 
     /// Clears what sounds and rests until the next input (or note-on). Allocation-free.
@@ -399,6 +425,7 @@ impl Engine {
     /// stereo output.
     fn run(&mut self, n: usize, io: &mut impl BlockIo) {
         self.deck.take_arrivals(self.resting);
+        self.heard.begin_block();
         let mut in_peak = 0.0f32;
         let mut out_peak = 0.0f32;
         let mut done = 0;
@@ -408,6 +435,7 @@ impl Engine {
             let mono = &mut self.mono[..len];
             io.read(range.clone(), mono);
             in_peak = mono.iter().fold(in_peak, |p, x| p.max(x.abs()));
+            self.chunk_start = done;
             let start = self.wake_position(len);
             self.out[0][..start].fill(0.0);
             self.out[1][..start].fill(0.0);
@@ -472,6 +500,7 @@ impl Engine {
         };
         self.silent_samples += silent;
         if self.silent_samples >= self.rest_after_samples() {
+            self.heard.end((self.chunk_start + len) as u32);
             self.rest();
         }
     }
@@ -481,6 +510,7 @@ impl Engine {
         let len = to - from;
         // 1. Frames, with the position (from `from`) at which each one is complete.
         let ramp_samples = self.source.hop_host().round() as u32;
+        let listening = self.source.mode() == Mode::Audio;
         let frames = self.source.collect(&self.mono[from..to], self.samples_done);
         // 2. Per-sample smoothed gain and reverb mix.
         self.output.advance(len);
@@ -501,6 +531,10 @@ impl Engine {
                 morph,
                 offset: frame_pos,
             });
+            if listening {
+                self.heard
+                    .on_frame((self.chunk_start + from + frame_pos) as u32, &frame);
+            }
             self.meters.frame = frame;
             self.meters.f0_out_hz = shaped.f0_hz;
             self.meters.gate = shaped.gate_gain;
