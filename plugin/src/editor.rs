@@ -25,7 +25,7 @@ pub use meter_view::{PitchTrace, TRACE_LEN};
 use knobs::{draw_controls, groups, KnobPlan, GAP};
 use meter_view::meter_row;
 
-use crate::loader::{LoadStatus, ModelLoader};
+use crate::loader::{LoadStatus, ModelLoader, Slot};
 use crate::meters::SharedMeters;
 use crate::models::{self, ModelEntry};
 use crate::params::{EngineParams, ModelSelection, SynthParams, TimbreParams};
@@ -49,6 +49,10 @@ pub trait EditorParams: Send + Sync + 'static {
     fn envelope(&self) -> Option<[&FloatParam; 4]> {
         None
     }
+    /// The MIDI out switches (notes, pitch bend), for the effect.
+    fn midi(&self) -> Option<[&BoolParam; 2]> {
+        None
+    }
 }
 
 impl EditorParams for TimbreParams {
@@ -56,6 +60,9 @@ impl EditorParams for TimbreParams {
     const SYNTH: bool = false;
     fn engine(&self) -> &EngineParams {
         &self.engine
+    }
+    fn midi(&self) -> Option<[&BoolParam; 2]> {
+        Some([&self.midi.notes, &self.midi.bend])
     }
 }
 
@@ -79,6 +86,8 @@ pub struct Shared {
     pub meters: Arc<SharedMeters>,
     /// The persisted model selection.
     pub selection: ModelSelection,
+    /// The persisted selection of the morph's model B.
+    pub morph_selection: ModelSelection,
 }
 
 /// Sets the engine knobs named in `settings` (a model's recommended settings, by parameter
@@ -109,8 +118,8 @@ pub struct TimbreEditor<P: EditorParams> {
     params: Arc<P>,
     /// Loader, meters and model selection.
     shared: Shared,
-    /// Starts a background load of the selection.
-    load_selected: Box<dyn Fn() + Send>,
+    /// Starts a background load of a slot's selection.
+    load_selected: Box<dyn Fn(Slot) + Send>,
     /// The host context, while the window is open.
     gui: Option<GuiContext>,
     /// The model picker's entries (rescanned on demand).
@@ -129,7 +138,7 @@ pub fn create<P: EditorParams>(
     shared: Shared,
     state: Arc<EguiEditorState>,
     repaint: RepaintNotifier,
-    load_selected: Box<dyn Fn() + Send>,
+    load_selected: Box<dyn Fn(Slot) + Send>,
 ) -> Option<EguiEditor<TimbreEditor<P>>> {
     let settings = EguiNiceSettings::new()
         .with_tile(P::TITLE)
@@ -254,7 +263,7 @@ impl<P: EditorParams> TimbreEditor<P> {
 
         // Row 2, right: the model picker.
         let row2 = Rect::from_min_max(pos2(rect.left(), rect.top() + 32.0), rect.max);
-        let picker_w = 360.0;
+        let picker_w = 640.0;
         let picker = Rect::from_min_max(pos2(row2.right() - picker_w, row2.top()), row2.max);
         let mut child = ui.new_child(
             UiBuilder::new()
@@ -271,12 +280,26 @@ impl<P: EditorParams> TimbreEditor<P> {
         {
             self.models = models::available();
         }
-        self.model_picker(&mut child, status);
+        if let Some(spec) = self.picker(&mut child, "model-picker", status) {
+            self.choose(Slot::Model, &spec);
+        }
         child.label(RichText::new("Model").color(DIM));
+        child.add_space(12.0);
+        let morph = self.shared.loader.morph_status();
+        if let Some(spec) = self.picker(&mut child, "morph-picker", &morph) {
+            self.choose(Slot::Morph, &spec);
+        }
+        child
+            .label(RichText::new("Morph to").color(DIM))
+            .on_hover_text("Model B: the Morph knob blends its timbre in (0%: the model alone, 100%: model B alone)");
 
         // Row 2, left: what is playing, or what went wrong.
         let y = row2.center().y;
         let (text, color) = match (&status.error, status.loading) {
+            (None, false) if self.shared.loader.morph_status().error.is_some() => (
+                self.shared.loader.morph_status().error.unwrap_or_default(),
+                BAD,
+            ),
             (_, true) => ("Loading model…".to_string(), WARN),
             (Some(e), _) => (e.clone(), BAD),
             (None, _) => (format!("Playing {}", display_name(status)), DIM),
@@ -316,12 +339,18 @@ impl<P: EditorParams> TimbreEditor<P> {
         }
     }
 
-    /// The model combo box: embedded models, the user folder's, and a path field.
-    fn model_picker(&mut self, ui: &mut Ui, status: &LoadStatus) {
+    /// A model combo box (`id`), showing what `status` says plays: embedded models, the user
+    /// folder's, and a path field. Returns the model chosen, if any.
+    fn picker(&mut self, ui: &mut Ui, id: &str, status: &LoadStatus) -> Option<String> {
         let mut choice: Option<String> = None;
-        egui::ComboBox::from_id_salt("model-picker")
-            .width(210.0)
-            .selected_text(elide(&display_name(status), 28))
+        let shown = if status.playing.is_empty() && id == "morph-picker" {
+            "none".to_string()
+        } else {
+            display_name(status)
+        };
+        egui::ComboBox::from_id_salt(id)
+            .width(200.0)
+            .selected_text(elide(&shown, 26))
             .show_ui(ui, |ui| {
                 ui.set_min_width(300.0);
                 ui.label(RichText::new("Built in").small().color(DIM));
@@ -373,20 +402,29 @@ impl<P: EditorParams> TimbreEditor<P> {
                     }
                 });
             });
-        if let Some(spec) = choice {
-            self.shared.selection.select(&spec);
-            self.shared.loader.set_error(None);
-            // The musician picked it: start from its recommended settings (a file that does
-            // not load keeps the knobs; the load reports the error).
-            if let (Some(gui), Ok(loaded)) = (self.gui.as_ref(), models::load(&spec)) {
+        choice
+    }
+
+    /// Selects `spec` for `slot` and starts loading it. A model chosen for the model slot
+    /// starts from its recommended settings (a file that does not load keeps the knobs; the
+    /// load reports the error).
+    fn choose(&mut self, slot: Slot, spec: &str) {
+        let selection = match slot {
+            Slot::Model => &self.shared.selection,
+            Slot::Morph => &self.shared.morph_selection,
+        };
+        selection.select(spec);
+        self.shared.loader.set_error(None);
+        if slot == Slot::Model {
+            if let (Some(gui), Ok(loaded)) = (self.gui.as_ref(), models::load(spec)) {
                 apply_settings(
                     gui,
                     self.params.engine(),
                     &loaded.model.metadata().recommended_settings,
                 );
             }
-            (self.load_selected)();
         }
+        (self.load_selected)(slot);
     }
 
     /// 100% / 150% / 200% zoom (the window grows with it).

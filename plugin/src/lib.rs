@@ -29,14 +29,16 @@ pub mod widgets;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditorState, RepaintNotifier};
+use timbre_dsp::transcribe::NoteEvent as HeardEvent;
 use timbre_engine::{Engine, Mode};
 
 use crate::demo::DemoInput;
-use crate::loader::ModelLoader;
+use crate::loader::{ModelLoader, Slot};
 use crate::meters::SharedMeters;
-use crate::params::{EngineParams, ModelSelection, TimbreParams};
+use crate::params::{EngineParams, ModelSelection, TimbreParams, MIDI_BEND_RANGE};
 
 pub use crate::synth::TinyTimbreSynth;
 
@@ -50,12 +52,13 @@ pub const EMAIL: &str = "";
 /// Work the plugin hands to nice-plug's background thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Task {
-    /// Load the model in the persisted selection and swap it in (a restored state chose it;
-    /// on failure the selection is kept, so a missing file is found again once it is back).
-    LoadSelected,
+    /// Load the model in the slot's persisted selection and swap it in (a restored state
+    /// chose it; on failure the selection is kept, so a missing file is found again once it
+    /// is back).
+    LoadSelected(Slot),
     /// The same, chosen in the editor: on failure the selection goes back to the model that
-    /// keeps playing, so the session never saves a file that did not load.
-    LoadChosen,
+    /// keeps playing in that slot, so the session never saves a file that did not load.
+    LoadChosen(Slot),
 }
 
 /// The CLAP and VST3 identities of a plugin: its ids, description, CLAP features and VST3
@@ -95,7 +98,10 @@ macro_rules! shared_plugin_methods {
         type BackgroundTask = $crate::Task;
 
         fn task_executor(&mut self) -> TaskExecutor<Self> {
-            $crate::task_executor::<Self>(self.core.loader.clone(), self.params.model.clone())
+            $crate::task_executor::<Self>(
+                self.core.loader.clone(),
+                [self.params.model.clone(), self.params.morph_model.clone()],
+            )
         }
 
         fn params(&self) -> Arc<dyn Params> {
@@ -112,7 +118,9 @@ macro_rules! shared_plugin_methods {
                 self.core.editor_handles(),
                 self.core.editor_state.clone(),
                 self.core.repaint.clone(),
-                Box::new(move || async_executor.execute_background($crate::Task::LoadChosen)),
+                Box::new(move |slot| {
+                    async_executor.execute_background($crate::Task::LoadChosen(slot))
+                }),
             )
         }
 
@@ -135,15 +143,24 @@ pub(crate) use shared_plugin_methods;
 /// The task executor both plugins use: loads run on nice-plug's background thread.
 fn task_executor<P: Plugin<BackgroundTask = Task>>(
     loader: Arc<ModelLoader>,
-    selection: ModelSelection,
+    selections: [ModelSelection; 2],
 ) -> TaskExecutor<P> {
+    let selection = move |slot: Slot| match slot {
+        Slot::Model => selections[0].clone(),
+        Slot::Morph => selections[1].clone(),
+    };
     Box::new(move |task| match task {
-        Task::LoadSelected => {
-            loader.load(&selection.get());
+        Task::LoadSelected(slot) => {
+            loader.load(slot, &selection(slot).get());
         }
-        Task::LoadChosen => {
-            if !loader.load(&selection.get()) {
-                selection.select(&loader.status().playing_spec);
+        Task::LoadChosen(slot) => {
+            let chosen = selection(slot);
+            if !loader.load(slot, &chosen.get()) {
+                let playing = match slot {
+                    Slot::Model => loader.status(),
+                    Slot::Morph => loader.morph_status(),
+                };
+                chosen.select(&playing.playing_spec);
             }
         }
     })
@@ -161,8 +178,11 @@ pub struct Core {
     repaint: RepaintNotifier,
     /// Whether the editor is open (meters are skipped when it is not).
     editor_state: Arc<EguiEditorState>,
-    /// The persisted model selection (shared with the params).
+    /// The persisted model selection and the morph's model B (shared with the params).
     selection: ModelSelection,
+    morph_selection: ModelSelection,
+    /// The last pitch bend sent by MIDI out (14-bit), to send only changes.
+    last_bend: Option<u16>,
     /// Input channels of the active layout (0, 1 or 2).
     input_channels: usize,
     /// The latency last reported to the host, in samples.
@@ -179,14 +199,16 @@ pub const EDITOR_SIZE: (u32, u32) = (960, 560);
 pub const SYNTH_EDITOR_SIZE: (u32, u32) = (960, 680);
 
 impl Core {
-    /// A core for `mode`, using `selection` as the persisted model.
-    fn new(mode: Mode, selection: ModelSelection) -> Self {
+    /// A core for `mode`, using `selection` as the persisted model and `morph_selection` as
+    /// the persisted model B.
+    fn new(mode: Mode, selection: ModelSelection, morph_selection: ModelSelection) -> Self {
         let editor_size = match mode {
             Mode::Audio => EDITOR_SIZE,
             Mode::Notes => SYNTH_EDITOR_SIZE,
         };
         let loader = Arc::new(ModelLoader::default());
         selection.load_on_restore(loader.clone());
+        morph_selection.load_on_restore(loader.clone());
         Self {
             engine: None,
             loader,
@@ -200,6 +222,8 @@ impl Core {
                 1.0,
             ),
             selection,
+            morph_selection,
+            last_bend: None,
             input_channels: 0,
             latency: 0,
             mode,
@@ -221,18 +245,22 @@ impl Core {
             .then(|| DemoInput::new(config.sample_rate as f64));
         // A restored state is already in the selection: this activation loads it.
         self.selection.take_changed();
+        self.morph_selection.take_changed();
         let spec = self.selection.get();
-        let engine =
-            match self
-                .loader
-                .prepare(&spec, config.sample_rate as f64, max_block, self.mode)
-            {
-                Ok(engine) => engine,
-                Err(e) => {
-                    nice_log!("Tiny Timbre cannot run here: {e}");
-                    return false;
-                }
-            };
+        let morph_spec = self.morph_selection.get();
+        let engine = match self.loader.prepare(
+            &spec,
+            &morph_spec,
+            config.sample_rate as f64,
+            max_block,
+            self.mode,
+        ) {
+            Ok(engine) => engine,
+            Err(e) => {
+                nice_log!("Tiny Timbre cannot run here: {e}");
+                return false;
+            }
+        };
         self.latency = engine.latency_samples();
         context.set_latency_samples(self.latency);
         // Dropping the previous engine here, on the main thread, frees its voices.
@@ -258,7 +286,10 @@ impl Core {
         context: &mut impl ProcessContext<P>,
     ) -> bool {
         if self.selection.take_changed() {
-            context.execute_background(Task::LoadSelected);
+            context.execute_background(Task::LoadSelected(Slot::Model));
+        }
+        if self.morph_selection.take_changed() {
+            context.execute_background(Task::LoadSelected(Slot::Morph));
         }
         match self.engine.as_mut() {
             Some(engine) => {
@@ -321,6 +352,54 @@ impl Core {
             loader: self.loader.clone(),
             meters: self.meters.clone(),
             selection: self.selection.clone(),
+            morph_selection: self.morph_selection.clone(),
+        }
+    }
+
+    /// Sends the notes the engine heard in the last block as MIDI (note on and off, and
+    /// pitch bend over ±[`MIDI_BEND_RANGE`] semitones when `bend`), at their sample
+    /// positions. Allocation-free.
+    fn send_heard_notes<P: Plugin>(&mut self, bend: bool, context: &mut impl ProcessContext<P>) {
+        let Some(engine) = self.engine.as_ref() else {
+            return;
+        };
+        for heard in engine.heard_notes() {
+            let timing = heard.position;
+            let event = match heard.event {
+                HeardEvent::On { note, velocity, .. } => {
+                    self.last_bend = None;
+                    NoteEvent::NoteOn {
+                        timing,
+                        voice_id: VoiceID::Wildcard,
+                        channel: Channel::Number(0),
+                        key: Key::Number(note),
+                        velocity: f32::from(velocity) / 127.0,
+                    }
+                }
+                HeardEvent::Off { note, .. } => NoteEvent::NoteOff {
+                    timing,
+                    voice_id: VoiceID::Wildcard,
+                    channel: Channel::Number(0),
+                    key: Key::Number(note),
+                    velocity: 0.5,
+                },
+                HeardEvent::Bend { semitones, .. } if bend => {
+                    let value = (0.5 + semitones / (2.0 * MIDI_BEND_RANGE)).clamp(0.0, 1.0);
+                    let raw = (value * 16383.0).round() as u16;
+                    if self.last_bend == Some(raw) {
+                        continue;
+                    }
+                    self.last_bend = Some(raw);
+                    NoteEvent::MidiPitchBend {
+                        timing,
+                        channel: 0,
+                        value,
+                    }
+                }
+                HeardEvent::Bend { .. } => continue,
+            };
+            // A full host queue drops the event; nothing else can be done on this thread.
+            let _ = context.try_send_event(event);
         }
     }
 }
@@ -336,7 +415,11 @@ pub struct TinyTimbre {
 impl Default for TinyTimbre {
     fn default() -> Self {
         let params = Arc::new(TimbreParams::default());
-        let core = Core::new(Mode::Audio, params.model.clone());
+        let core = Core::new(
+            Mode::Audio,
+            params.model.clone(),
+            params.morph_model.clone(),
+        );
         Self { params, core }
     }
 }
@@ -368,6 +451,8 @@ impl Plugin for TinyTimbre {
     ];
 
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+    /// MIDI out (the notes heard), with pitch bend.
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
 
     type Editor = nice_plug_egui::EguiEditor<editor::TimbreEditor<TimbreParams>>;
     shared_plugin_methods!(TimbreParams);
@@ -381,7 +466,12 @@ impl Plugin for TinyTimbre {
         let n = buffer.samples();
         let slices = buffer.as_slice();
         if self.core.begin_block(&self.params.engine, slices, context) {
+            if let Some(engine) = self.core.engine.as_mut() {
+                engine.set_note_output(self.params.midi.notes.value());
+            }
             self.core.render(slices, 0, n);
+            self.core
+                .send_heard_notes(self.params.midi.bend.value(), context);
             self.core.end_block(context);
         }
         ProcessStatus::Normal

@@ -29,6 +29,15 @@ pub enum LoadError {
     Busy(String),
 }
 
+/// The engine's two model slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    /// The model that plays (model A).
+    Model,
+    /// The morph's model B, blended in by the Morph knob.
+    Morph,
+}
+
 /// What the editor shows about the model.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LoadStatus {
@@ -48,18 +57,22 @@ pub struct ModelLoader {
     /// The current engine's voice factory, `None` before the first activation. A new
     /// activation replaces it, so a voice can only reach the engine it was built for.
     factory: Mutex<Option<VoiceFactory>>,
-    /// What the editor shows.
+    /// What the editor shows, for the model and for the morph's model B.
     status: Mutex<LoadStatus>,
+    morph_status: Mutex<LoadStatus>,
 }
 
 impl ModelLoader {
     /// Builds an engine for `host_rate` and `max_block` playing `spec` (falling back to the
-    /// default model, with an error for the editor, when `spec` cannot be loaded). Called from
-    /// `activate`: allocates and may read a file. Fails only when the host configuration is
-    /// refused (sample rate out of range).
+    /// default model, with an error for the editor, when `spec` cannot be loaded), with
+    /// `morph_spec` as the morph's model B (none when empty; one that cannot be loaded leaves
+    /// the slot empty, with an error for the editor). Called from `activate`: allocates and
+    /// may read files. Fails only when the host configuration is refused (sample rate out of
+    /// range).
     pub fn prepare(
         &self,
         spec: &str,
+        morph_spec: &str,
         host_rate: f64,
         max_block: usize,
         mode: Mode,
@@ -90,24 +103,34 @@ impl ModelLoader {
         };
         engine.set_mode(mode);
         *self.factory.lock() = Some(factory);
-        let mut status = self.status.lock();
-        status.playing = name;
-        status.playing_spec = spec;
-        status.error = error;
+        {
+            let mut status = self.status.lock();
+            status.playing = name;
+            status.playing_spec = spec;
+            status.error = error;
+        }
+        // The engine rests until its first input, so model B arrives without a fade.
+        *self.morph_status.lock() = LoadStatus::default();
+        self.load(Slot::Morph, morph_spec);
         Ok(engine)
     }
 
-    /// Loads `spec`, builds its voice for the current engine and sends it to the audio thread,
-    /// which crossfades to it. On failure the error goes to the status and the current model
-    /// keeps playing. Runs on the background task (allocates, reads files; never sleeps, so the
-    /// task ends quickly and never outlives its plugin instance for long). The voice it
-    /// replaces comes back from the audio thread a crossfade later and is freed by the next
-    /// load, the editor ([`ModelLoader::collect_garbage`]) or the next activation. Returns
-    /// whether it worked.
-    pub fn load(&self, spec: &str) -> bool {
-        self.status.lock().loading = true;
-        let result = self.load_inner(spec);
-        let mut status = self.status.lock();
+    /// Loads `spec` into `slot`, builds its voice for the current engine and sends it to the
+    /// audio thread, which crossfades to it. On failure the error goes to that slot's status
+    /// and the slot's current model keeps playing (an empty morph selection loads nothing).
+    /// Runs on the background task (allocates, reads files; never sleeps, so the task ends
+    /// quickly and never outlives its plugin instance for long). The voice it replaces comes
+    /// back from the audio thread a crossfade later and is freed by the next load, the
+    /// editor ([`ModelLoader::collect_garbage`]) or the next activation. Returns whether it
+    /// worked.
+    pub fn load(&self, slot: Slot, spec: &str) -> bool {
+        if slot == Slot::Morph && spec.is_empty() {
+            return true;
+        }
+        let status = self.status_of(slot);
+        status.lock().loading = true;
+        let result = self.load_inner(slot, spec);
+        let mut status = status.lock();
         status.loading = false;
         match result {
             Ok(Some(name)) => {
@@ -122,9 +145,20 @@ impl ModelLoader {
                 true
             }
             Err(e) => {
-                status.error = Some(e.to_string());
+                status.error = Some(match slot {
+                    Slot::Model => e.to_string(),
+                    Slot::Morph => format!("Morph: {e}"),
+                });
                 false
             }
+        }
+    }
+
+    /// The status behind `slot`.
+    fn status_of(&self, slot: Slot) -> &Mutex<LoadStatus> {
+        match slot {
+            Slot::Model => &self.status,
+            Slot::Morph => &self.morph_status,
         }
     }
 
@@ -132,7 +166,7 @@ impl ModelLoader {
     /// when there is no engine to send it to. The voice is built while the factory is held, so
     /// an activation meanwhile waits for it and then replaces the factory: a voice never
     /// reaches an engine it was not built for.
-    fn load_inner(&self, spec: &str) -> Result<Option<String>, LoadError> {
+    fn load_inner(&self, slot: Slot, spec: &str) -> Result<Option<String>, LoadError> {
         let loaded = models::load(spec)?;
         let mut factory = self.factory.lock();
         let Some(factory) = factory.as_mut() else {
@@ -141,9 +175,11 @@ impl ModelLoader {
         factory.collect_garbage();
         let voice = factory.build(&loaded.model)?;
         // The ring only fills up when the audio thread has not run through several swaps.
-        factory
-            .send(voice)
-            .map_err(|_| LoadError::Busy(loaded.name.clone()))?;
+        let sent = match slot {
+            Slot::Model => factory.send(voice),
+            Slot::Morph => factory.send_morph(voice),
+        };
+        sent.map_err(|_| LoadError::Busy(loaded.name.clone()))?;
         Ok(Some(loaded.name))
     }
 
@@ -157,14 +193,21 @@ impl ModelLoader {
         }
     }
 
-    /// What the editor shows.
+    /// What the editor shows about the model.
     pub fn status(&self) -> LoadStatus {
         self.status.lock().clone()
     }
 
-    /// Shows `message` as the current error (e.g. a path the musician typed does not exist).
+    /// What the editor shows about the morph's model B.
+    pub fn morph_status(&self) -> LoadStatus {
+        self.morph_status.lock().clone()
+    }
+
+    /// Shows `message` as the current error (e.g. a path the musician typed does not exist),
+    /// clearing the morph's.
     pub fn set_error(&self, message: Option<String>) {
         self.status.lock().error = message;
+        self.morph_status.lock().error = None;
     }
 }
 
@@ -176,14 +219,14 @@ mod tests {
     fn a_bad_file_keeps_the_current_model_and_reports_an_error() {
         let loader = ModelLoader::default();
         let mut engine = loader
-            .prepare(DEFAULT_MODEL, 48_000.0, 256, Mode::Audio)
+            .prepare(DEFAULT_MODEL, "", 48_000.0, 256, Mode::Audio)
             .unwrap();
         let before = loader.status();
         assert!(before.error.is_none());
         assert_eq!(before.playing_spec, DEFAULT_MODEL);
         let bad = std::env::temp_dir().join(format!("tt-bad-{}.ttmodel", std::process::id()));
         std::fs::write(&bad, b"{}not a model").unwrap();
-        assert!(!loader.load(bad.to_str().unwrap()));
+        assert!(!loader.load(Slot::Model, bad.to_str().unwrap()));
         let after = loader.status();
         assert_eq!(after.playing, before.playing);
         assert!(
@@ -198,9 +241,33 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_model_b_leaves_the_model_playing_and_says_so() {
+        let loader = ModelLoader::default();
+        let mut engine = loader
+            .prepare(DEFAULT_MODEL, "/gone/b.ttmodel", 48_000.0, 256, Mode::Audio)
+            .unwrap();
+        let error = loader.morph_status().error.unwrap();
+        assert!(
+            error.starts_with("Morph") && error.contains("b.ttmodel"),
+            "{error}"
+        );
+        assert!(loader.status().error.is_none());
+        assert!(!loader.load(Slot::Morph, "/gone/c.ttmodel"));
+        let (mut l, mut r) = (vec![0.0; 256], vec![0.0; 256]);
+        engine.process(&[&[0.1; 256]], &mut l, &mut r);
+        assert!(engine.morph_voice().is_none());
+        assert_eq!(loader.status().playing_spec, DEFAULT_MODEL);
+        // A good one arrives.
+        assert!(loader.load(Slot::Morph, "trumpet"));
+        engine.process(&[&[0.1; 256]], &mut l, &mut r);
+        assert!(engine.morph_voice().is_some());
+        assert!(loader.morph_status().error.is_none());
+    }
+
+    #[test]
     fn a_missing_file_at_activation_falls_back_to_the_default() {
         let loader = ModelLoader::default();
-        let engine = loader.prepare("/gone/violin.ttmodel", 44_100.0, 512, Mode::Audio);
+        let engine = loader.prepare("/gone/violin.ttmodel", "", 44_100.0, 512, Mode::Audio);
         assert!(engine.is_ok());
         let status = loader.status();
         assert_eq!(status.playing_spec, DEFAULT_MODEL);
@@ -215,7 +282,7 @@ mod tests {
     fn a_refused_sample_rate_fails_activation() {
         let loader = ModelLoader::default();
         assert!(loader
-            .prepare(DEFAULT_MODEL, 500.0, 512, Mode::Audio)
+            .prepare(DEFAULT_MODEL, "", 500.0, 512, Mode::Audio)
             .is_err());
     }
 
@@ -224,7 +291,7 @@ mod tests {
         use std::time::Duration;
         let loader = ModelLoader::default();
         let mut engine = loader
-            .prepare(DEFAULT_MODEL, 48_000.0, 128, Mode::Audio)
+            .prepare(DEFAULT_MODEL, "", 48_000.0, 128, Mode::Audio)
             .unwrap();
         let path = std::env::temp_dir().join(format!("tt-good-{}.ttmodel", std::process::id()));
         let (mut meta, weights) =
@@ -246,7 +313,7 @@ mod tests {
                 }
                 false
             });
-            assert!(loader.load(path.to_str().unwrap()));
+            assert!(loader.load(Slot::Model, path.to_str().unwrap()));
             assert!(audio.join().unwrap(), "the engine never switched");
         });
         let status = loader.status();

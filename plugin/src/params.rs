@@ -15,7 +15,7 @@ use parking_lot::RwLock;
 use timbre_engine::params::{self as spec, Kind, ParamSpec};
 use timbre_engine::Adsr;
 
-use crate::loader::ModelLoader;
+use crate::loader::{ModelLoader, Slot};
 use crate::models::DEFAULT_MODEL;
 
 /// The nice-plug parameter type of a knob kind.
@@ -149,16 +149,47 @@ pub struct TimbreParams {
     /// The engine's knobs.
     #[nested]
     pub engine: EngineParams,
+    /// MIDI out: the notes the effect hears.
+    #[nested]
+    pub midi: MidiOutParams,
     /// The selected model (persisted with the session).
     #[persist = "model"]
     pub model: ModelSelection,
+    /// The morph's model B (persisted; empty: none).
+    #[persist = "morph_model"]
+    pub morph_model: ModelSelection,
 }
 
 impl Default for TimbreParams {
     fn default() -> Self {
         Self {
             engine: EngineParams::default(),
+            midi: MidiOutParams::default(),
             model: ModelSelection::new(DEFAULT_MODEL),
+            morph_model: ModelSelection::morph(),
+        }
+    }
+}
+
+/// The pitch bend range of MIDI out, in semitones (the usual default of synths).
+pub const MIDI_BEND_RANGE: f32 = 2.0;
+
+/// The effect's MIDI out switches (both off by default).
+#[derive(Params)]
+pub struct MidiOutParams {
+    /// Send the notes heard in the input as MIDI notes.
+    #[id = "midi_out"]
+    pub notes: BoolParam,
+    /// Send the pitch between the notes as pitch bend (±[`MIDI_BEND_RANGE`] semitones).
+    #[id = "midi_bend"]
+    pub bend: BoolParam,
+}
+
+impl Default for MidiOutParams {
+    fn default() -> Self {
+        Self {
+            notes: BoolParam::new("MIDI out", false),
+            bend: BoolParam::new("MIDI pitch bend", false),
         }
     }
 }
@@ -175,6 +206,9 @@ pub struct SynthParams {
     /// The selected model (persisted with the session).
     #[persist = "model"]
     pub model: ModelSelection,
+    /// The morph's model B (persisted; empty: none).
+    #[persist = "morph_model"]
+    pub morph_model: ModelSelection,
 }
 
 impl Default for SynthParams {
@@ -183,6 +217,7 @@ impl Default for SynthParams {
             engine: EngineParams::default(),
             envelope: EnvelopeParams::default(),
             model: ModelSelection::new(DEFAULT_MODEL),
+            morph_model: ModelSelection::morph(),
         }
     }
 }
@@ -331,6 +366,8 @@ pub fn bool_param(spec: &ParamSpec) -> BoolParam {
 /// one).
 #[derive(Clone)]
 pub struct ModelSelection {
+    /// Which of the engine's model slots it selects for.
+    slot: Slot,
     /// The name or path (locked only off the audio thread).
     spec: Arc<RwLock<String>>,
     /// Set when a restored state changed the selection; the audio thread polls it (atomic).
@@ -340,9 +377,19 @@ pub struct ModelSelection {
 }
 
 impl ModelSelection {
-    /// A selection of `spec`.
+    /// A selection of `spec` for the model slot.
     pub fn new(spec: &str) -> Self {
+        Self::for_slot(Slot::Model, spec)
+    }
+
+    /// An empty selection for the morph's model B.
+    pub fn morph() -> Self {
+        Self::for_slot(Slot::Morph, "")
+    }
+
+    fn for_slot(slot: Slot, spec: &str) -> Self {
         Self {
+            slot,
             spec: Arc::new(RwLock::new(spec.to_string())),
             changed: Arc::new(AtomicBool::new(false)),
             restore_loader: Arc::new(OnceLock::new()),
@@ -352,6 +399,11 @@ impl ModelSelection {
     /// Restored selections are loaded by `loader`, synchronously (set once, by the plugin).
     pub fn load_on_restore(&self, loader: Arc<ModelLoader>) {
         let _ = self.restore_loader.set(loader);
+    }
+
+    /// The slot this selection is for.
+    pub fn slot(&self) -> Slot {
+        self.slot
     }
 
     /// The selected name or path. Locks: never call it on the audio thread.
@@ -378,7 +430,7 @@ impl<'a> PersistentField<'a, String> for ModelSelection {
             // On failure the selection is kept (a missing file is found again once it is
             // back) and the current model plays on.
             Some(loader) => {
-                loader.load(&new_value);
+                loader.load(self.slot, &new_value);
             }
             None => self.changed.store(true, Ordering::Release),
         }
@@ -416,7 +468,13 @@ mod tests {
                 assert!((d - s.default).abs() < 1e-3, "{} default {d}", s.id);
             }
         }
-        assert_eq!(map.len(), spec::ALL.len());
+        // Plus the two MIDI out switches, off by default.
+        assert_eq!(map.len(), spec::ALL.len() + 2);
+        for id in ["midi_out", "midi_bend"] {
+            let hit = map.iter().find(|(i, _, _)| i == id).expect(id);
+            // SAFETY: as above.
+            assert_eq!(unsafe { hit.1.default_plain_value() }, 0.0, "{id}");
+        }
         assert_eq!(params.engine.to_engine(), timbre_engine::Params::default());
     }
 

@@ -31,7 +31,11 @@ pub struct TinyTimbreSynth {
 impl Default for TinyTimbreSynth {
     fn default() -> Self {
         let params = Arc::new(SynthParams::default());
-        let core = Core::new(Mode::Notes, params.model.clone());
+        let core = Core::new(
+            Mode::Notes,
+            params.model.clone(),
+            params.morph_model.clone(),
+        );
         Self { params, core }
     }
 }

@@ -13,11 +13,13 @@
 //! - loading a state with another model swaps it mid-stream (through the background task);
 //! - NaN/Inf input gives finite output; the mono-input layout works; reactivation at another
 //!   rate rescales the latency, and a refused rate fails activation cleanly;
-//! - the synth plays MIDI notes and pitch bend.
+//! - the synth plays MIDI notes and pitch bend;
+//! - the effect's MIDI out sends the notes it hears (off by default), and its morph at 100%
+//!   plays model B exactly as model B alone.
 
 mod common;
 
-use common::host::{ParamDesc, Plugin, Session, TimedEvent, EFFECT_ID, SYNTH_ID};
+use common::host::{ParamDesc, Plugin, SentEvent, Session, TimedEvent, EFFECT_ID, SYNTH_ID};
 use common::*;
 use timbre_engine::params::{self as spec, ParamSpec};
 
@@ -63,9 +65,13 @@ fn every_engine_parameter_is_a_host_parameter_with_the_spec_default() {
         let expected = p.min + normalized_default * (p.max - p.min);
         assert!((p.default - expected).abs() < 1e-4, "{}: {p:?}", s.name);
     }
-    // nice-plug adds a bypass parameter of its own.
+    // The two MIDI out switches; nice-plug adds a bypass parameter of its own.
+    for name in ["MIDI out", "MIDI pitch bend"] {
+        let p = params.iter().find(|p| p.name == name).expect(name);
+        assert_eq!(p.default, 0.0, "{name} is off by default");
+    }
     assert!(
-        params.len() >= spec::ALL.len() && params.len() <= spec::ALL.len() + 1,
+        params.len() >= spec::ALL.len() + 2 && params.len() <= spec::ALL.len() + 3,
         "{params:?}"
     );
     let mut synth = Plugin::new(SYNTH_ID);
@@ -492,4 +498,113 @@ fn reactivating_at_another_rate_rescales_the_latency() {
         },
     );
     assert!(refused.is_err());
+}
+
+/// Separate sawtooth notes (MIDI note, start s, length s) at `rate`, with silence between.
+fn separate_notes(rate: f64, notes: &[(f64, f64, f64)], seconds: f64) -> Vec<f32> {
+    let n = (seconds * rate) as usize;
+    let mut phase = 0.0f64;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / rate;
+            let Some(&(midi, start, len)) = notes.iter().find(|n| t >= n.1 && t < n.1 + n.2) else {
+                return 0.0;
+            };
+            let f0 = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
+            phase = (phase + f0 / rate).fract();
+            let env = ((t - start).min(start + len - t) / 0.005).min(1.0);
+            (0.3 * env * (2.0 * phase - 1.0)) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn midi_out_sends_the_notes_it_hears_when_switched_on() {
+    let rate = 48_000.0;
+    let notes = [(57.0, 0.2, 0.4), (64.0, 0.8, 0.3), (60.0, 1.3, 0.5)];
+    let input = separate_notes(rate, &notes, 2.2);
+    let mut plugin = effect_with_wired_model("midi-out");
+    // Off by default: nothing is sent.
+    let mut session = plugin.activate(rate, 1024);
+    session.render(&[&input], input.len(), &BLOCKS, &[]);
+    assert!(session.sent.is_empty(), "{:?}", session.sent);
+    plugin.deactivate(session);
+    let on = plugin.param("MIDI out");
+    let bend = plugin.param("MIDI pitch bend");
+    let events = [
+        TimedEvent::Param(0, on.id, on.max),
+        TimedEvent::Param(0, bend.id, bend.max),
+    ];
+    let mut session = plugin.activate(rate, 1024);
+    let latency = plugin.latency() as f64;
+    session.render(&[&input], input.len(), &BLOCKS, &events);
+    let ons: Vec<(u64, u16)> = session
+        .sent
+        .iter()
+        .filter_map(|&(at, e)| match e {
+            SentEvent::NoteOn(key, _) => Some((at, key)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ons.iter().map(|o| o.1).collect::<Vec<_>>(),
+        vec![57, 64, 60],
+        "{:?}",
+        session.sent
+    );
+    for (&(at, key), n) in ons.iter().zip(&notes) {
+        let error_ms = (at as f64 - (n.1 * rate + latency)) / rate * 1e3;
+        assert!(error_ms.abs() <= 10.0, "note {key}: {error_ms:.1} ms off");
+    }
+    let offs = session
+        .sent
+        .iter()
+        .filter(|(_, e)| matches!(e, SentEvent::NoteOff(_)))
+        .count();
+    assert_eq!(offs, 3, "every note ends");
+    let bends = session
+        .sent
+        .iter()
+        .filter(|(_, e)| matches!(e, SentEvent::Midi([status, _, _]) if status & 0xF0 == 0xE0))
+        .count();
+    assert!(bends >= 3, "{bends} pitch bends");
+    plugin.deactivate(session);
+}
+
+#[test]
+fn morph_at_full_plays_model_b_exactly_as_model_b_alone() {
+    let rate = 44_100.0;
+    let a = save_temp(&wired_model("wired A"), "morph-a");
+    let b_model =
+        timbre_model::testing::wired_model("wired B", timbre_model::testing::WiredHarmonics::Slope);
+    let b = save_temp(&b_model, "morph-b");
+    let input = phrase(rate);
+    let render = |model: &std::path::Path, morph_to: Option<&std::path::Path>, morph: f64| {
+        let mut plugin = Plugin::new(EFFECT_ID);
+        let mut state = with_model(&plugin.save_state(), model.to_str().unwrap());
+        if let Some(b) = morph_to {
+            state = with_field(&state, "morph_model", b.to_str().unwrap());
+        }
+        assert!(plugin.load_state(&state));
+        let knob = set(&mut plugin, &spec::MORPH, morph as f32, 0);
+        let mut session = plugin.activate(rate, 512);
+        let out = session.render(&[&input], input.len(), &BLOCKS, &[knob]);
+        plugin.deactivate(session);
+        out
+    };
+    let alone_a = render(&a, None, 0.0);
+    let alone_b = render(&b, None, 0.0);
+    assert_ne!(alone_a, alone_b);
+    assert_eq!(
+        render(&a, Some(&b), 1.0),
+        alone_b,
+        "morph 100% is not model B"
+    );
+    assert_eq!(
+        render(&a, Some(&b), 0.0),
+        alone_a,
+        "morph 0% is not model A"
+    );
+    let half = render(&a, Some(&b), 0.5);
+    assert!(half != alone_a && half != alone_b);
 }

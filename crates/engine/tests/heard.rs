@@ -31,7 +31,11 @@ fn line() -> Vec<f32> {
             let vib = 0.4 * (2.0 * std::f64::consts::PI * 5.5 * t).sin();
             440.0 * 2f64.powf((midi + vib - 69.0) / 12.0)
         },
-        |t| note_at(t).map_or(0.0, |n| ((t - n.1).min(n.1 + n.2 - t) / 0.005).min(1.0) * 0.5),
+        |t| {
+            note_at(t).map_or(0.0, |n| {
+                ((t - n.1).min(n.1 + n.2 - t) / 0.005).min(1.0) * 0.5
+            })
+        },
     )
 }
 

@@ -27,6 +27,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
         controls: vec![
             Control::F(&e.loudness_db, true),
             Control::F(&e.gate, false),
+            Control::I(&e.lowest_note_hz),
             Control::B(&e.auto_adjust),
         ],
     });
@@ -43,6 +44,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
         controls: vec![
             Control::F(&e.harmonic_gain_db, false),
             Control::F(&e.noise_gain_db, false),
+            Control::F(&e.morph, false),
         ],
     });
     groups.push(Group {
@@ -52,6 +54,12 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
             Control::F(&e.output_gain_db, true),
         ],
     });
+    if let Some([notes, bend]) = params.midi() {
+        groups.push(Group {
+            name: "MIDI out",
+            controls: vec![Control::B(notes), Control::B(bend)],
+        });
+    }
     groups
 }
 

@@ -317,6 +317,7 @@ impl Plugin {
             )
             .expect("activate");
         Session {
+            sent: Vec::new(),
             processor: Some(processor),
             max_block: max_block as usize,
             outputs: 2,
@@ -339,6 +340,19 @@ pub struct Session {
     /// Output channels the host hands the plugin: 2, or 1 for a mono layout (then the
     /// rendered right channel is empty).
     pub outputs: usize,
+    /// The events the plugin sent during the last render, at absolute sample positions.
+    pub sent: Vec<(u64, SentEvent)>,
+}
+
+/// An event the plugin sent to the host.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SentEvent {
+    /// Note on: key, velocity.
+    NoteOn(u16, f64),
+    /// Note off: key.
+    NoteOff(u16),
+    /// A MIDI 1 message (pitch bend, controllers).
+    Midi([u8; 3]),
 }
 
 impl Session {
@@ -369,7 +383,7 @@ impl Session {
         let processor = self.processor.take().expect("active");
         let max_block = self.max_block;
         let outputs = self.outputs;
-        let (processor, mut out) = std::thread::scope(|s| {
+        let (processor, mut out, sent) = std::thread::scope(|s| {
             s.spawn(move || {
                 let mut started = processor.start_processing().expect("start processing");
                 let mut out = [vec![0.0f32; len], vec![0.0f32; len]];
@@ -379,6 +393,7 @@ impl Session {
                 let mut out_ports = AudioPorts::with_capacity(outputs, 1);
                 let mut event_buf = EventBuffer::new();
                 let mut out_events = EventBuffer::new();
+                let mut sent = Vec::new();
                 let mut pos = 0usize;
                 let mut next_event = 0usize;
                 let mut b = 0usize;
@@ -446,14 +461,29 @@ impl Session {
                     for (o, buf) in out.iter_mut().zip(&out_bufs) {
                         o[pos..pos + n].copy_from_slice(&buf[..n]);
                     }
+                    for e in out_events.iter() {
+                        let at = pos as u64 + u64::from(e.header().time());
+                        let key = |k: Match<u16>| match k {
+                            Match::Specific(k) => k,
+                            Match::All => u16::MAX,
+                        };
+                        if let Some(on) = e.as_event::<NoteOnEvent>() {
+                            sent.push((at, SentEvent::NoteOn(key(on.key()), on.velocity())));
+                        } else if let Some(off) = e.as_event::<NoteOffEvent>() {
+                            sent.push((at, SentEvent::NoteOff(key(off.key()))));
+                        } else if let Some(midi) = e.as_event::<MidiEvent>() {
+                            sent.push((at, SentEvent::Midi(midi.data())));
+                        }
+                    }
                     pos += n;
                 }
-                (started.stop_processing(), out)
+                (started.stop_processing(), out, sent)
             })
             .join()
             .expect("audio thread panicked")
         });
         self.processor = Some(processor);
+        self.sent = sent;
         if outputs == 1 {
             out[1].clear();
         }

@@ -98,8 +98,14 @@ pub fn wired_model(name: &str) -> ModelFile {
 
 /// The plugin's saved state with the model field replaced by `model` (a name or path).
 pub fn with_model(state: &[u8], model: &str) -> Vec<u8> {
+    with_field(state, "model", model)
+}
+
+/// The plugin's saved state with the persisted field `field` (`model`, `morph_model`)
+/// replaced by `value`.
+pub fn with_field(state: &[u8], field: &str, value: &str) -> Vec<u8> {
     let mut json: serde_json::Value = serde_json::from_slice(&state[8..]).expect("state is JSON");
-    json["fields"]["model"] = serde_json::Value::String(serde_json::to_string(model).unwrap());
+    json["fields"][field] = serde_json::Value::String(serde_json::to_string(value).unwrap());
     encode_state(&json)
 }
 
