@@ -159,6 +159,16 @@ fn the_page_transfers_timbre_in_headless_chromium() {
         "the other model sounds the same ({difference} dB per band)"
     );
 
+    // The morph: 100% is exactly the second model, 0% exactly the violin, 50% neither.
+    assert_eq!(text(&r, "/morph/label"), "100 %");
+    assert_eq!(num(&r, "/morph/full_vs_other"), 0.0, "{}", r["morph"]);
+    assert_eq!(num(&r, "/morph/zero_vs_violin"), 0.0, "{}", r["morph"]);
+    assert!(
+        num(&r, "/morph/half_vs_violin") > 1e-3 && num(&r, "/morph/half_vs_other") > 1e-3,
+        "{}",
+        r["morph"]
+    );
+
     // By hand, only harmonic 1: a sine at the input's pitch, where the network is bright.
     let network = num(&r, "/dry/overtones_db");
     let by_hand = num(&r, "/by_hand/overtones_db");

@@ -78,9 +78,17 @@ struct EngineFigures {
     latency_ms: f64,
 }
 
-fn engine_figures(model: &ModelFile) -> EngineFigures {
-    let (mut engine, _factory) = Engine::prepare(model, RATE, BLOCK).expect("engine");
-    engine.set_params(&Params::default());
+/// The engine's figures playing `model`, morphed halfway toward `morph_to` when given (both
+/// decoders, both reverbs and the blend run on every frame).
+fn engine_figures(model: &ModelFile, morph_to: Option<&ModelFile>) -> EngineFigures {
+    let (mut engine, mut factory) = Engine::prepare(model, RATE, BLOCK).expect("engine");
+    let mut params = Params::default();
+    if let Some(b) = morph_to {
+        let voice = factory.build(b).expect("model B");
+        assert!(factory.send_morph(voice).is_ok(), "fresh ring");
+        params.morph = 0.5;
+    }
+    engine.set_params(&params);
     // A sung-like input: a sawtooth melody with vibrato.
     let seconds = 10.0;
     let n = (RATE * seconds) as usize;
@@ -172,19 +180,28 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         put(&format!("decoder_rtf_f32{suffix}"), audio_seconds / f32_s);
         put(&format!("decoder_rtf_int8{suffix}"), audio_seconds / int8_s);
     }
-    let engine = engine_figures(&bench_model(8));
+    let engine = engine_figures(&bench_model(8), None);
     println!(
         "engine at 48 kHz, 128-sample blocks, 60 harmonics, 65 bands, 1 s reverb: {:.0}x real-time; worst block {:.2}x the median (99th percentile {:.2}x)",
         engine.rtf, engine.max_over_median, engine.p99_over_median
     );
     // The saxophone ships a 16-channel decoder: the same engine with it.
-    let engine16 = engine_figures(&bench_model(16));
+    let engine16 = engine_figures(&bench_model(16), None);
     println!(
         "engine with a 16-channel decoder: {:.0}x real-time ({:.2}x the 8-channel engine's time)",
         engine16.rtf,
         engine.rtf / engine16.rtf
     );
     put("engine_rtf_48k_ch16", engine16.rtf);
+    // The morph halfway to a second model (16 channels): two decoders, two reverbs.
+    let morph = engine_figures(&bench_model(8), Some(&bench_model(16)));
+    println!(
+        "engine morphing halfway to a 16-channel model: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
+        morph.rtf,
+        engine.rtf / morph.rtf,
+        morph.max_over_median
+    );
+    put("engine_rtf_48k_morph", morph.rtf);
     println!("latency at 48 kHz: {:.2} ms", engine.latency_ms);
     put("engine_rtf_48k", engine.rtf);
     put("engine_block_max_over_median", engine.max_over_median);

@@ -217,6 +217,13 @@ impl VoiceDeck {
     /// fading voice when its fade is over.
     pub fn finish(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
         let len = left.len();
+        self.mix(wet, morph, left, right);
+        self.morph.advance_fade(len);
+    }
+
+    /// [`VoiceDeck::finish`] but for advancing model B's fade.
+    fn mix(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
+        let len = left.len();
         let fade_len = self.fade_len.max(1) as f32;
         let fade_pos = self.fade_pos;
         let fade = |i: usize| ((fade_pos + i) as f32 / fade_len).min(1.0);
@@ -234,8 +241,6 @@ impl VoiceDeck {
             }
             self.morph
                 .reverberate(send, morph, &mut self.mid[..len], &mut self.side[..len]);
-        } else {
-            self.morph.advance_fade(len);
         }
         let b = morphing.then_some((&self.mid[..len], &self.side[..len]));
         // The current voice's reverb, fed `(1 − t)` of its dry synth while morphing, and
@@ -244,7 +249,8 @@ impl VoiceDeck {
         let send = &mut self.send[..len];
         let a_input: &[f32] = if morphing {
             for i in 0..len {
-                send[i] = dry[i] * (1.0 - morph[i]);
+                // B's share of the morph: `t`, or `t` times its fade while it fades in.
+                send[i] = dry[i] * (1.0 - morph[i] * self.morph.share_at(i));
             }
             send
         } else {
@@ -267,7 +273,7 @@ impl VoiceDeck {
         let send = &mut self.send[..len];
         let input: &[f32] = if morphing {
             for i in 0..len {
-                send[i] = fading_dry[i] * (1.0 - morph[i]);
+                send[i] = fading_dry[i] * (1.0 - morph[i] * self.morph.share_at(i));
             }
             send
         } else {

@@ -151,8 +151,8 @@ impl MorphSlot {
     }
 
     /// Runs B's reverbs on `dry · morph` (fading voices in proportion) and writes the sum of
-    /// their middles and sides into `mid` and `side`; advances the fade. Call only when
-    /// [`MorphSlot::engaged`].
+    /// their middles and sides into `mid` and `side`. Call only when [`MorphSlot::engaged`],
+    /// and [`MorphSlot::advance_fade`] once the chunk is done.
     pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], mid: &mut [f32], side: &mut [f32]) {
         let len = dry.len();
         let fade_pos = self.fade_pos;
@@ -184,7 +184,6 @@ impl MorphSlot {
         if self.quiet > tail + self.idle_margin {
             self.idle = true;
         }
-        self.advance_fade(len);
     }
 
     /// Advances the fade by `len` samples and retires the replaced B when it is over.

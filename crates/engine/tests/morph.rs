@@ -211,7 +211,7 @@ fn halfway_lies_between_the_two_in_spectrum() {
 }
 
 #[test]
-fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
+fn a_model_b_arriving_or_swapped_mid_phrase_fades_without_allocating() {
     let input = phrase();
     let (a, b) = pair();
     let (mut engine, mut factory) = Engine::prepare(&a, RATE, BLOCK).unwrap();
@@ -220,15 +220,20 @@ fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
     let mut right = vec![0.0f32; BLOCK];
     let mut allocations = 0;
     let arrive = (1.0 * RATE) as usize / BLOCK;
+    let swap = (1.8 * RATE) as usize / BLOCK;
     let mut arrived_at = None;
     for (k, chunk) in input.chunks(BLOCK).enumerate() {
         if k == arrive {
             factory.send_morph(factory.build(&b).unwrap()).ok().unwrap();
         }
+        // Then B is swapped for another model (the pure fundamental).
+        if k == swap {
+            factory.send_morph(factory.build(&a).unwrap()).ok().unwrap();
+        }
         let start = k * BLOCK;
         let n = chunk.len();
         allocations += allocations_during(|| {
-            engine.set_params(&at(if k % 50 < 25 { 1.0 } else { 0.3 }));
+            engine.set_params(&at(if k < swap && k % 50 >= 25 { 0.3 } else { 1.0 }));
             engine.process(&[chunk], &mut out[start..start + n], &mut right[..n]);
         });
         if arrived_at.is_none() && engine.morph_voice().is_some() {
@@ -251,5 +256,13 @@ fn a_model_b_arriving_mid_phrase_fades_in_without_allocating() {
     assert!(
         during <= before.max(after) * 1.2,
         "arrival step {during} against {before} before and {after} after"
+    );
+    let at_swap = swap * BLOCK;
+    let before = steps(at_swap - 4_800, at_swap);
+    let after = steps(at_swap + 4_800, at_swap + 9_600);
+    let during = steps(at_swap, at_swap + 4_800);
+    assert!(
+        during <= before.max(after) * 1.2,
+        "swap step {during} against {before} before and {after} after"
     );
 }

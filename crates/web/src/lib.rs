@@ -187,6 +187,21 @@ impl WebEngine {
             .map_err(|_| JsError::new("too many model changes at once; try again"))
     }
 
+    /// Sets the morph's model B to embedded model `model` (the Morph knob blends it in),
+    /// fading it in (allocates: builds the new voice). A model that cannot be built is an
+    /// error and model A plays on.
+    pub fn set_morph_model(&mut self, model: usize) -> Result<(), JsError> {
+        let file = load_model(model)?;
+        let voice = self
+            .factory
+            .build(&file)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        self.factory.collect_garbage();
+        self.factory
+            .send_morph(voice)
+            .map_err(|_| JsError::new("too many model changes at once; try again"))
+    }
+
     /// Sets parameter `index` (see [`params_json`]) to `value` (clamped). Returns false for an
     /// unknown index. Allocation-free.
     pub fn set_param(&mut self, index: usize, value: f32) -> bool {

@@ -235,7 +235,36 @@ async function runTests(page) {
     };
   });
   log('other model', JSON.stringify(results.other_model));
+  await page.evaluate(() => (window.otherModelDry = window.tinyTimbre.last.output));
   await page.selectOption('#model', '0');
+
+  // 3b. Morph: model B is the second model; the knob at 100% plays exactly that model, at
+  // 50% something between, and back at 0% exactly the violin again.
+  await page.selectOption('#morph-model', '1');
+  const setMorph = (v) => page.evaluate((value) => {
+    const el = document.getElementById('knob-morph');
+    el.value = value;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, v);
+  const maxDiff = (key) => page.evaluate((k) => {
+    const a = window.tinyTimbre.last.output, b = window[k];
+    let d = a.length === b.length ? 0 : Infinity;
+    for (let i = 0; i < Math.min(a.length, b.length); i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+    return d;
+  }, key);
+  results.morph = {};
+  await setMorph(1);
+  await renderWithButton(page);
+  results.morph.label = await page.textContent('#knob-morph + output');
+  results.morph.full_vs_other = await maxDiff('otherModelDry');
+  await setMorph(0.5);
+  await renderWithButton(page);
+  results.morph.half_vs_violin = await maxDiff('dryViolin');
+  results.morph.half_vs_other = await maxDiff('otherModelDry');
+  await setMorph(0);
+  await renderWithButton(page);
+  results.morph.zero_vs_violin = await maxDiff('dryViolin');
+  log('morph', JSON.stringify(results.morph));
 
   // 4. Inside the synth: by hand, only harmonic 1 and no noise: a sine that still follows.
   await page.check('#manual');

@@ -22,6 +22,7 @@ const state = {
   specs: [],
   values: [],
   model: 0,
+  morphModel: -1, // the morph's model B (-1: none)
   nHarmonics: 0,
   nBands: 0,
   manualOn: false,
@@ -76,6 +77,10 @@ async function start() {
   const select = $('model');
   models.forEach((m, i) => select.add(new Option(`${m.name}`, String(i))));
   select.addEventListener('change', () => setModel(Number(select.value)));
+  const morph = $('morph-model');
+  morph.add(new Option('none (the Morph knob does nothing)', '-1'));
+  models.forEach((m, i) => morph.add(new Option(`${m.name}`, String(i))));
+  morph.addEventListener('change', () => setMorphModel(Number(morph.value)));
   buildKnobs();
   measureModel();
   buildBanks();
@@ -107,6 +112,8 @@ function latencyAt(rate) {
 
 function formatValue(spec, v) {
   if (spec.id === 'auto_adjust') return v >= 0.5 ? 'on' : 'off';
+  // A level in 0..1 shown in percent (the morph).
+  if (spec.unit === '%' && spec.max === 1) return `${(v * 100).toFixed(0)} %`;
   const signed = ['st', 'ct', 'dB'].includes(spec.unit) && v > 0 ? '+' : '';
   const digits = spec.integer ? 0 : spec.max - spec.min <= 1 ? 2 : 1;
   return `${signed}${v.toFixed(digits)}${spec.unit ? ' ' + spec.unit : ''}`;
@@ -148,6 +155,11 @@ function buildKnobs() {
 function setParam(index, value) {
   state.values[index] = value;
   state.node?.port.postMessage({ type: 'param', index, value });
+}
+
+function setMorphModel(index) {
+  state.morphModel = index;
+  if (index >= 0) state.node?.port.postMessage({ type: 'morphModel', index });
 }
 
 function setModel(index) {
@@ -234,6 +246,7 @@ function makeNode(ctx, metersEvery) {
       module: state.module,
       layout: state.layout,
       model: state.model,
+      morphModel: state.morphModel,
       params: state.values,
       manual: state.manualOn ? state.manual : null,
       metersEvery,

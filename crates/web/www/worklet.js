@@ -23,6 +23,7 @@ class TinyTimbreProcessor extends AudioWorkletProcessor {
       if (!wasm) wasm = initSync({ module: o.module });
       this.wasm = wasm;
       this.engine = new WebEngine(sampleRate, 128, o.model);
+      if (o.morphModel >= 0) this.engine.set_morph_model(o.morphModel);
       o.params.forEach((value, index) => this.engine.set_param(index, value));
       this.bindViews();
       if (o.manual) this.setManual(true, o.manual);
@@ -61,7 +62,8 @@ class TinyTimbreProcessor extends AudioWorkletProcessor {
       else if (m.type === 'model') {
         this.engine.set_model(m.index);
         this.port.postMessage({ type: 'model', index: m.index });
-      } else if (m.type === 'manual') this.setManual(m.on, m.values);
+      } else if (m.type === 'morphModel') this.engine.set_morph_model(m.index);
+      else if (m.type === 'manual') this.setManual(m.on, m.values);
       else if (m.type === 'manualValue') {
         if (this.buffer !== this.wasm.memory.buffer) this.bindViews();
         this.manual[m.slot] = m.value;
