@@ -130,7 +130,8 @@ macro_rules! shared_plugin_methods {
             config: &BufferConfig,
             context: &mut impl ActivateContext<Self>,
         ) -> bool {
-            self.core.activate(layout, config, context)
+            self.core
+                .activate(&self.params.engine, layout, config, context)
         }
 
         fn reset(&mut self) {
@@ -187,6 +188,10 @@ pub struct Core {
     input_channels: usize,
     /// The latency last reported to the host, in samples.
     latency: u32,
+    /// The lowest note the engine was activated with (CLAP: a new one waits for the restart
+    /// it asks for), and whether that restart has been asked for.
+    active_lowest_note: f32,
+    restart_pending: bool,
     /// Audio analysis (effect) or MIDI notes (synth).
     mode: Mode,
     /// The standalone's `--demo` melody, replacing the input when on.
@@ -226,15 +231,18 @@ impl Core {
             last_bend: None,
             input_channels: 0,
             latency: 0,
+            active_lowest_note: 0.0,
+            restart_pending: false,
             mode,
             demo: None,
         }
     }
 
-    /// Builds the engine for this configuration (allocates; may read the model file) and
-    /// reports the latency.
+    /// Builds the engine for this configuration and the current `params` (allocates; may
+    /// read the model files) and reports the latency.
     fn activate<P: Plugin>(
         &mut self,
+        params: &EngineParams,
         layout: &AudioIOLayout,
         config: &BufferConfig,
         context: &mut impl ActivateContext<P>,
@@ -248,7 +256,7 @@ impl Core {
         self.morph_selection.take_changed();
         let spec = self.selection.get();
         let morph_spec = self.morph_selection.get();
-        let engine = match self.loader.prepare(
+        let mut engine = match self.loader.prepare(
             &spec,
             &morph_spec,
             config.sample_rate as f64,
@@ -261,6 +269,11 @@ impl Core {
                 return false;
             }
         };
+        // The knobs as they are now, so the latency reported here is the one that plays.
+        let knobs = params.to_engine();
+        engine.set_params(&knobs);
+        self.active_lowest_note = knobs.lowest_note_hz;
+        self.restart_pending = false;
         self.latency = engine.latency_samples();
         context.set_latency_samples(self.latency);
         // Dropping the previous engine here, on the main thread, frees its voices.
@@ -293,7 +306,20 @@ impl Core {
         }
         match self.engine.as_mut() {
             Some(engine) => {
-                engine.set_params(&params.to_engine());
+                let mut knobs = params.to_engine();
+                // CLAP lets a plugin change its latency only in `activate`: a new lowest note
+                // asks the host for a restart and plays from the reactivation on. VST3 hosts
+                // and the standalone take the change at once (`end_block` reports it).
+                if context.plugin_api() == PluginApi::Clap
+                    && knobs.lowest_note_hz != self.active_lowest_note
+                {
+                    if !self.restart_pending {
+                        context.request_restart();
+                        self.restart_pending = true;
+                    }
+                    knobs.lowest_note_hz = self.active_lowest_note;
+                }
+                engine.set_params(&knobs);
                 true
             }
             None => {

@@ -608,3 +608,27 @@ fn morph_at_full_plays_model_b_exactly_as_model_b_alone() {
     let half = render(&a, Some(&b), 0.5);
     assert!(half != alone_a && half != alone_b);
 }
+
+#[test]
+fn a_new_lowest_note_asks_for_a_restart_and_plays_from_the_reactivation() {
+    let rate = 48_000.0;
+    let mut plugin = effect_with_wired_model("lowest-note");
+    let mut session = plugin.activate(rate, 512);
+    let before = plugin.latency();
+    let input = phrase(rate);
+    let knob = set(&mut plugin, &spec::LOWEST_NOTE, 70.0, 1_000);
+    plugin.take_restart_request();
+    session.render(&[&input], input.len(), &BLOCKS, &[knob]);
+    // The latency may only change in `activate`: the plugin asks for one and keeps playing
+    // with the latency it reported.
+    assert!(plugin.take_restart_request(), "no restart requested");
+    assert_eq!(plugin.latency(), before);
+    plugin.deactivate(session);
+    let session = plugin.activate(rate, 512);
+    let after = plugin.latency();
+    assert!(
+        (f64::from(before) - f64::from(after)) / rate * 1e3 > 1.5,
+        "70 Hz: {after} samples, 60 Hz: {before}"
+    );
+    plugin.deactivate(session);
+}

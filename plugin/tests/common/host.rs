@@ -198,6 +198,13 @@ impl Plugin {
     }
 
     /// The reported latency in samples.
+    /// Whether the plugin asked for a restart since the last call (clears the flag).
+    pub fn take_restart_request(&mut self) -> bool {
+        self.instance
+            .access_shared_handler(|s| s.restart_requested.swap(false, Ordering::SeqCst))
+    }
+
+    /// The latency the plugin reports, in samples.
     pub fn latency(&mut self) -> u32 {
         let ext: PluginLatency = self
             .instance
