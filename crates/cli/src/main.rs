@@ -109,7 +109,7 @@ struct MidiArgs {
     #[arg(long, value_name = "ST", default_value_t = 2.0)]
     bend_range: f32,
     /// Notes shorter than this are dropped (a consonant's blip, a breath), in ms.
-    #[arg(long, value_name = "MS", default_value_t = 80.0)]
+    #[arg(long, value_name = "MS", default_value_t = 100.0)]
     min_note_ms: f32,
 }
 

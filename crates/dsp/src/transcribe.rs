@@ -14,6 +14,12 @@
 //!   that late (about 0.2 s); starts after a rest are on time;
 //! - **end**: [`NoteSettings::release_frames`] unvoiced frames in a row (a consonant or a
 //!   breath shorter than that inside a phrase keeps the note);
+//! - **re-articulation**: a quick dip of the loudness and a quick rise out of it (a new
+//!   syllable, [`NoteSettings::dip_db`]) ends the note at the dip and starts the next there,
+//!   even on the same pitch; a slow swell or a tremolo does not;
+//! - **settle**: [`NoteSettings::settle_frames`] after a note starts, the median pitch of
+//!   the second half of those frames names the note; a scoop into it is corrected from the
+//!   start (a live reader hears the correction then, 0.1 s in);
 //! - **bend**: while a note sounds, the distance of the pitch from it, in semitones.
 //!
 //! Every event carries the frame at which it really happened (a start is dated to the first
@@ -43,6 +49,18 @@ pub struct NoteSettings {
     pub hysteresis_semitones: f32,
     /// Loudness (dB) mapped to velocity 1 and to velocity 127, linearly between.
     pub velocity_range_db: (f32, f32),
+    /// A re-articulation (a new syllable on the same breath) starts a new note: the loudness
+    /// fell at least this many dB within [`NoteSettings::dip_frames`] and rose as much again
+    /// within [`NoteSettings::rise_frames`].
+    pub dip_db: f32,
+    /// See [`NoteSettings::dip_db`].
+    pub dip_frames: u32,
+    /// See [`NoteSettings::dip_db`].
+    pub rise_frames: u32,
+    /// A note's pitch is checked once this many frames after it started: when the median
+    /// pitch of its last half is another semitone (a scoop into the note), the note is
+    /// corrected from its start.
+    pub settle_frames: u32,
 }
 
 impl Default for NoteSettings {
@@ -60,6 +78,10 @@ impl Default for NoteSettings {
             release_frames: 10,
             hysteresis_semitones: 0.25,
             velocity_range_db: (-50.0, -6.0),
+            dip_db: 9.0,
+            dip_frames: 25,
+            rise_frames: 12,
+            settle_frames: 25,
         }
     }
 }
@@ -98,7 +120,9 @@ struct Sounding {
     note: u8,
 }
 
-/// Voiced frames of pitch history the tracker keeps (at least [`NoteSettings::smooth_frames`]).
+/// Frames of pitch and loudness history the tracker keeps (at least
+/// [`NoteSettings::smooth_frames`] and [`NoteSettings::dip_frames`] +
+/// [`NoteSettings::rise_frames`]).
 const HISTORY: usize = 64;
 
 /// Frames in, note events out (see the module docs). Allocation-free.
@@ -126,6 +150,9 @@ pub struct NoteTracker {
     note_start: u64,
     /// Since when the averaged pitch has been away from the sounding note.
     away_since: Option<u64>,
+    /// The loudness of the last frames while a note sounds (voiced or not), a ring.
+    loudness: [f32; HISTORY],
+    loudness_len: usize,
 }
 
 impl NoteTracker {
@@ -145,6 +172,8 @@ impl NoteTracker {
             last_on_note: 0,
             note_start: 0,
             away_since: None,
+            loudness: [0.0; HISTORY],
+            loudness_len: 0,
         }
     }
 
@@ -186,6 +215,9 @@ impl NoteTracker {
             && frame.loudness_db >= s.min_loudness_db
             && frame.f0_hz.is_finite()
             && frame.f0_hz > 0.0;
+        if self.sounding.is_some() {
+            self.push_loudness(frame.loudness_db);
+        }
         if !voiced {
             if self.unvoiced_run == 0 {
                 self.unvoiced_since = k;
@@ -206,24 +238,34 @@ impl NoteTracker {
         self.unvoiced_run = 0;
         let midi = 69.0 + 12.0 * (frame.f0_hz / 440.0).log2();
         let nearest = midi.round().clamp(0.0, 127.0) as u8;
-        match self.sounding {
-            None => {
+        let rearticulation = self
+            .sounding
+            .and_then(|_| self.rearticulated(frame.loudness_db));
+        match (self.sounding, rearticulation) {
+            (None, _) => {
                 if self.voiced_run == 0 {
                     self.voiced_since = k;
                 }
                 self.voiced_run += 1;
                 if self.voiced_run >= s.onset_frames {
-                    self.history_len = 0;
-                    self.push_history(midi);
-                    self.last_on_note = k;
-                    self.start(nearest, frame.loudness_db, self.voiced_since, &mut emit);
-                    emit(NoteEvent::Bend {
-                        semitones: midi - nearest as f32,
-                        frame: k,
-                    });
+                    self.begin(
+                        nearest,
+                        midi,
+                        frame.loudness_db,
+                        self.voiced_since,
+                        &mut emit,
+                    );
                 }
             }
-            Some(sounding) => {
+            (Some(sounding), Some(ago)) => {
+                // A new syllable: the note ends at the dip and the next starts there.
+                emit(NoteEvent::Off {
+                    note: sounding.note,
+                    frame: k - ago,
+                });
+                self.begin(nearest, midi, frame.loudness_db, k - ago, &mut emit);
+            }
+            (Some(sounding), None) => {
                 self.push_history(midi);
                 let note = sounding.note as f32;
                 if (midi - note).abs() <= 0.5 + s.hysteresis_semitones {
@@ -235,6 +277,24 @@ impl NoteTracker {
                     self.away_since.get_or_insert(k);
                 } else {
                     self.away_since = None;
+                }
+                let settle = u64::from(s.settle_frames);
+                if k == self.note_start + settle && self.history_len as u64 >= settle / 2 {
+                    let settled = self.recent_median((settle / 2) as usize);
+                    let named = settled.round().clamp(0.0, 127.0) as u8;
+                    if named != sounding.note && (settled - note).abs() > 0.5 {
+                        emit(NoteEvent::Off {
+                            note: sounding.note,
+                            frame: self.note_start,
+                        });
+                        self.start(named, frame.loudness_db, self.note_start, &mut emit);
+                        self.last_on_note = k;
+                        emit(NoteEvent::Bend {
+                            semitones: midi - named as f32,
+                            frame: k,
+                        });
+                        return;
+                    }
                 }
                 let settled = self
                     .away_since
@@ -269,6 +329,46 @@ impl NoteTracker {
         }
     }
 
+    /// Appends a frame's loudness to the loudness history.
+    fn push_loudness(&mut self, db: f32) {
+        self.loudness[(self.frame as usize - 1) % HISTORY] = db;
+        self.loudness_len = (self.loudness_len + 1).min(HISTORY);
+    }
+
+    /// The loudness `i` frames before the newest (0: the newest).
+    fn recent_loudness(&self, i: usize) -> f32 {
+        self.loudness[(self.frame as usize - 1 + HISTORY - i) % HISTORY]
+    }
+
+    /// When the newest frame (loudness `now`) rises out of a quick dip, how many frames ago
+    /// the dip's bottom was (see [`NoteSettings::dip_db`]).
+    fn rearticulated(&self, now: f32) -> Option<u64> {
+        let s = &self.settings;
+        let (rise, dip) = (s.rise_frames as usize, s.dip_frames as usize);
+        if self.loudness_len < rise + dip {
+            return None;
+        }
+        // The bottom within the rise window, then the top before it within the dip window.
+        let (bottom_at, bottom) = (1..=rise)
+            .map(|i| (i, self.recent_loudness(i)))
+            .fold((0, f32::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        let top = (bottom_at + 1..=bottom_at + dip)
+            .map(|i| self.recent_loudness(i))
+            .fold(f32::NEG_INFINITY, f32::max);
+        (top - bottom >= s.dip_db && now - bottom >= s.dip_db).then_some(bottom_at as u64)
+    }
+
+    /// The median of the last `n` pitches (at most the history's length).
+    fn recent_median(&self, n: usize) -> f32 {
+        let mut values = [0.0f32; HISTORY];
+        let n = n.clamp(1, self.history_len.max(1));
+        for (i, v) in values[..n].iter_mut().enumerate() {
+            *v = self.recent(i);
+        }
+        values[..n].sort_unstable_by(f32::total_cmp);
+        values[n / 2]
+    }
+
     /// Appends a voiced frame's pitch to the history.
     fn push_history(&mut self, midi: f32) {
         self.history[self.history_head] = midi;
@@ -287,6 +387,26 @@ impl NoteTracker {
         (0..n).map(|i| self.recent(i)).sum::<f32>() / n as f32
     }
 
+    /// Starts `note` after a rest or a re-articulation (dated to `date`), the newest frame's
+    /// pitch `midi` its first history, and bends to it.
+    fn begin(
+        &mut self,
+        note: u8,
+        midi: f32,
+        loudness_db: f32,
+        date: u64,
+        emit: &mut impl FnMut(NoteEvent),
+    ) {
+        self.history_len = 0;
+        self.push_history(midi);
+        self.last_on_note = self.frame - 1;
+        self.start(note, loudness_db, date, emit);
+        emit(NoteEvent::Bend {
+            semitones: midi - note as f32,
+            frame: self.frame - 1,
+        });
+    }
+
     /// Starts `note` (dated to `frame`) with a velocity from `loudness_db`.
     fn start(&mut self, note: u8, loudness_db: f32, frame: u64, emit: &mut impl FnMut(NoteEvent)) {
         let (lo, hi) = self.settings.velocity_range_db;
@@ -295,6 +415,7 @@ impl NoteTracker {
             .clamp(1.0, 127.0) as u8;
         self.sounding = Some(Sounding { note });
         self.note_start = frame;
+        self.loudness_len = 0;
         self.voiced_run = 0;
         self.away_since = None;
         emit(NoteEvent::On {
