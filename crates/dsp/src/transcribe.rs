@@ -345,14 +345,16 @@ impl NoteTracker {
     fn rearticulated(&self, now: f32) -> Option<u64> {
         let s = &self.settings;
         let (rise, dip) = (s.rise_frames as usize, s.dip_frames as usize);
-        if self.loudness_len < rise + dip {
-            return None;
-        }
+        // The frames of this note only (a note that just began has a short history).
+        let known = self.loudness_len.saturating_sub(1);
         // The bottom within the rise window, then the top before it within the dip window.
-        let (bottom_at, bottom) = (1..=rise)
+        let (bottom_at, bottom) = (1..=rise.min(known))
             .map(|i| (i, self.recent_loudness(i)))
             .fold((0, f32::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
-        let top = (bottom_at + 1..=bottom_at + dip)
+        if bottom_at == 0 || bottom_at >= known {
+            return None;
+        }
+        let top = (bottom_at + 1..=(bottom_at + dip).min(known))
             .map(|i| self.recent_loudness(i))
             .fold(f32::NEG_INFINITY, f32::max);
         (top - bottom >= s.dip_db && now - bottom >= s.dip_db).then_some(bottom_at as u64)
@@ -399,6 +401,8 @@ impl NoteTracker {
     ) {
         self.history_len = 0;
         self.push_history(midi);
+        // The dip that started it is not a dip of this note.
+        self.loudness_len = 1;
         self.last_on_note = self.frame - 1;
         self.start(note, loudness_db, date, emit);
         emit(NoteEvent::Bend {
@@ -415,7 +419,6 @@ impl NoteTracker {
             .clamp(1.0, 127.0) as u8;
         self.sounding = Some(Sounding { note });
         self.note_start = frame;
-        self.loudness_len = 0;
         self.voiced_run = 0;
         self.away_since = None;
         emit(NoteEvent::On {

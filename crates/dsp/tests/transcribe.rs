@@ -32,7 +32,13 @@ fn notes(frames: &[Frame]) -> Vec<(u8, f64, f64)> {
 #[test]
 fn a_new_syllable_on_the_same_pitch_is_a_new_note() {
     // Two syllables on A4: the loudness dips 15 dB for 20 ms between them (a consonant).
-    let dip = |t: f64| if (0.80..0.82).contains(&t) { -35.0 } else { -20.0 };
+    let dip = |t: f64| {
+        if (0.80..0.82).contains(&t) {
+            -35.0
+        } else {
+            -20.0
+        }
+    };
     let found = notes(&frames(1.6, |_| 69.0, dip));
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.iter().all(|n| n.0 == 69), "{found:?}");
