@@ -246,16 +246,11 @@ impl VoiceDeck {
         // The current voice's reverb, fed `(1 − t)` of its dry synth while morphing, and
         // left idle once a morph at 1 has fed it nothing for longer than its tail and the
         // margin. Without a morph it always runs, as before.
-        let send = &mut self.send[..len];
-        let a_input: &[f32] = if morphing {
-            for i in 0..len {
-                // B's share of the morph: `t`, or `t` times its fade while it fades in.
-                send[i] = dry[i] * (1.0 - morph[i] * self.morph.share_at(i));
-            }
-            send
-        } else {
-            dry
-        };
+        let a_input = own_send(
+            dry,
+            morphing.then_some((morph, &self.morph)),
+            &mut self.send,
+        );
         let fed = !morphing || a_input.iter().any(|&x| x != 0.0);
         self.current_quiet = if fed { 0 } else { self.current_quiet + len };
         if fed && self.current_idle {
@@ -270,15 +265,11 @@ impl VoiceDeck {
         let Some(old) = self.fading.as_mut() else {
             return;
         };
-        let send = &mut self.send[..len];
-        let input: &[f32] = if morphing {
-            for i in 0..len {
-                send[i] = fading_dry[i] * (1.0 - morph[i] * self.morph.share_at(i));
-            }
-            send
-        } else {
-            fading_dry
-        };
+        let input = own_send(
+            fading_dry,
+            morphing.then_some((morph, &self.morph)),
+            &mut self.send,
+        );
         let [old_left, old_right] = &mut self.fading_out;
         let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
         let a = Some(old.reverberate(input));
@@ -319,6 +310,24 @@ impl VoiceDeck {
         );
         own.max(self.morph.tail_samples())
     }
+}
+
+/// What an A voice's own reverb is fed: its dry synth, or while morphing (`morph` holds the
+/// chunk's morph amounts and the slot) `dry · (1 − t · B's share)`, written into `scratch`.
+fn own_send<'a>(
+    dry: &'a [f32],
+    morph: Option<(&[f32], &MorphSlot)>,
+    scratch: &'a mut [f32],
+) -> &'a [f32] {
+    let Some((morph, slot)) = morph else {
+        return dry;
+    };
+    let send = &mut scratch[..dry.len()];
+    for i in 0..dry.len() {
+        // B's share of the morph: `t`, or `t` times its fade while it fades in.
+        send[i] = dry[i] * (1.0 - morph[i] * slot.share_at(i));
+    }
+    send
 }
 
 /// A reverb's wet middle and side for one chunk.

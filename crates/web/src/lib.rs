@@ -119,6 +119,20 @@ pub fn analyze(samples: &[f32], sample_rate: f64) -> Result<Vec<f32>, JsError> {
         .collect())
 }
 
+impl WebEngine {
+    /// Builds the voice of embedded model `model` for this engine, freeing retired voices
+    /// first (allocates).
+    fn build_voice(&mut self, model: usize) -> Result<Box<timbre_engine::Voice>, JsError> {
+        let file = load_model(model)?;
+        let voice = self
+            .factory
+            .build(&file)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        self.factory.collect_garbage();
+        Ok(voice)
+    }
+}
+
 /// Parses embedded model `index`.
 fn load_model(index: usize) -> Result<ModelFile, JsError> {
     let models = embedded_models();
@@ -176,12 +190,7 @@ impl WebEngine {
 
     /// Switches to embedded model `model`, crossfading (allocates: builds the new voice).
     pub fn set_model(&mut self, model: usize) -> Result<(), JsError> {
-        let file = load_model(model)?;
-        let voice = self
-            .factory
-            .build(&file)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        self.factory.collect_garbage();
+        let voice = self.build_voice(model)?;
         self.factory
             .send(voice)
             .map_err(|_| JsError::new("too many model changes at once; try again"))
@@ -191,12 +200,7 @@ impl WebEngine {
     /// fading it in (allocates: builds the new voice). A model that cannot be built is an
     /// error and model A plays on.
     pub fn set_morph_model(&mut self, model: usize) -> Result<(), JsError> {
-        let file = load_model(model)?;
-        let voice = self
-            .factory
-            .build(&file)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        self.factory.collect_garbage();
+        let voice = self.build_voice(model)?;
         self.factory
             .send_morph(voice)
             .map_err(|_| JsError::new("too many model changes at once; try again"))
