@@ -97,7 +97,7 @@ impl MorphSlot {
 
     /// Fade progress (0..1) of the new B, `offset` samples into the chunk.
     fn fade_at(&self, offset: usize) -> f32 {
-        ((self.fade_pos + offset) as f32 / self.fade_len.max(1) as f32).min(1.0)
+        fade_progress(self.fade_pos, self.fade_len, offset)
     }
 
     /// The share of the morph amount B gets `offset` samples into the chunk: the fade's
@@ -155,9 +155,8 @@ impl MorphSlot {
     /// and [`MorphSlot::advance_fade`] once the chunk is done.
     pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], mid: &mut [f32], side: &mut [f32]) {
         let len = dry.len();
-        let fade_pos = self.fade_pos;
-        let fade_len = self.fade_len.max(1);
-        let fade = |i: usize| ((fade_pos + i) as f32 / fade_len as f32).min(1.0);
+        let (fade_pos, fade_len) = (self.fade_pos, self.fade_len);
+        let fade = |i: usize| fade_progress(fade_pos, fade_len, i);
         let send = &mut self.send[..len];
         if let Some(current) = self.current.as_mut() {
             for i in 0..len {
@@ -216,6 +215,17 @@ impl MorphSlot {
     pub fn tail_samples(&self) -> usize {
         let tail = |v: &Option<Box<Voice>>| v.as_ref().map_or(0, |v| v.tail_samples());
         tail(&self.current).max(tail(&self.fading))
+    }
+}
+
+/// How far a fade of `len` samples that is `pos` samples in has come `offset` samples later,
+/// 0..1 (exactly 1 once it is over, without a division).
+#[inline]
+fn fade_progress(pos: usize, len: usize, offset: usize) -> f32 {
+    if pos >= len {
+        1.0
+    } else {
+        ((pos + offset) as f32 / len as f32).min(1.0)
     }
 }
 
