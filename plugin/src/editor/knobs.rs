@@ -27,14 +27,14 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
         controls: vec![
             Control::F(&e.loudness_db, true),
             Control::F(&e.gate, false),
-            Control::I(&e.lowest_note_hz),
+            Control::I(&e.lowest_note_hz, false),
             Control::B(&e.auto_adjust),
         ],
     });
     groups.push(Group {
         name: "Pitch",
         controls: vec![
-            Control::I(&e.semitones),
+            Control::I(&e.semitones, true),
             Control::F(&e.cents, true),
             Control::F(&e.autotune_percent, false),
         ],
@@ -165,8 +165,8 @@ pub fn draw_controls(
                     Control::F(p, bipolar) => {
                         widgets::knob(&mut child, *p, setter, d, *bipolar, accent);
                     }
-                    Control::I(p) => {
-                        widgets::knob(&mut child, *p, setter, d, true, accent);
+                    Control::I(p, bipolar) => {
+                        widgets::knob(&mut child, *p, setter, d, *bipolar, accent);
                     }
                     Control::B(p) => {
                         widgets::switch(&mut child, p, setter, d, accent);
@@ -182,8 +182,8 @@ pub fn draw_controls(
 pub enum Control<'a> {
     /// A float knob; `true` lights the arc from the centre.
     F(&'a FloatParam, bool),
-    /// An integer knob (bipolar).
-    I(&'a IntParam),
+    /// An integer knob; `true` lights the arc from the centre.
+    I(&'a IntParam, bool),
     /// A switch.
     B(&'a BoolParam),
 }
