@@ -198,19 +198,15 @@ pub struct Core {
     demo: Option<DemoInput>,
 }
 
-/// The effect editor's initial size in logical pixels.
-pub const EDITOR_SIZE: (u32, u32) = (960, 560);
-/// The synth editor's initial size (two rows of knobs).
-pub const SYNTH_EDITOR_SIZE: (u32, u32) = (960, 680);
+/// The editor's initial size in logical pixels (two rows of knobs, for the effect and the
+/// synth).
+pub const EDITOR_SIZE: (u32, u32) = (960, 680);
 
 impl Core {
     /// A core for `mode`, using `selection` as the persisted model and `morph_selection` as
     /// the persisted model B.
     fn new(mode: Mode, selection: ModelSelection, morph_selection: ModelSelection) -> Self {
-        let editor_size = match mode {
-            Mode::Audio => EDITOR_SIZE,
-            Mode::Notes => SYNTH_EDITOR_SIZE,
-        };
+        let editor_size = EDITOR_SIZE;
         let loader = Arc::new(ModelLoader::default());
         selection.load_on_restore(loader.clone());
         morph_selection.load_on_restore(loader.clone());
