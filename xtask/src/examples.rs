@@ -7,16 +7,20 @@
 //! `tiny-timbre render` does. Written: `<source>.wav` (the input), `<source>-<model>.wav` (mono
 //! mix of the output), both 16-bit at 16 kHz (the models' band), and `<source>.png`: the
 //! spectrograms (0–8 kHz, 80 dB range) of the input and then of each model's output, top to
-//! bottom, in the order printed.
+//! bottom, in the order printed. The last clip and panel of each source is a morph:
+//! `<source>-violin-trumpet-morph.wav`, the violin morphed halfway to the trumpet.
 
 use std::path::{Path, PathBuf};
 
-use timbre_engine::offline::render;
+use timbre_engine::offline::render_morph;
 use timbre_engine::Params;
 
 use crate::demo::write_wav;
 use crate::error::TaskError;
 use crate::workspace_root;
+
+/// The morph example: model A, model B, and the Morph knob (0..1).
+const MORPH: (&str, &str, f32) = ("violin", "trumpet", 0.5);
 
 /// Length of each clip, in seconds.
 const CLIP_SECONDS: f64 = 6.0;
@@ -60,11 +64,21 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         write_wav(&out.join(format!("{name}.wav")), &input_16k, CLIP_RATE)?;
         println!("{name}.wav: {what}, first {CLIP_SECONDS} s");
         let mut panels = vec![input_16k];
-        for (model_name, _) in &models {
+        let morph = (MORPH.0, Some(MORPH.1));
+        let singles = models.iter().map(|(model_name, _)| (*model_name, None));
+        for (model_name, morph_to) in singles.chain(std::iter::once(morph)) {
             let (model, _) = timbre_catalog::resolve(model_name)?;
-            let params = Params::recommended(model.metadata());
-            let rendered = render(
+            let mut params = Params::recommended(model.metadata());
+            let model_b = match morph_to {
+                Some(b) => {
+                    params.morph = MORPH.2;
+                    Some(timbre_catalog::resolve(b)?.0)
+                }
+                None => None,
+            };
+            let rendered = render_morph(
                 &model,
+                model_b.as_ref(),
                 &params,
                 std::slice::from_ref(&input),
                 rate as f64,
@@ -77,21 +91,32 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
                 .map(|(l, r)| (l + r) * 0.5)
                 .collect();
             let mono_16k = to_16k(&mono, rate)?;
-            write_wav(
-                &out.join(format!("{name}-{model_name}.wav")),
-                &mono_16k,
-                CLIP_RATE,
-            )?;
-            println!(
-                "{name}-{model_name}.wav: {what} → {}",
-                model.metadata().name
-            );
+            let (file, label) = match (morph_to, &model_b) {
+                (Some(b), Some(model_b)) => (
+                    format!("{name}-{model_name}-{b}-morph.wav"),
+                    format!(
+                        "{} morphed {:.0}% toward {}",
+                        model.metadata().name,
+                        MORPH.2 * 100.0,
+                        model_b.metadata().name
+                    ),
+                ),
+                _ => (
+                    format!("{name}-{model_name}.wav"),
+                    model.metadata().name.clone(),
+                ),
+            };
+            write_wav(&out.join(&file), &mono_16k, CLIP_RATE)?;
+            println!("{file}: {what} → {label}");
             panels.push(mono_16k);
         }
         let png = out.join(format!("{name}.png"));
         let panels: Vec<&[f32]> = panels.iter().map(Vec::as_slice).collect();
         timbre_eval::spectrogram::write_png(&png, &panels)?;
-        println!("{name}.png: input, then {}", names(&models));
+        println!(
+            "{name}.png: input, then {}, then the morph",
+            names(&models)
+        );
     }
     Ok(())
 }
