@@ -113,10 +113,7 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         let png = out.join(format!("{name}.png"));
         let panels: Vec<&[f32]> = panels.iter().map(Vec::as_slice).collect();
         timbre_eval::spectrogram::write_png(&png, &panels)?;
-        println!(
-            "{name}.png: input, then {}, then the morph",
-            names(&models)
-        );
+        println!("{name}.png: input, then {}, then the morph", names(&models));
     }
     Ok(())
 }
