@@ -104,13 +104,26 @@ fn vibrato_and_tremolo_arrive_together_at_the_reported_latency() {
         let pitch = modulation_delay(&cents, vibrato, from, to);
         let loudness = modulation_delay(&level_track(&out), tremolo, from, to);
         let ms = |samples: f64| samples / RATE * 1e3;
+        // How far the output's pitch is from the input's at the reported latency.
+        let mut errors: Vec<f32> = cents
+            .iter()
+            .filter(|p| p.0 >= from && p.0 < to)
+            .map(|&(n, c)| {
+                let sung = 1200.0 * (f0((n - latency) / RATE) / 400.0).log2();
+                (c - sung).abs() as f32
+            })
+            .collect();
+        errors.sort_by(f32::total_cmp);
         println!(
             "lowest note {lowest} Hz: reported latency {:.2} ms; vibrato arrives after {:.2} ms, \
-             tremolo after {:.2} ms ({:+.2} ms apart)",
+             tremolo after {:.2} ms ({:+.2} ms apart); pitch error at the latency: median \
+             {:.1} cents, 95th percentile {:.1}",
             ms(latency),
             ms(pitch),
             ms(loudness),
-            ms(pitch - loudness)
+            ms(pitch - loudness),
+            errors[errors.len() / 2],
+            errors[errors.len() * 95 / 100]
         );
         results.push((ms(latency), ms(pitch), ms(loudness)));
     }
@@ -145,12 +158,13 @@ fn crossing(track: &[(f64, f64)], from: f64, level: f64, rising: bool) -> Option
     })
 }
 
-/// Fails today (issue 15 stays open): pitch steps up are heard about 4 ms after the
-/// reported latency and steps down about 2 ms before it (the pitch tracker on a window that
-/// holds both notes), loudness steps within -4..+4 ms; on some steps the two are 3 ms apart.
-/// Run with `--ignored` to see the figures.
+/// Fails today (issue 15 stays open), at every lowest note: pitch steps up are heard about
+/// 7.5 ms after the reported latency and steps down about 2 ms before it (the pitch tracker
+/// on a window that holds both notes, and the 4 ms frame grid), loudness steps within ±3 ms;
+/// mean +3.5 to +5.1 ms, jitter sd 4.7 to 7.0 ms for pitch, 1.9 to 2.9 ms for loudness (50,
+/// 60, 70 Hz). Run with `--ignored` to see the figures.
 #[test]
-#[ignore = "pitch steps are 2-4 ms off the loudness steps (issue 15)"]
+#[ignore = "pitch steps are heard 2-8 ms off the loudness steps (issue 15)"]
 fn pitch_and_loudness_steps_arrive_together_and_on_time() {
     // Notes of 250 ms that move up and down by 2 to 7 semitones; each also changes level by
     // 8 dB. Both are steps in the input at the same instant.
@@ -168,67 +182,73 @@ fn pitch_and_loudness_steps_arrive_together_and_on_time() {
     let input = sawtooth(RATE, len * notes.len() as f64, f0, |t| {
         10f64.powf(db(t) / 20.0)
     });
-    let (out, latency) = render(&input, 100.0);
-    let cents: Vec<(f64, f64)> = frequency_track(&out)
-        .into_iter()
-        .map(|(n, f)| (n, 1200.0 * (f / 330.0).log2()))
-        .collect();
-    let levels = level_track(&out);
-    let mut pitch_offsets = Vec::new();
-    let mut loudness_offsets = Vec::new();
-    for k in 1..notes.len() {
-        let step = k as f64 * len * RATE;
-        let due = step + latency;
-        let from = step;
-        // Midway in cents between the two notes, and midway in dB between the two levels.
-        let (a, b) = (notes[k - 1] * 100.0, notes[k] * 100.0);
-        let pitch = crossing(&cents, from, (a + b) / 2.0, b > a).expect("pitch step");
-        let level_before = levels
-            .iter()
-            .filter(|p| p.0 > step - 0.05 * RATE && p.0 < step)
-            .map(|p| p.1)
-            .sum::<f64>()
-            / levels
+    let mut all = Vec::new();
+    for lowest in [50.0, 60.0, 70.0] {
+        let (out, latency) = render(&input, lowest);
+        let cents: Vec<(f64, f64)> = frequency_track(&out)
+            .into_iter()
+            .map(|(n, f)| (n, 1200.0 * (f / 330.0).log2()))
+            .collect();
+        let levels = level_track(&out);
+        let mut pitch_offsets = Vec::new();
+        let mut loudness_offsets = Vec::new();
+        for k in 1..notes.len() {
+            let step = k as f64 * len * RATE;
+            let due = step + latency;
+            let from = step;
+            // Midway in cents between the two notes, and midway in dB between the two levels.
+            let (a, b) = (notes[k - 1] * 100.0, notes[k] * 100.0);
+            let pitch = crossing(&cents, from, (a + b) / 2.0, b > a).expect("pitch step");
+            let level_before = levels
                 .iter()
                 .filter(|p| p.0 > step - 0.05 * RATE && p.0 < step)
-                .count() as f64;
-        let after = step + latency + 0.05 * RATE;
-        let level_after = levels
-            .iter()
-            .filter(|p| p.0 > after && p.0 < after + 0.05 * RATE)
-            .map(|p| p.1)
-            .sum::<f64>()
-            / levels
+                .map(|p| p.1)
+                .sum::<f64>()
+                / levels
+                    .iter()
+                    .filter(|p| p.0 > step - 0.05 * RATE && p.0 < step)
+                    .count() as f64;
+            let after = step + latency + 0.05 * RATE;
+            let level_after = levels
                 .iter()
                 .filter(|p| p.0 > after && p.0 < after + 0.05 * RATE)
-                .count() as f64;
-        let loudness = crossing(
-            &levels,
-            from,
-            (level_before + level_after) / 2.0,
-            level_after > level_before,
-        )
-        .expect("loudness step");
-        pitch_offsets.push((pitch - due) / RATE * 1e3);
-        loudness_offsets.push((loudness - due) / RATE * 1e3);
-    }
-    let spread = |v: &[f64]| {
-        let mean = v.iter().sum::<f64>() / v.len() as f64;
-        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
-        (mean, sd)
-    };
-    let (pm, ps) = spread(&pitch_offsets);
-    let (lm, ls) = spread(&loudness_offsets);
-    println!(
-        "latency {:.2} ms; pitch steps heard {pm:+.2} ms from it (jitter sd {ps:.2} ms), \
-         loudness steps {lm:+.2} ms (sd {ls:.2} ms)\npitch {pitch_offsets:.2?}\nloudness \
-         {loudness_offsets:.2?}",
-        latency / RATE * 1e3
-    );
-    for (p, l) in pitch_offsets.iter().zip(&loudness_offsets) {
-        assert!(
-            (p - l).abs() < 2.0,
-            "pitch {p:.2} ms, loudness {l:.2} ms apart"
+                .map(|p| p.1)
+                .sum::<f64>()
+                / levels
+                    .iter()
+                    .filter(|p| p.0 > after && p.0 < after + 0.05 * RATE)
+                    .count() as f64;
+            let loudness = crossing(
+                &levels,
+                from,
+                (level_before + level_after) / 2.0,
+                level_after > level_before,
+            )
+            .expect("loudness step");
+            pitch_offsets.push((pitch - due) / RATE * 1e3);
+            loudness_offsets.push((loudness - due) / RATE * 1e3);
+        }
+        let spread = |v: &[f64]| {
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
+            (mean, sd)
+        };
+        let (pm, ps) = spread(&pitch_offsets);
+        let (lm, ls) = spread(&loudness_offsets);
+        println!(
+            "lowest note {lowest} Hz: latency {:.2} ms; pitch steps heard {pm:+.2} ms from it (jitter sd {ps:.2} ms), \
+             loudness steps {lm:+.2} ms (sd {ls:.2} ms)\npitch {pitch_offsets:.2?}\nloudness \
+             {loudness_offsets:.2?}",
+            latency / RATE * 1e3
         );
+        all.push((pitch_offsets, loudness_offsets));
+    }
+    for (pitch_offsets, loudness_offsets) in &all {
+        for (p, l) in pitch_offsets.iter().zip(loudness_offsets) {
+            assert!(
+                (p - l).abs() < 2.0,
+                "pitch {p:.2} ms, loudness {l:.2} ms apart"
+            );
+        }
     }
 }
