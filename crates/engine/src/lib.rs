@@ -6,6 +6,7 @@
 //!   ─► chunks of at most max_block ─► mono
 //!   ─► FrameSource: Analyzer (resample to 16 kHz, f0, confidence, loudness per 4 ms hop)
 //!      or the note player (synth mode)
+//!      (and, with MIDI out on, HeardNotes: the notes in those frames)
 //!   ─► ControlStage (shift, autotune, auto-adjust, gate)
 //!   ─► VoiceDeck: each voice's decoder step (model B's blended in by the morph knob)
 //!      ─► harmonic bank + filtered noise at the host rate ─► stereo reverb; the crossfade
