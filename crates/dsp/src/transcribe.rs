@@ -484,7 +484,8 @@ pub fn transcribe(frames: &[Frame], settings: NoteSettings, min_frames: u64) -> 
         tracker.on_frame(frame, |e| on_event(e, &mut open));
     }
     tracker.end(|e| on_event(e, &mut open));
-    notes.retain(|n| n.end - n.start >= min_frames);
+    // A note corrected from its start (a scoop, a vibrato at the onset) lasted no frame.
+    notes.retain(|n| n.end > n.start && n.end - n.start >= min_frames);
     // The bends, from each kept note's own voiced frames (a change dates the new note back
     // to frames the live tracker still bent against the old one).
     let bends = notes

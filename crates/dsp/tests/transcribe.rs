@@ -22,7 +22,8 @@ fn frames(seconds: f64, midi: impl Fn(f64) -> f64, db: impl Fn(f64) -> f64) -> V
 }
 
 fn notes(frames: &[Frame]) -> Vec<(u8, f64, f64)> {
-    transcribe(frames, NoteSettings::default(), 25)
+    // No minimum length: a note corrected from its start must not stay behind as a blip.
+    transcribe(frames, NoteSettings::default(), 0)
         .notes
         .iter()
         .map(|n| (n.note, n.start as f64 / FPS, n.end as f64 / FPS))
