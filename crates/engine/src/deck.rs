@@ -40,15 +40,12 @@ pub(crate) struct VoiceDeck {
     current: Box<Voice>,
     /// The voice fading out after a swap.
     fading: Option<Box<Voice>>,
-    /// Samples of the fade done, and its length.
-    fade_pos: usize,
-    fade_len: usize,
+    /// How far the crossfade from the fading voice has come.
+    fade: Fade,
     /// Swap rings (audio side).
     receiver: VoiceReceiver,
-    /// Last decoder inputs, for warming up a new voice (a ring).
-    history: Box<[(f32, f32); WARMUP_FRAMES]>,
-    history_head: usize,
-    history_len: usize,
+    /// Last decoder inputs, for warming up a new voice.
+    history: DecoderHistory,
     /// Dry synth of the current and of the fading voice, `max_block` long.
     dry: Vec<f32>,
     fading_dry: Vec<f32>,
@@ -85,12 +82,9 @@ impl VoiceDeck {
         Self {
             current: voice,
             fading: None,
-            fade_pos: 0,
-            fade_len,
+            fade: Fade::new(fade_len),
             receiver,
-            history: Box::new([(0.0, 0.0); WARMUP_FRAMES]),
-            history_head: 0,
-            history_len: 0,
+            history: DecoderHistory::new(),
             dry: vec![0.0; max_block],
             fading_dry: vec![0.0; max_block],
             fading_out: [vec![0.0; max_block], vec![0.0; max_block]],
@@ -133,13 +127,9 @@ impl VoiceDeck {
     /// newest is taken and the others retired. When `silent` (the engine rests), the voice
     /// is swapped without a fade.
     pub fn take_arrivals(&mut self, silent: bool) {
-        let start = (self.history_head + WARMUP_FRAMES - self.history_len) % WARMUP_FRAMES;
         let history = &self.history;
-        self.morph.take_arrivals(
-            silent,
-            (0..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]),
-            self.history_len,
-        );
+        self.morph
+            .take_arrivals(silent, |voice| history.warm_up(voice));
         self.receiver.flush();
         if self.fading.is_some() {
             return;
@@ -153,14 +143,10 @@ impl VoiceDeck {
             self.receiver.retire(old);
             return;
         }
-        let start = (self.history_head + WARMUP_FRAMES - self.history_len) % WARMUP_FRAMES;
-        let take = self.history_len.min(new_voice.receptive_field());
-        let skip = self.history_len - take;
-        let history = &self.history;
-        new_voice.warm_up((skip..self.history_len).map(|i| history[(start + i) % WARMUP_FRAMES]));
+        self.history.warm_up(&mut new_voice);
         let old = std::mem::replace(&mut self.current, new_voice);
         self.fading = Some(old);
-        self.fade_pos = 0;
+        self.fade.start();
         // The new voice's reverb starts from silence, fed as the morph says.
         self.current_idle = false;
         self.current_quiet = 0;
@@ -194,9 +180,7 @@ impl VoiceDeck {
         for voice in std::iter::once(&mut self.current).chain(self.fading.as_mut()) {
             voice.retarget(frame.shaped.f0_hz, frame.ramp_samples);
         }
-        self.history[self.history_head] = Voice::decoder_inputs(frame.shaped);
-        self.history_head = (self.history_head + 1) % WARMUP_FRAMES;
-        self.history_len = (self.history_len + 1).min(WARMUP_FRAMES);
+        self.history.push(Voice::decoder_inputs(frame.shaped));
     }
 
     /// Renders the dry synth of every voice for samples `from..to` of the chunk.
@@ -224,9 +208,7 @@ impl VoiceDeck {
     /// [`VoiceDeck::finish`] but for advancing model B's fade.
     fn mix(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
         let len = left.len();
-        let fade_len = self.fade_len.max(1) as f32;
-        let fade_pos = self.fade_pos;
-        let fade = |i: usize| ((fade_pos + i) as f32 / fade_len).min(1.0);
+        let fade = self.fade;
         let (dry, fading_dry) = (&self.dry[..len], &self.fading_dry[..len]);
         let morphing = self.morph.engaged(morph);
         if morphing {
@@ -234,7 +216,7 @@ impl VoiceDeck {
             let send = &mut self.send[..len];
             if self.fading.is_some() {
                 for i in 0..len {
-                    send[i] = dry[i] * fade(i) + fading_dry[i] * (1.0 - fade(i));
+                    send[i] = dry[i] * fade.at(i) + fading_dry[i] * (1.0 - fade.at(i));
                 }
             } else {
                 send.copy_from_slice(dry);
@@ -275,12 +257,11 @@ impl VoiceDeck {
         let a = Some(old.reverberate(input));
         mix_reverbs(fading_dry, wet, a, b, old_left, old_right);
         for i in 0..len {
-            let t = fade(i);
+            let t = fade.at(i);
             left[i] = left[i] * t + old_left[i] * (1.0 - t);
             right[i] = right[i] * t + old_right[i] * (1.0 - t);
         }
-        self.fade_pos += len;
-        if self.fade_pos >= self.fade_len {
+        if self.fade.advance(len) {
             if let Some(done) = self.fading.take() {
                 self.receiver.retire(done);
             }
@@ -294,8 +275,7 @@ impl VoiceDeck {
         if let Some(old) = self.fading.take() {
             self.receiver.retire(old);
         }
-        self.history_len = 0;
-        self.history_head = 0;
+        self.history.clear();
         self.morph.clear();
         self.current_idle = false;
         self.current_quiet = 0;
@@ -309,6 +289,89 @@ impl VoiceDeck {
                 .map_or(0, |fading| fading.tail_samples()),
         );
         own.max(self.morph.tail_samples())
+    }
+}
+
+/// A crossfade of a fixed length, and how far it has come.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fade {
+    /// Samples done (`len` when none runs).
+    pos: usize,
+    /// Its length in samples.
+    len: usize,
+}
+
+impl Fade {
+    /// A fade of `len` samples, not running.
+    pub fn new(len: usize) -> Self {
+        Self { pos: len, len }
+    }
+
+    /// Starts it from the beginning.
+    pub fn start(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Ends it at once.
+    pub fn finish(&mut self) {
+        self.pos = self.len;
+    }
+
+    /// How far it has come `offset` samples from now, 0..1 (exactly 1, without a division,
+    /// once it is over).
+    #[inline]
+    pub fn at(&self, offset: usize) -> f32 {
+        if self.pos >= self.len {
+            1.0
+        } else {
+            ((self.pos + offset) as f32 / self.len as f32).min(1.0)
+        }
+    }
+
+    /// Advances it by `samples`; returns whether it is over.
+    pub fn advance(&mut self, samples: usize) -> bool {
+        self.pos = (self.pos + samples).min(self.len);
+        self.pos >= self.len
+    }
+}
+
+/// The last decoder inputs of the deck, oldest first, for warming up a voice that starts
+/// mid-stream (a ring of [`WARMUP_FRAMES`]).
+struct DecoderHistory {
+    frames: Box<[(f32, f32); WARMUP_FRAMES]>,
+    head: usize,
+    len: usize,
+}
+
+impl DecoderHistory {
+    /// An empty history. Allocates.
+    fn new() -> Self {
+        Self {
+            frames: Box::new([(0.0, 0.0); WARMUP_FRAMES]),
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Remembers one frame's decoder inputs.
+    fn push(&mut self, inputs: (f32, f32)) {
+        self.frames[self.head] = inputs;
+        self.head = (self.head + 1) % WARMUP_FRAMES;
+        self.len = (self.len + 1).min(WARMUP_FRAMES);
+    }
+
+    /// Forgets everything.
+    fn clear(&mut self) {
+        self.head = 0;
+        self.len = 0;
+    }
+
+    /// Runs `voice`'s decoder on the last frames its receptive field needs, oldest first, so
+    /// it has the history of a voice that played all along. Allocation-free.
+    fn warm_up(&self, voice: &mut Voice) {
+        let start = (self.head + WARMUP_FRAMES - self.len) % WARMUP_FRAMES;
+        let skip = self.len - self.len.min(voice.receptive_field());
+        voice.warm_up((skip..self.len).map(|i| self.frames[(start + i) % WARMUP_FRAMES]));
     }
 }
 

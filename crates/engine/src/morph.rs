@@ -15,6 +15,7 @@
 //! method is allocation-free.
 
 use crate::controls::Shaped;
+use crate::deck::Fade;
 use crate::manual::ManualControls;
 use crate::swap::VoiceReceiver;
 use crate::voice::Voice;
@@ -25,9 +26,8 @@ pub(crate) struct MorphSlot {
     current: Option<Box<Voice>>,
     /// The B being replaced, during a fade.
     fading: Option<Box<Voice>>,
-    /// Samples of the fade done (`fade_len` when none runs), and its length.
-    fade_pos: usize,
-    fade_len: usize,
+    /// How far the fade to the newest B has come.
+    fade: Fade,
     /// Swap rings (audio side) of slot B.
     receiver: VoiceReceiver,
     /// Whether B's reverbs sit idle: fed nothing for longer than their tail plus
@@ -52,8 +52,7 @@ impl MorphSlot {
         Self {
             current: None,
             fading: None,
-            fade_pos: fade_len,
-            fade_len,
+            fade: Fade::new(fade_len),
             receiver,
             idle: true,
             idle_margin,
@@ -68,14 +67,9 @@ impl MorphSlot {
     }
 
     /// Takes a B that arrived through the ring, as [`crate::deck::VoiceDeck::take_arrivals`]
-    /// does for A: not during a fade; warmed up on `history` (the last decoder inputs,
-    /// oldest first); without a fade when `silent`.
-    pub fn take_arrivals(
-        &mut self,
-        silent: bool,
-        history: impl Iterator<Item = (f32, f32)> + Clone,
-        history_len: usize,
-    ) {
+    /// does for A: not during a fade; warmed up by `warm_up` (on the deck's decoder history);
+    /// without a fade when `silent`.
+    pub fn take_arrivals(&mut self, silent: bool, warm_up: impl FnOnce(&mut Voice)) {
         self.receiver.flush();
         if self.fading.is_some() {
             return;
@@ -83,21 +77,15 @@ impl MorphSlot {
         let Some(mut new_voice) = self.receiver.take() else {
             return;
         };
-        let take = history_len.min(new_voice.receptive_field());
-        new_voice.warm_up(history.skip(history_len - take));
+        warm_up(&mut new_voice);
         self.fading = self.current.replace(new_voice);
-        self.fade_pos = 0;
+        self.fade.start();
         if silent {
-            self.fade_pos = self.fade_len;
+            self.fade.finish();
             if let Some(old) = self.fading.take() {
                 self.receiver.retire(old);
             }
         }
-    }
-
-    /// Fade progress (0..1) of the new B, `offset` samples into the chunk.
-    fn fade_at(&self, offset: usize) -> f32 {
-        fade_progress(self.fade_pos, self.fade_len, offset)
     }
 
     /// The share of the morph amount B gets `offset` samples into the chunk: the fade's
@@ -105,7 +93,7 @@ impl MorphSlot {
     pub fn share_at(&self, offset: usize) -> f32 {
         match (&self.current, &self.fading) {
             (None, _) => 0.0,
-            (Some(_), None) => self.fade_at(offset),
+            (Some(_), None) => self.fade.at(offset),
             (Some(_), Some(_)) => 1.0,
         }
     }
@@ -122,7 +110,7 @@ impl MorphSlot {
         manual: Option<&ManualControls>,
         offset: usize,
     ) -> Option<(&Voice, f32)> {
-        let fade = self.fade_at(offset);
+        let fade = self.fade.at(offset);
         let share = self.share_at(offset);
         let current = self.current.as_mut()?;
         current.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
@@ -155,13 +143,12 @@ impl MorphSlot {
     /// and [`MorphSlot::advance_fade`] once the chunk is done.
     pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], mid: &mut [f32], side: &mut [f32]) {
         let len = dry.len();
-        let (fade_pos, fade_len) = (self.fade_pos, self.fade_len);
-        let fade = |i: usize| fade_progress(fade_pos, fade_len, i);
+        let fade = self.fade;
         let send = &mut self.send[..len];
         if let Some(current) = self.current.as_mut() {
             for i in 0..len {
-                // After the fade, `fade(i)` is exactly 1: the send is exactly `dry · morph`.
-                send[i] = dry[i] * morph[i] * fade(i);
+                // After the fade, `fade.at(i)` is exactly 1: the send is exactly `dry · morph`.
+                send[i] = dry[i] * morph[i] * fade.at(i);
             }
             let (m, s) = current.reverberate(send);
             mid.copy_from_slice(m);
@@ -169,7 +156,7 @@ impl MorphSlot {
         }
         if let Some(old) = self.fading.as_mut() {
             for i in 0..len {
-                send[i] = dry[i] * morph[i] * (1.0 - fade(i));
+                send[i] = dry[i] * morph[i] * (1.0 - fade.at(i));
             }
             let (m, s) = old.reverberate(send);
             for i in 0..len {
@@ -187,11 +174,7 @@ impl MorphSlot {
 
     /// Advances the fade by `len` samples and retires the replaced B when it is over.
     pub fn advance_fade(&mut self, len: usize) {
-        if self.fade_pos >= self.fade_len {
-            return;
-        }
-        self.fade_pos = (self.fade_pos + len).min(self.fade_len);
-        if self.fade_pos >= self.fade_len {
+        if self.fade.advance(len) {
             if let Some(done) = self.fading.take() {
                 self.receiver.retire(done);
             }
@@ -206,7 +189,7 @@ impl MorphSlot {
         if let Some(old) = self.fading.take() {
             self.receiver.retire(old);
         }
-        self.fade_pos = self.fade_len;
+        self.fade.finish();
         self.idle = true;
         self.quiet = 0;
     }
@@ -215,17 +198,6 @@ impl MorphSlot {
     pub fn tail_samples(&self) -> usize {
         let tail = |v: &Option<Box<Voice>>| v.as_ref().map_or(0, |v| v.tail_samples());
         tail(&self.current).max(tail(&self.fading))
-    }
-}
-
-/// How far a fade of `len` samples that is `pos` samples in has come `offset` samples later,
-/// 0..1 (exactly 1 once it is over, without a division).
-#[inline]
-fn fade_progress(pos: usize, len: usize, offset: usize) -> f32 {
-    if pos >= len {
-        1.0
-    } else {
-        ((pos + offset) as f32 / len as f32).min(1.0)
     }
 }
 
