@@ -33,7 +33,7 @@ use clap::{Args, Parser, Subcommand};
 use timbre_engine::params::{self, Kind, ParamSpec, Params};
 
 use crate::error::CliError;
-use crate::render::{check_param, flag_name, render_file, RenderRequest};
+use crate::render::{check_param, check_range, flag_name, render_file, RenderRequest};
 
 /// The command line.
 #[derive(Debug, Parser)]
@@ -260,22 +260,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", report.summary());
         }
         Command::Midi(args) => {
-            if !(args.bend_range.is_finite() && (0.5..=24.0).contains(&args.bend_range)) {
-                return Err(CliError::ParamOutOfRange {
-                    flag: "--bend-range".into(),
-                    value: args.bend_range,
-                    min: 0.5,
-                    max: 24.0,
-                });
-            }
-            if !(args.min_note_ms.is_finite() && (0.0..=10_000.0).contains(&args.min_note_ms)) {
-                return Err(CliError::ParamOutOfRange {
-                    flag: "--min-note-ms".into(),
-                    value: args.min_note_ms,
-                    min: 0.0,
-                    max: 10_000.0,
-                });
-            }
+            check_range("--bend-range".into(), args.bend_range, 0.5, 24.0)?;
+            check_range("--min-note-ms".into(), args.min_note_ms, 0.0, 10_000.0)?;
             if !midi::has_midi_extension(&args.output) {
                 eprintln!(
                     "note: {} does not end in .mid; writing a MIDI file anyway",

@@ -97,16 +97,21 @@ impl RenderReport {
 /// Checks a flag's value against its parameter's range (see [`timbre_engine::params::ALL`]):
 /// out of range or non-finite is an error naming the flag and the range.
 pub fn check_param(spec: &ParamSpec, value: f32) -> Result<f32, CliError> {
-    let flag = flag_name(spec);
+    check_range(flag_name(spec), value, spec.min, spec.max)
+}
+
+/// Checks the value of flag `flag` against `min..=max`: out of range or non-finite is an
+/// error naming the flag and the range.
+pub fn check_range(flag: String, value: f32, min: f32, max: f32) -> Result<f32, CliError> {
     if !value.is_finite() {
         return Err(CliError::ParamNotFinite { flag, value });
     }
-    if !(spec.min..=spec.max).contains(&value) {
+    if !(min..=max).contains(&value) {
         return Err(CliError::ParamOutOfRange {
             flag,
             value,
-            min: spec.min,
-            max: spec.max,
+            min,
+            max,
         });
     }
     Ok(value)

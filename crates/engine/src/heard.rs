@@ -55,7 +55,7 @@ impl HeardNotes {
     pub fn begin_block(&mut self) {
         self.events.clear();
         if let Some(note) = self.release.take() {
-            self.push(0, NoteEvent::Off { note, frame: 0 });
+            keep(&mut self.events, 0, NoteEvent::Off { note, frame: 0 });
         }
     }
 
@@ -67,11 +67,7 @@ impl HeardNotes {
         let Self {
             tracker, events, ..
         } = self;
-        tracker.on_frame(frame, |event| {
-            if events.len() < events.capacity() {
-                events.push(HeardNote { position, event });
-            }
-        });
+        tracker.on_frame(frame, |event| keep(events, position, event));
     }
 
     /// Ends a sounding note at `position` (the engine rests) and forgets the history.
@@ -79,11 +75,7 @@ impl HeardNotes {
         let Self {
             tracker, events, ..
         } = self;
-        tracker.end(|event| {
-            if events.len() < events.capacity() {
-                events.push(HeardNote { position, event });
-            }
-        });
+        tracker.end(|event| keep(events, position, event));
         tracker.reset();
     }
 
@@ -99,10 +91,11 @@ impl HeardNotes {
     pub fn events(&self) -> &[HeardNote] {
         &self.events
     }
+}
 
-    fn push(&mut self, position: u32, event: NoteEvent) {
-        if self.events.len() < self.events.capacity() {
-            self.events.push(HeardNote { position, event });
-        }
+/// Appends `event` at `position` while the preallocated room lasts (never reallocates).
+fn keep(events: &mut Vec<HeardNote>, position: u32, event: NoteEvent) {
+    if events.len() < events.capacity() {
+        events.push(HeardNote { position, event });
     }
 }
