@@ -157,11 +157,7 @@ fn task_executor<P: Plugin<BackgroundTask = Task>>(
         Task::LoadChosen(slot) => {
             let chosen = selection(slot);
             if !loader.load(slot, &chosen.get()) {
-                let playing = match slot {
-                    Slot::Model => loader.status(),
-                    Slot::Morph => loader.morph_status(),
-                };
-                chosen.select(&playing.playing_spec);
+                chosen.select(&loader.slot_status(slot).playing_spec);
             }
         }
     })
@@ -206,7 +202,6 @@ impl Core {
     /// A core for `mode`, using `selection` as the persisted model and `morph_selection` as
     /// the persisted model B.
     fn new(mode: Mode, selection: ModelSelection, morph_selection: ModelSelection) -> Self {
-        let editor_size = EDITOR_SIZE;
         let loader = Arc::new(ModelLoader::default());
         selection.load_on_restore(loader.clone());
         morph_selection.load_on_restore(loader.clone());
@@ -217,8 +212,8 @@ impl Core {
             repaint: RepaintNotifier::new(),
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(
-                    editor_size.0 as f32,
-                    editor_size.1 as f32,
+                    EDITOR_SIZE.0 as f32,
+                    EDITOR_SIZE.1 as f32,
                 ),
                 1.0,
             ),

@@ -195,12 +195,17 @@ impl ModelLoader {
 
     /// What the editor shows about the model.
     pub fn status(&self) -> LoadStatus {
-        self.status.lock().clone()
+        self.slot_status(Slot::Model)
     }
 
     /// What the editor shows about the morph's model B.
     pub fn morph_status(&self) -> LoadStatus {
-        self.morph_status.lock().clone()
+        self.slot_status(Slot::Morph)
+    }
+
+    /// What the editor shows about `slot`.
+    pub fn slot_status(&self, slot: Slot) -> LoadStatus {
+        self.status_of(slot).lock().clone()
     }
 
     /// Shows `message` as the current error (e.g. a path the musician typed does not exist),
