@@ -158,8 +158,12 @@ function setParam(index, value) {
 }
 
 function setMorphModel(index) {
+  if (index < 0) return;
   state.morphModel = index;
-  if (index >= 0) state.node?.port.postMessage({ type: 'morphModel', index });
+  // The engine keeps a model B once it has one (as the plugin does): "none" is only the
+  // state before the first choice, so it cannot be chosen again and claim otherwise.
+  $('morph-model').querySelector('option[value="-1"]').disabled = true;
+  state.node?.port.postMessage({ type: 'morphModel', index });
 }
 
 function setModel(index) {
