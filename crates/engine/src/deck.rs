@@ -56,6 +56,8 @@ pub(crate) struct VoiceDeck {
     /// Scratch, `max_block` long: a reverb's input, and the summed middle and side of the
     /// morph's reverbs.
     send: Vec<f32>,
+    /// Scratch, `max_block` long: how far the A voices' rooms blend toward B's, per sample.
+    amounts: Vec<f32>,
     mid: Vec<f32>,
     side: Vec<f32>,
     /// Whether the current voice's reverb sits idle (a morph at 1 has fed it nothing for
@@ -90,6 +92,7 @@ impl VoiceDeck {
             fading_out: [vec![0.0; max_block], vec![0.0; max_block]],
             morph: MorphSlot::new(morph_receiver, fade_len, idle_margin, max_block),
             send: vec![0.0; max_block],
+            amounts: vec![0.0; max_block],
             mid: vec![0.0; max_block],
             side: vec![0.0; max_block],
             current_idle: false,
@@ -210,8 +213,21 @@ impl VoiceDeck {
         let len = left.len();
         let fade = self.fade;
         let (dry, fading_dry) = (&self.dry[..len], &self.fading_dry[..len]);
-        let morphing = self.morph.engaged(morph);
-        if morphing {
+        // B's room blends into the A voices' own rooms when their reverbs are cut alike (every
+        // two models with reverbs of the same length): one reverb per A voice, fed its dry
+        // synth. Otherwise B's reverbs play beside A's, each fed its share of the dry synth.
+        let blend_rooms = self.morph.current().is_some_and(|b| {
+            self.current.blends_with(b) && self.fading.as_ref().is_none_or(|v| v.blends_with(b))
+        });
+        let amounts = &mut self.amounts[..len];
+        if blend_rooms {
+            for (i, a) in amounts.iter_mut().enumerate() {
+                // B's share of the morph: `t`, or `t` times its fade while it fades in.
+                *a = morph[i] * self.morph.share_at(i);
+            }
+        }
+        let side_by_side = !blend_rooms && self.morph.engaged(morph);
+        if side_by_side {
             // B hears what A plays: the crossfaded dry synth.
             let send = &mut self.send[..len];
             if self.fading.is_some() {
@@ -224,16 +240,21 @@ impl VoiceDeck {
             self.morph
                 .reverberate(send, morph, &mut self.mid[..len], &mut self.side[..len]);
         }
-        let b = morphing.then_some((&self.mid[..len], &self.side[..len]));
-        // The current voice's reverb, fed `(1 − t)` of its dry synth while morphing, and
-        // left idle once a morph at 1 has fed it nothing for longer than its tail and the
-        // margin. Without a morph it always runs, as before.
+        let b = side_by_side.then_some((&self.mid[..len], &self.side[..len]));
+        let room = self
+            .morph
+            .current()
+            .filter(|_| blend_rooms)
+            .map(|b| (b, &*amounts));
+        // The current voice's reverb, fed `(1 − t)` of its dry synth while B's reverbs play
+        // beside it, and left idle once a morph at 1 has fed it nothing for longer than its
+        // tail and the margin. Otherwise it always runs.
         let a_input = own_send(
             dry,
-            morphing.then_some((morph, &self.morph)),
+            side_by_side.then_some((morph, &self.morph)),
             &mut self.send,
         );
-        let fed = !morphing || a_input.iter().any(|&x| x != 0.0);
+        let fed = !side_by_side || a_input.iter().any(|&x| x != 0.0);
         self.current_quiet = if fed { 0 } else { self.current_quiet + len };
         if fed && self.current_idle {
             self.current.reset_reverb();
@@ -242,19 +263,19 @@ impl VoiceDeck {
         if self.current_quiet > self.current.tail_samples() + self.idle_margin {
             self.current_idle = true;
         }
-        let a = (!self.current_idle).then(|| self.current.reverberate(a_input));
+        let a = (!self.current_idle).then(|| self.current.reverberate(a_input, room));
         mix_reverbs(dry, wet, a, b, left, right);
         let Some(old) = self.fading.as_mut() else {
             return;
         };
         let input = own_send(
             fading_dry,
-            morphing.then_some((morph, &self.morph)),
+            side_by_side.then_some((morph, &self.morph)),
             &mut self.send,
         );
         let [old_left, old_right] = &mut self.fading_out;
         let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
-        let a = Some(old.reverberate(input));
+        let a = Some(old.reverberate(input, room));
         mix_reverbs(fading_dry, wet, a, b, old_left, old_right);
         for i in 0..len {
             let t = fade.at(i);

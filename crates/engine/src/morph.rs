@@ -150,7 +150,7 @@ impl MorphSlot {
                 // After the fade, `fade.at(i)` is exactly 1: the send is exactly `dry · morph`.
                 send[i] = dry[i] * morph[i] * fade.at(i);
             }
-            let (m, s) = current.reverberate(send);
+            let (m, s) = current.reverberate(send, None);
             mid.copy_from_slice(m);
             side.copy_from_slice(s);
         }
@@ -158,7 +158,7 @@ impl MorphSlot {
             for i in 0..len {
                 send[i] = dry[i] * morph[i] * (1.0 - fade.at(i));
             }
-            let (m, s) = old.reverberate(send);
+            let (m, s) = old.reverberate(send, None);
             for i in 0..len {
                 mid[i] += m[i];
                 side[i] += s[i];

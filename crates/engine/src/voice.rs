@@ -269,12 +269,31 @@ impl Voice {
         }
     }
 
+    /// Whether this voice's room can blend toward `other`'s (their reverbs cut the IR alike,
+    /// as two models' reverbs of the same length do).
+    pub fn blends_with(&self, other: &Voice) -> bool {
+        self.reverb.blends_with(&other.reverb)
+    }
+
     /// Runs the reverb on `input` (at most `max_block` samples) and returns its wet middle
     /// and the decorrelated side (see [`stereo_mix`]), held in the voice's scratch buffers.
-    pub fn reverberate(&mut self, input: &[f32]) -> (&[f32], &[f32]) {
+    /// With `room`, the reverb's room is blended toward the other voice's at the per-sample
+    /// amounts given ([`ConvolutionReverb::process_toward`]; the other voice's reverb is
+    /// only read).
+    pub fn reverberate(
+        &mut self,
+        input: &[f32],
+        room: Option<(&Voice, &[f32])>,
+    ) -> (&[f32], &[f32]) {
         let n = input.len();
         let mid = &mut self.wet_buf[..n];
-        self.reverb.process(input, mid);
+        match room {
+            Some((other, amounts)) => {
+                self.reverb
+                    .process_toward(input, mid, &other.reverb, amounts)
+            }
+            None => self.reverb.process(input, mid),
+        }
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);
         (mid, side)

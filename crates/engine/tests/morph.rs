@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use timbre_engine::offline::{render, render_morph};
+use timbre_engine::voice::Voice;
 use timbre_engine::{Engine, Params};
 use timbre_model::testing::random_model;
 use timbre_model::{Architecture, ModelFile};
@@ -36,16 +37,33 @@ fn phrase() -> Vec<f32> {
     })
 }
 
+/// `model` with its reverb IR cut to `fraction` of its length.
+fn shorter_room(model: ModelFile, fraction: f32) -> ModelFile {
+    let (meta, mut weights) = model.into_parts();
+    let len = (weights.reverb_ir.len() as f32 * fraction) as usize;
+    weights.reverb_ir.truncate(len);
+    ModelFile::new(meta, weights).unwrap()
+}
+
+/// Whether the engine blends `b`'s room into `a`'s (same reverb layout) rather than playing
+/// the two reverbs side by side.
+fn rooms_blend(a: &ModelFile, b: &ModelFile) -> bool {
+    let voice = |m: &ModelFile| Voice::new(m, RATE, BLOCK).unwrap();
+    voice(a).blends_with(&voice(b))
+}
+
 #[test]
 fn morph_ends_are_exactly_the_two_models_alone() {
     let input = phrase();
+    let random = |seed| random_model(&Architecture::default(), seed);
     let models = [
         pair(),
-        (
-            random_model(&Architecture::default(), 3),
-            random_model(&Architecture::default(), 8),
-        ),
+        (random(3), random(8)),
+        // Reverbs of different lengths: B's room plays beside A's instead of blending.
+        (random(3), shorter_room(random(8), 0.3)),
     ];
+    let blending: Vec<bool> = models.iter().map(|(a, b)| rooms_blend(a, b)).collect();
+    assert_eq!(blending, [true, true, false]);
     for (a, b) in models {
         for auto_adjust in [false, true] {
             let with = |morph: f32| Params {

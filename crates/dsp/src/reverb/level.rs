@@ -6,7 +6,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::kernels::{store_spectrum, Kernels, CHUNK, LANES};
-use super::{SPREAD_MIN, SPREAD_SLICE};
+use super::{blend, Room, SPREAD_MIN, SPREAD_SLICE};
 
 // ---------------------------------------------------------------------------------------------
 // One uniformly partitioned level.
@@ -29,10 +29,22 @@ pub(super) struct Level {
     pub(super) bins: usize,
     /// Floats per spectrum row in the chunked layout (`bins` rounded up to `LANES`, times 2).
     pub(super) row: usize,
-    /// IR partition spectra, `K` rows, scaled by the inverse FFT's `1 / 2p`.
+    /// The partition spectra played now, `K` rows: the level's own ([`Level::h_home`]) or a
+    /// blend toward another reverb's (see [`Level::set_room`]).
     pub(super) h: Vec<f32>,
-    /// Whether each IR partition has any non-zero tap.
+    /// Whether each partition of `h` may be non-zero (all-zero partitions are skipped).
     pub(super) h_live: Vec<bool>,
+    /// The level's own IR partition spectra, `K` rows, scaled by the inverse FFT's `1 / 2p`.
+    pub(super) h_home: Vec<f32>,
+    /// Whether each of the level's own IR partitions has any non-zero tap.
+    pub(super) live_home: Vec<bool>,
+    /// The room `h` holds (or is being moved to, see `settled`).
+    pub(super) room: Room,
+    /// Whether every row of `h` holds `room`. Spread levels move to a new room chunk by chunk,
+    /// each range of chunks just before its products are summed, over one block period.
+    pub(super) settled: bool,
+    /// Spread levels, while not settled: chunks of `h` already moved to `room`.
+    pub(super) moved: usize,
     /// FDL: input spectra of the last `K + delay` blocks (a ring of rows).
     pub(super) x: Vec<f32>,
     /// Whether each FDL row's input window had any non-zero sample.
@@ -72,8 +84,8 @@ impl Level {
         let row = 2 * bins.next_multiple_of(LANES);
         let fwd = planner.plan_fft_forward(n);
         let inv = planner.plan_fft_inverse(n);
-        let mut h = vec![0.0; parts * row];
-        let mut h_live = vec![false; parts];
+        let mut h_home = vec![0.0; parts * row];
+        let mut live_home = vec![false; parts];
         let mut time = fwd.make_input_vec();
         let mut spec = fwd.make_output_vec();
         let mut scratch = fwd.make_scratch_vec();
@@ -83,15 +95,15 @@ impl Level {
             let start = (k * size).min(segment.len());
             let end = ((k + 1) * size).min(segment.len());
             let taps = &segment[start..end];
-            h_live[k] = taps.iter().any(|&t| t != 0.0);
-            if !h_live[k] {
+            live_home[k] = taps.iter().any(|&t| t != 0.0);
+            if !live_home[k] {
                 continue;
             }
             time.fill(0.0);
             time[..taps.len()].copy_from_slice(taps);
             fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
                 .expect("buffers sized by realfft");
-            store_spectrum(&spec, &mut h[k * row..(k + 1) * row], scale);
+            store_spectrum(&spec, &mut h_home[k * row..(k + 1) * row], scale);
         }
         let rows = parts + delay;
         let spread = size >= SPREAD_MIN;
@@ -101,8 +113,13 @@ impl Level {
             delay,
             bins,
             row,
-            h,
-            h_live,
+            h: h_home.clone(),
+            h_live: live_home.clone(),
+            h_home,
+            live_home,
+            room: Room::HOME,
+            settled: true,
+            moved: 0,
             x: vec![0.0; rows * row],
             x_live: vec![false; rows],
             newest: 0,
@@ -173,8 +190,10 @@ impl Level {
     }
 
     /// Spread levels: brings the partial sum for the next block up to date with the phase
-    /// `phase` (samples of the block collected so far, `1..=p`).
-    pub(super) fn advance(&mut self, kernels: Kernels, phase: usize) {
+    /// `phase` (samples of the block collected so far, `1..=p`), moving the chunks it sums to
+    /// the level's room first. `other`: the matching level of the reverb the room blends
+    /// toward, when the caller has it.
+    pub(super) fn advance(&mut self, kernels: Kernels, phase: usize, other: Option<&Level>) {
         if !self.spread {
             return;
         }
@@ -184,6 +203,7 @@ impl Level {
         if target <= self.pre_done || (target < self.pre_done + SPREAD_SLICE && phase < self.size) {
             return;
         }
+        self.move_chunks(other, target);
         let mut pre = std::mem::take(&mut self.pre);
         let range = &mut pre[self.pre_done * CHUNK..target * CHUNK];
         if !self.sum_products(kernels, range, self.pre_done, self.first_part(1), 1) {
@@ -194,8 +214,15 @@ impl Level {
     }
 
     /// Called when a block of `p` inputs is complete, with the last `2p` inputs in `window`
-    /// (the previous block, then this one): computes the next `p` outputs.
-    pub(super) fn run(&mut self, window: &[f32], work: &mut Work, kernels: Kernels) {
+    /// (the previous block, then this one): computes the next `p` outputs. `other` as for
+    /// [`Level::advance`].
+    pub(super) fn run(
+        &mut self,
+        window: &[f32],
+        work: &mut Work,
+        kernels: Kernels,
+        other: Option<&Level>,
+    ) {
         let p = self.size;
         let bins = self.bins;
         let row = self.row;
@@ -204,7 +231,7 @@ impl Level {
         let live = cur_live || self.prev_live;
         self.prev_live = cur_live;
         // Spread levels: the past products are all summed by now.
-        self.advance(kernels, p);
+        self.advance(kernels, p, other);
 
         // Push the spectrum of the last 2p inputs into the FDL.
         self.newest = if self.newest + 1 == rows {
@@ -263,6 +290,50 @@ impl Level {
         let _ = self
             .inv
             .process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
+    }
+
+    /// Moves the level to `room` for the block that starts now. `other`:
+    /// the matching level of the reverb the room blends toward (unused for the home room).
+    /// Other levels move at once; spread levels move chunk by chunk while the next block is
+    /// collected ([`Level::advance`]), so no block does the whole move.
+    pub(super) fn set_room(&mut self, room: Room, other: Option<&Level>) {
+        if room == self.room {
+            return;
+        }
+        self.room = room;
+        for k in 0..self.parts {
+            let theirs = other.is_some_and(|o| o.live_home[k]);
+            self.h_live[k] = room.live(self.live_home[k], theirs);
+        }
+        self.settled = false;
+        self.moved = 0;
+        if !self.spread {
+            self.move_chunks(other, self.row / CHUNK);
+        }
+    }
+
+    /// Moves chunks `moved..end` of every live partition of `h` to the room: the level's own
+    /// spectra, or their blend with `other`'s. Without `other` (the caller lost it, e.g. it
+    /// was replaced mid-block) the chunks get the level's own spectra until the next room.
+    fn move_chunks(&mut self, other: Option<&Level>, end: usize) {
+        if self.settled || end <= self.moved {
+            return;
+        }
+        let (from, to) = (self.moved * CHUNK, end * CHUNK);
+        for k in 0..self.parts {
+            if !self.h_live[k] {
+                continue;
+            }
+            let rows = k * self.row + from..k * self.row + to;
+            let dst = &mut self.h[rows.clone()];
+            let own = &self.h_home[rows.clone()];
+            match other {
+                Some(o) if !self.room.is_home() => blend(dst, own, &o.h_home[rows], self.room.t),
+                _ => dst.copy_from_slice(own),
+            }
+        }
+        self.moved = end;
+        self.settled = end == self.row / CHUNK;
     }
 
     /// Spread levels at the end of a block: adds (or, with `assign`, writes) the products that

@@ -58,6 +58,8 @@
 //! range of `f32` for any IR whose peak is above −120 dBFS, so a decaying tail never makes the
 //! CPU crawl on subnormal numbers.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 
@@ -107,6 +109,57 @@ fn clean_input(x: f32) -> f32 {
     }
 }
 
+/// Numbers every reverb, so a room can name the reverb it blends toward.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The room a reverb or one of its parts plays: its own impulse response (`t = 0`), or the
+/// blend `(1 − t) · own + t · other` with the IR of the reverb numbered `toward`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Room {
+    /// The other reverb's number (0 for the home room).
+    toward: u64,
+    /// How far toward it, in `(0, 1]` (0 for the home room).
+    t: f32,
+}
+
+impl Room {
+    /// The reverb's own room.
+    const HOME: Room = Room { toward: 0, t: 0.0 };
+
+    /// The room `t` of the way toward `other` (`t` clamped to `[0, 1]`, a non-finite `t`
+    /// counts as 0); the home room at 0 or without `other`.
+    fn toward(other: Option<&ConvolutionReverb>, t: f32) -> Room {
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        match other {
+            Some(o) if t > 0.0 => Room { toward: o.id, t },
+            _ => Room::HOME,
+        }
+    }
+
+    /// Whether this is the reverb's own room.
+    fn is_home(self) -> bool {
+        self.t == 0.0
+    }
+
+    /// Whether a part of the blended response may be non-zero, given whether the own and
+    /// the other part are (all-zero parts are skipped; at `t = 1` only the other's count).
+    fn live(self, own: bool, theirs: bool) -> bool {
+        (self.t < 1.0 && own) || (self.t > 0.0 && theirs)
+    }
+}
+
+/// `dst = (1 − t) · own + t · theirs`: exactly `theirs` at `t = 1` (finite values).
+fn blend(dst: &mut [f32], own: &[f32], theirs: &[f32], t: f32) {
+    let keep = 1.0 - t;
+    for ((d, &a), &b) in dst.iter_mut().zip(own).zip(theirs) {
+        *d = keep * a + t * b;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The reverb.
 // ---------------------------------------------------------------------------------------------
@@ -117,12 +170,19 @@ fn clean_input(x: f32) -> f32 {
 /// Build it off the audio thread with [`new`](Self::new) (which allocates); then
 /// [`process`](Self::process) and friends never allocate.
 pub struct ConvolutionReverb {
+    /// This reverb's number (rooms blending toward it name it).
+    id: u64,
     /// IR length as given to [`new`](Self::new).
     ir_len: usize,
     /// Largest block [`process_mix_in_place`](Self::process_mix_in_place) handles in one go.
     max_block: usize,
-    /// Head taps, in order (`ir[0..head]`).
+    /// Head taps played now, in order: the reverb's own (`head_home`) or their blend toward
+    /// another reverb's.
     head: Vec<f32>,
+    /// The reverb's own head taps (`ir[0..head]`).
+    head_home: Vec<f32>,
+    /// The room `head` holds.
+    head_room: Room,
     /// Input history shared by the head and the levels (sanitized samples, oldest first):
     /// `hist[..write]` holds the past, at least `keep` samples of it.
     hist: Vec<f32>,
@@ -243,12 +303,15 @@ impl ConvolutionReverb {
             acc: vec![0.0; 2 * (max_size + 1).next_multiple_of(LANES)],
         };
         Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             ir_len: ir.len(),
             max_block,
             hist: vec![0.0; hist_len],
             write: keep,
             keep,
+            head_home: head.clone(),
             head,
+            head_room: Room::HOME,
             quantum,
             pos: 0,
             period,
@@ -293,6 +356,54 @@ impl ConvolutionReverb {
     /// samples (debug builds assert that the lengths are equal). Allocates nothing, takes no
     /// lock. The cost is uneven: the block in which a large partition completes does its FFTs.
     pub fn process(&mut self, input: &[f32], wet_out: &mut [f32]) {
+        self.process_in(input, wet_out, None);
+    }
+
+    /// Whether this reverb's room can blend toward `other`'s
+    /// ([`process_toward`](Self::process_toward)): both cut their IRs into the same parts,
+    /// as two IRs of the same length are.
+    pub fn blends_with(&self, other: &ConvolutionReverb) -> bool {
+        self.head.len() == other.head.len()
+            && self.levels.len() == other.levels.len()
+            && self
+                .levels
+                .iter()
+                .zip(&other.levels)
+                .all(|(a, b)| (a.size, a.parts, a.delay) == (b.size, b.parts, b.delay))
+    }
+
+    /// [`process`](Self::process) in a room blended toward `other`'s: the wet signal is the
+    /// input convolved with `(1 − t) · IR + t · other's IR`, where `t` is read from `amounts`
+    /// (one per input sample, clamped to `[0, 1]`). The whole response follows `t`, the tail
+    /// of earlier input included (a room that changes, not two rooms fed in turn): each part
+    /// of the IR takes up the `t` of the first sample of its partition's block, so the first
+    /// milliseconds follow within about a millisecond and the late tail within its largest
+    /// partition (85 ms at 48 kHz), whatever the block sizes. At `t = 0` this is exactly
+    /// [`process`](Self::process); once `t = 1` has reached every part it is exactly
+    /// `other`'s output on the same input. `other` is only read (its own state is untouched,
+    /// it need not run). When [`blends_with`](Self::blends_with) is false the reverb plays
+    /// its own room. Allocates nothing; a change of `t` costs one pass over the partition
+    /// spectra, spread over each partition's block.
+    pub fn process_toward(
+        &mut self,
+        input: &[f32],
+        wet_out: &mut [f32],
+        other: &ConvolutionReverb,
+        amounts: &[f32],
+    ) {
+        debug_assert_eq!(input.len(), amounts.len(), "one amount per sample");
+        let other = self.blends_with(other).then_some(other);
+        self.process_in(input, wet_out, other.map(|o| (o, amounts)));
+    }
+
+    /// [`process`](Self::process), in the room blended toward `toward`'s reverb at the
+    /// amounts given per sample, or in the own room.
+    fn process_in(
+        &mut self,
+        input: &[f32],
+        wet_out: &mut [f32],
+        toward: Option<(&ConvolutionReverb, &[f32])>,
+    ) {
         debug_assert_eq!(
             input.len(),
             wet_out.len(),
@@ -303,7 +414,9 @@ impl ConvolutionReverb {
         while done < n {
             let phase = self.pos & (self.quantum - 1);
             let span = (self.quantum - phase).min(n - done);
-            self.process_span(&input[done..done + span], &mut wet_out[done..done + span]);
+            let range = done..done + span;
+            let toward = toward.map(|(o, t)| (o, t.get(range.clone()).unwrap_or(&[])));
+            self.process_span(&input[range.clone()], &mut wet_out[range], toward);
             done += span;
         }
     }
@@ -338,9 +451,32 @@ impl ConvolutionReverb {
         self.mix_scratch = scratch;
     }
 
-    /// Processes a span that crosses no multiple of `quantum`.
-    fn process_span(&mut self, input: &[f32], out: &mut [f32]) {
+    /// Processes a span that crosses no multiple of `quantum`, in the room toward `toward`'s
+    /// reverb at the span's amounts, or in the own room. The head and each level take up the
+    /// room of the first sample of their block (a quantum for the head), so the result does
+    /// not depend on how the input is cut into blocks.
+    fn process_span(
+        &mut self,
+        input: &[f32],
+        out: &mut [f32],
+        toward: Option<(&ConvolutionReverb, &[f32])>,
+    ) {
         let n = input.len();
+        let other = toward.map(|(o, _)| o);
+        let first = toward.and_then(|(_, t)| t.first()).copied().unwrap_or(0.0);
+        let room = Room::toward(other, first);
+        // The matching level of the reverb a room blends toward, if given.
+        let theirs =
+            |i: usize, room: Room| other.filter(|o| o.id == room.toward).map(|o| &o.levels[i]);
+        if self.pos & (self.quantum - 1) == 0 && room != self.head_room {
+            self.head_room = room;
+            match other {
+                Some(o) if !room.is_home() => {
+                    blend(&mut self.head, &self.head_home, &o.head_home, room.t)
+                }
+                _ => self.head.copy_from_slice(&self.head_home),
+            }
+        }
         if self.write + n > self.hist.len() {
             self.hist.copy_within(self.write - self.keep..self.write, 0);
             self.write = self.keep;
@@ -354,20 +490,23 @@ impl ConvolutionReverb {
         self.kernels
             .fir(&self.head, &self.hist[w - base..w + n], out);
 
-        for level in &mut self.levels {
+        for (i, level) in self.levels.iter_mut().enumerate() {
             let p = level.size;
             let ph = self.pos & (p - 1);
+            if ph == 0 {
+                level.set_room(room, theirs(i, room));
+            }
             for (o, &y) in out.iter_mut().zip(&level.output[p + ph..p + ph + n]) {
                 *o += y;
             }
-            level.advance(self.kernels, ph + n);
+            level.advance(self.kernels, ph + n, theirs(i, level.room));
         }
 
         self.pos = (self.pos + n) & (self.period - 1);
-        for level in &mut self.levels {
+        for (i, level) in self.levels.iter_mut().enumerate() {
             if self.pos & (level.size - 1) == 0 {
                 let window = &self.hist[w + n - 2 * level.size..w + n];
-                level.run(window, &mut self.work, self.kernels);
+                level.run(window, &mut self.work, self.kernels, theirs(i, level.room));
             }
         }
     }

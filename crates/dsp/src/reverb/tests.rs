@@ -199,3 +199,143 @@ fn tiny_and_non_finite_ir_taps_are_cleaned() {
     want[500] = 0.5;
     assert!(max_err(&y, &want) < 1e-6);
 }
+
+/// Runs `reverb` over `x` in blocks of the sizes in `blocks` (cycled), toward `other` at the
+/// per-sample `amounts` when given.
+fn run_toward(
+    reverb: &mut ConvolutionReverb,
+    x: &[f32],
+    blocks: &[usize],
+    toward: Option<(&ConvolutionReverb, &[f32])>,
+) -> Vec<f32> {
+    let mut out = vec![0.0; x.len()];
+    let mut at = 0;
+    for &b in blocks.iter().cycle() {
+        if at == x.len() {
+            break;
+        }
+        let end = (at + b).min(x.len());
+        match toward {
+            Some((o, t)) => reverb.process_toward(&x[at..end], &mut out[at..end], o, &t[at..end]),
+            None => reverb.process(&x[at..end], &mut out[at..end]),
+        }
+        at = end;
+    }
+    out
+}
+
+/// Two rooms as the engine has them: 1 s IRs at 48 kHz (levels up to 4096, the largest
+/// spreading its work), and a signal of 3 s.
+fn two_rooms() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    (ir(48_000, 1), ir(48_000, 2), noise(144_000, 3))
+}
+
+#[test]
+fn a_blend_at_zero_is_the_own_room_and_at_one_the_other_room() {
+    let (ir_a, ir_b, x) = two_rooms();
+    let b = ConvolutionReverb::new(&ir_b, 512);
+    assert!(ConvolutionReverb::new(&ir_a, 512).blends_with(&b));
+    let blocks = [128, 37, 512, 1, 300];
+    let own = run_toward(&mut ConvolutionReverb::new(&ir_a, 512), &x, &blocks, None);
+    let zeros = vec![0.0; x.len()];
+    let at_zero = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 512),
+        &x,
+        &blocks,
+        Some((&b, &zeros)),
+    );
+    assert!(own == at_zero, "t = 0 differs from the own room");
+    let theirs = run_toward(&mut ConvolutionReverb::new(&ir_b, 512), &x, &blocks, None);
+    let ones = vec![1.0; x.len()];
+    let at_one = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 512),
+        &x,
+        &blocks,
+        Some((&b, &ones)),
+    );
+    assert!(theirs == at_one, "t = 1 differs from the other room");
+    assert!(max_err(&own, &theirs) > 0.1, "the two rooms sound alike");
+}
+
+#[test]
+fn a_held_blend_is_the_blended_impulse_response() {
+    let (ir_a, ir_b, x) = two_rooms();
+    let b = ConvolutionReverb::new(&ir_b, 256);
+    let t = 0.3f32;
+    let mixed: Vec<f32> = ir_a
+        .iter()
+        .zip(&ir_b)
+        .map(|(a, b)| (1.0 - t) * a + t * b)
+        .collect();
+    let want = run_toward(&mut ConvolutionReverb::new(&mixed, 256), &x, &[256], None);
+    let amounts = vec![t; x.len()];
+    let got = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 256),
+        &x,
+        &[256],
+        Some((&b, &amounts)),
+    );
+    let peak = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let err = max_err(&got, &want);
+    assert!(err < 1e-5 * peak, "error {err} against peak {peak}");
+}
+
+#[test]
+fn a_moving_blend_settles_on_the_other_room_whatever_the_blocks() {
+    let (ir_a, ir_b, x) = two_rooms();
+    let b = ConvolutionReverb::new(&ir_b, 512);
+    // 0 → 1 over the first 20,000 samples, then held.
+    let ramp = 20_000;
+    let amounts: Vec<f32> = (0..x.len())
+        .map(|i| (i as f32 / ramp as f32).min(1.0))
+        .collect();
+    let fixed = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 512),
+        &x,
+        &[128],
+        Some((&b, &amounts)),
+    );
+    let odd = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 512),
+        &x,
+        &[1, 129, 512, 64, 7],
+        Some((&b, &amounts)),
+    );
+    assert!(fixed == odd, "the block sizes changed a moving blend");
+    // Once every part has taken up t = 1 (a block of the largest partition, 4,096 samples,
+    // to take it up and one more to play it), the output is the other room's, tail of the
+    // earlier input included.
+    let theirs = run_toward(&mut ConvolutionReverb::new(&ir_b, 512), &x, &[128], None);
+    let settled = ramp + 3 * 4096;
+    assert!(fixed[settled..] == theirs[settled..], "not the other room");
+    // Halfway through the ramp, it is neither room.
+    let mid = ramp / 2..ramp / 2 + 2_000;
+    let own = run_toward(&mut ConvolutionReverb::new(&ir_a, 512), &x, &[128], None);
+    assert!(max_err(&fixed[mid.clone()], &own[mid.clone()]) > 1e-3);
+    assert!(max_err(&fixed[mid.clone()], &theirs[mid]) > 1e-3);
+}
+
+#[test]
+fn rooms_cut_differently_do_not_blend() {
+    let (ir_a, _, x) = two_rooms();
+    let short = ConvolutionReverb::new(&ir(1_000, 4), 128);
+    let mut a = ConvolutionReverb::new(&ir_a, 128);
+    assert!(!a.blends_with(&short));
+    let ones = vec![1.0; x.len()];
+    let got = run_toward(
+        &mut a,
+        &x[..20_000],
+        &[128],
+        Some((&short, &ones[..20_000])),
+    );
+    let own = run_toward(
+        &mut ConvolutionReverb::new(&ir_a, 128),
+        &x[..20_000],
+        &[128],
+        None,
+    );
+    assert!(
+        got == own,
+        "a room that cannot blend must stay the own room"
+    );
+}
