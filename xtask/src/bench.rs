@@ -4,6 +4,7 @@
 //!   DDSP-CNN-Tiny, channels 8 and 16, f32 and int8;
 //! - engine real-time factor at 48 kHz in 128-sample blocks (60 harmonics, 65 bands, a 1 s
 //!   reverb IR, default parameters) on one thread, and the worst block against the median;
+//! - the same engine morphing halfway to a 16-channel model, with the knob held and swept;
 //! - the engine's reported latency at 48 kHz;
 //! - with `--browser`: the engine's real-time factor in headless Chromium next to the native
 //!   one on the same model and signal (see `web.rs`).
@@ -78,9 +79,19 @@ struct EngineFigures {
     latency_ms: f64,
 }
 
-/// The engine's figures playing `model`, morphed halfway toward `morph_to` when given (both
-/// decoders, both reverbs and the blend run on every frame).
-fn engine_figures(model: &ModelFile, morph_to: Option<&ModelFile>) -> EngineFigures {
+/// How the Morph knob moves while the engine is measured.
+#[derive(Clone, Copy, PartialEq)]
+enum Knob {
+    /// Held where it is set.
+    Held,
+    /// Swept between 20 % and 80 % and back every 2 s, set every block (the room moves all
+    /// the time).
+    Swept,
+}
+
+/// The engine's figures playing `model`, morphed toward `morph_to` when given (both decoders
+/// and the blend run on every frame): halfway, or swept by `knob`.
+fn engine_figures(model: &ModelFile, morph_to: Option<&ModelFile>, knob: Knob) -> EngineFigures {
     let (mut engine, mut factory) = Engine::prepare(model, RATE, BLOCK).expect("engine");
     let mut params = Params::default();
     if let Some(b) = morph_to {
@@ -114,8 +125,13 @@ fn engine_figures(model: &ModelFile, morph_to: Option<&ModelFile>) -> EngineFigu
     for _ in 0..3 {
         engine.reset();
         let start = Instant::now();
-        for chunk in input.chunks_exact(BLOCK) {
+        for (i, chunk) in input.chunks_exact(BLOCK).enumerate() {
             let t = Instant::now();
+            if knob == Knob::Swept {
+                let seconds = (i * BLOCK) as f64 / RATE;
+                params.morph = (0.5 - 0.3 * (std::f64::consts::PI * seconds).cos()) as f32;
+                engine.set_params(&params);
+            }
             engine.process(&[chunk], &mut left, &mut right);
             block_times.push(t.elapsed().as_secs_f64());
         }
@@ -180,21 +196,22 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         put(&format!("decoder_rtf_f32{suffix}"), audio_seconds / f32_s);
         put(&format!("decoder_rtf_int8{suffix}"), audio_seconds / int8_s);
     }
-    let engine = engine_figures(&bench_model(8), None);
+    let engine = engine_figures(&bench_model(8), None, Knob::Held);
     println!(
         "engine at 48 kHz, 128-sample blocks, 60 harmonics, 65 bands, 1 s reverb: {:.0}x real-time; worst block {:.2}x the median (99th percentile {:.2}x)",
         engine.rtf, engine.max_over_median, engine.p99_over_median
     );
     // The saxophone ships a 16-channel decoder: the same engine with it.
-    let engine16 = engine_figures(&bench_model(16), None);
+    let engine16 = engine_figures(&bench_model(16), None, Knob::Held);
     println!(
         "engine with a 16-channel decoder: {:.0}x real-time ({:.2}x the 8-channel engine's time)",
         engine16.rtf,
         engine.rtf / engine16.rtf
     );
     put("engine_rtf_48k_ch16", engine16.rtf);
-    // The morph halfway to a second model (16 channels): two decoders, two reverbs.
-    let morph = engine_figures(&bench_model(8), Some(&bench_model(16)));
+    // The morph halfway to a second model (16 channels): two decoders, one blended room; and
+    // with the knob moving all the time, so the room's spectra move too.
+    let morph = engine_figures(&bench_model(8), Some(&bench_model(16)), Knob::Held);
     println!(
         "engine morphing halfway to a 16-channel model: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
         morph.rtf,
@@ -202,6 +219,14 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         morph.max_over_median
     );
     put("engine_rtf_48k_morph", morph.rtf);
+    let swept = engine_figures(&bench_model(8), Some(&bench_model(16)), Knob::Swept);
+    println!(
+        "  the morph swept 20-80 % every 2 s: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
+        swept.rtf,
+        engine.rtf / swept.rtf,
+        swept.max_over_median
+    );
+    put("engine_rtf_48k_morph_swept", swept.rtf);
     println!("latency at 48 kHz: {:.2} ms", engine.latency_ms);
     put("engine_rtf_48k", engine.rtf);
     put("engine_block_max_over_median", engine.max_over_median);

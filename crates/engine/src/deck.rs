@@ -199,9 +199,10 @@ impl VoiceDeck {
 
     /// Turns the chunk's dry synth (`left.len()` samples) into stereo with the reverbs at
     /// the per-sample mix `wet`, and crossfades a fading voice into it. At the per-sample
-    /// morph amounts `morph`, A's reverbs are fed `(1 − t)` of their dry synth and B's `t` of
-    /// the (crossfaded) dry synth, and B's reverb is added to both A voices. Retires the
-    /// fading voice when its fade is over.
+    /// morph amounts `morph`, the A voices' rooms blend toward B's (or, when their reverbs are
+    /// cut differently, A's reverbs are fed `(1 − t)` of their dry synth and B's `t` of the
+    /// crossfaded dry synth, added to both A voices). Retires the fading voice when its fade
+    /// is over.
     pub fn finish(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
         let len = left.len();
         self.mix(wet, morph, left, right);

@@ -3,16 +3,18 @@
 //! Model B's decoder runs on the same shaped controls as model A's, every frame, whether the
 //! morph is at 0 or not, so a knob that leaves 0 finds B's network already in step. At a
 //! morph amount `t`, the synth of A's voice plays the power blend of the two voices'
-//! harmonic amplitudes and noise bands ([`Voice::blend_toward`]), and the reverb is the sum of
-//! A's reverb fed `(1 − t)` of the dry synth and B's fed `t` of it: reverb is linear, so this
-//! is the blend of the two rooms. At `t = 0` B's reverb stays idle and the output is exactly
-//! A's; at `t = 1` A's reverb stays idle and the output is exactly B's (when both models
-//! have the same noise bands, as every model `cargo xtask` exports does).
+//! harmonic amplitudes and noise bands ([`Voice::blend_toward`]), and A's reverb plays the
+//! blend of the two rooms, `(1 − t) · IR_A + t · IR_B` (its partition spectra moved toward B's,
+//! [`timbre_dsp::reverb::ConvolutionReverb::process_toward`]); B's own reverb never runs. Only
+//! when the two reverbs are cut differently (IRs of different lengths) do they play side by
+//! side: A's fed `(1 − t)` of the dry synth and B's `t` of it ([`MorphSlot::reverberate`]).
+//! Either way the output at `t = 0` is exactly A's and at `t = 1` exactly B's (when both
+//! models have the same noise bands, as every model `cargo xtask` exports does).
 //!
 //! A new B arrives through its own swap ring and fades in over [`crate::CROSSFADE_MS`]: into
 //! the silence of an empty slot (the morph amount rises from 0 with the fade) or out of the
-//! B it replaces (their targets are power-blended, their reverbs fed in proportion). Every
-//! method is allocation-free.
+//! B it replaces (their targets are power-blended; the room moves to the new B's at once, part
+//! by part). Every method is allocation-free.
 
 use crate::controls::Shaped;
 use crate::deck::Fade;

@@ -41,6 +41,17 @@
 //! slowest block then takes about a fifth of the block's real-time budget instead of two
 //! thirds.
 
+//! # Blended rooms
+//!
+//! [`ConvolutionReverb::process_toward`] plays the blend `(1 − t) · IR + t · IR_other` of this
+//! reverb's IR and another reverb's cut into the same parts (a morph between two models'
+//! rooms): each part keeps its own spectra and the active ones, and moves the active ones to
+//! the blend when `t` has changed at the start of its block: the head every quantum, a level
+//! every partition, a spread level chunk by chunk just before those chunks' products are
+//! summed, so no block does the whole move. The input spectra are shared, so a blended room
+//! costs what one reverb costs while `t` holds still, plus one pass over the spectra per
+//! partition block while it moves.
+//!
 //! # Real-time safety
 //!
 //! [`ConvolutionReverb::new`] allocates every buffer and plans every FFT. After that,
