@@ -11,7 +11,14 @@ use timbre_model::{random_model, Architecture};
     ignore = "python3 with safetensors and numpy is missing: bash .ci/run --deps-only"
 )]
 fn python_safetensors_reads_the_file() {
-    let model = random_model(&Architecture::default(), 9);
+    // A format-2 model with a body response.
+    let model = random_model(
+        &Architecture {
+            body_response: true,
+            ..Architecture::default()
+        },
+        9,
+    );
     let dir = std::env::temp_dir();
     let path_f32 = dir.join(format!("tt-py-f32-{}.safetensors", std::process::id()));
     let path_i8 = dir.join(format!("tt-py-i8-{}.safetensors", std::process::id()));
@@ -23,8 +30,11 @@ from safetensors import safe_open
 for path, dtype in ((sys.argv[1], "float32"), (sys.argv[2], "int8")):
     with safe_open(path, framework="numpy") as f:
         meta = json.loads(f.metadata()["tiny_timbre"])
-        assert meta["format_version"] == 1
+        assert meta["format_version"] == 2
         assert meta["architecture"]["channels"] == 8
+        assert meta["architecture"]["body_response"] is True
+        body = f.get_tensor("body.response_db")
+        assert body.shape == (65,) and str(body.dtype) == "float32", body
         w = f.get_tensor("head.weight")
         assert w.shape == (126, 8), w.shape
         assert str(w.dtype) == dtype, w.dtype

@@ -11,7 +11,7 @@ use timbre_dsp::decorrelate::Decorrelator;
 use timbre_dsp::harmonic::{HarmonicBank, MAX_HARMONICS};
 use timbre_dsp::noise::FilteredNoise;
 use timbre_dsp::reverb::ConvolutionReverb;
-use timbre_model::{normalize_harmonics, scale_f0, scale_loudness, Decoder, ModelFile};
+use timbre_model::{apply_body, normalize_harmonics, scale_f0, scale_loudness, Decoder, ModelFile};
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
@@ -48,6 +48,8 @@ pub struct Voice {
     /// Makes the side of the stereo reverb from its wet signal; the side is added to the left
     /// channel and subtracted from the right, so the mono sum is the plain reverb.
     decorrelator: Decorrelator,
+    /// The model's body response in dB (empty when it has none; see `timbre_model::body`).
+    body_db: Vec<f32>,
     /// Per-harmonic amplitudes of the current frame.
     amplitudes: Vec<f32>,
     /// Noise magnitudes of the current frame.
@@ -100,6 +102,7 @@ impl Voice {
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
             decorrelator: Decorrelator::new(host_rate),
             reverb: ConvolutionReverb::new(&ir, max_block),
+            body_db: model.body_response_db().to_vec(),
             amplitudes: vec![0.0; arch.n_harmonics],
             magnitudes: vec![0.0; arch.n_noise_bands],
             noise_buf: vec![0.0; max_block],
@@ -206,6 +209,9 @@ impl Voice {
             Some(m) => m.write_into(&mut self.amplitudes, &mut self.magnitudes),
             None => {
                 self.amplitudes.copy_from_slice(&controls.harmonics);
+                // The model's body response shapes its distribution in Hz (hand-set
+                // controls are played as set).
+                apply_body(&mut self.amplitudes, shaped.f0_hz, &self.body_db);
                 for (m, &c) in self.magnitudes.iter_mut().zip(&controls.noise) {
                     *m = c;
                 }

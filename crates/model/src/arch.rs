@@ -65,6 +65,10 @@ pub struct Architecture {
     pub n_noise_bands: usize,
     /// The normalization inside each block.
     pub norm: NormType,
+    /// Whether the model has a learned body response ([`crate::body`]; format 2). Absent in
+    /// the metadata means false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_response: bool,
 }
 
 impl Default for Architecture {
@@ -78,6 +82,7 @@ impl Default for Architecture {
             n_harmonics: 60,
             n_noise_bands: 65,
             norm: NormType::None,
+            body_response: false,
         }
     }
 }
@@ -136,7 +141,8 @@ impl Architecture {
         1 + (self.kernel_size - 1) * (1 + self.dilations.iter().sum::<usize>())
     }
 
-    /// Number of learned parameters (weights, biases, norm gains and biases; not the IR).
+    /// Number of learned parameters (weights, biases, norm gains and biases, the body
+    /// response; not the IR).
     pub fn n_params(&self) -> usize {
         let (c, k) = (self.channels, self.kernel_size);
         let norm = match self.norm {
@@ -146,7 +152,12 @@ impl Architecture {
         let input = c * N_INPUTS * k + c;
         let blocks = self.dilations.len() * (c * c * k + c + norm);
         let head = self.n_outputs() * (c + 1);
-        input + blocks + head
+        let body = if self.body_response {
+            crate::body::BODY_BINS
+        } else {
+            0
+        };
+        input + blocks + head + body
     }
 }
 

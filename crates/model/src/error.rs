@@ -68,13 +68,14 @@ pub enum LoadError {
         reason: String,
     },
     /// The file was written in a format version this build does not read.
-    #[error("{file}: model format version {found} is not supported (this build reads version {supported}); update Tiny Timbre or re-export the model")]
+    #[error("{file}: model format version {found} is not supported (this build reads versions {} to {supported}); update Tiny Timbre or re-export the model", crate::metadata::OLDEST_FORMAT_VERSION)]
     UnsupportedVersion {
         /// The file's name.
         file: String,
         /// The version in the file.
         found: u64,
-        /// The version this build reads ([`crate::metadata::FORMAT_VERSION`]).
+        /// The newest version this build reads ([`crate::metadata::FORMAT_VERSION`]; the
+        /// oldest is [`crate::metadata::OLDEST_FORMAT_VERSION`]).
         supported: u32,
     },
     /// The architecture in the metadata is outside the supported caps.

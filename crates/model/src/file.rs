@@ -17,10 +17,12 @@ use safetensors::{Dtype, SafeTensors};
 
 use crate::arch::{Architecture, NormType};
 use crate::error::{LoadError, SaveError};
-use crate::metadata::{ModelMetadata, WeightPrecision, FORMAT_VERSION, METADATA_KEY};
+use crate::metadata::{
+    ModelMetadata, WeightPrecision, FORMAT_VERSION, METADATA_KEY, OLDEST_FORMAT_VERSION,
+};
 use crate::weights::{
     block_conv_name, block_norm_name, tensor_layout, Block, Layer, Norm, TensorRef, TensorRole,
-    WeightData, Weights, HEAD, INPUT, REVERB_IR,
+    WeightData, Weights, BODY_RESPONSE, HEAD, INPUT, REVERB_IR,
 };
 
 /// Largest model file accepted, in bytes (64 MiB; a real model is tens of kB plus its IR).
@@ -211,6 +213,11 @@ impl ModelFile {
         &self.weights.reverb_ir
     }
 
+    /// The body response in dB ([`crate::body`]), empty when the model has none.
+    pub fn body_response_db(&self) -> &[f32] {
+        &self.weights.body_db
+    }
+
     /// Splits the model into its parts.
     pub fn into_parts(self) -> (ModelMetadata, Weights) {
         (self.metadata, self.weights)
@@ -289,7 +296,7 @@ fn parse_metadata(json: &str, name: &str) -> Result<ModelMetadata, LoadError> {
         .ok_or_else(|| bad("no format_version".into()))?
         .as_u64()
         .ok_or_else(|| bad("format_version is not a non-negative integer".into()))?;
-    if version != FORMAT_VERSION as u64 {
+    if !(OLDEST_FORMAT_VERSION as u64..=FORMAT_VERSION as u64).contains(&version) {
         return Err(LoadError::UnsupportedVersion {
             file: name.to_string(),
             found: version,
@@ -301,11 +308,20 @@ fn parse_metadata(json: &str, name: &str) -> Result<ModelMetadata, LoadError> {
 
 /// Checks the metadata's values and architecture.
 fn check_metadata(metadata: &ModelMetadata, name: &str) -> Result<(), LoadError> {
-    if metadata.format_version != FORMAT_VERSION {
+    if !(OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&metadata.format_version) {
         return Err(LoadError::UnsupportedVersion {
             file: name.to_string(),
             found: metadata.format_version as u64,
             supported: FORMAT_VERSION,
+        });
+    }
+    if metadata.architecture.body_response && metadata.format_version < 2 {
+        return Err(LoadError::BadMetadata {
+            file: name.to_string(),
+            reason: format!(
+                "a body response needs format version 2 (the file says {})",
+                metadata.format_version
+            ),
         });
     }
     metadata
@@ -413,6 +429,12 @@ fn check_weights(metadata: &ModelMetadata, weights: &Weights, name: &str) -> Res
                     });
                 }
                 check_values(v, tensor_name, name, MAX_ABS_WEIGHT)?;
+            }
+            (TensorRole::Body, TensorRef::Vector(v)) => {
+                if Some(v.len()) != expected_len {
+                    return Err(mismatch(v.len()));
+                }
+                check_values(v, tensor_name, name, crate::body::BODY_MAX_DB)?;
             }
             // Names matched, so roles match too.
             _ => return Err(wrong_dtype(name, tensor_name, want_name, Dtype::F32)),
@@ -580,11 +602,17 @@ impl TensorReader<'_> {
         }
         let head = self.layer(HEAD, &[arch.n_outputs(), c], p)?;
         let reverb_ir = self.f32s(REVERB_IR, None)?;
+        let body_db = if arch.body_response {
+            self.f32s(BODY_RESPONSE, Some(&[crate::body::BODY_BINS]))?
+        } else {
+            Vec::new()
+        };
         Ok(Weights {
             input,
             blocks,
             head,
             reverb_ir,
+            body_db,
         })
     }
 

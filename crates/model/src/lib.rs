@@ -31,11 +31,13 @@
 //! | `head.weight` | `[1 + H + B, C]` | rows: amplitude, harmonics 1..=H, noise bands |
 //! | `head.bias` | `[1 + H + B]` | |
 //! | `reverb.ir` | `[N]` | learned reverb IR, `N ≥ 0`, at `reverb_sample_rate_hz` |
+//! | `body.response_db` | `[65]` | only with `"body_response": true` (format 2): see [`body`] |
 //!
 //! All F32, except with `"weight_precision": "int8"`: each `*.weight` above is I8 and a
 //! `*.weight_scale` F32 tensor `[out]` holds its per-output-channel scales. No other tensor
 //! may be present. The safetensors `__metadata__` maps `"tiny_timbre"` to a JSON document
-//! described in [`metadata`]; its `format_version` must be [`FORMAT_VERSION`].
+//! described in [`metadata`]; its `format_version` must be [`OLDEST_FORMAT_VERSION`] to
+//! [`FORMAT_VERSION`] (format 2 added the body response; a format-1 file has none).
 //!
 //! # Speed
 //! The step packs the weights in reading order, pads channels to SIMD groups, keeps per-layer
@@ -70,6 +72,7 @@
 //! [`INT8_MAX_ABS_ERROR`] (`tests/int8.rs`).
 
 pub mod arch;
+pub mod body;
 pub mod controls;
 pub mod decoder;
 pub mod error;
@@ -85,13 +88,14 @@ pub mod testing;
 pub mod weights;
 
 pub use arch::{Architecture, NormType};
+pub use body::apply_body;
 pub use controls::{normalize_harmonics, Controls};
 pub use decoder::Decoder;
 pub use error::{LoadError, SaveError};
 pub use features::{scale_f0, scale_loudness};
 pub use file::ModelFile;
 pub use kernel::Isa;
-pub use metadata::{ModelMetadata, FORMAT_VERSION};
+pub use metadata::{ModelMetadata, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 pub use testing::random_model;
 
 /// Bound on the absolute difference between any output (amplitude, harmonic, noise band) of a

@@ -1,15 +1,16 @@
 //! The JSON document stored in the safetensors header under `__metadata__["tiny_timbre"]`.
 //!
-//! Schema (format version 1); unknown fields are ignored, so later exporters may add
+//! Schema (format version 2; version 1 is the same without `body_response`); unknown fields are ignored, so later exporters may add
 //! information without breaking older readers, while a change of meaning bumps
 //! `format_version`, which the loader checks before anything else:
 //! ```json
 //! {
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "name": "Violin (VSCO2)",            // display name
 //!   "instrument": "violin",
 //!   "architecture": { "channels": 8, "kernel_size": 3, "dilations": [1,3,9,1,3,9],
-//!                     "n_harmonics": 60, "n_noise_bands": 65, "norm": "none" },
+//!                     "n_harmonics": 60, "n_noise_bands": 65, "norm": "none",
+//!                     "body_response": true },          // optional, format 2, default false
 //!   "sample_rate_hz": 16000,             // the synth's rate in training
 //!   "frame_rate_hz": 250,                // decoder frames per second (hop = 64 samples)
 //!   "features": { "f0": "midi_over_127", "loudness": "db_over_80_plus_1" },
@@ -32,8 +33,11 @@ use crate::arch::Architecture;
 
 /// The `__metadata__` key holding the JSON document.
 pub const METADATA_KEY: &str = "tiny_timbre";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes (and the newest it reads). Version 2 added the body
+/// response (`architecture.body_response`, tensor `body.response_db`).
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads: a version-1 file has no body response.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// Highest sample rate accepted for the model and its reverb IR, in Hz.
 pub const MAX_SAMPLE_RATE_HZ: u32 = 192_000;
 /// Most loudness quantiles the dataset statistics may hold.

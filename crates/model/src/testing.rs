@@ -61,7 +61,8 @@ impl Rng {
 /// network behaves like a trained one: the residual stream stays within a few units, relu6
 /// neither dies nor saturates everywhere, and the head's logits spread over about ±3 so the
 /// outputs vary with the input instead of sitting at 0 or 2. The reverb IR is 0.1 s of
-/// decaying noise with `ir[0] = 0` (the wet part only). For tests and benchmarks.
+/// decaying noise with `ir[0] = 0` (the wet part only); a body response, if `arch` has one,
+/// random within ±12 dB. For tests and benchmarks.
 ///
 /// Panics if `arch` fails [`Architecture::validate`] (a test's own mistake).
 pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
@@ -101,6 +102,12 @@ pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
             }
         })
         .collect();
+    // Drawn last, so models without a body keep the weights they always had.
+    let body_db = if arch.body_response {
+        rng.vec(crate::body::BODY_BINS, -12.0, 12.0)
+    } else {
+        Vec::new()
+    };
     let metadata = placeholder_metadata(arch, &format!("Random test model (seed {seed})"));
     ModelFile::new(
         metadata,
@@ -109,6 +116,7 @@ pub fn random_model(arch: &Architecture, seed: u64) -> ModelFile {
             blocks,
             head,
             reverb_ir,
+            body_db,
         },
     )
     .expect("random_model: invalid architecture")
@@ -174,6 +182,7 @@ pub fn wired_model(name: &str, harmonics: WiredHarmonics) -> ModelFile {
             bias: head_bias,
         },
         reverb_ir: Vec::new(),
+        body_db: Vec::new(),
     };
     ModelFile::new(placeholder_metadata(&arch, name), weights)
         .expect("wired_model: valid by construction")

@@ -90,6 +90,9 @@ pub struct Weights {
     /// The learned reverb impulse response at the metadata's `reverb_sample_rate_hz`; may be
     /// empty (no reverb). Always f32.
     pub reverb_ir: Vec<f32>,
+    /// The body response in dB ([`crate::body`]): [`crate::body::BODY_BINS`] values when the
+    /// architecture has one, else empty. Always f32.
+    pub body_db: Vec<f32>,
 }
 
 /// What a tensor holds, for [`tensor_layout`].
@@ -101,6 +104,8 @@ pub enum TensorRole {
     Vector,
     /// The reverb IR (any length).
     ReverbIr,
+    /// The body response in dB (within ±[`crate::body::BODY_MAX_DB`]).
+    Body,
 }
 
 /// Name of the input conv in the file.
@@ -109,6 +114,8 @@ pub const INPUT: &str = "input";
 pub const HEAD: &str = "head";
 /// Name of the reverb IR tensor.
 pub const REVERB_IR: &str = "reverb.ir";
+/// Name of the body response tensor (format 2, only with `body_response`).
+pub const BODY_RESPONSE: &str = "body.response_db";
 
 /// Prefix of block `i`'s conv: `blocks.{i}.conv`.
 pub fn block_conv_name(i: usize) -> String {
@@ -120,7 +127,7 @@ pub fn block_norm_name(i: usize) -> String {
     format!("blocks.{i}.norm")
 }
 
-/// Every tensor an architecture needs, in network order (input, blocks, head, IR; not the
+/// Every tensor an architecture needs, in network order (input, blocks, head, IR, body; not the
 /// file's byte order): name, shape (`None` for the IR, whose length is free) and role.
 /// Quantized weights add a `{name}_scale` tensor of shape `[out]` beside each `Weight` (see
 /// [`crate::file`]).
@@ -156,6 +163,13 @@ pub fn tensor_layout(arch: &Architecture) -> Vec<(String, Option<Vec<usize>>, Te
     ));
     out.push((format!("{HEAD}.bias"), Some(vec![n]), TensorRole::Vector));
     out.push((REVERB_IR.to_string(), None, TensorRole::ReverbIr));
+    if arch.body_response {
+        out.push((
+            BODY_RESPONSE.to_string(),
+            Some(vec![crate::body::BODY_BINS]),
+            TensorRole::Body,
+        ));
+    }
     out
 }
 
@@ -186,6 +200,9 @@ impl Weights {
         ));
         out.push((format!("{HEAD}.bias"), TensorRef::Vector(&self.head.bias)));
         out.push((REVERB_IR.to_string(), TensorRef::Vector(&self.reverb_ir)));
+        if !self.body_db.is_empty() {
+            out.push((BODY_RESPONSE.to_string(), TensorRef::Vector(&self.body_db)));
+        }
         out
     }
 
@@ -195,8 +212,8 @@ impl Weights {
     }
 
     /// The same weights with each layer's [`WeightData`] replaced by `f(data, outputs)`, where
-    /// `outputs` is the layer's number of output channels; biases, norms and the reverb IR are
-    /// kept. Allocates.
+    /// `outputs` is the layer's number of output channels; biases, norms, the reverb IR and the
+    /// body response are kept. Allocates.
     pub fn map_weight_data(&self, f: impl Fn(&WeightData, usize) -> WeightData) -> Weights {
         let layer = |l: &Layer| Layer {
             weight: f(&l.weight, l.bias.len()),
@@ -214,6 +231,7 @@ impl Weights {
                 .collect(),
             head: layer(&self.head),
             reverb_ir: self.reverb_ir.clone(),
+            body_db: self.body_db.clone(),
         }
     }
 }

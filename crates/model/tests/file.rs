@@ -10,9 +10,10 @@ use common::TestRng;
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
+use timbre_model::body::BODY_BINS;
 use timbre_model::file::{MAX_FILE_BYTES, MAX_HEADER_BYTES};
 use timbre_model::metadata::METADATA_KEY;
-use timbre_model::{random_model, Architecture, LoadError, ModelFile, NormType};
+use timbre_model::{random_model, Architecture, LoadError, ModelFile, NormType, FORMAT_VERSION};
 
 /// The name every error must mention.
 const NAME: &str = "models/test-violin.safetensors";
@@ -176,7 +177,7 @@ fn header_layout_is_what_safetensors_readers_expect() {
         let meta = header["__metadata__"].as_object().unwrap();
         assert_eq!(meta.len(), 1);
         let doc: Value = serde_json::from_str(meta[METADATA_KEY].as_str().unwrap()).unwrap();
-        assert_eq!(doc["format_version"], 1);
+        assert_eq!(doc["format_version"], FORMAT_VERSION);
         let data_len = bytes.len() - 8 - n;
         let mut spans: Vec<(u64, u64)> = Vec::new();
         for (name, entry) in header.iter().filter(|(k, _)| *k != "__metadata__") {
@@ -555,4 +556,75 @@ fn random_mutations_never_panic() {
     }
     println!("{ok} mutations still loaded, {errors} were rejected with an error");
     assert!(errors > 3000);
+}
+
+#[test]
+fn format_versions_and_the_body_response() {
+    // A format-1 file (no body response, as every model of earlier releases) still loads.
+    let v1 = with_metadata(&valid_bytes(), |d| d["format_version"] = 1.into());
+    let old = ModelFile::from_bytes(&v1, NAME).unwrap();
+    assert!(old.body_response_db().is_empty());
+    assert_eq!(old.metadata().format_version, 1);
+    // A future version is refused, naming both versions.
+    let v3 = with_metadata(&valid_bytes(), |d| d["format_version"] = 3.into());
+    let err = load_err(&v3);
+    assert_variant!(
+        err,
+        LoadError::UnsupportedVersion {
+            found: 3,
+            supported: 2,
+            ..
+        }
+    );
+
+    // A model with a body response round-trips it, bit for bit, in f32 and int8 files.
+    let arch = Architecture {
+        body_response: true,
+        ..Architecture::default()
+    };
+    let model = random_model(&arch, 5);
+    assert_eq!(model.body_response_db().len(), BODY_BINS);
+    for m in [model.clone(), model.quantize_int8()] {
+        let back = ModelFile::from_bytes(&m.to_bytes().unwrap(), NAME).unwrap();
+        assert_eq!(back.body_response_db(), model.body_response_db());
+    }
+    let bytes = model.to_bytes().unwrap();
+    // The body needs format 2, its tensor, its length, and gains within ±60 dB.
+    let err = load_err(&with_metadata(&bytes, |d| d["format_version"] = 1.into()));
+    assert!(err.to_string().contains("format version 2"), "{err}");
+    assert_variant!(err, LoadError::BadMetadata { .. });
+    assert_variant!(
+        load_err(&with_tensors(&bytes, |raws| raws.retain(|r| r.0 != "body.response_db"))),
+        LoadError::MissingTensor { .. }
+    );
+    assert_variant!(
+        load_err(&with_tensors(&valid_bytes(), |raws| {
+            let body = split(&bytes)
+                .0
+                .into_iter()
+                .find(|r| r.0 == "body.response_db");
+            raws.push(body.unwrap());
+        })),
+        LoadError::UnexpectedTensor { .. }
+    );
+    assert_variant!(
+        load_err(&with_tensors(&bytes, |raws| {
+            edit_f32(raws, "body.response_db", |v| v[3] = 70.0)
+        })),
+        LoadError::WeightOutOfRange { .. }
+    );
+    assert_variant!(
+        load_err(&with_tensors(&bytes, |raws| {
+            edit_f32(raws, "body.response_db", |v| v[0] = f32::NAN)
+        })),
+        LoadError::NonFiniteWeight { .. }
+    );
+    assert_variant!(
+        load_err(&with_tensors(&bytes, |raws| {
+            let r = raws.iter_mut().find(|r| r.0 == "body.response_db").unwrap();
+            r.2 = vec![BODY_BINS - 1];
+            r.3.truncate(4 * (BODY_BINS - 1));
+        })),
+        LoadError::ShapeMismatch { .. }
+    );
 }

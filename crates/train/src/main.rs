@@ -146,6 +146,10 @@ struct TrainArgs {
     /// Per-frame LayerNorm over channels in each block.
     #[arg(long)]
     layer_norm: bool,
+    /// Learn a body response: a fixed gain over frequency applied to the harmonics in Hz
+    /// (model format 2).
+    #[arg(long)]
+    body: bool,
     /// Reverb IR length in seconds.
     #[arg(long, default_value_t = 1.0)]
     ir_seconds: f32,
@@ -319,6 +323,7 @@ fn run_train(a: TrainArgs) -> Result<(), CliError> {
     let run = a.run.unwrap_or(default_run);
     let mut arch = timbre_model::Architecture {
         channels: a.channels,
+        body_response: a.body,
         ..Default::default()
     };
     if a.layer_norm {

@@ -21,6 +21,7 @@ use burn::tensor::module::{conv1d, linear};
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use timbre_model::arch::{LAYER_NORM_EPSILON, N_INPUTS};
+use timbre_model::body::{BODY_BINS, BODY_MAX_DB};
 use timbre_model::math::NOISE_LOGIT_OFFSET;
 use timbre_model::weights::{Block, Layer, Norm, WeightData, Weights};
 use timbre_model::{Architecture, NormType};
@@ -91,6 +92,9 @@ pub struct DdspModel {
     pub head_bias: Param<Tensor<1>>,
     /// The reverb IR (its sample 0 is ignored: see [`DdspModel::reverb_ir`]).
     pub reverb: Param<Tensor<1>>,
+    /// The body response in units of [`BODY_PARAM_DB`] dB, `[timbre_model::body::BODY_BINS]`,
+    /// when the architecture has one.
+    pub body: Option<Param<Tensor<1>>>,
     /// Harmonics `H`.
     pub n_harmonics: usize,
 }
@@ -104,6 +108,9 @@ pub struct ControlTensors {
     pub harmonics: Tensor<3>,
     /// `[B, T, B_noise]`.
     pub noise: Tensor<3>,
+    /// The body response in dB, `[BODY_BINS]`, applied to the harmonics in Hz by the synth
+    /// (`None`: flat).
+    pub body_db: Option<Tensor<1>>,
 }
 
 /// DDSP's `exp_sigmoid`: `2 · sigmoid(x)^ln 10 + 1e-7`, computed as
@@ -111,6 +118,10 @@ pub struct ControlTensors {
 pub fn exp_sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     (log_sigmoid(x) * std::f64::consts::LN_10).exp() * 2.0 + 1e-7
 }
+
+/// dB per unit of the body response parameter: Adam moves a parameter by about the learning
+/// rate per step, which in plain dB would take a whole run to move a resonance a few dB.
+pub const BODY_PARAM_DB: f32 = 10.0;
 
 fn tensor1(v: Vec<f32>, device: &Device) -> Tensor<1> {
     let n = v.len();
@@ -181,6 +192,12 @@ impl DdspModel {
             bias: uniform(n, c),
         };
         let reverb_ir = initial_ir(ir_len, 16_000.0, rng);
+        // A flat body to start from.
+        let body_db = if arch.body_response {
+            vec![0.0; BODY_BINS]
+        } else {
+            Vec::new()
+        };
         Self::from_weights(
             arch,
             &Weights {
@@ -188,6 +205,7 @@ impl DdspModel {
                 blocks,
                 head,
                 reverb_ir,
+                body_db,
             },
             device,
         )
@@ -225,6 +243,10 @@ impl DdspModel {
             head_weight: Param::from_tensor(tensor2(w.head.weight.to_f32(), [n, c], device)),
             head_bias: Param::from_tensor(tensor1(w.head.bias.clone(), device)),
             reverb: Param::from_tensor(tensor1(ir, device)),
+            body: (!w.body_db.is_empty()).then(|| {
+                let units = w.body_db.iter().map(|db| db / BODY_PARAM_DB).collect();
+                Param::from_tensor(tensor1(units, device))
+            }),
             n_harmonics: arch.n_harmonics,
         }
     }
@@ -255,6 +277,14 @@ impl DdspModel {
                 bias: values(&self.head_bias),
             },
             reverb_ir,
+            body_db: self
+                .body
+                .as_ref()
+                .map(|b| {
+                    let db = values(b).into_iter().map(|u| u * BODY_PARAM_DB);
+                    db.map(|v| v.clamp(-BODY_MAX_DB, BODY_MAX_DB)).collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -286,6 +316,7 @@ impl DdspModel {
             amplitude: exp_sigmoid(logits.clone().slice([0..b, 0..t, 0..1])),
             harmonics: exp_sigmoid(logits.clone().slice([0..b, 0..t, 1..1 + h])),
             noise: exp_sigmoid(logits.slice([0..b, 0..t, 1 + h..n]) + NOISE_LOGIT_OFFSET as f64),
+            body_db: self.body.as_ref().map(|b| b.val() * BODY_PARAM_DB as f64),
         }
     }
 

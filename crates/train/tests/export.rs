@@ -73,6 +73,21 @@ fn decoder_reproduces_burn_on_reference_models() {
         assert_eq!(back.blocks, file.weights().blocks);
         assert_eq!(back.head, file.weights().head);
     }
+    // A body response comes back in dB within float rounding of its parameter scaling.
+    let arch = Architecture {
+        body_response: true,
+        ..Architecture::default()
+    };
+    let file = random_model(&arch, 6);
+    let back = DdspModel::from_weights(&arch, file.weights(), &Device::flex()).to_weights();
+    assert_eq!(back.body_db.len(), file.body_response_db().len());
+    for (a, b) in back.body_db.iter().zip(file.body_response_db()) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b} dB");
+    }
+    // A fresh model's body starts flat.
+    let fresh = DdspModel::init(&arch, 1600, &mut Rng::new(3), &Device::flex()).to_weights();
+    assert!(fresh.body_db.len() == file.body_response_db().len());
+    assert!(fresh.body_db.iter().all(|&db| db == 0.0));
 }
 
 #[test]

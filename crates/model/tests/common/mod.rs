@@ -50,6 +50,7 @@ pub fn test_architectures() -> Vec<Architecture> {
         n_harmonics: 7,
         n_noise_bands: 3,
         norm: NormType::LayerChannels,
+        body_response: true,
     });
     archs.push(Architecture {
         channels: 20,
@@ -58,6 +59,7 @@ pub fn test_architectures() -> Vec<Architecture> {
         n_harmonics: 100,
         n_noise_bands: 1,
         norm: NormType::None,
+        body_response: true,
     });
     archs.push(Architecture {
         channels: 3,
@@ -66,6 +68,7 @@ pub fn test_architectures() -> Vec<Architecture> {
         n_harmonics: 1,
         n_noise_bands: 9,
         norm: NormType::LayerChannels,
+        body_response: false,
     });
     archs
 }
