@@ -226,7 +226,7 @@ impl Default for SynthParams {
 fn level_param(spec: &ParamSpec) -> FloatParam {
     FloatParam::new(
         spec.name,
-        spec.default,
+        fresh_default(spec),
         FloatRange::Linear {
             min: spec.min,
             max: spec.max,
@@ -242,7 +242,7 @@ fn level_param(spec: &ParamSpec) -> FloatParam {
 fn time_param(spec: &ParamSpec) -> FloatParam {
     FloatParam::new(
         spec.name,
-        spec.default,
+        fresh_default(spec),
         FloatRange::Skewed {
             min: spec.min,
             max: spec.max,
@@ -327,7 +327,7 @@ pub fn float_param(spec: &ParamSpec) -> FloatParam {
         max: spec.max,
     };
     let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
-    FloatParam::new(spec.name, spec.default, range)
+    FloatParam::new(spec.name, fresh_default(spec), range)
         .with_step_size(10f32.powi(-(places as i32)))
         .with_value_to_string(Arc::new(move |v| format_value(v, places, signed, unit)))
         .with_string_to_value(Arc::new(parse_number))
@@ -338,7 +338,7 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
     let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
     IntParam::new(
         spec.name,
-        spec.default.round() as i32,
+        fresh_default(spec).round() as i32,
         IntRange::Linear {
             min: spec.min.round() as i32,
             max: spec.max.round() as i32,
@@ -350,7 +350,21 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
 
 /// A switch with the spec's name and default.
 pub fn bool_param(spec: &ParamSpec) -> BoolParam {
-    BoolParam::new(spec.name, spec.default >= 0.5)
+    BoolParam::new(spec.name, fresh_default(spec) >= 0.5)
+}
+
+/// A knob's default in a fresh instance: the default model's recommended setting for it when
+/// it has one (the settings the model was tuned with, which the CLI also starts from and the
+/// editor applies when a model is picked), else the engine's default. The default model is
+/// parsed once per process.
+pub fn fresh_default(spec: &ParamSpec) -> f32 {
+    static START: OnceLock<timbre_engine::Params> = OnceLock::new();
+    let start = START.get_or_init(|| {
+        timbre_catalog::resolve(DEFAULT_MODEL)
+            .map(|(model, _)| timbre_engine::Params::recommended(model.metadata()))
+            .unwrap_or_default()
+    });
+    start.get(spec.id).unwrap_or(spec.default)
 }
 
 /// The model the musician picked: an embedded model's name or a file path. Persisted in the
@@ -448,7 +462,9 @@ impl<'a> PersistentField<'a, String> for ModelSelection {
 mod tests {
     use super::*;
 
-    /// Every engine spec is one parameter with the same id, range and default.
+    /// Every engine spec is one parameter with the same id and range, and the default a fresh
+    /// instance should start from: the default model's recommended setting where it has one,
+    /// the engine's default elsewhere.
     #[test]
     fn parameters_match_the_engine_specs() {
         let params = TimbreParams::default();
@@ -465,7 +481,9 @@ mod tests {
                 assert!((lo - s.min).abs() < 1e-4, "{} min {lo}", s.id);
                 assert!((hi - s.max).abs() < 1e-4, "{} max {hi}", s.id);
                 let d = ptr.default_plain_value();
-                assert!((d - s.default).abs() < 1e-3, "{} default {d}", s.id);
+                let recommended = default_model_settings().get(s.id).copied();
+                let want = recommended.unwrap_or(s.default);
+                assert!((d - want).abs() < 1e-3, "{} default {d}, want {want}", s.id);
             }
         }
         // Plus the two MIDI out switches, off by default.
@@ -475,7 +493,18 @@ mod tests {
             // SAFETY: as above.
             assert_eq!(unsafe { hit.1.default_plain_value() }, 0.0, "{id}");
         }
-        assert_eq!(params.engine.to_engine(), timbre_engine::Params::default());
+        // A fresh instance plays the default model as tuned (its card's settings), which
+        // differ from the engine's defaults.
+        let (model, _) = timbre_catalog::resolve(DEFAULT_MODEL).unwrap();
+        let tuned = timbre_engine::Params::recommended(model.metadata());
+        assert_ne!(tuned, timbre_engine::Params::default());
+        assert_eq!(params.engine.to_engine(), tuned);
+    }
+
+    /// The default model's recommended settings, by knob id.
+    fn default_model_settings() -> std::collections::BTreeMap<String, f32> {
+        let (model, _) = timbre_catalog::resolve(DEFAULT_MODEL).unwrap();
+        model.metadata().recommended_settings.clone()
     }
 
     #[test]

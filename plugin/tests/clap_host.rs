@@ -52,19 +52,29 @@ fn the_library_exports_the_effect_and_the_synth() {
     assert_eq!(ids.len(), 2);
 }
 
+/// Every engine knob is a host parameter whose default is where a fresh instance starts: the
+/// default model's recommended setting where it has one (auto-adjust and reverb for the
+/// violin), else the engine's default.
 #[test]
-fn every_engine_parameter_is_a_host_parameter_with_the_spec_default() {
+fn every_engine_parameter_is_a_host_parameter_with_its_fresh_default() {
     let mut plugin = Plugin::new(EFFECT_ID);
     let params = plugin.params();
+    let mut from_the_model = 0;
     for s in spec::ALL {
         let p = params
             .iter()
             .find(|p| p.name == s.name)
             .unwrap_or_else(|| panic!("{} missing: {params:?}", s.name));
-        let normalized_default = ((s.default - s.min) / (s.max - s.min)) as f64;
+        let default = tiny_timbre::params::fresh_default(&s);
+        from_the_model += usize::from(default != s.default);
+        let normalized_default = ((default - s.min) / (s.max - s.min)) as f64;
         let expected = p.min + normalized_default * (p.max - p.min);
         assert!((p.default - expected).abs() < 1e-4, "{}: {p:?}", s.name);
     }
+    assert!(
+        from_the_model >= 1,
+        "no default comes from the default model"
+    );
     // The two MIDI out switches; nice-plug adds a bypass parameter of its own.
     for name in ["MIDI out", "MIDI pitch bend"] {
         let p = params.iter().find(|p| p.name == name).expect(name);
@@ -186,6 +196,8 @@ fn automating_plus_twelve_semitones_mid_block_doubles_the_pitch() {
     let rate = 48_000.0;
     let mut plugin = effect_with_wired_model("automation");
     let reverb_off = set(&mut plugin, &spec::REVERB, 0.0, 0);
+    // Auto-adjust (on in a fresh instance) would move the line back to the model's register.
+    let plain = set(&mut plugin, &spec::AUTO_ADJUST, 0.0, 0);
     let switch_at = 72_000 + 333; // inside a block: sample-accurate automation splits it
     let up = set(&mut plugin, &spec::SEMITONES, 12.0, switch_at);
     let mut session = plugin.activate(rate, 1024);
@@ -196,7 +208,7 @@ fn automating_plus_twelve_semitones_mid_block_doubles_the_pitch() {
         |t| 220.0 * 2f64.powf(0.1 * (2.0 * std::f64::consts::PI * 5.0 * t).sin() / 12.0),
         |_| 0.5,
     );
-    let [left, _] = session.render(&[&input], input.len(), &[1024], &[reverb_off, up]);
+    let [left, _] = session.render(&[&input], input.len(), &[1024], &[reverb_off, plain, up]);
     let split = switch_at as usize;
     let margin = (0.15 * rate) as usize;
     let (before, n1) = pitch_error(
