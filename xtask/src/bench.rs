@@ -211,22 +211,19 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
     put("engine_rtf_48k_ch16", engine16.rtf);
     // The morph halfway to a second model (16 channels): two decoders, one blended room; and
     // with the knob moving all the time, so the room's spectra move too.
-    let morph = engine_figures(&bench_model(8), Some(&bench_model(16)), Knob::Held);
-    println!(
-        "engine morphing halfway to a 16-channel model: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
-        morph.rtf,
-        engine.rtf / morph.rtf,
-        morph.max_over_median
-    );
-    put("engine_rtf_48k_morph", morph.rtf);
-    let swept = engine_figures(&bench_model(8), Some(&bench_model(16)), Knob::Swept);
-    println!(
-        "  the morph swept 20-80 % every 2 s: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
-        swept.rtf,
-        engine.rtf / swept.rtf,
-        swept.max_over_median
-    );
-    put("engine_rtf_48k_morph_swept", swept.rtf);
+    for (what, knob, key) in [
+        ("engine morphing halfway to a 16-channel model", Knob::Held, "engine_rtf_48k_morph"),
+        ("  the morph swept 20-80 % every 2 s", Knob::Swept, "engine_rtf_48k_morph_swept"),
+    ] {
+        let morph = engine_figures(&bench_model(8), Some(&bench_model(16)), knob);
+        println!(
+            "{what}: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
+            morph.rtf,
+            engine.rtf / morph.rtf,
+            morph.max_over_median
+        );
+        put(key, morph.rtf);
+    }
     println!("latency at 48 kHz: {:.2} ms", engine.latency_ms);
     put("engine_rtf_48k", engine.rtf);
     put("engine_block_max_over_median", engine.max_over_median);
