@@ -212,8 +212,16 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
     // The morph halfway to a second model (16 channels): two decoders, one blended room; and
     // with the knob moving all the time, so the room's spectra move too.
     for (what, knob, key) in [
-        ("engine morphing halfway to a 16-channel model", Knob::Held, "engine_rtf_48k_morph"),
-        ("  the morph swept 20-80 % every 2 s", Knob::Swept, "engine_rtf_48k_morph_swept"),
+        (
+            "engine morphing halfway to a 16-channel model",
+            Knob::Held,
+            "engine_rtf_48k_morph",
+        ),
+        (
+            "  the morph swept 20-80 % every 2 s",
+            Knob::Swept,
+            "engine_rtf_48k_morph_swept",
+        ),
     ] {
         let morph = engine_figures(&bench_model(8), Some(&bench_model(16)), knob);
         println!(
