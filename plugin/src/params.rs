@@ -319,7 +319,8 @@ fn parse_number(s: &str) -> Option<f32> {
     s[..end].parse().ok()
 }
 
-/// A float parameter with the spec's name, range, default and unit (in its text).
+/// A float parameter with the spec's name, range and unit (in its text), starting at its
+/// [`fresh_default`].
 pub fn float_param(spec: &ParamSpec) -> FloatParam {
     let places = decimals(spec);
     let range = FloatRange::Linear {
@@ -333,7 +334,8 @@ pub fn float_param(spec: &ParamSpec) -> FloatParam {
         .with_string_to_value(Arc::new(parse_number))
 }
 
-/// An integer parameter with the spec's name, range, default and unit (in its text).
+/// An integer parameter with the spec's name, range and unit (in its text), starting at its
+/// [`fresh_default`].
 pub fn int_param(spec: &ParamSpec) -> IntParam {
     let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
     IntParam::new(
@@ -348,7 +350,7 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
     .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
 }
 
-/// A switch with the spec's name and default.
+/// A switch with the spec's name, starting at its [`fresh_default`].
 pub fn bool_param(spec: &ParamSpec) -> BoolParam {
     BoolParam::new(spec.name, fresh_default(spec) >= 0.5)
 }

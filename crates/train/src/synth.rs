@@ -14,8 +14,8 @@
 //! and the only learned paths are through the amplitudes and the body response. Per frame, a
 //! model's body response multiplies each harmonic by its gain at `k · f0`
 //! (`timbre_model::apply_body`; one gather of the lower and upper bin, interpolated in dB), and
-//! the distribution is normalized as `timbre_model::normalize_harmonics` does: harmonics with `k · f0 ≥ 8 kHz`
-//! zeroed, the rest divided by their sum, then scaled by the amplitude. Per sample, the
+//! the distribution is normalized as `timbre_model::normalize_harmonics` does: harmonics with
+//! `k · f0 ≥ 8 kHz` zeroed, the rest divided by their sum, then scaled by the amplitude. Per sample, the
 //! amplitudes are interpolated between frames `t` and `t + 1`:
 //! `out[64t + n] = (1 − n/64) · Σ_k S[k] A_t[k] + (n/64) · Σ_k S[k] A_{t+1}[k]` (two batched
 //! matmuls of `[64, H] × [H, 1]` per frame).
@@ -58,10 +58,11 @@ pub struct SynthConstants {
     pub sines: Tensor<4>,
     /// `[B, T, H]`: 1 where harmonic `k · f0 < Nyquist`, else 0.
     pub nyquist_mask: Tensor<3>,
-    /// `[B · T · H]`: the body response's bin below each harmonic's frequency, and the next
+    /// `[B · T · H]`: the body response's bin at or below each harmonic's frequency
     /// (`timbre_model::body::body_bin`; an unvoiced frame reads bin 0 for every harmonic, a
     /// gain common to all that the normalization cancels, as the plugin's skipping does).
     pub body_lower: Tensor<1, Int>,
+    /// `[B · T · H]`: the bin above it (`body_lower + 1`).
     pub body_upper: Tensor<1, Int>,
     /// `[B, T, H]`: how far each harmonic lies from its lower bin toward the upper.
     pub body_frac: Tensor<3>,
@@ -395,9 +396,8 @@ mod tests {
             &device,
         ));
         let consts = SynthConstants::new(&f0s, 1, frames, h, 65, &mut Rng::new(1), &device);
-        // The normalized amplitudes the tensor synth uses, frame by frame: read back by
-        // synthesizing each harmonic alone is roundabout; compare the audio instead, against
-        // the same synth given distributions shaped by the plugin's function.
+        // Compare the audio against the same synth given the distributions already shaped by
+        // the plugin's function (and no body of its own).
         let ours = to_vec(harmonic(&c, &consts));
         let shaped: Vec<f32> = f0s
             .iter()

@@ -6,7 +6,7 @@ use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use super::kernels::{store_spectrum, Kernels, CHUNK, LANES};
-use super::{blend, Room, SPREAD_MIN, SPREAD_SLICE};
+use super::{Room, SPREAD_MIN, SPREAD_SLICE};
 
 // ---------------------------------------------------------------------------------------------
 // One uniformly partitioned level.
@@ -38,12 +38,11 @@ pub(super) struct Level {
     pub(super) h_home: Vec<f32>,
     /// Whether each of the level's own IR partitions has any non-zero tap.
     pub(super) live_home: Vec<bool>,
-    /// The room `h` holds (or is being moved to, see `settled`).
+    /// The room `h` holds, or is being moved to (see `moved`).
     pub(super) room: Room,
-    /// Whether every row of `h` holds `room`. Spread levels move to a new room chunk by chunk,
-    /// each range of chunks just before its products are summed, over one block period.
-    pub(super) settled: bool,
-    /// Spread levels, while not settled: chunks of `h` already moved to `room`.
+    /// Chunks of every row of `h` that hold `room` (all of them, `row / CHUNK`, once the move
+    /// is done). Spread levels move to a new room chunk by chunk, each range of chunks just
+    /// before its products are summed, over one block period.
     pub(super) moved: usize,
     /// FDL: input spectra of the last `K + delay` blocks (a ring of rows).
     pub(super) x: Vec<f32>,
@@ -118,8 +117,7 @@ impl Level {
             h_home,
             live_home,
             room: Room::HOME,
-            settled: true,
-            moved: 0,
+            moved: row / CHUNK,
             x: vec![0.0; rows * row],
             x_live: vec![false; rows],
             newest: 0,
@@ -305,7 +303,6 @@ impl Level {
             let theirs = other.is_some_and(|o| o.live_home[k]);
             self.h_live[k] = room.live(self.live_home[k], theirs);
         }
-        self.settled = false;
         self.moved = 0;
         if !self.spread {
             self.move_chunks(other, self.row / CHUNK);
@@ -316,7 +313,7 @@ impl Level {
     /// spectra, or their blend with `other`'s. Without `other` (the caller lost it, e.g. it
     /// was replaced mid-block) the chunks get the level's own spectra until the next room.
     fn move_chunks(&mut self, other: Option<&Level>, end: usize) {
-        if self.settled || end <= self.moved {
+        if end <= self.moved {
             return;
         }
         let (from, to) = (self.moved * CHUNK, end * CHUNK);
@@ -325,15 +322,11 @@ impl Level {
                 continue;
             }
             let rows = k * self.row + from..k * self.row + to;
-            let dst = &mut self.h[rows.clone()];
-            let own = &self.h_home[rows.clone()];
-            match other {
-                Some(o) if !self.room.is_home() => blend(dst, own, &o.h_home[rows], self.room.t),
-                _ => dst.copy_from_slice(own),
-            }
+            let theirs = other.map(|o| &o.h_home[rows.clone()]);
+            self.room
+                .place(&mut self.h[rows.clone()], &self.h_home[rows], theirs);
         }
         self.moved = end;
-        self.settled = end == self.row / CHUNK;
     }
 
     /// Spread levels at the end of a block: adds (or, with `assign`, writes) the products that

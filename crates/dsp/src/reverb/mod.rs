@@ -151,23 +151,25 @@ impl Room {
         }
     }
 
-    /// Whether this is the reverb's own room.
-    fn is_home(self) -> bool {
-        self.t == 0.0
+    /// Writes this room's version of one part of the response into `dst`: the own values
+    /// `own`, or their blend `(1 − t) · own + t · theirs` (exactly `theirs` at `t = 1`, finite
+    /// values). Without `theirs` (the other reverb is not at hand) the own values.
+    fn place(self, dst: &mut [f32], own: &[f32], theirs: Option<&[f32]>) {
+        match theirs {
+            Some(theirs) if self.t > 0.0 => {
+                let (keep, t) = (1.0 - self.t, self.t);
+                for ((d, &a), &b) in dst.iter_mut().zip(own).zip(theirs) {
+                    *d = keep * a + t * b;
+                }
+            }
+            _ => dst.copy_from_slice(own),
+        }
     }
 
     /// Whether a part of the blended response may be non-zero, given whether the own and
     /// the other part are (all-zero parts are skipped; at `t = 1` only the other's count).
     fn live(self, own: bool, theirs: bool) -> bool {
         (self.t < 1.0 && own) || (self.t > 0.0 && theirs)
-    }
-}
-
-/// `dst = (1 − t) · own + t · theirs`: exactly `theirs` at `t = 1` (finite values).
-fn blend(dst: &mut [f32], own: &[f32], theirs: &[f32], t: f32) {
-    let keep = 1.0 - t;
-    for ((d, &a), &b) in dst.iter_mut().zip(own).zip(theirs) {
-        *d = keep * a + t * b;
     }
 }
 
@@ -481,12 +483,8 @@ impl ConvolutionReverb {
             |i: usize, room: Room| other.filter(|o| o.id == room.toward).map(|o| &o.levels[i]);
         if self.pos & (self.quantum - 1) == 0 && room != self.head_room {
             self.head_room = room;
-            match other {
-                Some(o) if !room.is_home() => {
-                    blend(&mut self.head, &self.head_home, &o.head_home, room.t)
-                }
-                _ => self.head.copy_from_slice(&self.head_home),
-            }
+            let theirs = other.map(|o| o.head_home.as_slice());
+            room.place(&mut self.head, &self.head_home, theirs);
         }
         if self.write + n > self.hist.len() {
             self.hist.copy_within(self.write - self.keep..self.write, 0);

@@ -236,23 +236,16 @@ fn a_blend_at_zero_is_the_own_room_and_at_one_the_other_room() {
     let b = ConvolutionReverb::new(&ir_b, 512);
     assert!(ConvolutionReverb::new(&ir_a, 512).blends_with(&b));
     let blocks = [128, 37, 512, 1, 300];
+    // A fresh reverb of room A, blended toward B by a fixed `t`.
+    let a_toward_b = |t: f32| {
+        let amounts = vec![t; x.len()];
+        let mut a = ConvolutionReverb::new(&ir_a, 512);
+        run_toward(&mut a, &x, &blocks, Some((&b, &amounts)))
+    };
     let own = run_toward(&mut ConvolutionReverb::new(&ir_a, 512), &x, &blocks, None);
-    let zeros = vec![0.0; x.len()];
-    let at_zero = run_toward(
-        &mut ConvolutionReverb::new(&ir_a, 512),
-        &x,
-        &blocks,
-        Some((&b, &zeros)),
-    );
-    assert!(own == at_zero, "t = 0 differs from the own room");
+    assert!(own == a_toward_b(0.0), "t = 0 differs from the own room");
     let theirs = run_toward(&mut ConvolutionReverb::new(&ir_b, 512), &x, &blocks, None);
-    let ones = vec![1.0; x.len()];
-    let at_one = run_toward(
-        &mut ConvolutionReverb::new(&ir_a, 512),
-        &x,
-        &blocks,
-        Some((&b, &ones)),
-    );
+    let at_one = a_toward_b(1.0);
     assert!(theirs == at_one, "t = 1 differs from the other room");
     assert!(max_err(&own, &theirs) > 0.1, "the two rooms sound alike");
 }
