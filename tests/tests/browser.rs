@@ -1,6 +1,7 @@
 //! The page in a real browser: builds it (timbre-web for wasm32 + wasm-bindgen), serves it on
 //! localhost, and runs `tests/browser.mjs` in headless Chromium through playwright-core. The
-//! script renders the bundled melody through the AudioWorklet, moves sliders, picks another
+//! script checks that the knobs start from the default model's recommended settings, renders
+//! the bundled melody through the AudioWorklet, moves sliders, picks another
 //! model, drives the synth by hand, feeds a bad file, asks for the microphone, plays and
 //! records live, takes a screenshot and benchmarks; this test asserts on the figures it
 //! reports.
@@ -13,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
+use timbre_engine::params::ALL;
+use timbre_engine::Params;
+use timbre_model::ModelFile;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -99,6 +103,43 @@ fn the_page_transfers_timbre_in_headless_chromium() {
     let console = r["console_errors"].as_array().unwrap();
     assert!(console.is_empty(), "console errors: {console:?}");
 
+    // A fresh page starts from the default model's recommended settings, as the plugin and the
+    // CLI do; picking a model sets the knobs it recommends (the test then turns auto-adjust
+    // off and the reverb down, so that the models are compared alike).
+    let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
+    let violin_settings = &violin.metadata().recommended_settings;
+    assert!(
+        !violin_settings.is_empty(),
+        "the default model recommends no settings: nothing to check"
+    );
+    let fresh = Params::recommended(violin.metadata());
+    for spec in ALL {
+        let shown = num(&r, &format!("/start_knobs/{}", spec.id));
+        let expected = fresh.get(spec.id).unwrap();
+        assert!(
+            (shown - expected as f64).abs() < 1e-4,
+            "a fresh page shows {} = {shown}, the violin recommends {expected}",
+            spec.id
+        );
+    }
+    let (key, bytes) = timbre_catalog::instrument_models()[1];
+    let second = ModelFile::from_bytes(bytes, key).unwrap();
+    for (knobs, model) in [
+        ("other_model_knobs", &second),
+        ("violin_again_knobs", &violin),
+    ] {
+        for (id, &value) in &model.metadata().recommended_settings {
+            let Some(spec) = ALL.iter().find(|s| s.id == id) else {
+                continue;
+            };
+            let shown = num(&r, &format!("/{knobs}/{id}"));
+            assert!(
+                (shown - spec.clamp(value) as f64).abs() < 1e-4,
+                "after picking {key}: {id} = {shown}, recommended {value}"
+            );
+        }
+    }
+
     // The melody through the default (violin) model: the output pitch follows the input's.
     let melody = num(&r, "/melody/median_cents_error");
     let frames = num(&r, "/melody/frames");
@@ -146,7 +187,6 @@ fn the_page_transfers_timbre_in_headless_chromium() {
     // Another model from the picker (the second embedded one) sounds different: its
     // long-term spectrum differs by several dB per band on average (3 dB is a clearly audible
     // change of tone colour), where a repeat render of the violin differs by almost nothing.
-    let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
     assert_ne!(text(&r, "/other_model/name"), violin.metadata().name);
     let difference = num(&r, "/other_model/band_difference_db");
     let repeat = num(&r, "/other_model/repeat_difference_db");

@@ -92,8 +92,10 @@ pub fn params_json() -> String {
 }
 
 /// The embedded instrument models (not the test fixtures) as a JSON array of
-/// `{key, name, instrument}`, the default first; a model's index in it is what
-/// [`WebEngine::new`] and [`WebEngine::set_model`] take.
+/// `{key, name, instrument, settings}`, the default first, where `settings` maps parameter ids
+/// to the model's recommended values (the page sets those knobs when the model is picked, as
+/// the plugin's editor does); a model's index in it is what [`WebEngine::new`] and
+/// [`WebEngine::set_model`] take.
 #[wasm_bindgen]
 pub fn models_json() -> Result<String, JsError> {
     let mut list = Vec::new();
@@ -101,6 +103,7 @@ pub fn models_json() -> Result<String, JsError> {
         let meta = load_model(list.len())?.metadata().clone();
         list.push(serde_json::json!({
             "key": key, "name": meta.name, "instrument": meta.instrument,
+            "settings": meta.recommended_settings,
         }));
     }
     Ok(serde_json::Value::Array(list).to_string())

@@ -153,7 +153,32 @@ function measureLast(page, shiftCents = 0) {
   }, shiftCents);
 }
 
+/** Every knob's value as the page shows it: `{ id: value }` (switches as 0 or 1). */
+function knobValues(page) {
+  return page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#knobs input')].map((el) => [
+    el.id.replace(/^knob-/, ''), el.type === 'checkbox' ? (el.checked ? 1 : 0) : Number(el.value),
+  ])));
+}
+
+/**
+ * Picks model `index` in the picker and records the knobs it set (its recommended settings);
+ * then, so that models are compared alike, turns auto-adjust off and the reverb to 0 (Home).
+ */
+async function pickModelDry(page, index) {
+  await page.selectOption('#model', String(index));
+  const knobs = await knobValues(page);
+  await page.uncheck('#knob-auto_adjust');
+  await page.focus('#knob-reverb');
+  await page.keyboard.press('Home');
+  return knobs;
+}
+
 async function runTests(page) {
+  // 0. A fresh page starts from the default model's recommended settings, as the plugin does.
+  results.start_knobs = await knobValues(page);
+  // A person who wants the melody's own octave turns auto-adjust off.
+  await page.uncheck('#knob-auto_adjust');
+
   // 1. The bundled melody, rendered offline through the worklet with the Render button.
   await renderWithButton(page);
   results.melody = await measureLast(page);
@@ -194,7 +219,8 @@ async function runTests(page) {
   await page.evaluate(() => (window.dryViolin = window.tinyTimbre.last.output));
   await renderWithButton(page);
   await page.evaluate(() => (window.dryViolinAgain = window.tinyTimbre.last.output));
-  await page.selectOption('#model', '1');
+  // Picking a model sets its recommended knobs; both are compared dry, without auto-adjust.
+  results.other_model_knobs = await pickModelDry(page, 1);
   await renderWithButton(page);
   results.other_model = await page.evaluate(() => {
     const rate = window.tinyTimbre.last.rate;
@@ -236,7 +262,7 @@ async function runTests(page) {
   });
   log('other model', JSON.stringify(results.other_model));
   await page.evaluate(() => (window.otherModelDry = window.tinyTimbre.last.output));
-  await page.selectOption('#model', '0');
+  results.violin_again_knobs = await pickModelDry(page, 0);
 
   // 3b. Morph: model B is the second model; the knob at 100% plays exactly that model, at
   // 50% something between, and back at 0% exactly the violin again.

@@ -21,6 +21,7 @@ const state = {
   layout: null,
   specs: [],
   values: [],
+  models: [], // [{ key, name, instrument, settings }], as models_json gives them
   model: 0,
   morphModel: -1, // the morph's model B (-1: none)
   nHarmonics: 0,
@@ -74,6 +75,7 @@ async function start() {
   state.values = state.specs.map((s) => s.default);
   state.manual = new Float32Array(state.layout.manual.len);
   const models = JSON.parse(models_json());
+  state.models = models;
   const select = $('model');
   models.forEach((m, i) => select.add(new Option(`${m.name}`, String(i))));
   select.addEventListener('change', () => setModel(Number(select.value)));
@@ -82,6 +84,7 @@ async function start() {
   models.forEach((m, i) => morph.add(new Option(`${m.name}`, String(i))));
   morph.addEventListener('change', () => setMorphModel(Number(morph.value)));
   buildKnobs();
+  applySettings(models[state.model].settings);
   measureModel();
   buildBanks();
   wireSources();
@@ -152,6 +155,22 @@ function buildKnobs() {
   });
 }
 
+/**
+ * Sets the knobs a model recommends (`{ id: value }`), as the plugin's editor does when a model
+ * is picked; the other knobs keep their values.
+ */
+function applySettings(settings) {
+  state.specs.forEach((spec, index) => {
+    if (!(spec.id in settings)) return;
+    const v = Math.min(spec.max, Math.max(spec.min, settings[spec.id]));
+    const input = $(`knob-${spec.id}`);
+    if (input.type === 'checkbox') input.checked = v >= 0.5;
+    else input.value = v;
+    input.nextElementSibling.textContent = formatValue(spec, v);
+    setParam(index, v);
+  });
+}
+
 function setParam(index, value) {
   state.values[index] = value;
   state.node?.port.postMessage({ type: 'param', index, value });
@@ -168,6 +187,7 @@ function setMorphModel(index) {
 
 function setModel(index) {
   state.model = index;
+  applySettings(state.models[index].settings);
   measureModel();
   buildBanks();
   state.node?.port.postMessage({ type: 'model', index });
