@@ -82,8 +82,10 @@ pub const TRIM_DB: f32 = -60.0;
 pub const TRIM_MARGIN_FRAMES: usize = 25;
 /// Number of loudness quantiles in the statistics.
 pub const N_LOUDNESS_QUANTILES: usize = 11;
-/// Version of the manifest and clip files; a mismatch rebuilds the cache.
-pub const CACHE_VERSION: u32 = 1;
+/// Version of the manifest and clip files; a mismatch rebuilds the cache. 2: the analysis
+/// judges note changes by the halves of its window (`timbre_dsp::analysis`), so the features
+/// of version 1 differ from the plugin's at note changes.
+pub const CACHE_VERSION: u32 = 2;
 
 /// Which side of the split a clip is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,25 @@
 //! gives exactly the numbers [`PitchTracker::estimate`] would compute on the whole window,
 //! at an eighth of the filtering cost.
 //!
+//! # Note changes
+//!
+//! A frame describes its window's centre, but at a note change the whole window holds both
+//! notes: the autocorrelation follows the louder one (a softer new note was reported up to
+//! four frames late, a louder one up to two early) or reads too unclear to move the pitch.
+//! When the whole window is less than clear (below 0.9), the analyzer also estimates the
+//! pitch of each half of it (a second [`PitchTracker`] sized to half the window, on the same
+//! decimated samples; notes down to 1.6 periods of the half). A change that has passed the
+//! centre leaves the newest half holding one clear note, the new one; a change that has not
+//! reached the centre leaves the oldest half holding the last note; a change at the centre
+//! leaves both clear, and the clearer wins. A vibrato keeps the two halves within
+//! [`NOTE_CHANGE_CENTS`] of each other and is left to the whole window, as are notes below
+//! the halves' reach (a half that reads an octave, a twelfth or two octaves above such a note
+//! is hearing its overtone). Measured (`tests/analysis.rs`): the first frame to report the new
+//! note is the first frame centred after the change or its neighbour, louder, softer or as
+//! loud, up or down (a semitone glides over a few frames: its notes' periods are too close to
+//! tell apart in one window). The halves cost up to two half-size pitch estimates in frames
+//! that are not clear, one in noise.
+//!
 //! # Latency
 //!
 //! A frame describes the centre of its window. [`Analyzer::latency_host_samples`] = (the
@@ -44,7 +63,7 @@
 //! as 0; frames are always finite.
 
 use crate::loudness::LoudnessMeter;
-use crate::pitch::PitchTracker;
+use crate::pitch::{PitchEstimate, PitchTracker, DEFAULT_F0_HZ, VOICED_CONFIDENCE};
 use crate::resample::{AnalysisResampler, ResampleError};
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
@@ -107,6 +126,20 @@ impl AnalysisConfig {
 /// were trained with.
 pub const WINDOW_PERIODS: f32 = 1.6;
 
+/// Two notes closer than this (in cents) are the same note to the note-change judgement
+/// (see the module docs, "Note changes"): wider than the pitch of a wide, fast vibrato moves
+/// between the window's halves at the shortest window (88 cents for ±150 cents at 7 Hz), and
+/// narrower than a semitone.
+pub const NOTE_CHANGE_CENTS: f32 = 80.0;
+
+/// The clarity (NSDF peak) a half of the window needs to count as holding one note; a half
+/// that holds part of the other note, or noise, reads less.
+pub const HALF_CLARITY: f32 = 0.9;
+
+/// A whole window at least this clear holds one note (a wide vibrato reads 0.90 to 0.97 at the
+/// windows of every lowest note): its halves are not examined.
+const ONE_NOTE_CLARITY: f32 = 0.9;
+
 /// One analysis frame.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Frame {
@@ -168,6 +201,10 @@ pub struct Analyzer {
     config: AnalysisConfig,
     resampler: AnalysisResampler,
     pitch: PitchTracker,
+    /// The tracker on either half of the window (note changes; see [`NOTE_CHANGE_CENTS`]).
+    half: PitchTracker,
+    /// The f0 of the last voiced frame (what unvoiced frames report).
+    last_f0: f32,
     loudness: LoudnessMeter,
     /// The last `config.window` analysis samples, oldest first (the active window is its
     /// tail).
@@ -203,15 +240,30 @@ impl Analyzer {
         } else {
             Vec::new()
         };
-        Ok(Self {
+        let mut analyzer = Self {
             config,
             resampler,
             pitch,
+            half: PitchTracker::new(rate, config.window),
+            last_f0: DEFAULT_F0_HZ,
             loudness: LoudnessMeter::new(rate, config.window),
             window_buf: vec![0.0; config.window],
             window: config.window,
             decimated_buf,
-        })
+        };
+        analyzer.fit_half();
+        Ok(analyzer)
+    }
+
+    /// Sizes the half-window tracker to half the window in use (a multiple of the decimation
+    /// factor, so its decimated samples are the head or the tail of the window's), for the
+    /// notes whose [`WINDOW_PERIODS`] periods fit in it.
+    fn fit_half(&mut self) {
+        let d = self.pitch.decimation();
+        let rate = self.config.sample_rate as f32;
+        let half = self.window / 2 / d * d;
+        self.half
+            .set_range(half, WINDOW_PERIODS * rate / half as f32);
     }
 
     /// Tracks notes from `lowest_hz` up (clamped to what the analyzer was built for), with
@@ -223,6 +275,7 @@ impl Analyzer {
         self.pitch.set_range(window, lowest_hz);
         self.window = self.pitch.window();
         self.loudness.set_window(self.window);
+        self.fit_half();
     }
 
     /// The window in use, in analysis samples.
@@ -261,6 +314,8 @@ impl Analyzer {
     pub fn reset(&mut self) {
         self.resampler.reset();
         self.pitch.reset();
+        self.half.reset();
+        self.last_f0 = DEFAULT_F0_HZ;
         self.window_buf.fill(0.0);
         self.decimated_buf.fill(0.0);
     }
@@ -272,6 +327,8 @@ impl Analyzer {
         let Self {
             resampler,
             pitch,
+            half,
+            last_f0,
             loudness,
             window_buf,
             window,
@@ -281,7 +338,7 @@ impl Analyzer {
         let tail = window_buf.len() - *window;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
-            let p = if decimated_buf.is_empty() {
+            let whole = if decimated_buf.is_empty() {
                 pitch.estimate(&window_buf[tail..])
             } else {
                 // Decimate only the new hop: the decimated window then equals
@@ -297,17 +354,123 @@ impl Analyzer {
                 // `AnalysisConfig::window_for_lowest_note`).
                 pitch.estimate_decimated(&decimated_buf[len - pitch.decimated_len()..])
             };
+            let half_lowest_hz = half.lowest_hz();
+            // One half of the active window: the newest or the oldest.
+            let mut half_estimate = |newest: bool| {
+                if decimated_buf.is_empty() {
+                    let from = if newest {
+                        window_buf.len() - half.window()
+                    } else {
+                        tail
+                    };
+                    half.estimate(&window_buf[from..from + half.window()])
+                } else {
+                    let len = decimated_buf.len();
+                    let from = if newest {
+                        len - half.decimated_len()
+                    } else {
+                        len - pitch.decimated_len()
+                    };
+                    half.estimate_decimated(&decimated_buf[from..from + half.decimated_len()])
+                }
+            };
+            let p = if whole.confidence >= ONE_NOTE_CLARITY {
+                whole
+            } else {
+                let newer = half_estimate(true);
+                if whole.confidence < VOICED_CONFIDENCE && newer.confidence < HALF_CLARITY {
+                    // Unvoiced, and no note in the newest half: the oldest half cannot change
+                    // that (see `Halves::judge`), so noise costs one half, not two.
+                    whole
+                } else {
+                    let halves = Halves {
+                        older: half_estimate(false),
+                        newer,
+                        lowest_hz: half_lowest_hz,
+                    };
+                    halves.judge(whole, *last_f0)
+                }
+            };
+            if p.confidence >= VOICED_CONFIDENCE {
+                *last_f0 = p.f0_hz;
+            }
             let loudness_db = loudness.measure(&window_buf[tail..]);
             on_frame(
                 consumed,
                 Frame {
-                    f0_hz: p.f0_hz,
+                    f0_hz: *last_f0,
                     confidence: p.confidence,
                     loudness_db,
                 },
             );
         });
     }
+}
+
+/// The pitch of the two halves of a window that is not clear enough to hold one note.
+struct Halves {
+    /// The oldest half's estimate.
+    older: PitchEstimate,
+    /// The newest half's estimate.
+    newer: PitchEstimate,
+    /// The lowest note the halves reach.
+    lowest_hz: f32,
+}
+
+impl Halves {
+    /// The frame's pitch, from the whole window's estimate `whole` and the last voiced f0
+    /// `last`. The frame describes its window's centre: a note change that has passed the
+    /// centre leaves the newest half clear with the new note, one that has not yet reached it
+    /// leaves the oldest half clear with the last note, and one at the centre leaves both
+    /// clear (the clearer wins). Otherwise (one note, a vibrato, noise) the whole window.
+    fn judge(&self, whole: PitchEstimate, last: f32) -> PitchEstimate {
+        let clear = |e: PitchEstimate| e.confidence >= HALF_CLARITY;
+        let apart = |a: f32, b: f32| cents(a, b).abs() > NOTE_CHANGE_CENTS;
+        let (older, newer) = (self.older, self.newer);
+        match (clear(older), clear(newer)) {
+            (true, true) if apart(older.f0_hz, newer.f0_hz) => {
+                if newer.confidence >= older.confidence {
+                    newer
+                } else {
+                    older
+                }
+            }
+            (false, true)
+                if !self.overtone(newer, whole.f0_hz)
+                    && !self.overtone(newer, last)
+                    && (whole.confidence < VOICED_CONFIDENCE
+                        || apart(newer.f0_hz, whole.f0_hz)
+                        || apart(newer.f0_hz, last)) =>
+            {
+                newer
+            }
+            (true, false)
+                if !apart(older.f0_hz, last)
+                    && whole.confidence >= VOICED_CONFIDENCE
+                    && apart(whole.f0_hz, last) =>
+            {
+                PitchEstimate {
+                    f0_hz: last,
+                    confidence: older.confidence,
+                }
+            }
+            _ => whole,
+        }
+    }
+
+    /// Whether `half` may be hearing an overtone of `reference_hz`, a note below the halves'
+    /// reach: a whole multiple of it (an octave, a twelfth, two octaves up).
+    fn overtone(&self, half: PitchEstimate, reference_hz: f32) -> bool {
+        reference_hz < self.lowest_hz
+            && [1200.0f32, 1902.0, 2400.0]
+                .iter()
+                .any(|m| (cents(half.f0_hz, reference_hz) - m).abs() < 60.0)
+    }
+}
+
+/// The interval from `from_hz` to `to_hz` in cents (positive when `to_hz` is higher).
+fn cents(to_hz: f32, from_hz: f32) -> f32 {
+    1200.0 * (to_hz / from_hz).log2()
 }
 
 /// Slides `hop` into the end of `buf`, dropping the oldest samples.

@@ -616,7 +616,7 @@ fn frames_do_not_depend_on_block_sizes() {
 #[test]
 fn passthrough_analyzer_equals_the_blocks_run_by_hand() {
     // At 16 kHz the Analyzer is exactly: slide a 512-sample window by 64, then pitch and
-    // loudness on it.
+    // loudness on it (a tone without note changes: the window's halves never speak).
     let config = AnalysisConfig::default();
     let input = tone(16_000.0, 0.5, vibrato_f0, 470.0, saw_amp);
     let frames = analyze_clip(config, 16_000.0, &input).unwrap();
@@ -836,4 +836,75 @@ fn white_noise_confidence_at_every_range() {
         );
         assert!(med < 0.4, "lowest {lowest} Hz: median confidence {med}");
     }
+}
+
+/// At a note change the pitch moves at the frame whose window centre has passed the change
+/// (the instant a frame describes), whether the new note is louder, softer or as loud, up or
+/// down, at every lowest note: the first frame that reports the new note is the first frame
+/// centred at or after the change, or its neighbour (frames are a hop apart). A semitone may
+/// be a frame further off: its two notes' periods are so close that every window that holds
+/// both reads one pitch between them (weighted by their levels), so it glides over a few
+/// frames, and a louder new note passes the midpoint early. Before the tracker looked at its
+/// window's halves, a softer new note was reported up to three frames late and a louder one up
+/// to two early.
+#[test]
+fn a_note_change_is_reported_when_it_reaches_the_window_centre() {
+    let rate = ANALYSIS_RATE;
+    let config = AnalysisConfig::default();
+    let change = 8_000;
+    let mut worst = 0.0f64;
+    for lowest in LOWEST_NOTES {
+        for (from, to) in [
+            (330.0, 440.0),
+            (440.0, 330.0),
+            (370.0, 392.0),
+            (523.0, 262.0),
+        ] {
+            for db in [-8.0, 0.0, 8.0] {
+                let gain = 10f64.powf(db / 20.0);
+                let mut phase = 0.0f64;
+                let input: Vec<f32> = (0..16_000)
+                    .map(|n| {
+                        let (f, g) = if n < change {
+                            (from, 0.25)
+                        } else {
+                            (to, 0.25 * gain)
+                        };
+                        phase = (phase + f / rate).fract();
+                        (g * (2.0 * phase - 1.0)) as f32
+                    })
+                    .collect();
+                let mut analyzer = ranged(rate, lowest);
+                let window = analyzer.window() as f64;
+                let frames = run(&mut analyzer, &input, 64);
+                let (at, _) = frames
+                    .iter()
+                    .find(|(end, f)| {
+                        *end > change - config.hop && cents(f.f0_hz as f64, to).abs() < 50.0
+                    })
+                    .expect("the new note is reported");
+                // The frame completed at `at` describes the centre of its window; the first
+                // frame centred at or after the change is `due` hops after it.
+                let hop = config.hop as f64;
+                let offset = (*at as f64 - window / 2.0 - change as f64) / hop;
+                let due = offset.rem_euclid(1.0);
+                let frames_off = (offset - due).round();
+                println!(
+                    "lowest {lowest} Hz, {from} -> {to} Hz, {db:+} dB: reported {offset:+.2} hops \
+                     from the change, {frames_off:+} frames from the first frame past it"
+                );
+                let allowed = if cents(to, from).abs() < 150.0 {
+                    2.0
+                } else {
+                    1.0
+                };
+                assert!(
+                    frames_off.abs() <= allowed,
+                    "lowest {lowest} Hz, {from} -> {to} Hz at {db:+} dB: {frames_off:+} frames"
+                );
+                worst = worst.max(frames_off.abs());
+            }
+        }
+    }
+    println!("worst {worst} frames");
 }
