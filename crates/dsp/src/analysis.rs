@@ -427,10 +427,19 @@ impl Halves {
         let clear = |e: PitchEstimate| e.confidence >= HALF_CLARITY;
         let apart = |a: f32, b: f32| cents(a, b).abs() > NOTE_CHANGE_CENTS;
         let (older, newer) = (self.older, self.newer);
+        // The oldest half still holds the last note (or, below the halves' reach, its
+        // overtone): the last note goes on.
+        let holds_last = !apart(older.f0_hz, last) || self.overtone(older, last);
+        let last_note = PitchEstimate {
+            f0_hz: last,
+            confidence: older.confidence,
+        };
         match (clear(older), clear(newer)) {
             (true, true) if apart(older.f0_hz, newer.f0_hz) => {
                 if newer.confidence >= older.confidence {
                     newer
+                } else if holds_last {
+                    last_note
                 } else {
                     older
                 }
@@ -445,14 +454,11 @@ impl Halves {
                 newer
             }
             (true, false)
-                if !apart(older.f0_hz, last)
+                if holds_last
                     && whole.confidence >= VOICED_CONFIDENCE
                     && apart(whole.f0_hz, last) =>
             {
-                PitchEstimate {
-                    f0_hz: last,
-                    confidence: older.confidence,
-                }
+                last_note
             }
             _ => whole,
         }
