@@ -146,6 +146,10 @@ struct TrainArgs {
     /// Per-frame LayerNorm over channels in each block.
     #[arg(long)]
     layer_norm: bool,
+    /// Harmonics the network sets (up to 100): 60 reach 8 kHz, the model's band, from 133 Hz
+    /// up; a cello's lowest octave needs more.
+    #[arg(long, default_value_t = timbre_model::Architecture::default().n_harmonics)]
+    harmonics: usize,
     /// Learn a body response: a fixed gain over frequency applied to the harmonics in Hz
     /// (model format 2).
     #[arg(long)]
@@ -323,6 +327,7 @@ fn run_train(a: TrainArgs) -> Result<(), CliError> {
     let run = a.run.unwrap_or(default_run);
     let mut arch = timbre_model::Architecture {
         channels: a.channels,
+        n_harmonics: a.harmonics,
         body_response: a.body,
         ..Default::default()
     };

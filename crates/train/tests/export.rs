@@ -73,6 +73,19 @@ fn decoder_reproduces_burn_on_reference_models() {
         assert_eq!(back.blocks, file.weights().blocks);
         assert_eq!(back.head, file.weights().head);
     }
+    // The most harmonics a model may have (a cello's lowest octave up to 8 kHz).
+    let arch = Architecture {
+        n_harmonics: timbre_model::arch::MAX_HARMONICS,
+        ..Architecture::default()
+    };
+    let file = random_model(&arch, 7);
+    let model = DdspModel::from_weights(&arch, file.weights(), &Device::flex());
+    let d = max_difference(&model, &file, 300);
+    assert!(
+        d <= 1e-4,
+        "{} harmonics: max difference {d}",
+        arch.n_harmonics
+    );
     // A body response comes back in dB within float rounding of its parameter scaling.
     let arch = Architecture {
         body_response: true,
