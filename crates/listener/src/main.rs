@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! timbre-listener [--models violin,trumpet=FILE] [--[no-]auto-adjust] [--set ID=VALUE]... [--json]
+//! timbre-listener --judge [INSTRUMENT=]FILE...
 //! ```
+//!
+//! `--judge` asks the listener about audio files as they are (a training phrase, a render of
+//! your own), with the target class of INSTRUMENT when one is given, and renders nothing.
 //!
 //! Renders real singing, a played melody, the synthesized voice and every instrument's
 //! held-out real notes through each model (its recommended settings, as `tiny-timbre render`
@@ -17,7 +21,9 @@ use std::process::ExitCode;
 
 use timbre_engine::Params;
 use timbre_listener::judge::{reference, transfer, Verdict};
-use timbre_listener::sources::{held_out_notes, registry_recordings, synthesized_voice, Kind};
+use timbre_listener::sources::{
+    held_out_notes, registry_recordings, synthesized_voice, Kind, Source,
+};
 use timbre_listener::{fetch, Listener, ListenerError};
 
 /// The instruments with datasets (held-out notes are sources and reference rows).
@@ -47,6 +53,7 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
     // Settings given here, applied over each model's recommended settings.
     let mut auto_adjust: Option<bool> = None;
     let mut settings: Vec<(String, f32)> = Vec::new();
+    let mut judged: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || {
@@ -59,6 +66,7 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
             "--models" => names = Some(value()?.split(',').map(str::to_string).collect()),
             "--auto-adjust" => auto_adjust = Some(true),
             "--no-auto-adjust" => auto_adjust = Some(false),
+            "--judge" => judged.push(value()?),
             // Any engine parameter by its id (`--set reverb=50`, `--set noise_gain=6`).
             "--set" => {
                 let setting = value()?;
@@ -82,6 +90,9 @@ fn run(args: &[String]) -> Result<(), ListenerError> {
     let cache = root.join("target").join("listener");
     let (model_path, labels_path) = fetch(&cache)?;
     let listener = Listener::load(&model_path, &labels_path)?;
+    if !judged.is_empty() {
+        return judge_files(&listener, &judged);
+    }
     let datasets = root.join("target").join("datasets");
 
     let mut sources = registry_recordings(&cache.join("sources"))?;
@@ -182,6 +193,26 @@ fn top_tags(v: &Verdict) -> String {
         .map(|(label, p)| format!("{label} {p:.2}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Prints the listener's row for each `[INSTRUMENT=]FILE` in `specs`, as it is.
+fn judge_files(listener: &Listener, specs: &[String]) -> Result<(), ListenerError> {
+    println!("| file | target | p(target) | top instrument | synthetic | top tags |");
+    println!("|---|---|---|---|---|---|");
+    for spec in specs {
+        let (target, file) = spec.split_once('=').unwrap_or(("", spec));
+        let decoded = timbre_audio::decode_file(Path::new(file))?;
+        let source = Source {
+            name: file.to_string(),
+            kind: Kind::Played,
+            instrument: None,
+            samples: timbre_audio::mix_to_mono(&decoded.channels),
+            rate: decoded.sample_rate as f64,
+        };
+        let v = reference(listener, &source, target)?;
+        print_row(&v.source, &v);
+    }
+    Ok(())
 }
 
 fn print_row(name: &str, v: &Verdict) {

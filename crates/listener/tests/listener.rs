@@ -56,3 +56,54 @@ fn real_singing_is_heard_as_singing() {
         assert!(tags.synthetic() < 0.2, "{}: {:?}", source.name, tags.top(5));
     }
 }
+
+/// `timbre-listener --judge INSTRUMENT=FILE` asks about files as they are: a sine written to a
+/// WAV is one row, with the target class's probability and the synthetic classes' sum; a file
+/// that is not audio is a clear error naming it.
+#[test]
+fn judge_rates_a_file_as_it_is() {
+    let dir = std::env::temp_dir().join(format!("timbre-listener-judge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wav = dir.join("sine.wav");
+    let rate = 44_100u32;
+    let sine: Vec<f32> = (0..5 * rate as usize)
+        .map(|n| 0.3 * (2.0 * std::f32::consts::PI * 440.0 * n as f32 / rate as f32).sin())
+        .collect();
+    timbre_audio::write_wav(&wav, &sine, &sine, rate).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timbre-listener"))
+        .arg("--judge")
+        .arg(format!("violin={}", wav.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("sine.wav"))
+        .expect("a row for the file");
+    // | file | target | p(target) | top instrument | synthetic | top tags |
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    assert_eq!(cells[2], "violin");
+    let p: f32 = cells[3].parse().unwrap();
+    let synthetic: f32 = cells[5].parse().unwrap();
+    assert!(p < 0.1 && synthetic > 0.3, "{row}");
+    assert!(cells[6].contains("Sine wave"), "{row}");
+
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "not audio").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_timbre-listener"))
+        .arg("--judge")
+        .arg(&text)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("notes.txt"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -18,7 +18,7 @@ use std::process::Command;
 use timbre_model::metadata::DataSource;
 
 use crate::audio::has_audio_extension;
-use crate::phrases::PhraseSpec;
+use crate::phrases::{PhraseSpec, FLUID_R3, MUSESCORE_EXPR, MUSESCORE_GM};
 use crate::TrainError;
 
 /// A dataset that can be fetched by name.
@@ -45,6 +45,7 @@ pub const PRESETS: &[Preset] = &[
         origin: "VSCO 2 Community Edition",
         phrases: PhraseSpec {
             program: 40,
+            fonts: &[MUSESCORE_EXPR],
             low: 55,
             high: 93,
         },
@@ -54,8 +55,13 @@ pub const PRESETS: &[Preset] = &[
         package: "tonejs-instrument-trumpet-wav",
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
+        // The Expr. preset's trumpet phrases sound like a synthesizer to the listener
+        // (mean p(trumpet) 0.13 over 24, "Mosquito" among the top tags); the General MIDI
+        // presets of FluidR3 GM and MuseScore General sound more like one (0.37 and 0.34 over
+        // six phrases each, `timbre-listener --judge`).
         phrases: PhraseSpec {
             program: 56,
+            fonts: &[FLUID_R3, MUSESCORE_GM],
             low: 54,
             high: 82,
         },
@@ -67,6 +73,7 @@ pub const PRESETS: &[Preset] = &[
         origin: "VSCO 2 Community Edition",
         phrases: PhraseSpec {
             program: 73,
+            fonts: &[MUSESCORE_EXPR],
             low: 60,
             high: 93,
         },
@@ -78,6 +85,7 @@ pub const PRESETS: &[Preset] = &[
         origin: "tonejs-instruments",
         phrases: PhraseSpec {
             program: 42,
+            fonts: &[MUSESCORE_EXPR],
             low: 36,
             high: 72,
         },
@@ -89,6 +97,7 @@ pub const PRESETS: &[Preset] = &[
         origin: "tonejs-instruments",
         phrases: PhraseSpec {
             program: 65,
+            fonts: &[MUSESCORE_EXPR],
             low: 49,
             high: 80,
         },

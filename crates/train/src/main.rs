@@ -237,15 +237,19 @@ fn run_dataset(a: DatasetArgs) -> Result<(), CliError> {
             let mut sources = vec![p.source()];
             if a.no_phrases {
                 eprintln!("phrases: skipped (--no-phrases)");
-            } else if phrases::available() {
-                phrases::render(&folder.join("phrases"), p.name, &p.phrases)?;
-                sources.push(phrases::source(p.name));
             } else {
-                eprintln!(
-                    "phrases: skipped, fluidsynth or {} is missing \
-                     (apt-get install fluidsynth musescore-general-soundfont-lossless)",
-                    phrases::SOUNDFONT
-                );
+                let missing = phrases::missing(&p.phrases);
+                if missing.is_empty() {
+                    phrases::render(&folder.join("phrases"), p.name, &p.phrases)?;
+                    sources.extend(phrases::sources(p.name, &p.phrases));
+                } else {
+                    let packages: Vec<&str> = missing.iter().map(|f| f.package).collect();
+                    eprintln!(
+                        "phrases: skipped, fluidsynth or a SoundFont is missing \
+                         (apt-get install fluidsynth {})",
+                        packages.join(" ")
+                    );
+                }
             }
             (
                 folder,

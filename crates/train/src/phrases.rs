@@ -1,10 +1,14 @@
 //! Rendered phrases: what single-note samples lack. Seeded random melodies in an instrument's
 //! range, with legato note changes, glides, vibrato and swells, written as standard MIDI files
-//! and rendered by `fluidsynth` through the MuseScore General SoundFont's "Expr." presets
-//! (bank 17, which respond to the expression controllers), dry (no reverb or chorus).
+//! and rendered by `fluidsynth` through one or more SoundFonts ([`PhraseFont`]), dry (no
+//! reverb or chorus): by default the MuseScore General SoundFont's "Expr." presets (bank 17,
+//! which respond to the expression controllers); an instrument whose Expr. preset the
+//! independent listener does not hear as that instrument uses the General MIDI presets of
+//! FluidR3 GM and MuseScore General instead (see the presets in `fetch`).
 //!
-//! Debian: `apt-get install fluidsynth musescore-general-soundfont-lossless`. The SoundFont is
-//! MIT-licensed (S. Christian Collins). The phrases are written next to the recordings, into
+//! Debian: `apt-get install fluidsynth musescore-general-soundfont-lossless fluid-soundfont-gm`.
+//! Both SoundFonts are MIT-licensed (MuseScore General: S. Christian Collins; FluidR3 GM:
+//! Frank Wen). The phrases are written next to the recordings, into
 //! `target/datasets/<name>/package/phrases/`, so the dataset's seeded split holds some of them
 //! out for evaluation like any other file.
 
@@ -16,8 +20,52 @@ use timbre_model::metadata::DataSource;
 use crate::rng::Rng;
 use crate::TrainError;
 
-/// The SoundFont the phrases are rendered with.
-pub const SOUNDFONT: &str = "/usr/share/sounds/sf2/MuseScore_General_Full.sf2";
+/// A SoundFont bank that phrases are rendered through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PhraseFont {
+    /// The .sf2 file.
+    pub path: &'static str,
+    /// The MIDI bank of its presets used.
+    pub bank: u8,
+    /// Part of the phrase files' names and of their melodies' seeds (empty for
+    /// [`MUSESCORE_EXPR`], whose files and melodies are those of the first datasets).
+    pub tag: &'static str,
+    /// How the model's provenance names it.
+    pub name: &'static str,
+    /// Its license.
+    pub license: &'static str,
+    /// The Debian package that installs it.
+    pub package: &'static str,
+}
+
+/// MuseScore General's "Expr." presets (bank 17), which respond to the expression controllers.
+pub const MUSESCORE_EXPR: PhraseFont = PhraseFont {
+    path: "/usr/share/sounds/sf2/MuseScore_General_Full.sf2",
+    bank: EXPR_BANK,
+    tag: "",
+    name: "MuseScore General (bank 17 Expr. preset)",
+    license: "MIT (MuseScore General SoundFont, S. Christian Collins)",
+    package: "musescore-general-soundfont-lossless",
+};
+
+/// MuseScore General's General MIDI presets (bank 0).
+pub const MUSESCORE_GM: PhraseFont = PhraseFont {
+    bank: 0,
+    tag: "msgm",
+    name: "MuseScore General (bank 0 General MIDI preset)",
+    ..MUSESCORE_EXPR
+};
+
+/// FluidR3 GM's General MIDI presets (bank 0).
+pub const FLUID_R3: PhraseFont = PhraseFont {
+    path: "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    bank: 0,
+    tag: "fluidr3",
+    name: "FluidR3 GM (bank 0 General MIDI preset)",
+    license: "MIT (FluidR3 GM SoundFont, Frank Wen)",
+    package: "fluid-soundfont-gm",
+};
+
 /// Bank of the MuseScore General "Expr." presets.
 pub const EXPR_BANK: u8 = 17;
 /// Phrases rendered per instrument.
@@ -34,8 +82,10 @@ const CONTROL_STEP_S: f64 = 0.02;
 /// How to render phrases for one instrument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PhraseSpec {
-    /// General MIDI program of the instrument's Expr. preset (bank 17).
+    /// General MIDI program of the instrument (in every font's bank).
     pub program: u8,
+    /// The SoundFonts, [`PHRASES`] phrases each, with melodies of their own.
+    pub fonts: &'static [PhraseFont],
     /// Lowest MIDI note of the melodies.
     pub low: u8,
     /// Highest MIDI note of the melodies.
@@ -185,13 +235,17 @@ pub fn midi_file(notes: &[MelodyNote], bank: u8, program: u8) -> Vec<u8> {
     file
 }
 
-/// Whether fluidsynth and the SoundFont are installed.
-pub fn available() -> bool {
-    Path::new(SOUNDFONT).exists()
-        && Command::new("fluidsynth")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
+/// The SoundFonts of `spec` that are not installed, or all of them when fluidsynth is not.
+pub fn missing(spec: &PhraseSpec) -> Vec<PhraseFont> {
+    let fluidsynth = Command::new("fluidsynth")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    spec.fonts
+        .iter()
+        .filter(|f| !fluidsynth || !Path::new(f.path).exists())
+        .copied()
+        .collect()
 }
 
 /// Peak level of a rendered phrase (the recordings' −3 dBFS).
@@ -241,59 +295,98 @@ fn normalize(from: &Path, to: &Path) -> Result<(), TrainError> {
     writer.finalize().map_err(fail)
 }
 
-/// The source record of rendered phrases for the model's provenance.
-pub fn source(name: &str) -> DataSource {
-    DataSource {
-        name: format!(
-            "{PHRASES} {name} phrases rendered by fluidsynth from MuseScore General (bank {EXPR_BANK} Expr. preset)"
-        ),
-        license: "MIT (MuseScore General SoundFont, S. Christian Collins)".to_string(),
-        url: "https://packages.debian.org/musescore-general-soundfont-lossless".to_string(),
+/// The source records of `name`'s rendered phrases for the model's provenance, one per font.
+pub fn sources(name: &str, spec: &PhraseSpec) -> Vec<DataSource> {
+    spec.fonts
+        .iter()
+        .map(|font| DataSource {
+            name: format!(
+                "{PHRASES} {name} phrases rendered by fluidsynth from {}",
+                font.name
+            ),
+            license: font.license.to_string(),
+            url: format!("https://packages.debian.org/{}", font.package),
+        })
+        .collect()
+}
+
+/// The file stem of phrase `i` of `name` through `font`.
+fn stem(name: &str, font: &PhraseFont, i: usize) -> String {
+    if font.tag.is_empty() {
+        format!("{name}-phrase-{i:02}")
+    } else {
+        format!("{name}-{}-phrase-{i:02}", font.tag)
     }
 }
 
-/// Renders [`PHRASES`] phrases of about 8 s for `spec` into `dir` (MIDI and WAV files), unless
-/// they are there already. Returns the WAV files.
+/// The seed of phrase `i`'s melody of `name` through `font` ([`MUSESCORE_EXPR`]'s are those
+/// of the first datasets).
+fn seed(name: &str, font: &PhraseFont, i: usize) -> u64 {
+    if font.tag.is_empty() {
+        crate::rng::fnv1a(&[name.as_bytes(), &[i as u8]])
+    } else {
+        crate::rng::fnv1a(&[name.as_bytes(), font.tag.as_bytes(), &[i as u8]])
+    }
+}
+
+/// Renders [`PHRASES`] phrases of about 8 s per font of `spec` into `dir` (MIDI and WAV
+/// files), unless they are there already, and removes phrase files of fonts `spec` no longer
+/// uses (the dataset reads every audio file in the folder). Returns the WAV files.
 pub fn render(dir: &Path, name: &str, spec: &PhraseSpec) -> Result<Vec<PathBuf>, TrainError> {
-    std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| TrainError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut wavs = Vec::new();
-    for i in 0..PHRASES {
-        let stem = format!("{name}-phrase-{i:02}");
-        let wav = dir.join(format!("{stem}.wav"));
-        if !wav.exists() {
-            let notes = melody(crate::rng::fnv1a(&[name.as_bytes(), &[i as u8]]), spec, 8.0);
+    let mut kept = Vec::new();
+    for font in spec.fonts {
+        for i in 0..PHRASES {
+            let stem = stem(name, font, i);
+            let wav = dir.join(format!("{stem}.wav"));
             let mid = dir.join(format!("{stem}.mid"));
-            std::fs::write(&mid, midi_file(&notes, EXPR_BANK, spec.program)).map_err(|source| {
-                TrainError::Io {
-                    path: mid.clone(),
-                    source,
+            if !wav.exists() {
+                let notes = melody(seed(name, font, i), spec, 8.0);
+                std::fs::write(&mid, midi_file(&notes, font.bank, spec.program))
+                    .map_err(io(&mid))?;
+                let partial = dir.join(format!("{stem}.partial.wav"));
+                let status = Command::new("fluidsynth")
+                    .args(["-n", "-i", "-q", "-R", "0", "-C", "0", "-g", "0.6"])
+                    .arg("-r")
+                    .arg(RENDER_RATE.to_string())
+                    .arg("-F")
+                    .arg(&partial)
+                    .arg(font.path)
+                    .arg(&mid)
+                    .status()
+                    .map_err(|source| TrainError::Spawn {
+                        program: "fluidsynth",
+                        source,
+                    })?;
+                if !status.success() {
+                    return Err(TrainError::Fluidsynth { midi: mid, status });
                 }
-            })?;
-            let partial = dir.join(format!("{stem}.partial.wav"));
-            let status = Command::new("fluidsynth")
-                .args(["-n", "-i", "-q", "-R", "0", "-C", "0", "-g", "0.6"])
-                .arg("-r")
-                .arg(RENDER_RATE.to_string())
-                .arg("-F")
-                .arg(&partial)
-                .arg(SOUNDFONT)
-                .arg(&mid)
-                .status()
-                .map_err(|source| TrainError::Spawn {
-                    program: "fluidsynth",
-                    source,
-                })?;
-            if !status.success() {
-                return Err(TrainError::Fluidsynth { midi: mid, status });
+                normalize(&partial, &wav)?;
+                let _ = std::fs::remove_file(&partial);
+                eprintln!("rendered {}", wav.display());
             }
-            normalize(&partial, &wav)?;
-            let _ = std::fs::remove_file(&partial);
-            eprintln!("rendered {}", wav.display());
+            kept.extend([wav.clone(), mid]);
+            wavs.push(wav);
         }
-        wavs.push(wav);
+    }
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        let phrase = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&format!("{name}-")) && n.contains("phrase-"));
+        if phrase && !kept.contains(&path) {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            eprintln!(
+                "removed {} (a font this dataset no longer uses)",
+                path.display()
+            );
+        }
     }
     Ok(wavs)
 }
@@ -304,6 +397,7 @@ mod tests {
 
     const SPEC: PhraseSpec = PhraseSpec {
         program: 56,
+        fonts: &[MUSESCORE_EXPR],
         low: 54,
         high: 82,
     };
@@ -319,6 +413,32 @@ mod tests {
             .windows(2)
             .all(|w| w[1].start >= w[0].start + w[0].length - 1e-9));
         assert!(a.last().unwrap().start < 8.0);
+    }
+
+    #[test]
+    fn each_font_has_its_own_files_and_melodies_and_the_first_keeps_its_own() {
+        let fonts = [MUSESCORE_EXPR, MUSESCORE_GM, FLUID_R3];
+        let stems: Vec<String> = fonts.iter().map(|f| stem("trumpet", f, 5)).collect();
+        assert_eq!(stems[0], "trumpet-phrase-05");
+        assert_eq!(stems[1], "trumpet-msgm-phrase-05");
+        assert_eq!(stems[2], "trumpet-fluidr3-phrase-05");
+        // The Expr. font's melodies are those its datasets were built with.
+        assert_eq!(
+            seed("trumpet", &MUSESCORE_EXPR, 5),
+            crate::rng::fnv1a(&[b"trumpet", &[5]])
+        );
+        let seeds: Vec<u64> = fonts.iter().map(|f| seed("trumpet", f, 5)).collect();
+        assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2] && seeds[0] != seeds[2]);
+        // One provenance record per font, naming its license.
+        let spec = PhraseSpec {
+            fonts: &[FLUID_R3, MUSESCORE_GM],
+            ..SPEC
+        };
+        let sources = sources("trumpet", &spec);
+        assert_eq!(sources.len(), 2);
+        assert!(sources[0].name.contains("FluidR3") && sources[0].license.contains("MIT"));
+        assert!(sources[0].url.ends_with("fluid-soundfont-gm"));
+        assert!(sources[1].name.contains("bank 0"));
     }
 
     #[test]
