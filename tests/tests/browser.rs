@@ -135,7 +135,8 @@ fn the_page_transfers_timbre_in_headless_chromium() {
             let shown = num(&r, &format!("/{knobs}/{id}"));
             assert!(
                 (shown - spec.clamp(value) as f64).abs() < 1e-4,
-                "after picking {key}: {id} = {shown}, recommended {value}"
+                "after picking {}: {id} = {shown}, recommended {value}",
+                model.metadata().name
             );
         }
     }

@@ -243,7 +243,10 @@ fn run_dataset(a: DatasetArgs) -> Result<(), CliError> {
                     phrases::render(&folder.join("phrases"), p.name, &p.phrases)?;
                     sources.extend(phrases::sources(p.name, &p.phrases));
                 } else {
-                    let packages: Vec<&str> = missing.iter().map(|f| f.package).collect();
+                    // Two fonts may come in one package.
+                    let mut packages: Vec<&str> = missing.iter().map(|f| f.package).collect();
+                    packages.sort_unstable();
+                    packages.dedup();
                     eprintln!(
                         "phrases: skipped, fluidsynth or a SoundFont is missing \
                          (apt-get install fluidsynth {})",

@@ -1,14 +1,14 @@
 //! Rendered phrases: what single-note samples lack. Seeded random melodies in an instrument's
 //! range, with legato note changes, glides, vibrato and swells, written as standard MIDI files
 //! and rendered by `fluidsynth` through one or more SoundFonts ([`PhraseFont`]), dry (no
-//! reverb or chorus): by default the MuseScore General SoundFont's "Expr." presets (bank 17,
-//! which respond to the expression controllers); an instrument whose Expr. preset the
-//! independent listener does not hear as that instrument uses the General MIDI presets of
-//! FluidR3 GM and MuseScore General instead (see the presets in `fetch`).
+//! reverb or chorus). Every named dataset uses the MuseScore General SoundFont's "Expr."
+//! presets (bank 17, which respond to the expression controllers); the General MIDI presets
+//! of MuseScore General and FluidR3 GM are there for presets that need other material (see
+//! the trumpet's preset in `fetch` for what they gave it).
 //!
-//! Debian: `apt-get install fluidsynth musescore-general-soundfont-lossless fluid-soundfont-gm`.
-//! Both SoundFonts are MIT-licensed (MuseScore General: S. Christian Collins; FluidR3 GM:
-//! Frank Wen). The phrases are written next to the recordings, into
+//! Debian: `apt-get install fluidsynth musescore-general-soundfont-lossless`, and
+//! `fluid-soundfont-gm` for FluidR3 GM. Both SoundFonts are MIT-licensed (MuseScore General:
+//! S. Christian Collins; FluidR3 GM: Frank Wen). The phrases are written next to the recordings, into
 //! `target/datasets/<name>/package/phrases/`, so the dataset's seeded split holds some of them
 //! out for evaluation like any other file.
 
