@@ -84,8 +84,10 @@ pub const TRIM_MARGIN_FRAMES: usize = 25;
 pub const N_LOUDNESS_QUANTILES: usize = 11;
 /// Version of the manifest and clip files; a mismatch rebuilds the cache. 2: the analysis
 /// judges note changes by the halves of its window (`timbre_dsp::analysis`), so the features
-/// of version 1 differ from the plugin's at note changes.
-pub const CACHE_VERSION: u32 = 2;
+/// of version 1 differ from the plugin's at note changes. 3: notes with fewer than three
+/// periods in the window (below 94 Hz in the 32 ms window) have their loudness read over whole
+/// periods.
+pub const CACHE_VERSION: u32 = 3;
 
 /// Which side of the split a clip is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -38,6 +38,24 @@
 //! tell apart in one window). The halves cost up to two half-size pitch estimates in frames
 //! that are not clear, one in noise.
 //!
+//! # Short windows
+//!
+//! A window of at most [`UNDECIMATED_WINDOW_SECONDS`] (lowest notes from 75 Hz; 10 ms at
+//! 160 Hz) is tracked undecimated, by a second pair of trackers at the analysis rate: decimated,
+//! so short a window leaves the NSDF so few samples that white noise reads voiced now and then
+//! (one frame in 500 at the 80 Hz window, one in five at 160 Hz); undecimated its clarity stays
+//! under 0.45. The decimated copy is kept up to date all the same, so the lowest note can move
+//! back at any frame.
+//!
+//! # Loudness over whole periods
+//!
+//! A Hann window over fewer than [`WHOLE_PERIODS_BELOW`] periods of a note weighs part of a
+//! period more than the rest, so a steady note's loudness rises and falls with where the
+//! window falls on its waveform (up to 7 dB at 1.6 periods). For a voiced frame whose note has
+//! fewer periods than that in the window, the reading is corrected to the mean square over the
+//! whole periods centred in the window ([`LoudnessMeter::whole_periods_correction_db`]);
+//! steady notes then read within 0.4 dB at every lowest note (tests/analysis.rs).
+//!
 //! # Latency
 //!
 //! A frame describes the centre of its window. [`Analyzer::latency_host_samples`] = (the
@@ -65,7 +83,7 @@
 use crate::loudness::LoudnessMeter;
 use crate::pitch::{PitchEstimate, PitchTracker, DEFAULT_F0_HZ, VOICED_CONFIDENCE};
 use crate::resample::{AnalysisResampler, ResampleError};
-use crate::{MAX_F0_HZ, MIN_F0_HZ};
+use crate::{LOUDNESS_FLOOR_DB, MAX_F0_HZ, MIN_F0_HZ};
 
 /// The analysis rate, hop and window (the model's feature rate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,14 +213,38 @@ impl From<ResampleError> for AnalysisError {
     }
 }
 
+/// Windows up to this long (in seconds: the window of a 75 Hz lowest note) are tracked
+/// undecimated: decimated to 8 kHz, a window this short averages the NSDF over so few samples
+/// that white noise reads voiced now and then (at the 80 Hz window, one frame in 500 with a
+/// clarity of 0.9); at 16 kHz it stays unvoiced. Longer windows stay decimated (half the FFT
+/// cost, and noise already stays well below the voicing threshold there).
+pub const UNDECIMATED_WINDOW_SECONDS: f32 = 0.0214;
+
+/// A voiced note with fewer periods than this in the window has its loudness read over whole
+/// periods ([`LoudnessMeter::whole_periods_correction_db`]): a Hann window over a period or
+/// two reads a steady note up and down with the waveform's position (up to 7 dB at 1.6
+/// periods, 0.7 dB at 2.5, under 0.1 dB from 3 on; `tests/analysis.rs`).
+const WHOLE_PERIODS_BELOW: f32 = 3.0;
+
+/// A pitch tracker on the whole window and one on either half of it.
+#[derive(Debug)]
+struct Trackers {
+    whole: PitchTracker,
+    half: PitchTracker,
+}
+
 /// Host samples in, feature frames out.
 #[derive(Debug)]
 pub struct Analyzer {
     config: AnalysisConfig,
     resampler: AnalysisResampler,
-    pitch: PitchTracker,
-    /// The tracker on either half of the window (note changes; see [`NOTE_CHANGE_CENTS`]).
-    half: PitchTracker,
+    /// The trackers at the decimated rate (windows longer than
+    /// [`UNDECIMATED_WINDOW_SECONDS`]).
+    decimated: Trackers,
+    /// The trackers at the analysis rate (windows up to [`UNDECIMATED_WINDOW_SECONDS`]).
+    short: Trackers,
+    /// Whether the window in use is short enough for [`Analyzer::short`].
+    use_short: bool,
     /// The f0 of the last voiced frame (what unvoiced frames report).
     last_f0: f32,
     loudness: LoudnessMeter,
@@ -211,8 +253,8 @@ pub struct Analyzer {
     window_buf: Vec<f32>,
     /// The window in use (at most `config.window`; see [`Analyzer::set_lowest_note`]).
     window: usize,
-    /// The pitch tracker's decimated view of `window_buf`, kept up to date hop by hop
-    /// (empty when the hop is not a multiple of the decimation factor).
+    /// The decimated trackers' view of `window_buf`, kept up to date hop by hop (empty when
+    /// the hop is not a multiple of the decimation factor).
     decimated_buf: Vec<f32>,
 }
 
@@ -232,50 +274,71 @@ impl Analyzer {
             });
         }
         let rate = config.sample_rate as f32;
-        let pitch = PitchTracker::new(rate, config.window);
-        let streaming = config.hop.is_multiple_of(pitch.decimation())
-            && config.hop / pitch.decimation() <= pitch.decimated_len();
+        let decimated = Trackers {
+            whole: PitchTracker::new(rate, config.window),
+            half: PitchTracker::new(rate, config.window),
+        };
+        // The undecimated trackers are built for the whole capacity too (an undecimated
+        // tracker needs a longer minimum window), and narrowed by `set_lowest_note`.
+        let undecimated_capacity = config
+            .window
+            .max(PitchTracker::undecimated_min_window(rate));
+        let short = Trackers {
+            whole: PitchTracker::undecimated(rate, undecimated_capacity),
+            half: PitchTracker::undecimated(rate, undecimated_capacity),
+        };
+        let d = decimated.whole.decimation();
+        let streaming =
+            config.hop.is_multiple_of(d) && config.hop / d <= decimated.whole.decimated_len();
         let decimated_buf = if streaming {
-            vec![0.0; pitch.decimated_len()]
+            vec![0.0; decimated.whole.decimated_len()]
         } else {
             Vec::new()
         };
         let mut analyzer = Self {
             config,
             resampler,
-            pitch,
-            half: PitchTracker::new(rate, config.window),
+            decimated,
+            short,
+            use_short: false,
             last_f0: DEFAULT_F0_HZ,
             loudness: LoudnessMeter::new(rate, config.window),
             window_buf: vec![0.0; config.window],
             window: config.window,
             decimated_buf,
         };
-        analyzer.fit_half();
+        analyzer.fit_halves();
         Ok(analyzer)
     }
 
-    /// Sizes the half-window tracker to half the window in use (a multiple of the decimation
-    /// factor, so its decimated samples are the head or the tail of the window's), for the
-    /// notes whose [`WINDOW_PERIODS`] periods fit in it.
-    fn fit_half(&mut self) {
-        let d = self.pitch.decimation();
+    /// Sizes each half-window tracker to half the window in use (a multiple of the
+    /// decimation factor, so its decimated samples are the head or the tail of the window's),
+    /// for the notes whose [`WINDOW_PERIODS`] periods fit in it.
+    fn fit_halves(&mut self) {
         let rate = self.config.sample_rate as f32;
-        let half = self.window / 2 / d * d;
-        self.half
-            .set_range(half, WINDOW_PERIODS * rate / half as f32);
+        for trackers in [&mut self.decimated, &mut self.short] {
+            let d = trackers.whole.decimation();
+            let half = self.window / 2 / d * d;
+            trackers
+                .half
+                .set_range(half, WINDOW_PERIODS * rate / half as f32);
+        }
     }
 
     /// Tracks notes from `lowest_hz` up (clamped to what the analyzer was built for), with
     /// the shortest window that reaches them ([`AnalysisConfig::window_for_lowest_note`]):
-    /// the latency follows. Takes effect at the next frame; the history is kept, so the
-    /// analysis goes on without a gap. Allocates nothing.
+    /// the latency follows. Windows up to [`UNDECIMATED_WINDOW_SECONDS`] are tracked
+    /// undecimated. Takes effect at the next frame; the history is kept, so the analysis goes
+    /// on without a gap. Allocates nothing.
     pub fn set_lowest_note(&mut self, lowest_hz: f32) {
         let window = self.config.window_for_lowest_note(lowest_hz);
-        self.pitch.set_range(window, lowest_hz);
-        self.window = self.pitch.window();
+        self.decimated.whole.set_range(window, lowest_hz);
+        self.window = self.decimated.whole.window();
+        let short_max = UNDECIMATED_WINDOW_SECONDS * self.config.sample_rate as f32;
+        self.use_short = (self.window as f32) <= short_max;
+        self.short.whole.set_range(self.window, lowest_hz);
         self.loudness.set_window(self.window);
-        self.fit_half();
+        self.fit_halves();
     }
 
     /// The window in use, in analysis samples.
@@ -283,9 +346,15 @@ impl Analyzer {
         self.window
     }
 
+    /// Whether the window in use is tracked undecimated (see
+    /// [`UNDECIMATED_WINDOW_SECONDS`]).
+    pub fn undecimated(&self) -> bool {
+        self.use_short
+    }
+
     /// The lowest f0 the pitch tracker reports now, in Hz.
     pub fn lowest_note_hz(&self) -> f32 {
-        self.pitch.lowest_hz()
+        self.decimated.whole.lowest_hz()
     }
 
     /// The configuration.
@@ -313,8 +382,10 @@ impl Analyzer {
     /// Clears all state, as if freshly built. Allocates nothing.
     pub fn reset(&mut self) {
         self.resampler.reset();
-        self.pitch.reset();
-        self.half.reset();
+        for trackers in [&mut self.decimated, &mut self.short] {
+            trackers.whole.reset();
+            trackers.half.reset();
+        }
         self.last_f0 = DEFAULT_F0_HZ;
         self.window_buf.fill(0.0);
         self.decimated_buf.fill(0.0);
@@ -326,8 +397,9 @@ impl Analyzer {
     pub fn process(&mut self, input: &[f32], mut on_frame: impl FnMut(usize, Frame)) {
         let Self {
             resampler,
-            pitch,
-            half,
+            decimated,
+            short,
+            use_short,
             last_f0,
             loudness,
             window_buf,
@@ -336,65 +408,38 @@ impl Analyzer {
             ..
         } = self;
         let tail = window_buf.len() - *window;
+        let rate = self.config.sample_rate as f32;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
-            let whole = if decimated_buf.is_empty() {
-                pitch.estimate(&window_buf[tail..])
-            } else {
+            if !decimated_buf.is_empty() {
                 // Decimate only the new hop: the decimated window then equals
-                // `pitch.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
-                let d = pitch.decimation();
+                // `whole.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
+                let d = decimated.whole.decimation();
                 let new = hop.len() / d;
                 let len = decimated_buf.len();
                 decimated_buf.copy_within(new.., 0);
                 let first = len - new;
                 let src = &window_buf[d * first..];
-                pitch.decimate(src, &mut decimated_buf[first..]);
-                // The active window's decimated samples are the tail (see
-                // `AnalysisConfig::window_for_lowest_note`).
-                pitch.estimate_decimated(&decimated_buf[len - pitch.decimated_len()..])
-            };
-            let half_lowest_hz = half.lowest_hz();
-            // One half of the active window: the newest or the oldest.
-            let mut half_estimate = |newest: bool| {
-                if decimated_buf.is_empty() {
-                    let from = if newest {
-                        window_buf.len() - half.window()
-                    } else {
-                        tail
-                    };
-                    half.estimate(&window_buf[from..from + half.window()])
-                } else {
-                    let len = decimated_buf.len();
-                    let from = if newest {
-                        len - half.decimated_len()
-                    } else {
-                        len - pitch.decimated_len()
-                    };
-                    half.estimate_decimated(&decimated_buf[from..from + half.decimated_len()])
-                }
-            };
-            let p = if whole.confidence >= ONE_NOTE_CLARITY {
-                whole
+                decimated.whole.decimate(src, &mut decimated_buf[first..]);
+            }
+            let p = if *use_short {
+                short.estimate(window_buf, None, *window, *last_f0)
             } else {
-                let newer = half_estimate(true);
-                if whole.confidence < VOICED_CONFIDENCE && newer.confidence < HALF_CLARITY {
-                    // Unvoiced, and no note in the newest half: the oldest half cannot change
-                    // that (see `Halves::judge`), so noise costs one half, not two.
-                    whole
-                } else {
-                    let halves = Halves {
-                        older: half_estimate(false),
-                        newer,
-                        lowest_hz: half_lowest_hz,
-                    };
-                    halves.judge(whole, *last_f0)
-                }
+                let view = (!decimated_buf.is_empty()).then_some(&decimated_buf[..]);
+                decimated.estimate(window_buf, view, *window, *last_f0)
             };
             if p.confidence >= VOICED_CONFIDENCE {
                 *last_f0 = p.f0_hz;
             }
-            let loudness_db = loudness.measure(&window_buf[tail..]);
+            let mut loudness_db = loudness.measure(&window_buf[tail..]);
+            let period = rate / p.f0_hz;
+            if p.confidence >= VOICED_CONFIDENCE
+                && period * WHOLE_PERIODS_BELOW > *window as f32
+                && loudness_db > LOUDNESS_FLOOR_DB
+            {
+                loudness_db += loudness.whole_periods_correction_db(&window_buf[tail..], period);
+                loudness_db = loudness_db.max(LOUDNESS_FLOOR_DB);
+            }
             on_frame(
                 consumed,
                 Frame {
@@ -404,6 +449,64 @@ impl Analyzer {
                 },
             );
         });
+    }
+}
+
+impl Trackers {
+    /// The pitch of the newest `window` samples of `samples`, judged as the module docs say
+    /// ("Note changes"), given the last voiced f0 `last`. `decimated` is the trackers'
+    /// decimated view of `samples`, kept by the caller (its tail is the window's), or `None`
+    /// to decimate (or not, undecimated) here.
+    fn estimate(
+        &mut self,
+        samples: &[f32],
+        decimated: Option<&[f32]>,
+        window: usize,
+        last: f32,
+    ) -> PitchEstimate {
+        let Self { whole, half } = self;
+        let tail = samples.len() - window;
+        let whole_estimate = match decimated {
+            // The active window's decimated samples are the tail (see
+            // `AnalysisConfig::window_for_lowest_note`).
+            Some(d) => whole.estimate_decimated(&d[d.len() - whole.decimated_len()..]),
+            None => whole.estimate(&samples[tail..]),
+        };
+        if whole_estimate.confidence >= ONE_NOTE_CLARITY {
+            return whole_estimate;
+        }
+        let lowest_hz = half.lowest_hz();
+        // One half of the active window: the newest or the oldest.
+        let mut half_estimate = |newest: bool| match decimated {
+            Some(d) => {
+                let from = if newest {
+                    d.len() - half.decimated_len()
+                } else {
+                    d.len() - whole.decimated_len()
+                };
+                half.estimate_decimated(&d[from..from + half.decimated_len()])
+            }
+            None => {
+                let from = if newest {
+                    samples.len() - half.window()
+                } else {
+                    tail
+                };
+                half.estimate(&samples[from..from + half.window()])
+            }
+        };
+        let newer = half_estimate(true);
+        if whole_estimate.confidence < VOICED_CONFIDENCE && newer.confidence < HALF_CLARITY {
+            // Unvoiced, and no note in the newest half: the oldest half cannot change that
+            // (see `Halves::judge`), so noise costs one half, not two.
+            return whole_estimate;
+        }
+        let halves = Halves {
+            older: half_estimate(false),
+            newer,
+            lowest_hz,
+        };
+        halves.judge(whole_estimate, last)
     }
 }
 

@@ -207,3 +207,46 @@ fn measure_allocates_nothing() {
     });
     assert_eq!(n, 0);
 }
+
+/// Over a period or two, the Hann-windowed reading of a steady bright note swings with the
+/// window's position on the waveform; corrected to whole periods it reads what a window of
+/// many periods reads, wherever it falls. (A 160 Hz sawtooth, 160-sample window = 1.6
+/// periods, at 200 positions across two periods, against the full 512-sample window.)
+#[test]
+fn a_short_window_corrected_to_whole_periods_reads_the_long_windows_level() {
+    let f0 = 160.0f64;
+    let saw: Vec<f32> = (0..2_000)
+        .map(|n| {
+            let t = n as f64 / SR as f64;
+            (1..50)
+                .filter(|&h| h as f64 * f0 < 7_500.0)
+                .map(|h| (2.0 * std::f64::consts::PI * h as f64 * f0 * t).sin() / h as f64)
+                .sum::<f64>() as f32
+                * 0.3
+        })
+        .collect();
+    let mut long = LoudnessMeter::new(SR, 512);
+    let reference = long.measure(&saw[1_000..1_512]);
+    let mut short = LoudnessMeter::new(SR, 512);
+    short.set_window(160);
+    let period = (SR as f64 / f0) as f32;
+    let (mut plain_swing, mut worst) = ((f32::MAX, f32::MIN), 0.0f32);
+    for start in (0..200).map(|k| 500 + k) {
+        let frame = &saw[start..start + 160];
+        let plain = short.measure(frame);
+        let corrected = plain + short.whole_periods_correction_db(frame, period);
+        plain_swing = (plain_swing.0.min(plain), plain_swing.1.max(plain));
+        worst = worst.max((corrected - reference).abs());
+    }
+    assert!(plain_swing.1 - plain_swing.0 > 3.0, "{plain_swing:?}");
+    assert!(
+        worst < 0.5,
+        "corrected reading {worst:.2} dB from the long window's"
+    );
+    // A period longer than the window, or none, leaves the reading alone.
+    assert_eq!(short.whole_periods_correction_db(&saw[..160], 200.0), 0.0);
+    assert_eq!(
+        short.whole_periods_correction_db(&saw[..160], f32::NAN),
+        0.0
+    );
+}

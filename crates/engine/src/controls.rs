@@ -210,6 +210,8 @@ pub struct ControlStage {
     gate_release_per_frame: f32,
     /// Gain gained per frame while the gate opens.
     gate_attack_per_frame: f32,
+    /// Milliseconds per frame.
+    frame_ms: f32,
     /// Running input statistics for auto-adjust.
     stats: InputStats,
 }
@@ -217,8 +219,14 @@ pub struct ControlStage {
 /// Frames below this confidence keep the gate's decision but do not move the pitch.
 pub const PITCH_TRUST_CONFIDENCE: f32 = 0.7;
 
-/// Gate attack time, in ms: short, so note onsets keep their edge.
-pub const GATE_ATTACK_MS: f32 = 8.0;
+/// Gate attack time, as a share of the analysis window (at least one frame): short, so note
+/// onsets keep their edge, and in step with the window, over which a note's loudness rises
+/// (5.4 ms at the default 26.75 ms window, one 4 ms frame from the 20 ms window of an 80 Hz
+/// lowest note up). A fixed 8 ms made onsets heard 2.2 ms late at the 16 ms window (the gate
+/// opens when the note fills part of the window, there too close to its half-power point to
+/// be open by then); 0.2 puts the mean onset within 0.8 ms of the latency from the 50 Hz to
+/// the 100 Hz setting (`tests/in_step.rs`).
+pub const GATE_ATTACK_WINDOWS: f32 = 0.2;
 /// Gate release time, in ms: long enough not to chatter, short enough to cut noise tails.
 pub const GATE_RELEASE_MS: f32 = 80.0;
 
@@ -231,9 +239,18 @@ impl ControlStage {
             last_voiced_loudness_db: LOUDNESS_FLOOR_DB,
             gate_gain: 0.0,
             gate_release_per_frame: frame_ms / GATE_RELEASE_MS,
-            gate_attack_per_frame: frame_ms / GATE_ATTACK_MS,
+            gate_attack_per_frame: 1.0,
+            frame_ms,
             stats: InputStats::new(),
         }
+    }
+
+    /// Sets the gate attack for an analysis window of `window_ms` ([`GATE_ATTACK_WINDOWS`]
+    /// of it, at least a frame; a new stage opens in one frame until this is called).
+    /// Allocation-free.
+    pub fn set_window_ms(&mut self, window_ms: f32) {
+        let attack_ms = (GATE_ATTACK_WINDOWS * window_ms).max(self.frame_ms);
+        self.gate_attack_per_frame = self.frame_ms / attack_ms;
     }
 
     /// Forgets the history and closes the gate.

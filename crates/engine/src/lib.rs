@@ -193,7 +193,7 @@ impl Engine {
             ),
             chunk_start: 0,
         };
-        engine.source.set_lowest_note(engine.params.lowest_note_hz);
+        engine.set_lowest_note();
         Ok((engine, factory))
     }
 
@@ -212,7 +212,13 @@ impl Engine {
     pub fn set_params(&mut self, params: &Params) {
         self.params = params.clamped();
         self.output.set_targets(&self.params);
+        self.set_lowest_note();
+    }
+
+    /// Applies the lowest-note knob: the analysis window, and the gate attack that follows it.
+    fn set_lowest_note(&mut self) {
         self.source.set_lowest_note(self.params.lowest_note_hz);
+        self.controls.set_window_ms(self.source.window_ms());
     }
 
     /// The parameters in use.

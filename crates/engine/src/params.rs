@@ -73,10 +73,10 @@ macro_rules! engine_knobs {
             CENTS: cents (Float) = "cents", "Fine tune", "ct", -100.0..=100.0, 0.0;
             /// The lowest note the pitch tracker hears, in Hz: the analysis window spans 1.6 of
             /// its periods, so a higher lowest note means less latency (at 48 kHz: 50 Hz
-            /// 20.9 ms, 60 Hz 18.3 ms, 70 Hz 16.4 ms). 60 Hz reaches a cello's open C and every
-            /// voice but the deepest basses. Changing it changes the latency. Higher settings
-            /// wait for a tracker that keeps noise unvoiced in shorter windows (README).
-            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=70.0, 60.0;
+            /// 20.9 ms, 60 Hz 18.3 ms, 100 Hz 12.9 ms, 160 Hz 9.9 ms). 60 Hz reaches a cello's
+            /// open C and every voice but the deepest basses; 160 Hz suits violin, flute,
+            /// trumpet and higher voices. Changing it changes the latency.
+            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=160.0, 60.0;
             /// Loudness shift applied to the input features, in dB.
             LOUDNESS: loudness_db (Float) = "loudness", "Loudness shift", "dB", -24.0..=24.0, 0.0;
             /// Pitch-confidence gate threshold: frames below it are treated as unvoiced and

@@ -73,6 +73,12 @@ impl FrameSource {
         self.notes.is_idle()
     }
 
+    /// The analysis window in use, in ms.
+    pub fn window_ms(&self) -> f32 {
+        let config = self.analyzer.config();
+        1000.0 * self.analyzer.window() as f32 / config.sample_rate as f32
+    }
+
     /// Host samples per frame.
     pub fn hop_host(&self) -> f64 {
         self.hop_host

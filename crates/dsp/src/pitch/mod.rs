@@ -248,16 +248,37 @@ impl PitchTracker {
 
     /// Like [`PitchTracker::new`] with an explicit algorithm.
     pub fn with_algorithm(sample_rate: f32, window: usize, algorithm: PitchAlgorithm) -> Self {
+        Self::build(
+            sample_rate,
+            window,
+            algorithm,
+            Self::decimation_for(sample_rate),
+        )
+    }
+
+    /// Like [`PitchTracker::new`], but working at `sample_rate` itself (decimation 1): in short
+    /// windows the undecimated NSDF averages over twice the samples, so white noise stays
+    /// further from voicing (see the module docs, "Window length and latency"), at the cost of
+    /// FFTs about twice as long for the same window.
+    pub fn undecimated(sample_rate: f32, window: usize) -> Self {
+        Self::build(sample_rate, window, PitchAlgorithm::default(), 1)
+    }
+
+    fn build(
+        sample_rate: f32,
+        window: usize,
+        algorithm: PitchAlgorithm,
+        decimation: usize,
+    ) -> Self {
         assert!(
             sample_rate.is_finite() && sample_rate >= MIN_SAMPLE_RATE,
             "pitch tracker sample rate must be finite and at least {MIN_SAMPLE_RATE} Hz"
         );
-        let min_window = Self::min_window(sample_rate);
+        let min_window = Self::min_window_at(decimation, sample_rate, MIN_F0_HZ);
         assert!(
             window >= min_window,
             "pitch window {window} too short: needs at least {min_window} samples"
         );
-        let decimation = Self::decimation_for(sample_rate);
         let rate = sample_rate / decimation as f32;
         let max_lag = (rate / MIN_F0_HZ).ceil() as usize;
         let min_lag = ((rate / MAX_F0_HZ).floor() as usize).max(2);
@@ -322,7 +343,16 @@ impl PitchTracker {
     /// The shortest window that holds the lag of `lowest_hz` at `sample_rate` (see
     /// [`PitchTracker::min_window`]).
     pub fn min_window_for(sample_rate: f32, lowest_hz: f32) -> usize {
-        let d = Self::decimation_for(sample_rate);
+        Self::min_window_at(Self::decimation_for(sample_rate), sample_rate, lowest_hz)
+    }
+
+    /// The shortest window [`PitchTracker::undecimated`] accepts at `sample_rate`.
+    pub fn undecimated_min_window(sample_rate: f32) -> usize {
+        Self::min_window_at(1, sample_rate, MIN_F0_HZ)
+    }
+
+    /// [`PitchTracker::min_window_for`] with decimation `d`.
+    fn min_window_at(d: usize, sample_rate: f32, lowest_hz: f32) -> usize {
         (Self::lag_for(sample_rate / d as f32, lowest_hz) + 1) * d + lowpass_len(d)
     }
 
@@ -343,9 +373,9 @@ impl PitchTracker {
         } else {
             MIN_F0_HZ
         };
-        let min = Self::min_window_for(self.sample_rate, lowest_hz);
-        let window = window.clamp(min.min(self.capacity), self.capacity);
         let d = self.decimation;
+        let min = Self::min_window_at(d, self.sample_rate, lowest_hz);
+        let window = window.clamp(min.min(self.capacity), self.capacity);
         self.window = window;
         self.lowest_hz = lowest_hz;
         self.frame_len = (window - self.lowpass.len()) / d + 1;
