@@ -191,8 +191,12 @@ impl Args for KnobFlags {
     }
 }
 
-/// The placeholder of a knob's value in the help: its unit, or N / X.
+/// The placeholder of a knob's value in the help: its unit, or N / X. A level (0..1, shown in
+/// percent by the editor) takes its plain value: X.
 fn value_name(spec: &ParamSpec) -> &'static str {
+    if spec.kind == Kind::Level {
+        return "X";
+    }
     match spec.unit {
         "dB" => "DB",
         "%" => "PCT",
@@ -201,9 +205,10 @@ fn value_name(spec: &ParamSpec) -> &'static str {
     }
 }
 
-/// A flag's help from its [`ParamSpec`]: name, range with unit, default.
+/// A flag's help from its [`ParamSpec`]: name, range with unit (none for a level: its value
+/// is 0..1, not percent), default.
 fn param_help(spec: &ParamSpec) -> String {
-    let unit = if spec.unit.is_empty() {
+    let unit = if spec.unit.is_empty() || spec.kind == Kind::Level {
         String::new()
     } else {
         format!(" {}", spec.unit)
@@ -331,6 +336,28 @@ mod tests {
                 "no --{flag}"
             );
         }
+    }
+
+    /// The help gives each flag's range in the unit it takes: a percent knob 0..100 %, a
+    /// level (the morph) 0..1 without a percent sign.
+    #[test]
+    fn the_help_gives_ranges_in_the_flags_units() {
+        let cmd = Cli::command();
+        let render = cmd.find_subcommand("render").unwrap();
+        let help = |long: &str| {
+            let arg = render
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .unwrap();
+            let name = arg.get_value_names().unwrap()[0].to_string();
+            (name, arg.get_help().unwrap().to_string())
+        };
+        let (name, text) = help("morph");
+        assert_eq!(name, "X");
+        assert!(text.starts_with("Morph, 0..1 ["), "{text}");
+        let (name, text) = help("reverb");
+        assert_eq!(name, "PCT");
+        assert!(text.starts_with("Reverb, 0..100 % ["), "{text}");
     }
 
     #[test]
