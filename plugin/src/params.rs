@@ -335,9 +335,15 @@ pub fn float_param(spec: &ParamSpec) -> FloatParam {
 }
 
 /// An integer parameter with the spec's name, range and unit (in its text), starting at its
-/// [`fresh_default`].
+/// [`fresh_default`]. The Lowest note's text also says the latency it gives (see
+/// [`lowest_note_text`]).
 pub fn int_param(spec: &ParamSpec) -> IntParam {
     let (signed, unit) = (spec.min < 0.0, unit_suffix(spec.unit));
+    let text: Arc<dyn Fn(i32) -> String + Send + Sync> = if spec.id == spec::LOWEST_NOTE.id {
+        Arc::new(lowest_note_text)
+    } else {
+        Arc::new(move |v| format_value(v as f32, 0, signed, unit))
+    };
     IntParam::new(
         spec.name,
         fresh_default(spec).round() as i32,
@@ -346,8 +352,28 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
             max: spec.max.round() as i32,
         },
     )
-    .with_value_to_string(Arc::new(move |v| format_value(v as f32, 0, signed, unit)))
+    .with_value_to_string(text)
     .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
+}
+
+/// The Lowest note's text: the note and the latency it gives at 48 kHz ("60 Hz, 18.3 ms"), so
+/// a musician sees what the knob trades (within 0.1 ms at 44.1 kHz too). The latencies of every
+/// setting are worked out once per process, off the audio thread (hosts ask for the text on
+/// their own threads).
+pub fn lowest_note_text(hz: i32) -> String {
+    static LATENCY_MS: OnceLock<Vec<f64>> = OnceLock::new();
+    let spec = &spec::LOWEST_NOTE;
+    let (min, max) = (spec.min.round() as i32, spec.max.round() as i32);
+    let table = LATENCY_MS.get_or_init(|| {
+        let notes: Vec<f32> = (min..=max).map(|hz| hz as f32).collect();
+        timbre_engine::latencies_seconds(48_000.0, &notes)
+            .map(|s| s.iter().map(|s| s * 1e3).collect())
+            .unwrap_or_default()
+    });
+    match table.get((hz - min) as usize) {
+        Some(ms) if hz >= min => format!("{hz} Hz, {ms:.1} ms"),
+        _ => format!("{hz} Hz"),
+    }
 }
 
 /// A switch with the spec's name, starting at its [`fresh_default`].
@@ -535,6 +561,29 @@ mod tests {
         assert_eq!(p.to_string(), "0.0 dB");
         let st = int_param(&spec::SEMITONES);
         assert_eq!(st.to_string(), "0 st");
+    }
+
+    /// The Lowest note says what latency it gives, as the engine reports it at 48 kHz, and
+    /// its text reads back as the note.
+    #[test]
+    fn the_lowest_note_says_its_latency() {
+        let knob = int_param(&spec::LOWEST_NOTE);
+        for hz in [50, 60, 100, 160] {
+            let text = knob.normalized_value_to_string(knob.preview_normalized(hz), true);
+            let model = timbre_catalog::resolve(DEFAULT_MODEL).unwrap().0;
+            let (mut engine, _) = timbre_engine::Engine::prepare(&model, 48_000.0, 64).unwrap();
+            engine.set_params(&timbre_engine::Params {
+                lowest_note_hz: hz as f32,
+                ..Default::default()
+            });
+            let ms = engine.latency_samples() as f64 / 48.0;
+            assert_eq!(text, format!("{hz} Hz, {ms:.1} ms"));
+            assert_eq!(
+                knob.string_to_normalized_value(&text),
+                Some(knob.preview_normalized(hz))
+            );
+        }
+        assert_eq!(lowest_note_text(160), "160 Hz, 9.9 ms");
     }
 
     #[test]

@@ -253,11 +253,24 @@ fn value_entry<P: Param>(
                     PANEL.gamma_multiply(1.6),
                 );
             }
+            // A long value ("60 Hz, 18.3 ms") shrinks to fit under its knob.
+            let text = param.to_string();
+            let fits = |size: f32| {
+                ui.painter()
+                    .layout_no_wrap(text.clone(), FontId::proportional(size), color)
+                    .size()
+                    .x
+                    <= rect.width() - 4.0
+            };
+            let size = [14.0, 12.5, 11.0, 10.0]
+                .into_iter()
+                .find(|&s| fits(s))
+                .unwrap_or(10.0);
             ui.painter().text(
                 rect.center(),
                 Align2::CENTER_CENTER,
-                param.to_string(),
-                FontId::proportional(14.0),
+                text,
+                FontId::proportional(size),
                 color,
             );
             if response.clicked() {

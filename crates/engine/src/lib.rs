@@ -40,7 +40,7 @@ pub mod voice;
 
 use std::ops::Range;
 
-use timbre_dsp::analysis::{Analyzer, Frame};
+use timbre_dsp::analysis::{AnalysisConfig, Analyzer, Frame};
 use timbre_dsp::smooth::sanitize;
 use timbre_model::ModelFile;
 
@@ -52,6 +52,23 @@ pub use manual::ManualControls;
 pub use notes::{Adsr, NoteSource};
 pub use params::Params;
 pub use voice::Voice;
+
+/// The latency [`Engine::latency_samples`] reports in audio mode, in seconds, at `host_rate`
+/// for each lowest-note setting in `lowest_notes_hz`, with the default analysis (every shipped
+/// model's): what the Lowest note knob's text says. Allocates (builds one analyzer); call it
+/// off the audio thread.
+pub fn latencies_seconds(host_rate: f64, lowest_notes_hz: &[f32]) -> Result<Vec<f64>, EngineError> {
+    let config = AnalysisConfig::default();
+    let mut analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
+    let hop = 1.0 / config.frame_rate();
+    Ok(lowest_notes_hz
+        .iter()
+        .map(|&hz| {
+            analyzer.set_lowest_note(hz);
+            analyzer.latency_seconds() + hop
+        })
+        .collect())
+}
 
 use controls::ControlStage;
 use deck::{FrameControls, VoiceDeck};
