@@ -56,10 +56,14 @@ fn decoder_seconds(model: &ModelFile) -> f64 {
 
 /// A default-shaped model with `channels` decoder channels and a 1 s reverb IR.
 fn bench_model(channels: usize) -> ModelFile {
-    let arch = Architecture {
+    bench_model_with(Architecture {
         channels,
         ..Architecture::default()
-    };
+    })
+}
+
+/// [`bench_model`] with any architecture.
+fn bench_model_with(arch: Architecture) -> ModelFile {
     let model = random_model(&arch, 42);
     let (meta, mut weights) = model.into_parts();
     let ir_rate = meta.reverb_sample_rate_hz as usize;
@@ -227,6 +231,19 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         engine.rtf / engine16.rtf
     );
     put("engine_rtf_48k_ch16", engine16.rtf);
+    // The cello ships a 32-channel decoder with 100 harmonics.
+    let cello = bench_model_with(Architecture {
+        channels: 32,
+        n_harmonics: 100,
+        ..Architecture::default()
+    });
+    let engine32 = engine_figures(&cello, None, Knob::Held, Params::default().lowest_note_hz);
+    println!(
+        "engine with a 32-channel decoder and 100 harmonics (the cello's): {:.0}x real-time ({:.2}x the 8-channel engine's time)",
+        engine32.rtf,
+        engine.rtf / engine32.rtf
+    );
+    put("engine_rtf_48k_ch32", engine32.rtf);
     // The morph halfway to a second model (16 channels): two decoders, one blended room; and
     // with the knob moving all the time, so the room's spectra move too.
     for (what, knob, key) in [
