@@ -568,10 +568,10 @@ mod tests {
     #[test]
     fn the_lowest_note_says_its_latency() {
         let knob = int_param(&spec::LOWEST_NOTE);
+        let model = timbre_catalog::resolve(DEFAULT_MODEL).unwrap().0;
+        let (mut engine, _) = timbre_engine::Engine::prepare(&model, 48_000.0, 64).unwrap();
         for hz in [50, 60, 100, 160] {
             let text = knob.normalized_value_to_string(knob.preview_normalized(hz), true);
-            let model = timbre_catalog::resolve(DEFAULT_MODEL).unwrap().0;
-            let (mut engine, _) = timbre_engine::Engine::prepare(&model, 48_000.0, 64).unwrap();
             engine.set_params(&timbre_engine::Params {
                 lowest_note_hz: hz as f32,
                 ..Default::default()

@@ -255,8 +255,8 @@ impl LoudnessMeter {
         if !(period_samples.is_finite() && period_samples > 0.0 && period_samples < w - 1.0) {
             return 0.0;
         }
-        let len = (w - 1.0) / period_samples;
-        let len = len.floor() * period_samples;
+        // As many whole periods as fit in the differenced window (at least one: see above).
+        let len = ((w - 1.0) / period_samples).floor() * period_samples;
         // The differenced window has n − 1 samples; sample i stands for [i, i + 1).
         let start = (w - 1.0 - len) / 2.0;
         let end = start + len;

@@ -53,6 +53,12 @@ pub use notes::{Adsr, NoteSource};
 pub use params::Params;
 pub use voice::Voice;
 
+use controls::ControlStage;
+use deck::{FrameControls, VoiceDeck};
+use heard::HeardNotes;
+use output::OutputStage;
+use source::FrameSource;
+
 /// The latency [`Engine::latency_samples`] reports in audio mode, in seconds, at `host_rate`
 /// for each lowest-note setting in `lowest_notes_hz`, with the default analysis (every shipped
 /// model's): what the Lowest note knob's text says. Allocates (builds one analyzer); call it
@@ -69,12 +75,6 @@ pub fn latencies_seconds(host_rate: f64, lowest_notes_hz: &[f32]) -> Result<Vec<
         })
         .collect())
 }
-
-use controls::ControlStage;
-use deck::{FrameControls, VoiceDeck};
-use heard::HeardNotes;
-use output::OutputStage;
-use source::FrameSource;
 
 /// Lowest host sample rate the engine runs at, in Hz. Below 2 × the model's band (16 kHz for
 /// an 8 kHz model) the synth drops the harmonics and noise bands above the host's Nyquist
