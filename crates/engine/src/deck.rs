@@ -12,7 +12,7 @@ use crate::controls::{Shaped, TargetStats};
 use crate::manual::ManualControls;
 use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
-use crate::voice::{stereo_mix, Voice, STEREO_WIDTH, WARMUP_FRAMES};
+use crate::voice::{stereo_mix, Voice, Wet, MIX_LEVEL, STEREO_WIDTH, WARMUP_FRAMES};
 
 /// What every voice on the deck plays for one frame: the shaped controls and the settings
 /// that scale them.
@@ -53,11 +53,12 @@ pub(crate) struct VoiceDeck {
     fading_out: [Vec<f32>; 2],
     /// Model B and its fade (the morph).
     morph: MorphSlot,
-    /// Scratch, `max_block` long: a reverb's input, and the summed middle and side of the
-    /// morph's reverbs.
+    /// Scratch, `max_block` long: a reverb's input, and the summed body, room middle and
+    /// side of the morph's voices.
     send: Vec<f32>,
     /// Scratch, `max_block` long: how far the A voices' rooms blend toward B's, per sample.
     amounts: Vec<f32>,
+    body: Vec<f32>,
     mid: Vec<f32>,
     side: Vec<f32>,
     /// Whether the current voice's reverb sits idle (a morph at 1 has fed it nothing for
@@ -93,6 +94,7 @@ impl VoiceDeck {
             morph: MorphSlot::new(morph_receiver, fade_len, idle_margin, max_block),
             send: vec![0.0; max_block],
             amounts: vec![0.0; max_block],
+            body: vec![0.0; max_block],
             mid: vec![0.0; max_block],
             side: vec![0.0; max_block],
             current_idle: false,
@@ -238,10 +240,21 @@ impl VoiceDeck {
             } else {
                 send.copy_from_slice(dry);
             }
-            self.morph
-                .reverberate(send, morph, &mut self.mid[..len], &mut self.side[..len]);
+            self.morph.reverberate(
+                send,
+                morph,
+                [
+                    &mut self.body[..len],
+                    &mut self.mid[..len],
+                    &mut self.side[..len],
+                ],
+            );
         }
-        let b = side_by_side.then_some((&self.mid[..len], &self.side[..len]));
+        let b = side_by_side.then_some(Wet {
+            body: &self.body[..len],
+            mid: &self.mid[..len],
+            side: &self.side[..len],
+        });
         let room = self
             .morph
             .current()
@@ -415,37 +428,33 @@ fn own_send<'a>(
     send
 }
 
-/// A reverb's wet middle and side for one chunk.
-type Wet<'a> = (&'a [f32], &'a [f32]);
-
-/// Mixes the dry synth `dry` with the sum of the reverbs `a` (the voice's own) and `b` (the
-/// morph's) at the per-sample mix `wet` into `left` and `right` ([`stereo_mix`]). With one
-/// reverb its output is used as it is, so a voice without a morph, or a morph at 1, sounds
-/// exactly like that model alone.
+/// Mixes the dry synth `dry` with the bodies and rooms of `a` (the voice's own) and `b` (the
+/// morph's) at the per-sample reverb amounts `amount` into `left` and `right`
+/// ([`stereo_mix`]). With one of them its output is used as it is, so a voice without a
+/// morph, or a morph at 1, sounds exactly like that model alone.
 fn mix_reverbs(
     dry: &[f32],
-    wet: &[f32],
+    amount: &[f32],
     a: Option<Wet<'_>>,
     b: Option<Wet<'_>>,
     left: &mut [f32],
     right: &mut [f32],
 ) {
     match (a, b) {
-        (Some((mid, side)), None) | (None, Some((mid, side))) => {
-            stereo_mix(dry, wet, mid, side, left, right)
-        }
-        (Some((mid_a, side_a)), Some((mid_b, side_b))) => {
+        (Some(wet), None) | (None, Some(wet)) => stereo_mix(dry, amount, wet, left, right),
+        (Some(a), Some(b)) => {
             for i in 0..dry.len() {
-                let w = wet[i];
-                let centre = dry[i] * (1.0 - w) + (mid_a[i] + mid_b[i]) * w;
-                let spread = (side_a[i] + side_b[i]) * w * STEREO_WIDTH;
+                let room = 2.0 * amount[i];
+                let centre =
+                    MIX_LEVEL * (dry[i] + a.body[i] + b.body[i] + (a.mid[i] + b.mid[i]) * room);
+                let spread = MIX_LEVEL * (a.side[i] + b.side[i]) * room * STEREO_WIDTH;
                 left[i] = centre + spread;
                 right[i] = centre - spread;
             }
         }
         (None, None) => {
             for i in 0..dry.len() {
-                left[i] = dry[i] * (1.0 - wet[i]);
+                left[i] = MIX_LEVEL * dry[i];
                 right[i] = left[i];
             }
         }

@@ -9,7 +9,7 @@
 //!      (and, with MIDI out on, HeardNotes: the notes in those frames)
 //!   ─► ControlStage (shift, autotune, auto-adjust, gate)
 //!   ─► VoiceDeck: each voice's decoder step (model B's blended in by the morph knob)
-//!      ─► harmonic bank + filtered noise at the host rate ─► stereo reverb; the crossfade
+//!      ─► harmonic bank + filtered noise at the host rate ─► body + stereo room; the crossfade
 //!      of a model swap
 //!   ─► OutputStage (gain, ceiling) ─► stereo out (or its mono mix)
 //! ```
@@ -405,7 +405,7 @@ impl Engine {
     /// logs or does I/O; the output is always finite and within ±[`OUTPUT_CEILING`].
     ///
     /// The output is stereo: the two channels differ only by the side of the stereo reverb,
-    /// so `(left + right) / 2` is the mono mix (see [`Voice::apply_reverb`]).
+    /// so `(left + right) / 2` is the mono mix (see [`Voice::reverberate`]).
     ///
     /// **Rest.** A fresh or reset engine rests, and so does one whose source has been silent
     /// (input below [`SILENCE_FLOOR`] in audio mode, no note sounding in note mode) for the

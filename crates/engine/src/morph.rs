@@ -3,10 +3,10 @@
 //! Model B's decoder runs on the same shaped controls as model A's, every frame, whether the
 //! morph is at 0 or not, so a knob that leaves 0 finds B's network already in step. At a
 //! morph amount `t`, the synth of A's voice plays the power blend of the two voices'
-//! harmonic amplitudes and noise bands ([`Voice::blend_toward`]), and A's reverb plays the
-//! blend of the two rooms, `(1 − t) · IR_A + t · IR_B` (its partition spectra moved toward B's,
-//! [`timbre_dsp::reverb::ConvolutionReverb::process_toward`]); B's own reverb never runs. Only
-//! when the two reverbs are cut differently (IRs of different lengths) do they play side by
+//! harmonic amplitudes and noise bands ([`Voice::blend_toward`]), and A's body and room play
+//! the blends of the two models', `(1 − t) · IR_A + t · IR_B` (their partition spectra moved
+//! toward B's, [`timbre_dsp::reverb::ConvolutionReverb::process_toward`]); B's own never run.
+//! Only when the two IRs are cut differently (IRs of different lengths) do they play side by
 //! side: A's fed `(1 − t)` of the dry synth and B's `t` of it ([`MorphSlot::reverberate`]).
 //! Either way the output at `t = 0` is exactly A's and at `t = 1` exactly B's (when both
 //! models have the same noise bands, as every model `cargo xtask` exports does).
@@ -140,10 +140,11 @@ impl MorphSlot {
         !self.idle
     }
 
-    /// Runs B's reverbs on `dry · morph` (fading voices in proportion) and writes the sum of
-    /// their middles and sides into `mid` and `side`. Call only when [`MorphSlot::engaged`],
-    /// and [`MorphSlot::advance_fade`] once the chunk is done.
-    pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], mid: &mut [f32], side: &mut [f32]) {
+    /// Runs B's bodies and rooms on `dry · morph` (fading voices in proportion) and writes
+    /// the sums of their outputs into `sum` (body, middle, side). Call only when
+    /// [`MorphSlot::engaged`], and [`MorphSlot::advance_fade`] once the chunk is done.
+    pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], sum: [&mut [f32]; 3]) {
+        let [body, mid, side] = sum;
         let len = dry.len();
         let fade = self.fade;
         let send = &mut self.send[..len];
@@ -152,18 +153,20 @@ impl MorphSlot {
                 // After the fade, `fade.at(i)` is exactly 1: the send is exactly `dry · morph`.
                 send[i] = dry[i] * morph[i] * fade.at(i);
             }
-            let (m, s) = current.reverberate(send, None);
-            mid.copy_from_slice(m);
-            side.copy_from_slice(s);
+            let wet = current.reverberate(send, None);
+            body.copy_from_slice(wet.body);
+            mid.copy_from_slice(wet.mid);
+            side.copy_from_slice(wet.side);
         }
         if let Some(old) = self.fading.as_mut() {
             for i in 0..len {
                 send[i] = dry[i] * morph[i] * (1.0 - fade.at(i));
             }
-            let (m, s) = old.reverberate(send, None);
+            let wet = old.reverberate(send, None);
             for i in 0..len {
-                mid[i] += m[i];
-                side[i] += s[i];
+                body[i] += wet.body[i];
+                mid[i] += wet.mid[i];
+                side[i] += wet.side[i];
             }
         }
         let fed = send_was_fed(dry, morph);

@@ -91,7 +91,9 @@ macro_rules! engine_knobs {
             HARMONIC_GAIN: harmonic_gain_db (Float) = "harmonic_gain", "Harmonics", "dB", -60.0..=12.0, 0.0;
             /// Gain of the noise part, in dB.
             NOISE_GAIN: noise_gain_db (Float) = "noise_gain", "Noise", "dB", -60.0..=12.0, 0.0;
-            /// Reverb dry/wet, in percent.
+            /// The model's room, in percent: 50 % plays it as learned, 0 % the instrument
+            /// without it (its body still plays), 100 % twice as loud (see
+            /// [`crate::voice::stereo_mix`]).
             REVERB: reverb_percent (Float) = "reverb", "Reverb", "%", 0.0..=100.0, 30.0;
             /// Morph from model A (0) to model B (1; shown in percent): between them the synth
             /// plays the power blend of the two timbres at the level interpolated in dB, and

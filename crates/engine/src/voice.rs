@@ -1,10 +1,11 @@
 //! A [`Voice`]: everything that depends on one model, built off the audio thread.
 //!
 //! Building a voice parses nothing (the [`ModelFile`] is already validated) but it allocates:
-//! the decoder's rings, the synth's buffers, and the reverb, whose impulse response is
-//! resampled from the model's rate to the host rate here. The finished voice then moves to the
+//! the decoder's rings, the synth's buffers, and the convolutions of the model's body and
+//! room, whose impulse response is resampled from the model's rate to the host rate and cut
+//! in two here ([`split_ir`]). The finished voice then moves to the
 //! audio thread through the [`VoiceFactory`](crate::VoiceFactory)'s ring, where
-//! [`Voice::on_frame`], [`Voice::render_synth`] and [`Voice::apply_reverb`] never allocate,
+//! [`Voice::on_frame`], [`Voice::render_synth`] and [`Voice::reverberate`] never allocate,
 //! lock or log.
 
 use timbre_dsp::decorrelate::Decorrelator;
@@ -15,7 +16,7 @@ use timbre_model::{apply_body, normalize_harmonics, scale_f0, scale_loudness, De
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
-use crate::ir::resample_ir;
+use crate::ir::{resample_ir, split_ir};
 use crate::manual::ManualControls;
 use crate::params::db_to_gain;
 
@@ -42,11 +43,14 @@ pub struct Voice {
     harmonics: HarmonicBank,
     /// Filtered noise at the host rate.
     noise: FilteredNoise,
-    /// The model's reverb, at the host rate: the middle of the stereo image (and the whole
-    /// of a mono output).
-    reverb: ConvolutionReverb,
-    /// Makes the side of the stereo reverb from its wet signal; the side is added to the left
-    /// channel and subtracted from the right, so the mono sum is the plain reverb.
+    /// The body part of the model's learned IR at the host rate (always played; see
+    /// [`crate::ir`]).
+    body: ConvolutionReverb,
+    /// The room part of the model's learned IR at the host rate (scaled by the reverb knob):
+    /// the middle of the stereo image (and the whole of a mono output).
+    room: ConvolutionReverb,
+    /// Makes the side of the stereo room from its wet signal; the side is added to the left
+    /// channel and subtracted from the right, so the mono sum is the plain room.
     decorrelator: Decorrelator,
     /// The model's body response in dB (empty when it has none; see `timbre_model::body`).
     body_db: Vec<f32>,
@@ -56,9 +60,11 @@ pub struct Voice {
     magnitudes: Vec<f32>,
     /// Scratch: the noise part of a block.
     noise_buf: Vec<f32>,
-    /// Scratch: the reverb's wet signal.
+    /// Scratch: the body's output.
+    body_buf: Vec<f32>,
+    /// Scratch: the room's wet signal.
     wet_buf: Vec<f32>,
-    /// Scratch: the reverb's side signal.
+    /// Scratch: the room's side signal.
     side_buf: Vec<f32>,
     /// Receptive field of the decoder, in frames.
     receptive_field: usize,
@@ -82,6 +88,7 @@ impl Voice {
             meta.reverb_sample_rate_hz as f64,
             host_rate,
         )?;
+        let (body_ir, room_ir) = split_ir(&ir, host_rate);
         let q = &meta.dataset.loudness_quantiles_db;
         let target = (q.len() >= 2).then(|| TargetStats {
             pitch_mean_midi: meta.dataset.pitch_mean_midi,
@@ -101,11 +108,13 @@ impl Voice {
             harmonics: HarmonicBank::new(host_rate),
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
             decorrelator: Decorrelator::new(host_rate),
-            reverb: ConvolutionReverb::new(&ir, max_block),
+            body: ConvolutionReverb::new(&body_ir, max_block),
+            room: ConvolutionReverb::new(&room_ir, max_block),
             body_db: model.body_response_db().to_vec(),
             amplitudes: vec![0.0; arch.n_harmonics],
             magnitudes: vec![0.0; arch.n_noise_bands],
             noise_buf: vec![0.0; max_block],
+            body_buf: vec![0.0; max_block],
             wet_buf: vec![0.0; max_block],
             side_buf: vec![0.0; max_block],
             receptive_field: arch.receptive_field(),
@@ -137,21 +146,21 @@ impl Voice {
         self.decoder.reset();
         self.harmonics.reset();
         self.noise.reset();
-        self.reverb.reset();
-        self.decorrelator.reset();
+        self.reset_reverb();
     }
 
-    /// Clears the reverb and its decorrelator (a reverb that is fed again after a pause in
-    /// a morph starts from silence).
+    /// Clears the body, the room and its decorrelator (a reverb that is fed again after a
+    /// pause in a morph starts from silence).
     pub fn reset_reverb(&mut self) {
-        self.reverb.reset();
+        self.body.reset();
+        self.room.reset();
         self.decorrelator.reset();
     }
 
     /// How long the voice keeps sounding after its controls fall silent, in host samples: the
-    /// reverb's tail.
+    /// room's tail (the body's is shorter).
     pub fn tail_samples(&self) -> usize {
-        self.reverb.ir_len() + self.decorrelator.tail_samples()
+        self.room.ir_len().max(self.body.ir_len()) + self.decorrelator.tail_samples()
     }
 
     /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
@@ -275,53 +284,63 @@ impl Voice {
         }
     }
 
-    /// Whether this voice's room can blend toward `other`'s (their reverbs cut the IR alike,
-    /// as two models' reverbs of the same length do).
+    /// Whether this voice's body and room can blend toward `other`'s (their convolutions
+    /// cut the IR alike, as two models' IRs of the same length are).
     pub fn blends_with(&self, other: &Voice) -> bool {
-        self.reverb.blends_with(&other.reverb)
+        self.body.blends_with(&other.body) && self.room.blends_with(&other.room)
     }
 
-    /// Runs the reverb on `input` (at most `max_block` samples) and returns its wet middle
-    /// and the decorrelated side (see [`stereo_mix`]), held in the voice's scratch buffers.
-    /// With `room`, the reverb's room is blended toward the other voice's at the per-sample
-    /// amounts given ([`ConvolutionReverb::process_toward`]; the other voice's reverb is
-    /// only read).
-    pub fn reverberate(
-        &mut self,
-        input: &[f32],
-        room: Option<(&Voice, &[f32])>,
-    ) -> (&[f32], &[f32]) {
+    /// Runs the body and the room on `input` (at most `max_block` samples) and returns the
+    /// body's output, the room's wet middle and its decorrelated side (see [`stereo_mix`]),
+    /// held in the voice's scratch buffers. With `toward`, both blend toward the other
+    /// voice's at the per-sample amounts given ([`ConvolutionReverb::process_toward`]; the
+    /// other voice is only read).
+    pub fn reverberate(&mut self, input: &[f32], toward: Option<(&Voice, &[f32])>) -> Wet<'_> {
         let n = input.len();
+        let body = &mut self.body_buf[..n];
         let mid = &mut self.wet_buf[..n];
-        match room {
+        match toward {
             Some((other, amounts)) => {
-                self.reverb
-                    .process_toward(input, mid, &other.reverb, amounts)
+                self.body.process_toward(input, body, &other.body, amounts);
+                self.room.process_toward(input, mid, &other.room, amounts);
             }
-            None => self.reverb.process(input, mid),
+            None => {
+                self.body.process(input, body);
+                self.room.process(input, mid);
+            }
         }
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);
-        (mid, side)
+        Wet { body, mid, side }
     }
 }
 
-/// Mixes a reverb's middle `mid` and side `side` over the dry synth output `dry` into `left`
-/// and `right`, with the per-sample dry/wet amounts in `wet` (0..1): `dry·(1 − w) + (mid ±
-/// side·`[`STEREO_WIDTH`]`)·w`. The two channels differ only by the side, so
-/// `(left + right) / 2` is the mono mix `dry·(1 − w) + mid·w`.
-pub fn stereo_mix(
-    dry: &[f32],
-    wet: &[f32],
-    mid: &[f32],
-    side: &[f32],
-    left: &mut [f32],
-    right: &mut [f32],
-) {
+/// What a voice's body and room add to its dry synth over one chunk.
+#[derive(Clone, Copy)]
+pub struct Wet<'a> {
+    /// The body's output (`dry ∗ body`), played whatever the reverb knob says.
+    pub body: &'a [f32],
+    /// The room's output (`dry ∗ room`), the middle of the stereo room.
+    pub mid: &'a [f32],
+    /// The room's decorrelated side.
+    pub side: &'a [f32],
+}
+
+/// Level of the trained mix `dry + dry ∗ ir` in the output: half, the level the engine has
+/// always played it at.
+pub const MIX_LEVEL: f32 = 0.5;
+
+/// Mixes a voice's body, room middle and side (`wet`) over its dry synth output `dry` into
+/// `left` and `right`, with the per-sample reverb amounts in `amount` (0..1, the knob):
+/// `MIX_LEVEL · (dry + body + 2w · (mid ± side·`[`STEREO_WIDTH`]`))`. At `w = 0.5` that is
+/// the mix the model was trained on (the room as learned); at 0 the instrument without its
+/// room, at 1 with twice the room. The two channels differ only by the side, so
+/// `(left + right) / 2` is the mono mix.
+pub fn stereo_mix(dry: &[f32], amount: &[f32], wet: Wet<'_>, left: &mut [f32], right: &mut [f32]) {
     for i in 0..dry.len() {
-        let w = wet[i];
-        let centre = dry[i] * (1.0 - w) + mid[i] * w;
-        let spread = side[i] * w * STEREO_WIDTH;
+        let room = 2.0 * amount[i];
+        let centre = MIX_LEVEL * (dry[i] + wet.body[i] + wet.mid[i] * room);
+        let spread = MIX_LEVEL * wet.side[i] * room * STEREO_WIDTH;
         left[i] = centre + spread;
         right[i] = centre - spread;
     }

@@ -7,6 +7,7 @@ mod common;
 use std::f64::consts::PI;
 
 use common::*;
+use timbre_engine::voice::MIX_LEVEL;
 use timbre_engine::{Engine, Params, Voice};
 use timbre_model::testing::random_model;
 use timbre_model::{Architecture, Decoder};
@@ -98,9 +99,11 @@ fn manual_fundamental_only_plays_a_sine_at_the_input_pitch() {
         .collect();
     assert!(errors.len() > 200, "{} voiced frames", errors.len());
     assert!(median(&errors) < 5.0, "median {} cents", median(&errors));
-    // Its level is the hand's amplitude: the harmonic bank's sum is amplitude · sin.
+    // Its level is the hand's amplitude: the harmonic bank's sum is amplitude · sin, played
+    // at the mix level (the wired model has no body or room).
     let peak = steady(&by_hand).iter().fold(0.0f32, |p, x| p.max(x.abs()));
-    assert!((peak - 0.5).abs() < 0.05, "peak {peak}");
+    let want = 0.5 * MIX_LEVEL;
+    assert!((peak - want).abs() < 0.1 * want, "peak {peak}, want {want}");
 }
 
 #[test]

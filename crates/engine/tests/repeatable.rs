@@ -7,9 +7,11 @@ mod common;
 
 use common::*;
 use timbre_dsp::reverb::ConvolutionReverb;
-use timbre_engine::ir::resample_ir;
+use timbre_engine::ir::{resample_ir, split_ir};
+use timbre_engine::voice::MIX_LEVEL;
 use timbre_engine::{Engine, Params};
 use timbre_model::testing::random_model;
+use timbre_model::weights::Weights;
 use timbre_model::{Architecture, ModelFile};
 
 /// Renders `input` (mono) through a fresh engine in blocks of `block`, returning (L, R).
@@ -162,52 +164,102 @@ fn every_rate_from_1_khz_to_1_2_mhz_plays_the_input_pitch() {
     }
 }
 
+/// `model`'s weights with `ir` as its learned reverb IR.
+fn with_ir(model: &ModelFile, ir: Vec<f32>) -> ModelFile {
+    let weights = Weights {
+        reverb_ir: ir,
+        ..model.weights().clone()
+    };
+    ModelFile::new(model.metadata().clone(), weights).unwrap()
+}
+
+/// `input` convolved with `ir` by a reverb of its own.
+fn convolved(input: &[f32], ir: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; input.len()];
+    ConvolutionReverb::new(ir, input.len()).process(input, &mut out);
+    out
+}
+
+/// The reverb knob sets the room and nothing else: whatever the knob, the mono mix is
+/// `MIX_LEVEL · (synth + synth ∗ body + 2w · synth ∗ room)`, the body and room being the IR's
+/// two parts (`split_ir`) convolved independently here, so at 50 % it is the mix the model
+/// was trained on, `MIX_LEVEL · (synth + synth ∗ ir)`; the body plays in the middle, the room
+/// is wide.
 #[test]
-fn the_stereo_reverb_is_wide_and_its_mono_sum_is_the_plain_reverb() {
-    let model = model_with_reverb();
+fn the_reverb_knob_sets_the_room_and_the_body_always_plays() {
+    // An IR with both parts: a loud early body and a 0.6 s room.
+    let mut state = 7u32;
+    let ir: Vec<f32> = (0..9_600)
+        .map(|n| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+            let t = n as f32 / 16_000.0;
+            let decay = 0.5 * (-t / 0.004).exp() + 0.1 * (-t / 0.15).exp();
+            if n == 0 {
+                0.0
+            } else {
+                noise * decay
+            }
+        })
+        .collect();
+    let model = with_ir(&model_with_reverb(), ir.clone());
     let input = phrase(RATE, 64.0);
-    let dry_params = Params {
-        reverb_percent: 0.0,
-        ..Params::default()
+    let at = |model: &ModelFile, percent: f32| {
+        let params = Params {
+            reverb_percent: percent,
+            ..Params::default()
+        };
+        run(&mut engine_with(model, RATE, &params, 512), &input, 512)
     };
-    let wet_params = Params {
-        reverb_percent: 100.0,
-        ..Params::default()
-    };
-    let (dry_l, dry_r) = run(
-        &mut engine_with(&model, RATE, &dry_params, 512),
-        &input,
-        512,
-    );
-    assert!(dry_l == dry_r, "the dry synth is mono");
-    let (l, r) = run(
-        &mut engine_with(&model, RATE, &wet_params, 512),
-        &input,
-        512,
-    );
-    assert!(l != r, "the reverb is not dual-mono");
-    // The mono sum is the dry synth through the model's own IR, convolved independently.
-    let ir = resample_ir(
-        model.reverb_ir(),
-        model.metadata().reverb_sample_rate_hz as f64,
-        RATE,
-    )
-    .unwrap();
-    let mut plain = ConvolutionReverb::new(&ir, input.len());
-    let mut expected = vec![0.0; input.len()];
-    plain.process(&dry_l, &mut expected);
-    let peak = expected.iter().fold(0.0f32, |p, x| p.max(x.abs()));
-    let worst = l
-        .iter()
-        .zip(&r)
-        .zip(&expected)
-        .map(|((a, b), e)| ((a + b) * 0.5 - e).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        peak > 1e-3 && worst < 1e-4 * peak.max(1.0),
-        "mono sum off by {worst} (peak {peak})"
-    );
-    // The channels are decorrelated but still share most of the sound.
+    // The synth alone: the same model without an IR plays `MIX_LEVEL · synth`.
+    let (silent_l, silent_r) = at(&with_ir(&model, vec![0.0; ir.len()]), 30.0);
+    assert!(silent_l == silent_r, "without a room the output is mono");
+    let synth: Vec<f32> = silent_l.iter().map(|x| x / MIX_LEVEL).collect();
+    let ir48 = resample_ir(&ir, 16_000.0, RATE).unwrap();
+    let (body_ir, room_ir) = split_ir(&ir48, RATE);
+    let body = convolved(&synth, &body_ir);
+    let room = convolved(&synth, &room_ir);
+    let whole = convolved(&synth, &ir48);
+    let peak = synth.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+    assert!(peak > 1e-2, "the synth plays (peak {peak})");
+    let room_peak = room.iter().fold(0.0f32, |p, x| p.max(x.abs()));
+    assert!(room_peak > 0.05 * peak, "the room is audible ({room_peak})");
+    for percent in [0.0f32, 30.0, 50.0, 100.0] {
+        let (l, r) = at(&model, percent);
+        let w = percent / 100.0;
+        let worst = (0..input.len())
+            .map(|i| {
+                let want = MIX_LEVEL * (synth[i] + body[i] + 2.0 * w * room[i]);
+                ((l[i] + r[i]) * 0.5 - want).abs()
+            })
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst < 1e-4 * peak.max(1.0),
+            "{percent} %: mono mix off by {worst}"
+        );
+        if percent == 0.0 {
+            assert!(l == r, "without the room the body plays in the middle");
+        } else {
+            // The channels are decorrelated but still share most of the sound.
+            let tail = input.len() / 3..;
+            let corr = correlation(&l[tail.clone()], &r[tail]);
+            assert!(
+                corr < 0.999,
+                "{percent} %: the room is not dual-mono ({corr})"
+            );
+        }
+        if percent == 50.0 {
+            let trained = (0..input.len())
+                .map(|i| ((l[i] + r[i]) * 0.5 - MIX_LEVEL * (synth[i] + whole[i])).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                trained < 1e-4 * peak.max(1.0),
+                "50 % is the trained mix (off by {trained})"
+            );
+        }
+    }
+    // At 100 % the room is as wide as before the body was kept in the middle.
+    let (l, r) = at(&model, 100.0);
     let tail = input.len() / 3..;
     let corr = correlation(&l[tail.clone()], &r[tail]);
     assert!((0.1..0.9).contains(&corr), "left/right correlation {corr}");
