@@ -30,8 +30,9 @@ pub const MAX_LAG_FRAMES: isize = 10;
 /// Frames kept on each side of the loud part (0.1 s), as the trainer.
 pub const TRIM_MARGIN_FRAMES: usize = 25;
 
-/// The engine settings of a transfer: dry (no reverb, which would smear the pitch and the
-/// loudness envelope), no auto-adjust, and an octave shift chosen per clip.
+/// The engine settings of a transfer: no room (which would smear the pitch and the loudness
+/// envelope; the model's body still plays, see `timbre_engine::ir`), no auto-adjust, and an
+/// octave shift chosen per clip.
 pub fn transfer_params(octaves: i32) -> Params {
     Params {
         semitones: 12.0 * octaves as f32,
@@ -42,8 +43,8 @@ pub fn transfer_params(octaves: i32) -> Params {
 }
 
 /// The engine settings of a resynthesis: the model as trained. Training hears `dry + dry∗ir`;
-/// the engine mixes `dry·(1−w) + wet·w`, which at 50% is that sum 6 dB down, so +6 dB of
-/// output gain restores it.
+/// the engine plays that sum 6 dB down at 50% (`timbre_engine::voice::stereo_mix`), so +6 dB
+/// of output gain restores it.
 pub fn resynthesis_params() -> Params {
     Params {
         auto_adjust: false,
