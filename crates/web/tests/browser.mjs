@@ -182,6 +182,7 @@ async function runTests(page) {
   // 1. The bundled melody, rendered offline through the worklet with the Render button.
   await renderWithButton(page);
   results.melody = await measureLast(page);
+  await page.evaluate(() => (window.withRoom = window.tinyTimbre.last.output));
   log('melody', JSON.stringify(results.melody));
   // ... and the download is a WAV of the right shape.
   results.wav = await page.evaluate(async () => {
@@ -206,11 +207,22 @@ async function runTests(page) {
   await page.focus('#knob-semitones');
   for (let i = 0; i < 12; i++) await page.keyboard.press('ArrowLeft');
 
-  // 3. Reverb slider to 0 (Home key): the network's own sound, dry.
+  // 3. Reverb slider to 0 (Home key): the instrument without its room.
   await page.focus('#knob-reverb');
   await page.keyboard.press('Home');
   await renderWithButton(page);
   results.dry = await measureLast(page);
+  // What turning the room off changed: the RMS of the difference against the render with it,
+  // relative to that render's RMS (the same input and knobs otherwise).
+  results.dry.change_from_room = await page.evaluate(() => {
+    const [a, b] = [window.withRoom, window.tinyTimbre.last.output];
+    let diff = 0, sum = 0;
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      diff += (a[i] - b[i]) ** 2;
+      sum += a[i] * a[i];
+    }
+    return Math.sqrt(diff / sum);
+  });
 
   // 3b. The model picker: the second embedded model sounds different from the violin. The
   // timbre is compared as a long-term spectrum (third-octave bands, 100 Hz to 8 kHz, each as
