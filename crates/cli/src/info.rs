@@ -8,11 +8,12 @@ use timbre_model::{ModelFile, NormType};
 
 use timbre_catalog::{self as models, ModelSource, UserModel, DEFAULT_MODEL, MODELS_DIR_ENV};
 
-/// The `models` listing: embedded models (the default marked), then the user folder's models
-/// with their display names (or why they do not load).
+/// The `models` listing: the embedded instrument models (the default marked), the test
+/// fixtures on a line of their own (they load by name but are not instruments), then the user
+/// folder's models with their display names (or why they do not load).
 pub fn list_models(user_dir: Option<&Path>, user: &[UserModel]) -> String {
     let mut out = String::from("Embedded models:\n");
-    let embedded = models::embedded_models();
+    let embedded = models::instrument_models();
     let width = embedded
         .iter()
         .map(|(n, _)| n.len())
@@ -31,6 +32,11 @@ pub fn list_models(user_dir: Option<&Path>, user: &[UserModel]) -> String {
         };
         let _ = writeln!(out, "  {name:<width$}  {desc}{default}");
     }
+    let _ = writeln!(
+        out,
+        "Test fixtures (not instruments; they load by name): {}",
+        models::TEST_FIXTURES.join(", ")
+    );
     out.push('\n');
     match user_dir {
         Some(dir) => {
