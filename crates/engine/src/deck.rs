@@ -12,7 +12,7 @@ use crate::controls::{Shaped, TargetStats};
 use crate::manual::ManualControls;
 use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
-use crate::voice::{stereo_mix, Voice, Wet, MIX_LEVEL, STEREO_WIDTH, WARMUP_FRAMES};
+use crate::voice::{mix_sample, stereo_mix, Voice, Wet, WARMUP_FRAMES};
 
 /// What every voice on the deck plays for one frame: the shaped controls and the settings
 /// that scale them.
@@ -444,18 +444,18 @@ fn mix_reverbs(
         (Some(wet), None) | (None, Some(wet)) => stereo_mix(dry, amount, wet, left, right),
         (Some(a), Some(b)) => {
             for i in 0..dry.len() {
-                let room = 2.0 * amount[i];
-                let centre =
-                    MIX_LEVEL * (dry[i] + a.body[i] + b.body[i] + (a.mid[i] + b.mid[i]) * room);
-                let spread = MIX_LEVEL * (a.side[i] + b.side[i]) * room * STEREO_WIDTH;
-                left[i] = centre + spread;
-                right[i] = centre - spread;
+                (left[i], right[i]) = mix_sample(
+                    dry[i],
+                    a.body[i] + b.body[i],
+                    a.mid[i] + b.mid[i],
+                    a.side[i] + b.side[i],
+                    amount[i],
+                );
             }
         }
         (None, None) => {
             for i in 0..dry.len() {
-                left[i] = MIX_LEVEL * dry[i];
-                right[i] = left[i];
+                (left[i], right[i]) = mix_sample(dry[i], 0.0, 0.0, 0.0, amount[i]);
             }
         }
     }

@@ -338,12 +338,18 @@ pub const MIX_LEVEL: f32 = 0.5;
 /// `(left + right) / 2` is the mono mix.
 pub fn stereo_mix(dry: &[f32], amount: &[f32], wet: Wet<'_>, left: &mut [f32], right: &mut [f32]) {
     for i in 0..dry.len() {
-        let room = 2.0 * amount[i];
-        let centre = MIX_LEVEL * (dry[i] + wet.body[i] + wet.mid[i] * room);
-        let spread = MIX_LEVEL * wet.side[i] * room * STEREO_WIDTH;
-        left[i] = centre + spread;
-        right[i] = centre - spread;
+        (left[i], right[i]) = mix_sample(dry[i], wet.body[i], wet.mid[i], wet.side[i], amount[i]);
     }
+}
+
+/// One sample of [`stereo_mix`], `(left, right)`, from the dry synth, the body, the room's
+/// middle and side (each summed over the voices that play) and the reverb amount `w`.
+#[inline(always)]
+pub(crate) fn mix_sample(dry: f32, body: f32, mid: f32, side: f32, w: f32) -> (f32, f32) {
+    let room = 2.0 * w;
+    let centre = MIX_LEVEL * (dry + body + mid * room);
+    let spread = MIX_LEVEL * side * room * STEREO_WIDTH;
+    (centre + spread, centre - spread)
 }
 
 /// Blends `own` toward the values `other(i)` a fraction `t` of the way (see
