@@ -9,6 +9,7 @@
 //! allocation-free.
 
 use crate::controls::{Shaped, TargetStats};
+use crate::humanize::Drift;
 use crate::manual::ManualControls;
 use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
@@ -30,6 +31,8 @@ pub(crate) struct FrameControls<'a> {
     pub manual: Option<&'a ManualControls>,
     /// The morph amount toward model B at this frame (0..1).
     pub morph: f32,
+    /// How the synth's pitch and harmonic levels drift at this frame (Humanize).
+    pub drift: &'a Drift,
     /// Where in the chunk the frame takes effect, in samples.
     pub offset: usize,
 }
@@ -183,7 +186,7 @@ impl VoiceDeck {
             }
         }
         for voice in std::iter::once(&mut self.current).chain(self.fading.as_mut()) {
-            voice.retarget(frame.shaped.f0_hz, frame.ramp_samples);
+            voice.retarget(frame.shaped.f0_hz, frame.ramp_samples, frame.drift);
         }
         self.history.push(Voice::decoder_inputs(frame.shaped));
     }

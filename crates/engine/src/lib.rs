@@ -27,6 +27,7 @@ mod deck;
 pub mod error;
 pub mod factory;
 mod heard;
+pub mod humanize;
 pub mod ir;
 pub mod manual;
 mod morph;
@@ -56,6 +57,7 @@ pub use voice::Voice;
 use controls::ControlStage;
 use deck::{FrameControls, VoiceDeck};
 use heard::HeardNotes;
+use humanize::Humanizer;
 use output::OutputStage;
 use source::FrameSource;
 
@@ -133,6 +135,8 @@ pub struct Engine {
     source: FrameSource,
     /// Shift, autotune, auto-adjust, gate.
     controls: ControlStage,
+    /// The player's unsteadiness the synth adds (Humanize).
+    humanizer: Humanizer,
     /// The voice playing and the one fading out.
     deck: VoiceDeck,
     /// Gain, reverb mix, ceiling.
@@ -187,6 +191,7 @@ impl Engine {
             host_rate,
             max_block,
             controls: ControlStage::new(config.frame_rate() as f32),
+            humanizer: Humanizer::new(config.frame_rate() as f32),
             source: FrameSource::new(analyzer, host_rate, max_block),
             deck: VoiceDeck::new(
                 voice,
@@ -374,6 +379,7 @@ impl Engine {
     fn clear_sound(&mut self) {
         self.source.clear();
         self.controls.reset();
+        self.humanizer.reset();
         self.deck.clear();
         self.samples_done = 0;
         self.silent_samples = 0;
@@ -546,6 +552,7 @@ impl Engine {
             let morph = self.output.morph(len)[frame_pos.min(len.saturating_sub(1))];
             let target = self.deck.target(morph, frame_pos);
             let shaped = self.controls.shape(&frame, &self.params, target.as_ref());
+            let drift = self.humanizer.step(self.params.humanize_percent / 100.0);
             self.deck.on_frame(FrameControls {
                 shaped: &shaped,
                 harmonic_gain_db: self.params.harmonic_gain_db,
@@ -553,6 +560,7 @@ impl Engine {
                 ramp_samples,
                 manual: self.manual_on.then_some(&*self.manual),
                 morph,
+                drift,
                 offset: frame_pos,
             });
             if listening {

@@ -95,6 +95,10 @@ macro_rules! engine_knobs {
             /// without it (its body still plays), 100 % twice as loud (see
             /// [`crate::voice::stereo_mix`]).
             REVERB: reverb_percent (Float) = "reverb", "Reverb", "%", 0.0..=100.0, 30.0;
+            /// How much the synth's pitch and each harmonic's level wander, slowly and at
+            /// random, as a player's do, in percent: 100 % is 20 cents and 6 dB RMS (see
+            /// [`crate::humanize`]); 0 % plays the decoder's output as it is.
+            HUMANIZE: humanize_percent (Float) = "humanize", "Humanize", "%", 0.0..=100.0, 0.0;
             /// Morph from model A (0) to model B (1; shown in percent): between them the synth
             /// plays the power blend of the two timbres at the level interpolated in dB, and
             /// the reverb the blend of the two rooms. Without a model B it does nothing.

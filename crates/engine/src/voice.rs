@@ -16,6 +16,7 @@ use timbre_model::{apply_body, normalize_harmonics, scale_f0, scale_loudness, De
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
+use crate::humanize::Drift;
 use crate::ir::{resample_ir, split_ir};
 use crate::manual::ManualControls;
 use crate::params::db_to_gain;
@@ -196,7 +197,7 @@ impl Voice {
         manual: Option<&ManualControls>,
     ) {
         self.decode(shaped, harmonic_gain_db, noise_gain_db, manual);
-        self.retarget(shaped.f0_hz, ramp_samples);
+        self.retarget(shaped.f0_hz, ramp_samples, &Drift::NONE);
     }
 
     /// Runs the decoder on one frame and computes the synth's targets (per-harmonic
@@ -264,11 +265,15 @@ impl Voice {
         });
     }
 
-    /// Hands the targets of the last [`Voice::decode`] (and blends) to the synth: the
-    /// harmonics glide to `f0_hz` and their amplitudes over `ramp_samples`.
-    pub fn retarget(&mut self, f0_hz: f32, ramp_samples: u32) {
+    /// Hands the targets of the last [`Voice::decode`] (and blends) to the synth, moved by
+    /// `drift` (see [`crate::humanize`]): the harmonics glide to `f0_hz` and their amplitudes
+    /// over `ramp_samples`.
+    pub fn retarget(&mut self, f0_hz: f32, ramp_samples: u32, drift: &Drift) {
+        for (a, g) in self.amplitudes.iter_mut().zip(&drift.harmonic_gains) {
+            *a *= g;
+        }
         self.harmonics
-            .set_target(f0_hz, &self.amplitudes, ramp_samples);
+            .set_target(f0_hz * drift.pitch_ratio, &self.amplitudes, ramp_samples);
         self.noise.set_magnitudes(&self.magnitudes);
     }
 

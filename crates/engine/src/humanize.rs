@@ -1,0 +1,185 @@
+//! Humanize: the slow, random unsteadiness of a player, added to what the synth plays.
+//!
+//! A bow or a breath never holds a note perfectly still: the pitch wanders by a few cents and
+//! each partial's level moves as the bow pressure, the embouchure and the body's resonances
+//! shift. The synth, fed a steady input, plays perfectly static partials, which an independent
+//! listener hears as a synthesizer ("Siren", "Beep", "Harmonic"). [`Humanizer`] makes one
+//! smooth random curve for the pitch and one per harmonic for its level: uniform noise drawn
+//! once per frame through a one-pole low-pass at [`BANDWIDTH_HZ`], scaled to unit RMS. At
+//! 100 % the pitch wanders by [`PITCH_CENTS`] and each harmonic's level by [`LEVEL_DB`] (RMS);
+//! the knob scales both. The decoder hears the input as it is; only the synth's targets move.
+//!
+//! The curves come from a fixed seed and advance one step per frame whatever the knob says,
+//! so a render is the same every time and the knob only scales them. Allocation-free.
+
+use timbre_dsp::harmonic::MAX_HARMONICS;
+use timbre_dsp::rng::NoiseRng;
+
+/// Bandwidth of the drift, in Hz: slow, like a player's (faster drift, tried at 15 and 30 Hz,
+/// is heard as roughness and the listener liked it less).
+pub const BANDWIDTH_HZ: f32 = 3.0;
+/// RMS pitch drift at 100 %, in cents.
+pub const PITCH_CENTS: f32 = 20.0;
+/// RMS level drift of each harmonic at 100 %, in dB.
+pub const LEVEL_DB: f32 = 6.0;
+/// The seed of the curves.
+const SEED: u32 = 0x4855_4D41;
+
+/// What the synth plays differently in one frame.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drift {
+    /// Factor on the synth's f0.
+    pub pitch_ratio: f32,
+    /// Factor on each harmonic's amplitude (harmonic 1 first).
+    pub harmonic_gains: [f32; MAX_HARMONICS],
+}
+
+impl Drift {
+    /// No drift: every factor 1.
+    pub const NONE: Self = Self {
+        pitch_ratio: 1.0,
+        harmonic_gains: [1.0; MAX_HARMONICS],
+    };
+}
+
+/// The drift curves (see the module docs).
+pub struct Humanizer {
+    /// Source of the curves.
+    rng: NoiseRng,
+    /// Low-pass coefficient per frame.
+    pole: f32,
+    /// Scales the low-passed noise to unit RMS.
+    unit: f32,
+    /// The pitch curve (unscaled).
+    pitch: f32,
+    /// The level curves (unscaled), one per harmonic.
+    levels: [f32; MAX_HARMONICS],
+    /// This frame's drift.
+    drift: Drift,
+}
+
+impl Humanizer {
+    /// Curves for frames arriving at `frame_rate_hz`, starting still.
+    pub fn new(frame_rate_hz: f32) -> Self {
+        let pole = (-2.0 * std::f32::consts::PI * BANDWIDTH_HZ / frame_rate_hz).exp();
+        // y = p·y + (1 − p)·x with x uniform in [−1, 1) (variance 1/3) has variance
+        // (1 − p)² / (3·(1 − p²)).
+        let unit = (3.0 * (1.0 - pole * pole)).sqrt() / (1.0 - pole);
+        Self {
+            rng: NoiseRng::new(SEED),
+            pole,
+            unit,
+            pitch: 0.0,
+            levels: [0.0; MAX_HARMONICS],
+            drift: Drift::NONE,
+        }
+    }
+
+    /// Starts the curves again from the seed (a fresh stream sounds like a fresh instance).
+    pub fn reset(&mut self) {
+        self.rng = NoiseRng::new(SEED);
+        self.pitch = 0.0;
+        self.levels = [0.0; MAX_HARMONICS];
+        self.drift = Drift::NONE;
+    }
+
+    /// Advances the curves by one frame and returns the drift at `amount` (0..1; 0 is none).
+    pub fn step(&mut self, amount: f32) -> &Drift {
+        let (p, rng) = (self.pole, &mut self.rng);
+        let mut next = |y: &mut f32| *y = p * *y + (1.0 - p) * rng.next_bipolar();
+        next(&mut self.pitch);
+        self.levels.iter_mut().for_each(next);
+        let amount = amount.clamp(0.0, 1.0);
+        if amount == 0.0 {
+            self.drift = Drift::NONE;
+        } else {
+            let scale = amount * self.unit;
+            let cents = PITCH_CENTS * scale * self.pitch;
+            self.drift.pitch_ratio = (cents / 1200.0).exp2();
+            let db_per_unit = LEVEL_DB * scale / 20.0;
+            for (gain, &level) in self.drift.harmonic_gains.iter_mut().zip(&self.levels) {
+                *gain = 10f32.powf(db_per_unit * level);
+            }
+        }
+        &self.drift
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rms(x: &[f32]) -> f32 {
+        (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
+    }
+
+    /// Collects `frames` frames of pitch drift (cents) and first-harmonic drift (dB).
+    fn curves(h: &mut Humanizer, amount: f32, frames: usize) -> (Vec<f32>, Vec<f32>) {
+        (0..frames)
+            .map(|_| {
+                let d = h.step(amount);
+                (
+                    1200.0 * d.pitch_ratio.log2(),
+                    20.0 * d.harmonic_gains[0].log10(),
+                )
+            })
+            .unzip()
+    }
+
+    #[test]
+    fn the_drift_has_the_stated_size_and_bandwidth() {
+        let mut h = Humanizer::new(250.0);
+        // 400 s of frames: the RMS of a 3 Hz process settles within a few percent.
+        let (cents, db) = curves(&mut h, 0.5, 100_000);
+        assert!(
+            (rms(&cents) / (0.5 * PITCH_CENTS) - 1.0).abs() < 0.1,
+            "{}",
+            rms(&cents)
+        );
+        assert!(
+            (rms(&db) / (0.5 * LEVEL_DB) - 1.0).abs() < 0.1,
+            "{}",
+            rms(&db)
+        );
+        // Slow: a frame-to-frame step is a small part of the swing (white noise would step
+        // by √2 of its RMS; a 3 Hz one-pole at 250 frames/s by about 0.38 of it).
+        let steps: Vec<f32> = cents.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            rms(&steps) < 0.5 * rms(&cents),
+            "{}",
+            rms(&steps) / rms(&cents)
+        );
+    }
+
+    #[test]
+    fn harmonics_drift_independently() {
+        let mut h = Humanizer::new(250.0);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..50_000 {
+            let d = h.step(1.0);
+            a.push(d.harmonic_gains[0].ln());
+            b.push(d.harmonic_gains[7].ln());
+        }
+        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        let corr = dot / (a.len() as f32 * rms(&a) * rms(&b));
+        assert!(corr.abs() < 0.1, "{corr}");
+    }
+
+    #[test]
+    fn zero_is_still_and_a_reset_repeats_the_curves() {
+        let mut h = Humanizer::new(250.0);
+        for _ in 0..100 {
+            assert_eq!(h.step(0.0), &Drift::NONE);
+        }
+        h.reset();
+        let first = curves(&mut h, 1.0, 500);
+        h.reset();
+        assert_eq!(curves(&mut h, 1.0, 500), first);
+        // The knob scales the same curves: half the amount, half the cents.
+        h.reset();
+        let (half, _) = curves(&mut h, 0.5, 500);
+        for (x, y) in half.iter().zip(&first.0) {
+            assert!((2.0 * x - y).abs() < 1e-3, "{x} {y}");
+        }
+    }
+}
