@@ -494,7 +494,15 @@ fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
     write_wav(&input, &melody_channels(44_100, 0.75, 1), 44_100, false);
     let path = |name: &str| dir.join(name);
     // The same settings for every render (each model recommends its own).
-    let same = ["--auto-adjust", "--reverb", "40", "--noise-gain", "0"];
+    let same = [
+        "--auto-adjust",
+        "--reverb",
+        "40",
+        "--noise-gain",
+        "0",
+        "--humanize",
+        "30",
+    ];
     let alone = |model: &str, out: &str| {
         render(
             &dir,

@@ -7,7 +7,9 @@
 //! smooth random curve for the pitch and one per harmonic for its level: uniform noise drawn
 //! once per frame through a one-pole low-pass at [`BANDWIDTH_HZ`], scaled to unit RMS. At
 //! 100 % the pitch wanders by [`PITCH_CENTS`] and each harmonic's level by [`LEVEL_DB`] (RMS);
-//! the knob scales both. The decoder hears the input as it is; only the synth's targets move.
+//! the knob scales both. The decoder hears the input as it is; only the synth's targets move,
+//! and the harmonics keep their total power ([`crate::Voice::retarget`]): the timbre moves, the
+//! level does not.
 //!
 //! The curves come from a fixed seed and advance one step per frame whatever the knob says,
 //! so a render is the same every time and the knob only scales them. Allocation-free.

@@ -267,10 +267,19 @@ impl Voice {
 
     /// Hands the targets of the last [`Voice::decode`] (and blends) to the synth, moved by
     /// `drift` (see [`crate::humanize`]): the harmonics glide to `f0_hz` and their amplitudes
-    /// over `ramp_samples`.
+    /// over `ramp_samples`. The drift reshapes the harmonics but keeps their total power, so
+    /// it moves the timbre and not the level. Allocation-free.
     pub fn retarget(&mut self, f0_hz: f32, ramp_samples: u32, drift: &Drift) {
-        for (a, g) in self.amplitudes.iter_mut().zip(&drift.harmonic_gains) {
-            *a *= g;
+        if drift != &Drift::NONE {
+            let before: f32 = self.amplitudes.iter().map(|a| a * a).sum();
+            for (a, g) in self.amplitudes.iter_mut().zip(&drift.harmonic_gains) {
+                *a *= g;
+            }
+            let after: f32 = self.amplitudes.iter().map(|a| a * a).sum();
+            if after > 0.0 {
+                let keep = (before / after).sqrt();
+                self.amplitudes.iter_mut().for_each(|a| *a *= keep);
+            }
         }
         self.harmonics
             .set_target(f0_hz * drift.pitch_ratio, &self.amplitudes, ramp_samples);

@@ -1,7 +1,7 @@
 //! The Humanize knob, measured on the output with a pitch tracker we did not write
 //! (`pitch-detection`'s McLeod) and a DFT at each harmonic: a steady note wanders by the stated
-//! amount in pitch and in each harmonic's level, slowly; at 0 % it stays still; a render
-//! repeats exactly.
+//! amount in pitch and in each harmonic's level, slowly, while the total level holds; at 0 % it
+//! stays still; a render repeats exactly.
 
 mod common;
 
@@ -123,16 +123,42 @@ fn a_steady_note_wanders_by_the_stated_amount_and_stays_still_at_zero() {
     let steps: Vec<f32> = cents_wandering.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(rms_about_mean(&steps) < 0.4 * measured);
 
-    // Each harmonic's level wanders by about the stated amount (the output level, and so the
-    // first harmonics' levels, also follow the input's steady loudness).
-    let expected_db = 0.5 * LEVEL_DB;
-    for k in 1..=4 {
-        let still_db = rms_about_mean(&harmonic_db(&still, k));
-        let drift_db = rms_about_mean(&harmonic_db(&wandering, k));
-        assert!(still_db < 0.3, "harmonic {k} at 0 %: {still_db:.2} dB");
+    // The timbre moves, not the level: the harmonics keep their total power.
+    let level = |x: &[f32]| -> Vec<f32> {
+        windows(x)
+            .map(|w| 10.0 * (w.iter().map(|v| v * v).sum::<f32>() + 1e-20).log10())
+            .collect()
+    };
+    let level_still = rms_about_mean(&level(&still));
+    let level_wandering = rms_about_mean(&level(&wandering));
+
+    assert!(
+        level_still < 0.05 && level_wandering < 0.1,
+        "{level_wandering} dB"
+    );
+
+    // Each harmonic's level wanders on its own: the level of harmonic k against harmonic k + 1
+    // drifts by √2 times the stated amount (the total-power correction cancels in the ratio).
+    let expected_db = std::f32::consts::SQRT_2 * 0.5 * LEVEL_DB;
+    let levels = |x: &[f32]| (1..=5).map(|k| harmonic_db(x, k)).collect::<Vec<_>>();
+    let (still_db, wandering_db) = (levels(&still), levels(&wandering));
+    for k in 0..4 {
+        let ratio = |h: &[Vec<f32>]| -> Vec<f32> {
+            h[k].iter().zip(&h[k + 1]).map(|(a, b)| a - b).collect()
+        };
+        let still_ratio = rms_about_mean(&ratio(&still_db));
+        let drift = rms_about_mean(&ratio(&wandering_db));
         assert!(
-            (0.6 * expected_db..1.4 * expected_db).contains(&drift_db),
-            "harmonic {k}: {drift_db:.2} dB RMS, expected {expected_db}"
+            still_ratio < 0.3,
+            "harmonics {}/{} at 0 %: {still_ratio:.2} dB",
+            k + 1,
+            k + 2
+        );
+        assert!(
+            (0.7 * expected_db..1.3 * expected_db).contains(&drift),
+            "harmonics {}/{}: {drift:.2} dB RMS, expected {expected_db:.2}",
+            k + 1,
+            k + 2
         );
     }
 }
