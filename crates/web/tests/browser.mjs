@@ -162,13 +162,16 @@ function knobValues(page) {
 
 /**
  * Picks model `index` in the picker and records the knobs it set (its recommended settings);
- * then, so that models are compared alike, turns auto-adjust off and the reverb to 0 (Home).
+ * then, so that models are compared alike, turns auto-adjust off and the reverb and Humanize
+ * to 0 (Home).
  */
 async function pickModelDry(page, index) {
   await page.selectOption('#model', String(index));
   const knobs = await knobValues(page);
   await page.uncheck('#knob-auto_adjust');
   await page.focus('#knob-reverb');
+  await page.keyboard.press('Home');
+  await page.focus('#knob-humanize');
   await page.keyboard.press('Home');
   return knobs;
 }
