@@ -44,6 +44,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
         controls: vec![
             Control::F(&e.harmonic_gain_db, false),
             Control::F(&e.noise_gain_db, false),
+            Control::F(&e.humanize_percent, false),
             Control::F(&e.morph, false),
         ],
     });
