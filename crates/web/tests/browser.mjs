@@ -179,8 +179,11 @@ async function pickModelDry(page, index) {
 async function runTests(page) {
   // 0. A fresh page starts from the default model's recommended settings, as the plugin does.
   results.start_knobs = await knobValues(page);
-  // A person who wants the melody's own octave turns auto-adjust off.
+  // A person who wants the melody's own octave turns auto-adjust off, and Humanize off so that
+  // the renders below can be compared sample by sample (pickModelDry keeps it there).
   await page.uncheck('#knob-auto_adjust');
+  await page.focus('#knob-humanize');
+  await page.keyboard.press('Home');
 
   // 1. The bundled melody, rendered offline through the worklet with the Render button.
   await renderWithButton(page);
