@@ -93,19 +93,15 @@ enum Knob {
     Swept,
 }
 
-/// The engine's figures playing `model`, morphed toward `morph_to` when given (both decoders
-/// and the blend run on every frame): halfway, or swept by `knob`.
+/// The engine's figures playing `model` with `params`, morphed toward `morph_to` when given
+/// (both decoders and the blend run on every frame): halfway, or swept by `knob`.
 fn engine_figures(
     model: &ModelFile,
     morph_to: Option<&ModelFile>,
     knob: Knob,
-    lowest_note_hz: f32,
+    mut params: Params,
 ) -> EngineFigures {
     let (mut engine, mut factory) = Engine::prepare(model, RATE, BLOCK).expect("engine");
-    let mut params = Params {
-        lowest_note_hz,
-        ..Params::default()
-    };
     if let Some(b) = morph_to {
         let voice = factory.build(b).expect("model B");
         assert!(factory.send_morph(voice).is_ok(), "fresh ring");
@@ -208,23 +204,13 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         put(&format!("decoder_rtf_f32{suffix}"), audio_seconds / f32_s);
         put(&format!("decoder_rtf_int8{suffix}"), audio_seconds / int8_s);
     }
-    let engine = engine_figures(
-        &bench_model(8),
-        None,
-        Knob::Held,
-        Params::default().lowest_note_hz,
-    );
+    let engine = engine_figures(&bench_model(8), None, Knob::Held, Params::default());
     println!(
         "engine at 48 kHz, 128-sample blocks, 60 harmonics, 65 bands, 1 s reverb: {:.0}x real-time; worst block {:.2}x the median (99th percentile {:.2}x)",
         engine.rtf, engine.max_over_median, engine.p99_over_median
     );
     // The saxophone ships a 16-channel decoder: the same engine with it.
-    let engine16 = engine_figures(
-        &bench_model(16),
-        None,
-        Knob::Held,
-        Params::default().lowest_note_hz,
-    );
+    let engine16 = engine_figures(&bench_model(16), None, Knob::Held, Params::default());
     println!(
         "engine with a 16-channel decoder: {:.0}x real-time ({:.2}x the 8-channel engine's time)",
         engine16.rtf,
@@ -237,7 +223,7 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         n_harmonics: 100,
         ..Architecture::default()
     });
-    let engine32 = engine_figures(&cello, None, Knob::Held, Params::default().lowest_note_hz);
+    let engine32 = engine_figures(&cello, None, Knob::Held, Params::default());
     println!(
         "engine with a 32-channel decoder and 100 harmonics (the cello's): {:.0}x real-time ({:.2}x the 8-channel engine's time)",
         engine32.rtf,
@@ -262,7 +248,7 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
             &bench_model(8),
             Some(&bench_model(16)),
             knob,
-            Params::default().lowest_note_hz,
+            Params::default(),
         );
         println!(
             "{what}: {:.0}x real-time ({:.2}x the plain engine's time); worst block {:.2}x the median",
@@ -273,7 +259,11 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         put(key, morph.rtf);
     }
     // The shortest window: tracked undecimated (see `timbre_dsp::analysis`).
-    let short = engine_figures(&bench_model(8), None, Knob::Held, 160.0);
+    let lowest_160 = Params {
+        lowest_note_hz: 160.0,
+        ..Params::default()
+    };
+    let short = engine_figures(&bench_model(8), None, Knob::Held, lowest_160);
     println!(
         "engine with the lowest note at 160 Hz: {:.0}x real-time ({:.2}x the default's time); latency {:.2} ms",
         short.rtf,
@@ -282,6 +272,18 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
     );
     put("engine_rtf_48k_lowest_160", short.rtf);
     put("latency_ms_48k_lowest_160", short.latency_ms);
+    // Humanize at 100 % (its drift is worked out once per frame).
+    let humanized = Params {
+        humanize_percent: 100.0,
+        ..Params::default()
+    };
+    let human = engine_figures(&bench_model(8), None, Knob::Held, humanized);
+    println!(
+        "engine with Humanize at 100 %: {:.0}x real-time ({:.2}x the default's time)",
+        human.rtf,
+        engine.rtf / human.rtf
+    );
+    put("engine_rtf_48k_humanize", human.rtf);
     println!("latency at 48 kHz: {:.2} ms", engine.latency_ms);
     put("engine_rtf_48k", engine.rtf);
     put("engine_block_max_over_median", engine.max_over_median);
