@@ -178,6 +178,20 @@ pub fn map_loudness(
     target_quantiles[N_QUANTILES - 1] + (x - input_quantiles[N_QUANTILES - 1])
 }
 
+/// The quantile whose level [`match_level`] matches: the 80th percentile (index 8 of 0 %, 10 %,
+/// ..., 100 %), the loud part of a line.
+pub const LOUD_QUANTILE: usize = 8;
+
+/// Shifts `loudness_db` by the dB that bring the input's loud part (its [`LOUD_QUANTILE`]) onto
+/// the target's: the level moves, the line's dynamics stay as played.
+pub fn match_level(
+    loudness_db: f32,
+    input_quantiles: &[f32; N_QUANTILES],
+    target_quantiles: &[f32; N_QUANTILES],
+) -> f32 {
+    loudness_db + target_quantiles[LOUD_QUANTILE] - input_quantiles[LOUD_QUANTILE]
+}
+
 /// Pulls `midi` toward the nearest semitone by `amount` (0: raw, 1: fully snapped).
 pub fn autotune(midi: f32, amount: f32) -> f32 {
     midi + amount.clamp(0.0, 1.0) * (midi.round() - midi)
@@ -286,7 +300,11 @@ impl ControlStage {
                 shift += 12.0 * best_octave_shift(mean + shift, target.pitch_mean_midi) as f32;
             }
             if let Some(q) = self.stats.loudness_quantiles() {
-                loudness = map_loudness(loudness, &q, &target.loudness_quantiles);
+                loudness = if params.match_dynamics {
+                    map_loudness(loudness, &q, &target.loudness_quantiles)
+                } else {
+                    match_level(loudness, &q, &target.loudness_quantiles)
+                };
             }
         }
         loudness = (loudness + params.loudness_db).max(LOUDNESS_FLOOR_DB);
@@ -409,6 +427,57 @@ mod tests {
         assert_eq!(last.gate_gain, 0.0);
         assert!(!last.voiced);
         assert!((last.f0_hz - 330.0).abs() < 1e-2, "held f0 {}", last.f0_hz);
+    }
+
+    /// Auto-adjust without Match dynamics moves the level only: every frame is shifted by the
+    /// same dB, the input's 80th percentile onto the model's; with it, the input's spread is
+    /// reshaped onto the model's.
+    #[test]
+    fn without_match_dynamics_auto_adjust_shifts_the_level_and_keeps_the_dynamics() {
+        // A model whose loud part sits at −10 dB and whose range spans 40 dB.
+        let target = TargetStats {
+            pitch_mean_midi: 57.0,
+            loudness_quantiles: core::array::from_fn(|i| -50.0 + 4.0 * i as f32),
+        };
+        // A line swinging between −45 and −35 dB (10 dB of dynamics).
+        let level = |k: usize| -40.0 + 5.0 * (k as f32 * 0.05).sin();
+        let frame = |k: usize| Frame {
+            f0_hz: 220.0,
+            confidence: 0.95,
+            loudness_db: level(k),
+        };
+        let run = |match_dynamics: bool| {
+            let params = crate::Params {
+                auto_adjust: true,
+                match_dynamics,
+                ..crate::Params::default()
+            };
+            let mut stage = ControlStage::new(250.0);
+            (0..3_000)
+                .map(|k| stage.shape(&frame(k), &params, Some(&target)).loudness_db - level(k))
+                .skip(2_500)
+                .collect::<Vec<f32>>()
+        };
+        let shifts = run(false);
+        let (lo, hi) = shifts
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+        // (The running percentile is read off a histogram of HIST_DB_PER_BIN bins and follows
+        // the sliding 10 s history, so it may step by a bin.)
+        assert!(
+            hi - lo <= HIST_DB_PER_BIN + 1e-3,
+            "the shift varies by {} dB",
+            hi - lo
+        );
+        // The input's 80th percentile is about −36 dB (5·sin 0.94 ≈ 4 dB over −40), the
+        // model's −18 dB: a shift of about +18 dB.
+        assert!((lo - 18.0).abs() < 1.5, "shift {lo} dB");
+        // Matching the dynamics stretches the 10 dB swing over the model's 40 dB: the shift
+        // varies by tens of dB.
+        let reshaped = run(true);
+        let spread = reshaped.iter().cloned().fold(f32::MIN, f32::max)
+            - reshaped.iter().cloned().fold(f32::MAX, f32::min);
+        assert!(spread > 10.0, "{spread}");
     }
 
     /// A sung consonant or breath (loud, unvoiced) after a note: the instrument holds the

@@ -85,6 +85,11 @@ macro_rules! engine_knobs {
             /// Auto-adjust on (1) or off (0): octave and loudness mapped onto the model's
             /// training range.
             AUTO_ADJUST: auto_adjust (Switch) = "auto_adjust", "Auto-adjust", "", 0.0..=1.0, 0.0;
+            /// With auto-adjust: on (1), the input's loudness distribution is mapped onto the
+            /// model's (quiet and loud parts alike, reshaping the dynamics); off (0), only the
+            /// level moves, the input's loud part onto the model's (see
+            /// [`crate::controls::match_level`]), and the dynamics stay as played.
+            MATCH_DYNAMICS: match_dynamics (Switch) = "match_dynamics", "Match dynamics", "", 0.0..=1.0, 1.0;
             /// How far the pitch is pulled to the nearest semitone, in percent (0: raw pitch).
             AUTOTUNE: autotune_percent (Float) = "autotune", "Autotune", "%", 0.0..=100.0, 0.0;
             /// Gain of the harmonic part, in dB.

@@ -29,6 +29,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
             Control::F(&e.gate, false),
             Control::I(&e.lowest_note_hz, false),
             Control::B(&e.auto_adjust),
+            Control::B(&e.match_dynamics),
         ],
     });
     groups.push(Group {
