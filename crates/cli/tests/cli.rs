@@ -496,6 +496,7 @@ fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
     // The same settings for every render (each model recommends its own).
     let same = [
         "--auto-adjust",
+        "--match-dynamics",
         "--reverb",
         "40",
         "--noise-gain",
