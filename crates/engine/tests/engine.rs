@@ -156,15 +156,7 @@ fn render_raw(model: &timbre_model::ModelFile, input: &[f32]) -> (Vec<f32>, f64)
     let (mut engine, _factory) = Engine::prepare(model, RATE, 256).unwrap();
     engine.set_params(&no_reverb());
     engine.reset();
-    let mut left = vec![0.0f32; input.len()];
-    let mut right = vec![0.0f32; input.len()];
-    for ((i, l), r) in input
-        .chunks(256)
-        .zip(left.chunks_mut(256))
-        .zip(right.chunks_mut(256))
-    {
-        engine.process(&[i], l, r);
-    }
+    let (left, _) = process_blocks(&mut engine, input, 256);
     (left, engine.latency_samples() as f64)
 }
 

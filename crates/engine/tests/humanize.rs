@@ -32,15 +32,7 @@ fn render(humanize: f32) -> Vec<f32> {
     engine.set_params(&params);
     engine.reset();
     let input = sawtooth(RATE, 8.0, |_| F0 as f64, |_| 0.5);
-    let mut left = vec![0.0; input.len()];
-    let mut right = vec![0.0; input.len()];
-    for ((i, l), r) in input
-        .chunks(512)
-        .zip(left.chunks_mut(512))
-        .zip(right.chunks_mut(512))
-    {
-        engine.process(&[i], l, r);
-    }
+    let (left, right) = process_blocks(&mut engine, &input, 512);
     left.iter()
         .zip(&right)
         .map(|(l, r)| 0.5 * (l + r))

@@ -7,7 +7,7 @@ mod common;
 
 use std::f64::consts::TAU;
 
-use common::{sawtooth, wired_model};
+use common::{process_blocks, sawtooth, wired_model};
 
 use timbre_engine::{Engine, Params};
 
@@ -23,15 +23,7 @@ fn render(input: &[f32], lowest: f32) -> (Vec<f32>, f64) {
         ..Params::default()
     });
     engine.reset();
-    let mut left = vec![0.0f32; input.len()];
-    let mut right = vec![0.0f32; input.len()];
-    for ((i, l), r) in input
-        .chunks(128)
-        .zip(left.chunks_mut(128))
-        .zip(right.chunks_mut(128))
-    {
-        engine.process(&[i], l, r);
-    }
+    let (left, _) = process_blocks(&mut engine, input, 128);
     (left, engine.latency_samples() as f64)
 }
 

@@ -14,20 +14,6 @@ use timbre_model::testing::random_model;
 use timbre_model::weights::Weights;
 use timbre_model::{Architecture, ModelFile};
 
-/// Renders `input` (mono) through a fresh engine in blocks of `block`, returning (L, R).
-fn run(engine: &mut Engine, input: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut left = vec![0.0; input.len()];
-    let mut right = vec![0.0; input.len()];
-    for ((i, l), r) in input
-        .chunks(block)
-        .zip(left.chunks_mut(block))
-        .zip(right.chunks_mut(block))
-    {
-        engine.process(&[i], l, r);
-    }
-    (left, right)
-}
-
 /// A model with a learned-like reverb IR (random weights, decaying noise IR).
 fn model_with_reverb() -> ModelFile {
     random_model(&Architecture::default(), 11)
@@ -70,7 +56,8 @@ fn a_phrase_after_a_pause_renders_as_in_a_fresh_instance() {
     alone.extend_from_slice(&second);
     alone.extend(std::iter::repeat_n(0.0, RATE as usize));
     let model = model_with_reverb();
-    let (fresh_l, fresh_r) = run(&mut engine_with(&model, RATE, &params, 512), &alone, 512);
+    let (fresh_l, fresh_r) =
+        process_blocks(&mut engine_with(&model, RATE, &params, 512), &alone, 512);
     // The same phrase after another one and a 4 s pause, in other blocks: a second bounce
     // of a session, where the plugin played on between the two.
     let pause = (4.0 * RATE) as usize;
@@ -107,7 +94,7 @@ fn a_phrase_after_a_pause_renders_as_in_a_fresh_instance() {
     // Silence before the phrase is skipped: nothing sounds before it.
     assert!(l[start - 100..start].iter().all(|&x| x == 0.0));
     assert!(!engine.is_resting(), "still inside the reverb's tail");
-    run(&mut engine, &vec![0.0; 3 * RATE as usize], 512);
+    process_blocks(&mut engine, &vec![0.0; 3 * RATE as usize], 512);
     assert!(engine.is_resting(), "rests again after the phrase's tail");
 }
 
@@ -116,9 +103,9 @@ fn a_reset_restarts_exactly_like_a_fresh_engine() {
     let params = Params::default();
     let input = phrase(RATE, 60.0);
     let mut engine = engine_with(&model_with_reverb(), RATE, &params, 512);
-    let (a, _) = run(&mut engine, &input, 512);
+    let (a, _) = process_blocks(&mut engine, &input, 512);
     engine.reset();
-    let (b, _) = run(&mut engine, &input, 100);
+    let (b, _) = process_blocks(&mut engine, &input, 100);
     assert!(a == b, "a reset engine renders differently");
 }
 
@@ -145,7 +132,7 @@ fn every_rate_from_1_khz_to_1_2_mhz_plays_the_input_pitch() {
         let mut engine = engine_at(rate, &params, 4096);
         let latency = engine.latency_samples() as usize;
         let input = sawtooth(rate, 1.5, |_| 220.0, |_| 0.5);
-        let (out, _) = run(&mut engine, &input, 4096);
+        let (out, _) = process_blocks(&mut engine, &input, 4096);
         assert!(out.iter().all(|x| x.is_finite()), "{rate} Hz");
         let ms = latency as f64 / rate * 1e3;
         assert!(ms > 1.0 && ms < 60.0, "{rate} Hz: latency {ms:.1} ms");
@@ -209,7 +196,7 @@ fn the_reverb_knob_sets_the_room_and_the_body_always_plays() {
             reverb_percent: percent,
             ..Params::default()
         };
-        run(&mut engine_with(model, RATE, &params, 512), &input, 512)
+        process_blocks(&mut engine_with(model, RATE, &params, 512), &input, 512)
     };
     // The synth alone: the same model without an IR plays `MIX_LEVEL · synth`.
     let (silent_l, silent_r) = at(&with_ir(&model, vec![0.0; ir.len()]), 30.0);

@@ -5,6 +5,7 @@
 use std::f64::consts::PI;
 
 use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Frame};
+use timbre_engine::Engine;
 use timbre_model::testing::WiredHarmonics;
 use timbre_model::ModelFile;
 
@@ -46,4 +47,18 @@ pub fn wired_model(fundamental_only: bool) -> ModelFile {
         WiredHarmonics::Slope
     };
     timbre_model::testing::wired_model("wired test model", harmonics)
+}
+
+/// Renders mono `input` through `engine` in blocks of `block` samples; returns (left, right).
+pub fn process_blocks(engine: &mut Engine, input: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
+    let mut left = vec![0.0f32; input.len()];
+    let mut right = vec![0.0f32; input.len()];
+    for ((i, l), r) in input
+        .chunks(block)
+        .zip(left.chunks_mut(block))
+        .zip(right.chunks_mut(block))
+    {
+        engine.process(&[i], l, r);
+    }
+    (left, right)
 }
