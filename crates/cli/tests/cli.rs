@@ -503,6 +503,8 @@ fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
         "0",
         "--humanize",
         "30",
+        "--humanize-spread",
+        "0",
     ];
     let alone = |model: &str, out: &str| {
         render(

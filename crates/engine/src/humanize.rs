@@ -7,7 +7,11 @@
 //! smooth random curve for the pitch and one per harmonic for its level: uniform noise drawn
 //! once per frame through a one-pole low-pass at [`BANDWIDTH_HZ`], scaled to unit RMS. At
 //! 100 % the pitch wanders by [`PITCH_CENTS`] and each harmonic's level by [`LEVEL_DB`] (RMS);
-//! the knob scales both. The decoder hears the input as it is; only the synth's targets move,
+//! the knob scales both. **Spread** sets how many neighbouring harmonics move together: at 0
+//! each harmonic wanders on its own (what the listener prefers for bowed strings, the flute and
+//! the saxophone); at `k` each harmonic's curve is the mean of the `2k + 1` independent curves
+//! around it, scaled back to unit RMS, so the spectrum's shape breathes as a whole (what it
+//! prefers for the trumpet). The decoder hears the input as it is; only the synth's targets move,
 //! and the harmonics keep their total power ([`crate::Voice::retarget`]): the timbre moves, the
 //! level does not.
 //!
@@ -24,6 +28,8 @@ pub const BANDWIDTH_HZ: f32 = 3.0;
 pub const PITCH_CENTS: f32 = 20.0;
 /// RMS level drift of each harmonic at 100 %, in dB.
 pub const LEVEL_DB: f32 = 6.0;
+/// The most neighbours on each side a harmonic's level moves with.
+pub const MAX_SPREAD: usize = 8;
 /// The seed of the curves.
 const SEED: u32 = 0x4855_4D41;
 
@@ -85,8 +91,10 @@ impl Humanizer {
         self.drift = Drift::NONE;
     }
 
-    /// Advances the curves by one frame and returns the drift at `amount` (0..1; 0 is none).
-    pub fn step(&mut self, amount: f32) -> &Drift {
+    /// Advances the curves by one frame and returns the drift at `amount` (0..1; 0 is none),
+    /// each harmonic's level moving with its `spread` neighbours on each side (see the module
+    /// docs; at most [`MAX_SPREAD`]).
+    pub fn step(&mut self, amount: f32, spread: usize) -> &Drift {
         let (p, rng) = (self.pole, &mut self.rng);
         let mut next = |y: &mut f32| *y = p * *y + (1.0 - p) * rng.next_bipolar();
         next(&mut self.pitch);
@@ -99,7 +107,13 @@ impl Humanizer {
             let cents = PITCH_CENTS * scale * self.pitch;
             self.drift.pitch_ratio = (cents / 1200.0).exp2();
             let db_per_unit = LEVEL_DB * scale / 20.0;
-            for (gain, &level) in self.drift.harmonic_gains.iter_mut().zip(&self.levels) {
+            let spread = spread.min(MAX_SPREAD);
+            for (i, gain) in self.drift.harmonic_gains.iter_mut().enumerate() {
+                // The mean of the independent curves around harmonic i, times √n: unit RMS
+                // again (n is smaller at the ends of the range).
+                let around =
+                    &self.levels[i.saturating_sub(spread)..(i + spread + 1).min(MAX_HARMONICS)];
+                let level = around.iter().sum::<f32>() / (around.len() as f32).sqrt();
                 *gain = 10f32.powf(db_per_unit * level);
             }
         }
@@ -119,7 +133,7 @@ mod tests {
     fn curves(h: &mut Humanizer, amount: f32, frames: usize) -> (Vec<f32>, Vec<f32>) {
         (0..frames)
             .map(|_| {
-                let d = h.step(amount);
+                let d = h.step(amount, 0);
                 (
                     1200.0 * d.pitch_ratio.log2(),
                     20.0 * d.harmonic_gains[0].log10(),
@@ -158,7 +172,7 @@ mod tests {
         let mut h = Humanizer::new(250.0);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..50_000 {
-            let d = h.step(1.0);
+            let d = h.step(1.0, 0);
             a.push(d.harmonic_gains[0].ln());
             b.push(d.harmonic_gains[7].ln());
         }
@@ -167,11 +181,34 @@ mod tests {
         assert!(corr.abs() < 0.1, "{corr}");
     }
 
+    /// With a spread of k, harmonic h and h + 1 share 2k of their 2k + 1 curves: correlation
+    /// 2k / (2k + 1); each keeps the stated size.
+    #[test]
+    fn a_spread_moves_neighbouring_harmonics_together() {
+        for spread in [1usize, 3] {
+            let mut h = Humanizer::new(250.0);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..50_000 {
+                let d = h.step(1.0, spread);
+                a.push(20.0 * d.harmonic_gains[20].log10());
+                b.push(20.0 * d.harmonic_gains[21].log10());
+            }
+            let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+            let corr = dot / (a.len() as f32 * rms(&a) * rms(&b));
+            let expected = (2 * spread) as f32 / (2 * spread + 1) as f32;
+            assert!(
+                (corr - expected).abs() < 0.05,
+                "spread {spread}: {corr} vs {expected}"
+            );
+            assert!((rms(&a) / LEVEL_DB - 1.0).abs() < 0.15, "{}", rms(&a));
+        }
+    }
+
     #[test]
     fn zero_is_still_and_a_reset_repeats_the_curves() {
         let mut h = Humanizer::new(250.0);
         for _ in 0..100 {
-            assert_eq!(h.step(0.0), &Drift::NONE);
+            assert_eq!(h.step(0.0, 0), &Drift::NONE);
         }
         h.reset();
         let first = curves(&mut h, 1.0, 500);

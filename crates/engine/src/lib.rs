@@ -552,7 +552,10 @@ impl Engine {
             let morph = self.output.morph(len)[frame_pos.min(len.saturating_sub(1))];
             let target = self.deck.target(morph, frame_pos);
             let shaped = self.controls.shape(&frame, &self.params, target.as_ref());
-            let drift = self.humanizer.step(self.params.humanize_percent / 100.0);
+            let drift = self.humanizer.step(
+                self.params.humanize_percent / 100.0,
+                self.params.humanize_spread as usize,
+            );
             self.deck.on_frame(FrameControls {
                 shaped: &shaped,
                 harmonic_gain_db: self.params.harmonic_gain_db,

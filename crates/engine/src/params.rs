@@ -104,6 +104,10 @@ macro_rules! engine_knobs {
             /// random, as a player's do, in percent: 100 % is 20 cents and 6 dB RMS (see
             /// [`crate::humanize`]); 0 % plays the decoder's output as it is.
             HUMANIZE: humanize_percent (Float) = "humanize", "Humanize", "%", 0.0..=100.0, 0.0;
+            /// How many neighbouring harmonics on each side move together under Humanize: 0,
+            /// each on its own; more, the spectrum's shape breathes as a whole (see
+            /// [`crate::humanize`]).
+            HUMANIZE_SPREAD: humanize_spread (Int) = "humanize_spread", "Humanize spread", "", 0.0..=8.0, 0.0;
             /// Morph from model A (0) to model B (1; shown in percent): between them the synth
             /// plays the power blend of the two timbres at the level interpolated in dB, and
             /// the reverb the blend of the two rooms. Without a model B it does nothing.

@@ -46,6 +46,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
             Control::F(&e.harmonic_gain_db, false),
             Control::F(&e.noise_gain_db, false),
             Control::F(&e.humanize_percent, false),
+            Control::I(&e.humanize_spread, false),
             Control::F(&e.morph, false),
         ],
     });
