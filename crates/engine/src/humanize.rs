@@ -124,6 +124,7 @@ impl Humanizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use timbre_testkit::correlation;
 
     fn rms(x: &[f32]) -> f32 {
         (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
@@ -176,8 +177,7 @@ mod tests {
             a.push(d.harmonic_gains[0].ln());
             b.push(d.harmonic_gains[7].ln());
         }
-        let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        let corr = dot / (a.len() as f32 * rms(&a) * rms(&b));
+        let corr = correlation(&a, &b);
         assert!(corr.abs() < 0.1, "{corr}");
     }
 
@@ -193,8 +193,7 @@ mod tests {
                 a.push(20.0 * d.harmonic_gains[20].log10());
                 b.push(20.0 * d.harmonic_gains[21].log10());
             }
-            let dot: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            let corr = dot / (a.len() as f32 * rms(&a) * rms(&b));
+            let corr = correlation(&a, &b);
             let expected = (2 * spread) as f32 / (2 * spread + 1) as f32;
             assert!(
                 (corr - expected).abs() < 0.05,
