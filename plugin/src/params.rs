@@ -356,7 +356,7 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
     .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
 }
 
-/// The Lowest note's text: the note and the latency it gives at 48 kHz ("60 Hz, 18.3 ms"), so
+/// The Lowest note's text: the note and the latency it gives at 48 kHz ("100 Hz, 9.9 ms"), so
 /// a musician sees what the knob trades (within 0.1 ms at 44.1 kHz too). The latencies of every
 /// setting are worked out once per process, off the audio thread (hosts ask for the text on
 /// their own threads).
@@ -583,7 +583,8 @@ mod tests {
                 Some(knob.preview_normalized(hz))
             );
         }
-        assert_eq!(lowest_note_text(160), "160 Hz, 9.9 ms");
+        assert_eq!(lowest_note_text(100), "100 Hz, 9.9 ms");
+        assert_eq!(lowest_note_text(160), "160 Hz, 6.9 ms");
     }
 
     #[test]

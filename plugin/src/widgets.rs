@@ -253,7 +253,7 @@ fn value_entry<P: Param>(
                     PANEL.gamma_multiply(1.6),
                 );
             }
-            // A long value ("60 Hz, 18.3 ms") shrinks to fit under its knob.
+            // A long value ("100 Hz, 9.9 ms") shrinks to fit under its knob.
             let text = param.to_string();
             let fits = |size: f32| {
                 ui.painter()

@@ -10,8 +10,9 @@ pub use timbre_model::features::{hz_to_midi, midi_to_hz};
 /// Number of loudness quantiles the auto-adjust maps between (0%, 10%, ..., 100%).
 pub const N_QUANTILES: usize = 11;
 
-/// Frames of input history that auto-adjust summarises (10 s at 250 frames/s).
-pub const HISTORY_FRAMES: usize = 2_500;
+/// Frames of input history that auto-adjust summarises (10 s of the engine's 1 ms control
+/// steps).
+pub const HISTORY_FRAMES: usize = 10_000;
 
 /// Loudness histogram resolution for the running quantiles, in dB per bin.
 const HIST_DB_PER_BIN: f32 = 0.5;
@@ -72,7 +73,10 @@ impl InputStats {
     /// Empty statistics. Allocates the ring once.
     pub fn new() -> Self {
         Self {
-            ring: Box::new([(0.0, 0); HISTORY_FRAMES]),
+            ring: vec![(0.0, 0); HISTORY_FRAMES]
+                .into_boxed_slice()
+                .try_into()
+                .expect("the ring has HISTORY_FRAMES entries"),
             head: 0,
             len: 0,
             pitch_sum: 0.0,

@@ -13,7 +13,7 @@ use crate::humanize::Drift;
 use crate::manual::ManualControls;
 use crate::morph::MorphSlot;
 use crate::swap::VoiceReceiver;
-use crate::voice::{mix_sample, stereo_mix, Voice, Wet, WARMUP_FRAMES};
+use crate::voice::{mix_sample, stereo_mix, Voice, Wet, WARMUP_STEPS};
 
 /// What every voice on the deck plays for one frame: the shaped controls and the settings
 /// that scale them.
@@ -374,9 +374,9 @@ impl Fade {
 }
 
 /// The last decoder inputs of the deck, oldest first, for warming up a voice that starts
-/// mid-stream (a ring of [`WARMUP_FRAMES`]).
+/// mid-stream (a ring of [`WARMUP_STEPS`]).
 struct DecoderHistory {
-    frames: Box<[(f32, f32); WARMUP_FRAMES]>,
+    frames: Box<[(f32, f32); WARMUP_STEPS]>,
     head: usize,
     len: usize,
 }
@@ -385,7 +385,7 @@ impl DecoderHistory {
     /// An empty history. Allocates.
     fn new() -> Self {
         Self {
-            frames: Box::new([(0.0, 0.0); WARMUP_FRAMES]),
+            frames: Box::new([(0.0, 0.0); WARMUP_STEPS]),
             head: 0,
             len: 0,
         }
@@ -394,8 +394,8 @@ impl DecoderHistory {
     /// Remembers one frame's decoder inputs.
     fn push(&mut self, inputs: (f32, f32)) {
         self.frames[self.head] = inputs;
-        self.head = (self.head + 1) % WARMUP_FRAMES;
-        self.len = (self.len + 1).min(WARMUP_FRAMES);
+        self.head = (self.head + 1) % WARMUP_STEPS;
+        self.len = (self.len + 1).min(WARMUP_STEPS);
     }
 
     /// Forgets everything.
@@ -407,9 +407,9 @@ impl DecoderHistory {
     /// Runs `voice`'s decoder on the last frames its receptive field needs, oldest first, so
     /// it has the history of a voice that played all along. Allocation-free.
     fn warm_up(&self, voice: &mut Voice) {
-        let start = (self.head + WARMUP_FRAMES - self.len) % WARMUP_FRAMES;
+        let start = (self.head + WARMUP_STEPS - self.len) % WARMUP_STEPS;
         let skip = self.len - self.len.min(voice.receptive_field());
-        voice.warm_up((skip..self.len).map(|i| self.frames[(start + i) % WARMUP_FRAMES]));
+        voice.warm_up((skip..self.len).map(|i| self.frames[(start + i) % WARMUP_STEPS]));
     }
 }
 

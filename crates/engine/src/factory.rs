@@ -77,6 +77,28 @@ impl VoiceFactory {
     }
 }
 
+/// Control steps per model frame: the engine analyses its input, steps the decoder
+/// ([`timbre_model::Decoder::interleaved`]) and retargets the synth every model hop / 4, 1 ms
+/// for the 4 ms frames of every model. A control step's values reach the synth a step after
+/// its window's centre, so a quarter of the hop is what the frame rate adds to the latency
+/// (it added the whole 4 ms hop when the engine stepped once per frame).
+pub const CONTROL_STEPS: usize = 4;
+
+/// The engine's analysis configuration for a model: the model's rate and window, with its hop
+/// divided into [`CONTROL_STEPS`] (every fourth frame is exactly a model frame). Any model
+/// [`analysis_config`] refuses is refused.
+pub(crate) fn control_config(model: &ModelFile) -> Result<AnalysisConfig, EngineError> {
+    Ok(control_config_of(analysis_config(model)?))
+}
+
+/// `config` with its hop divided into [`CONTROL_STEPS`].
+pub(crate) fn control_config_of(config: AnalysisConfig) -> AnalysisConfig {
+    AnalysisConfig {
+        hop: config.hop / CONTROL_STEPS,
+        ..config
+    }
+}
+
 /// The analysis configuration a model needs: its sample rate and hop, with the default window.
 /// This version analyses at one rate and hop, so any other is refused.
 pub(crate) fn analysis_config(model: &ModelFile) -> Result<AnalysisConfig, EngineError> {

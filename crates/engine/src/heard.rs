@@ -1,7 +1,8 @@
 //! MIDI out: the notes the engine hears in its input, placed in the block.
 //!
-//! When note output is on ([`crate::Engine::set_note_output`]), every analysis frame goes
-//! through a [`NoteTracker`] and its events are kept, with the position in the block of the
+//! When note output is on ([`crate::Engine::set_note_output`]), every model frame (every
+//! [`crate::CONTROL_STEPS`]th control step, the frame rate the tracker's timings are set for)
+//! goes through a [`NoteTracker`] and its events are kept, with the position in the block of the
 //! frame that decided them, in a buffer sized in [`HeardNotes::new`]; the caller reads them
 //! after each `process` call ([`crate::Engine::heard_notes`]). A frame's position is where
 //! the output for the input it describes begins one hop later: with the tracker's two-frame
@@ -59,7 +60,7 @@ impl HeardNotes {
         }
     }
 
-    /// Reads one frame at block position `position`.
+    /// Reads one model frame at block position `position`.
     pub fn on_frame(&mut self, position: u32, frame: &Frame) {
         if !self.on {
             return;

@@ -91,6 +91,11 @@ impl Humanizer {
         self.drift = Drift::NONE;
     }
 
+    /// The drift of the last [`Humanizer::step`] (none after a reset).
+    pub fn drift(&self) -> &Drift {
+        &self.drift
+    }
+
     /// Advances the curves by one frame and returns the drift at `amount` (0..1; 0 is none),
     /// each harmonic's level moving with its `spread` neighbours on each side (see the module
     /// docs; at most [`MAX_SPREAD`]).

@@ -4,7 +4,8 @@
 //! ```text
 //! host block (any size; separate buffers or the host's channels in place)
 //!   ─► chunks of at most max_block ─► mono
-//!   ─► FrameSource: Analyzer (resample to 16 kHz, f0, confidence, loudness per 4 ms hop)
+//!   ─► FrameSource: Analyzer (resample to 16 kHz, f0, confidence, loudness every 1 ms:
+//!      four control steps per 4 ms model frame, see [`CONTROL_STEPS`])
 //!      or the note player (synth mode)
 //!      (and, with MIDI out on, HeardNotes: the notes in those frames)
 //!   ─► ControlStage (shift, autotune, auto-adjust, gate)
@@ -47,7 +48,7 @@ use timbre_model::ModelFile;
 
 pub use controls::{Shaped, TargetStats};
 pub use error::EngineError;
-pub use factory::VoiceFactory;
+pub use factory::{VoiceFactory, CONTROL_STEPS};
 pub use heard::HeardNote;
 pub use manual::ManualControls;
 pub use notes::{Adsr, NoteSource};
@@ -66,7 +67,7 @@ use source::FrameSource;
 /// model's): what the Lowest note knob's text says. Allocates (builds one analyzer); call it
 /// off the audio thread.
 pub fn latencies_seconds(host_rate: f64, lowest_notes_hz: &[f32]) -> Result<Vec<f64>, EngineError> {
-    let config = AnalysisConfig::default();
+    let config = factory::control_config_of(AnalysisConfig::default());
     let mut analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
     let hop = 1.0 / config.frame_rate();
     Ok(lowest_notes_hz
@@ -161,6 +162,10 @@ pub struct Engine {
     /// processed starts.
     heard: HeardNotes,
     chunk_start: usize,
+    /// Control steps since the last model frame (see [`CONTROL_STEPS`]): the note tracker
+    /// and Humanize's curves move once per model frame, at the steps whose window ends where
+    /// a model frame's does.
+    step_in_frame: usize,
 }
 
 impl Engine {
@@ -179,7 +184,7 @@ impl Engine {
         if max_block == 0 {
             return Err(EngineError::InvalidBlockSize);
         }
-        let config = factory::analysis_config(model)?;
+        let config = factory::control_config(model)?;
         let analyzer = Analyzer::new(config, host_rate).map_err(EngineError::Analysis)?;
         let (sender, receiver) = swap::channel();
         let (morph_sender, morph_receiver) = swap::channel();
@@ -191,7 +196,7 @@ impl Engine {
             host_rate,
             max_block,
             controls: ControlStage::new(config.frame_rate() as f32),
-            humanizer: Humanizer::new(config.frame_rate() as f32),
+            humanizer: Humanizer::new((config.frame_rate() / CONTROL_STEPS as f64) as f32),
             source: FrameSource::new(analyzer, host_rate, max_block),
             deck: VoiceDeck::new(
                 voice,
@@ -213,6 +218,7 @@ impl Engine {
             heard: HeardNotes::new(
                 (max_block as f64 / (host_rate / config.frame_rate())).ceil() as usize + 4,
             ),
+            step_in_frame: 0,
             chunk_start: 0,
         };
         engine.set_lowest_note();
@@ -380,6 +386,7 @@ impl Engine {
         self.source.clear();
         self.controls.reset();
         self.humanizer.reset();
+        self.step_in_frame = 0;
         self.deck.clear();
         self.samples_done = 0;
         self.silent_samples = 0;
@@ -552,10 +559,15 @@ impl Engine {
             let morph = self.output.morph(len)[frame_pos.min(len.saturating_sub(1))];
             let target = self.deck.target(morph, frame_pos);
             let shaped = self.controls.shape(&frame, &self.params, target.as_ref());
-            let drift = self.humanizer.step(
-                self.params.humanize_percent / 100.0,
-                self.params.humanize_spread as usize,
-            );
+            self.step_in_frame = (self.step_in_frame + 1) % CONTROL_STEPS;
+            let model_frame = self.step_in_frame == 0;
+            if model_frame {
+                self.humanizer.step(
+                    self.params.humanize_percent / 100.0,
+                    self.params.humanize_spread as usize,
+                );
+            }
+            let drift = self.humanizer.drift();
             self.deck.on_frame(FrameControls {
                 shaped: &shaped,
                 harmonic_gain_db: self.params.harmonic_gain_db,
@@ -566,7 +578,7 @@ impl Engine {
                 drift,
                 offset: frame_pos,
             });
-            if listening {
+            if listening && model_frame {
                 self.heard
                     .on_frame((self.chunk_start + from + frame_pos) as u32, &frame);
             }

@@ -73,10 +73,11 @@ macro_rules! engine_knobs {
             CENTS: cents (Float) = "cents", "Fine tune", "ct", -100.0..=100.0, 0.0;
             /// The lowest note the pitch tracker hears, in Hz: the analysis window spans 1.6 of
             /// its periods, so a higher lowest note means less latency (at 48 kHz: 50 Hz
-            /// 20.9 ms, 60 Hz 18.3 ms, 100 Hz 12.9 ms, 160 Hz 9.9 ms). 60 Hz reaches a cello's
-            /// open C and every voice but the deepest basses; 160 Hz suits violin, flute,
-            /// trumpet and higher voices. Changing it changes the latency.
-            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=160.0, 60.0;
+            /// 17.9 ms, 60 Hz 15.3 ms, the default 100 Hz 9.9 ms, 160 Hz 6.9 ms). 100 Hz
+            /// reaches voices from G2, violin, viola, flute, trumpet and saxophone; 60 Hz a
+            /// cello's open C (the cello model recommends it) and every voice but the deepest
+            /// basses. Changing it changes the latency.
+            LOWEST_NOTE: lowest_note_hz (Int) = "lowest_note", "Lowest note", "Hz", 50.0..=160.0, 100.0;
             /// Loudness shift applied to the input features, in dB.
             LOUDNESS: loudness_db (Float) = "loudness", "Loudness shift", "dB", -24.0..=24.0, 0.0;
             /// Pitch-confidence gate threshold: frames below it are treated as unvoiced and

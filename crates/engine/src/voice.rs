@@ -16,6 +16,7 @@ use timbre_model::{apply_body, normalize_harmonics, scale_f0, scale_loudness, De
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
+use crate::factory::CONTROL_STEPS;
 use crate::humanize::Drift;
 use crate::ir::{resample_ir, split_ir};
 use crate::manual::ManualControls;
@@ -27,8 +28,9 @@ use crate::params::db_to_gain;
 /// reverb.
 pub const STEREO_WIDTH: f32 = 0.6;
 
-/// Most frames of decoder input the engine keeps to warm up a new voice.
-pub const WARMUP_FRAMES: usize = 256;
+/// Most control steps of decoder input the engine keeps to warm up a new voice (the
+/// receptive field of the shipped models is 55 frames, 217 steps).
+pub const WARMUP_STEPS: usize = 1024;
 
 /// One model, ready to play at one host rate.
 pub struct Voice {
@@ -67,8 +69,6 @@ pub struct Voice {
     wet_buf: Vec<f32>,
     /// Scratch: the room's side signal.
     side_buf: Vec<f32>,
-    /// Receptive field of the decoder, in frames.
-    receptive_field: usize,
 }
 
 impl Voice {
@@ -103,7 +103,7 @@ impl Voice {
         });
         Ok(Self {
             name: meta.name.clone(),
-            decoder: Decoder::new(model),
+            decoder: Decoder::interleaved(model, CONTROL_STEPS),
             model_nyquist_hz,
             target,
             harmonics: HarmonicBank::new(host_rate),
@@ -118,7 +118,6 @@ impl Voice {
             body_buf: vec![0.0; max_block],
             wet_buf: vec![0.0; max_block],
             side_buf: vec![0.0; max_block],
-            receptive_field: arch.receptive_field(),
         })
     }
 
@@ -132,9 +131,9 @@ impl Voice {
         self.target.as_ref()
     }
 
-    /// The decoder's receptive field in frames.
+    /// The decoder's receptive field in control steps.
     pub fn receptive_field(&self) -> usize {
-        self.receptive_field
+        self.decoder.receptive_field_steps()
     }
 
     /// The decoder's last output (amplitude, harmonic distribution, noise), for meters.

@@ -267,10 +267,14 @@ fn pitch_and_loudness_steps_arrive_together_and_on_time() {
 /// each onset is heard when the output's power reaches half of the note's steady power,
 /// relative to the input onset plus the reported latency (the instant a window that averages
 /// power is centred on the onset). On average within 1 ms of the latency, every onset within
-/// one model frame (4 ms): where an onset falls between two frames moves it by up to about
-/// 3 ms. A note within an octave of the lowest note is voiced only once its 1.6 periods fill
-/// the window (the window's halves are too short for it), up to half a window late: at the
-/// 140 Hz setting its onsets came 4–5 ms late (mean +1.6 ms with notes from 150 Hz).
+/// an eighth of the analysis window plus 1 ms (5 ms at 50 Hz, 3 ms at the default 100 Hz,
+/// 2.25 ms at 160 Hz). The engine steps every 1 ms, so what spreads the onsets is the window:
+/// a note voices once part of it is in the window, the louder and the higher the sooner (a
+/// loud 378 Hz note at the 50 Hz setting is voiced 11 ms before the window's centre reaches
+/// it, and heard 4.3 ms early). A note within an octave of the lowest note is voiced only once
+/// its 1.6 periods fill the window (the window's halves are too short for it), up to half a
+/// window late: at the 140 Hz setting its onsets came 4–5 ms late (mean +1.6 ms with notes
+/// from 150 Hz).
 #[test]
 fn onsets_from_silence_are_heard_at_the_reported_latency() {
     let notes = 20;
@@ -284,6 +288,7 @@ fn onsets_from_silence_are_heard_at_the_reported_latency() {
             0.0
         }
     };
+    let mut failures = Vec::new();
     for lowest in [50.0f32, 60.0, 70.0, 100.0, 160.0] {
         let base = f64::max(150.0, 2.0 * lowest as f64);
         let f0 = |t: f64| base * 2f64.powf(((t / period) as usize * 7 % 27) as f64 / 12.0);
@@ -305,14 +310,14 @@ fn onsets_from_silence_are_heard_at_the_reported_latency() {
             "lowest note {lowest} Hz: onsets heard {mean:+.2} ms from the latency (jitter sd \
              {sd:.2} ms)\n{offsets:.2?}"
         );
-        assert!(
-            mean.abs() < 1.0,
-            "lowest note {lowest} Hz: mean {mean:+.2} ms"
-        );
         let worst = offsets.iter().fold(0.0f64, |w, v| w.max(v.abs()));
-        assert!(
-            worst < 4.0,
-            "lowest note {lowest} Hz: an onset {worst:.2} ms off"
-        );
+        let bound_ms = 1.0 + 1.6e3 / lowest as f64 / 8.0;
+        if mean.abs() >= 1.0 || worst >= bound_ms {
+            failures.push(format!(
+                "lowest note {lowest} Hz: mean {mean:+.2} ms, an onset {worst:.2} ms off \
+                 (bound {bound_ms:.2} ms)"
+            ));
+        }
     }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

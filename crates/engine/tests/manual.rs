@@ -110,7 +110,9 @@ fn manual_fundamental_only_plays_a_sine_at_the_input_pitch() {
 fn decoder_output_is_exactly_what_the_decoder_computed() {
     let model = random_model(&Architecture::default(), 3);
     let mut voice = Voice::new(&model, RATE, BLOCK).unwrap();
-    let mut reference = Decoder::new(&model);
+    // The engine steps its decoder every control step, one model frame reaching back
+    // `CONTROL_STEPS` steps.
+    let mut reference = Decoder::interleaved(&model, timbre_engine::CONTROL_STEPS);
     let mut hand = timbre_engine::ManualControls::new_boxed();
     hand.amplitude = 1.0;
     hand.harmonics[3] = 1.0;
@@ -124,7 +126,7 @@ fn decoder_output_is_exactly_what_the_decoder_computed() {
         let (f0, loudness) = Voice::decoder_inputs(&shaped);
         let expected = reference.step(f0, loudness).clone();
         // Half the frames under a hand: the meter still shows the network.
-        voice.on_frame(&shaped, 0.0, 0.0, 192, (i % 2 == 1).then_some(&*hand));
+        voice.on_frame(&shaped, 0.0, 0.0, 48, (i % 2 == 1).then_some(&*hand));
         assert_eq!(voice.last_controls(), &expected, "frame {i}");
     }
 }

@@ -26,6 +26,8 @@ pub struct Decoder {
     step_fn: StepFn,
     /// Name of the compiled step, for benchmarks and logs.
     kernel: &'static str,
+    /// Steps per model frame (see [`Decoder::interleaved`]).
+    stride: usize,
     /// The output of the last step.
     controls: Controls,
 }
@@ -34,20 +36,32 @@ impl Decoder {
     /// Builds the runtime for `model` with the fastest kernels this CPU supports
     /// ([`Isa::best`]). Allocates.
     pub fn new(model: &ModelFile) -> Self {
-        Self::build(model, Isa::best())
+        Self::build(model, Isa::best(), 1)
+    }
+
+    /// Builds the runtime for steps `stride` times as frequent as the model's frames (a 1 ms
+    /// step for a 4 ms frame at stride 4): every causal convolution reaches back whole frames,
+    /// `stride` steps per frame, so the output of each step is exactly what the network
+    /// computes on the sequence of frames one frame apart that ends at that step. It runs as
+    /// `stride` interleaved copies of the trained network, each on its own frame grid, at
+    /// `stride` times the cost per second, and answers every step instead of every frame.
+    /// Allocates.
+    pub fn interleaved(model: &ModelFile, stride: usize) -> Self {
+        Self::build(model, Isa::best(), stride)
     }
 
     /// Builds the runtime with the kernels for `isa`, or `None` if this CPU lacks it. All
     /// instruction sets give bit-identical outputs; this exists for tests and benchmarks.
     /// Allocates.
     pub fn with_isa(model: &ModelFile, isa: Isa) -> Option<Self> {
-        isa.is_available().then(|| Self::build(model, isa))
+        isa.is_available().then(|| Self::build(model, isa, 1))
     }
 
-    fn build(model: &ModelFile, isa: Isa) -> Self {
+    fn build(model: &ModelFile, isa: Isa, stride: usize) -> Self {
+        let stride = stride.max(1);
         let arch = model.architecture().clone();
         let weights = model.weights().to_f32();
-        let packed = Packed::new(&arch, &weights);
+        let packed = Packed::new(&arch, &weights, stride);
         let (step_fn, kernel) = select(arch.channels.div_ceil(LANES), isa);
         let controls = Controls::new(&arch);
         Self {
@@ -56,8 +70,20 @@ impl Decoder {
             packed,
             step_fn,
             kernel,
+            stride,
             controls,
         }
+    }
+
+    /// Steps per model frame (1 unless built by [`Decoder::interleaved`]).
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+
+    /// Steps of input history that one output depends on: the architecture's receptive
+    /// field in frames, each frame `stride` steps apart.
+    pub fn receptive_field_steps(&self) -> usize {
+        (self.arch.receptive_field() - 1) * self.stride + 1
     }
 
     /// The network's shape.

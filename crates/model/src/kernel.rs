@@ -54,7 +54,7 @@ struct PackedBlock {
     history: Vec<Lane>,
     /// Slots − 1.
     mask: usize,
-    /// Delay of tap `j` in frames: `(K − 1 − j) · d`.
+    /// Delay of tap `j` in steps: `(K − 1 − j) · d · stride`.
     delays: Vec<usize>,
 }
 
@@ -70,8 +70,10 @@ pub(crate) struct Packed {
     input_weight: Vec<Lane>,
     /// Input conv bias `[groups]`.
     input_bias: Vec<Lane>,
-    /// Ring of the last inputs, a power-of-two length ≥ K.
+    /// Ring of the last inputs, a power-of-two length ≥ `(K − 1) · stride + 1`.
     input_history: Vec<[f32; N_INPUTS]>,
+    /// Steps between the input conv's taps: the stride (see [`Packed::new`]).
+    input_stride: usize,
     /// `input_history.len() − 1`.
     input_mask: usize,
     /// The residual blocks.
@@ -123,17 +125,24 @@ fn pack_vector(v: &[f32], groups: usize) -> Vec<Lane> {
 }
 
 impl Packed {
-    /// Packs the weights of a validated model (int8 weights dequantized). Allocates.
-    pub(crate) fn new(arch: &Architecture, weights: &Weights) -> Self {
+    /// Packs the weights of a validated model (int8 weights dequantized), for steps
+    /// `stride` times as frequent as the model's frames: every tap's delay (the input conv's
+    /// and each block's) is multiplied by `stride`, so each output depends only on the steps
+    /// a whole number of frames back, and the network runs as `stride` interleaved copies of
+    /// itself, each one frame apart in its own steps. Stride 1 is the network as trained.
+    /// Allocates.
+    pub(crate) fn new(arch: &Architecture, weights: &Weights, stride: usize) -> Self {
+        let stride = stride.max(1);
         let (c, k) = (arch.channels, arch.kernel_size);
         let groups = c.div_ceil(LANES);
         let c_pad = groups * LANES;
-        let input_slots = k.next_power_of_two();
+        let input_slots = ((k - 1) * stride + 1).next_power_of_two();
         let blocks = weights
             .blocks
             .iter()
             .zip(&arch.dilations)
             .map(|(b, &d)| {
+                let d = d * stride;
                 let slots = ((k - 1) * d + 1).next_power_of_two();
                 PackedBlock {
                     weight: pack_conv(&b.conv.weight.to_f32(), c, c, c_pad, k),
@@ -178,6 +187,7 @@ impl Packed {
             input_weight: pack_conv(&weights.input.weight.to_f32(), c, N_INPUTS, N_INPUTS, k),
             input_bias: pack_vector(&weights.input.bias, groups),
             input_history: vec![[0.0; N_INPUTS]; input_slots],
+            input_stride: stride,
             input_mask: input_slots - 1,
             blocks,
             head_weight,
@@ -249,7 +259,7 @@ fn step_impl<B, H, const CAP: usize, const FIXED: bool>(
         .chunks_exact(N_INPUTS * nv)
         .enumerate()
     {
-        let frame = p.input_history[pos.wrapping_sub(k - 1 - j) & im];
+        let frame = p.input_history[pos.wrapping_sub((k - 1 - j) * p.input_stride) & im];
         for (v, xv) in x[..nv].iter_mut().enumerate() {
             let mut part = [zero; 4];
             for (i, &value) in frame.iter().enumerate() {

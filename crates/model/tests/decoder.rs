@@ -257,3 +257,50 @@ fn new_picks_the_best_available_kernel() {
     assert_eq!(Decoder::new(&model).kernel(), best.kernel());
     assert!(Decoder::with_isa(&model, Isa::Portable).is_some());
 }
+
+/// An interleaved decoder (stride `s`) answers every step with what the batch reference gives
+/// on the frames one frame (`s` steps) apart that end at that step: `s` copies of the trained
+/// network, each on its own grid. Checked at strides 2, 4 and 5 for every test architecture.
+#[test]
+fn interleaved_steps_equal_the_batch_reference_on_each_frame_grid() {
+    for (a, arch) in test_architectures().into_iter().enumerate() {
+        let model = random_model(&arch, 40 + a as u64);
+        let (f0, loud) = random_inputs(600, 3 + a as u64);
+        for stride in [2usize, 4, 5] {
+            let mut dec = Decoder::interleaved(&model, stride);
+            assert_eq!(dec.stride(), stride);
+            assert_eq!(
+                dec.receptive_field_steps(),
+                (arch.receptive_field() - 1) * stride + 1
+            );
+            let streamed: Vec<Controls> = (0..f0.len())
+                .map(|t| dec.step(f0[t], loud[t]).clone())
+                .collect();
+            let mut worst = 0.0f32;
+            for phase in 0..stride {
+                let grid: Vec<usize> = (phase..f0.len()).step_by(stride).collect();
+                let pick = |v: &[f32]| grid.iter().map(|&t| v[t]).collect::<Vec<_>>();
+                let batch = dec.run_batch(&pick(&f0), &pick(&loud));
+                for (&t, expected) in grid.iter().zip(&batch) {
+                    let d = max_abs_diff(&streamed[t], expected);
+                    assert!(
+                        d <= TOLERANCE,
+                        "stride {stride}, step {t}: differs from its grid's reference by {d:e}"
+                    );
+                    worst = worst.max(d);
+                }
+            }
+            // The grids really are separate: the plain decoder on the same steps differs
+            // (unless the network has no history to reach back into).
+            if arch.receptive_field() == 1 {
+                continue;
+            }
+            let mut plain = Decoder::new(&model);
+            let differs = (0..f0.len())
+                .map(|t| max_abs_diff(plain.step(f0[t], loud[t]), &streamed[t]))
+                .fold(0.0f32, f32::max);
+            assert!(differs > TOLERANCE, "stride {stride}: same as stride 1");
+            println!("C={} stride {stride}: worst {worst:e}", arch.channels);
+        }
+    }
+}
