@@ -44,8 +44,9 @@
 //! 160 Hz) is tracked undecimated, by a second pair of trackers at the analysis rate: decimated,
 //! so short a window leaves the NSDF so few samples that white noise reads voiced now and then
 //! (one frame in 500 at the 80 Hz window, one in five at 160 Hz); undecimated its clarity stays
-//! under 0.45. The decimated copy is kept up to date all the same, so the lowest note can move
-//! back at any frame.
+//! under 0.45. The decimated copy is not updated meanwhile; when the lowest note moves back
+//! down, it is made again from the whole window at the next frame (the same numbers the
+//! hop-by-hop updates give), so the lowest note can move back at any frame.
 //!
 //! # Loudness over whole periods
 //!
@@ -256,6 +257,9 @@ pub struct Analyzer {
     /// The decimated trackers' view of `window_buf`, kept up to date hop by hop (empty when
     /// the hop is not a multiple of the decimation factor).
     decimated_buf: Vec<f32>,
+    /// Whether `decimated_buf` has fallen behind `window_buf` (it is not updated while the
+    /// undecimated trackers are in use, and is made again from the window when they stop).
+    decimated_stale: bool,
 }
 
 impl Analyzer {
@@ -306,6 +310,7 @@ impl Analyzer {
             window_buf: vec![0.0; config.window],
             window: config.window,
             decimated_buf,
+            decimated_stale: false,
         };
         analyzer.fit_halves();
         Ok(analyzer)
@@ -389,6 +394,7 @@ impl Analyzer {
         self.last_f0 = DEFAULT_F0_HZ;
         self.window_buf.fill(0.0);
         self.decimated_buf.fill(0.0);
+        self.decimated_stale = false;
     }
 
     /// Feeds host samples; calls `on_frame(consumed, frame)` for each frame completed, where
@@ -405,13 +411,23 @@ impl Analyzer {
             window_buf,
             window,
             decimated_buf,
+            decimated_stale,
             ..
         } = self;
         let tail = window_buf.len() - *window;
         let rate = self.config.sample_rate as f32;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
-            if !decimated_buf.is_empty() {
+            if decimated_buf.is_empty() {
+                // No decimated view to keep.
+            } else if *use_short {
+                *decimated_stale = true;
+            } else if *decimated_stale {
+                // Back from the undecimated trackers: the whole window at once, the same
+                // numbers the hop-by-hop updates would have given.
+                decimated.whole.decimate(window_buf, decimated_buf);
+                *decimated_stale = false;
+            } else {
                 // Decimate only the new hop: the decimated window then equals
                 // `whole.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
                 let d = decimated.whole.decimation();

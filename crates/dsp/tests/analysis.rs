@@ -974,3 +974,22 @@ fn a_note_change_is_reported_when_it_reaches_the_window_centre() {
     }
     println!("worst {worst} frames");
 }
+
+/// Back from an undecimated window (160 Hz) to a decimated one (50 Hz), the analyzer gives
+/// exactly the frames of one that tracked at 50 Hz all along: the decimated view it stopped
+/// updating meanwhile is made again from the whole window.
+#[test]
+fn moving_the_lowest_note_back_down_gives_the_frames_of_a_steady_range() {
+    let host = 48_000.0;
+    let input = tone(host, 1.0, vibrato_f0, 470.0, saw_amp);
+    let mut steady = ranged(host, 50.0);
+    let mut moved = ranged(host, 160.0);
+    assert!(moved.undecimated() && !steady.undecimated());
+    let (first, second) = input.split_at(input.len() / 2);
+    run(&mut steady, first, 128);
+    run(&mut moved, first, 128);
+    moved.set_lowest_note(50.0);
+    let (a, b) = (run(&mut steady, second, 128), run(&mut moved, second, 128));
+    assert!(a.len() > 50);
+    assert_eq!(a, b);
+}

@@ -341,12 +341,13 @@ impl Engine {
 
     /// The delay from an input event to the matching output, in host samples, rounded to
     /// whole samples: the analysis delay (resampler plus half the window, see
-    /// [`Analyzer::latency_host_samples`]) plus one hop. The synth reaches a frame's values at
-    /// the end of the control ramp that starts when the frame completes, one hop later, so a
-    /// vibrato or a tremolo comes out one hop after the analysis delay; a step falls on
-    /// average half a hop before the frame that first sees it and is heard at the ramp's
-    /// midpoint, half a hop after it: one hop again (measured in tests/in_step.rs). Synth mode
-    /// has only the hop.
+    /// [`Analyzer::latency_host_samples`]) plus one control step (1 ms: a quarter of the
+    /// model's hop, see [`CONTROL_STEPS`]). The synth reaches a step's values at the end of the
+    /// ramp that starts when the step completes, one step later, so a vibrato or a tremolo
+    /// comes out one step after the analysis delay; an input step falls on average half a
+    /// control step before the step that first sees it and is heard at the ramp's midpoint,
+    /// half a step after it: one step again (measured in tests/in_step.rs). Synth mode has
+    /// only the control step.
     pub fn latency_samples(&self) -> u32 {
         (self.source.latency_host_samples() + self.source.hop_host()).round() as u32
     }
