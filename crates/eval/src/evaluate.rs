@@ -32,10 +32,11 @@ pub const TRIM_MARGIN_FRAMES: usize = 25;
 
 /// The engine settings of a transfer: no room (which would smear the pitch and the loudness
 /// envelope; the model's body still plays, see `timbre_engine::ir`), no auto-adjust, and an
-/// octave shift chosen per clip.
-pub fn transfer_params(octaves: i32) -> Params {
+/// octave shift and a lowest note chosen per clip ([`octave_shift`], [`lowest_note_for`]).
+pub fn transfer_params(octaves: i32, lowest_note_hz: f32) -> Params {
     Params {
         semitones: 12.0 * octaves as f32,
+        lowest_note_hz,
         auto_adjust: false,
         reverb_percent: 0.0,
         ..Params::default()
@@ -125,6 +126,25 @@ pub fn octave_shift(frames: &[Frame], model_mean_midi: f32) -> i32 {
     (((model_mean_midi - median) / 12.0).round() as i32).clamp(-limit, limit)
 }
 
+/// The Lowest note a musician would set for a clip: the default (100 Hz) when its notes stay
+/// above it, otherwise a whole Hz under its lowest note (the 2nd percentile of its voiced
+/// pitches, so a stray octave error does not count), no lower than the knob goes. The cello's
+/// held-out notes reach F2 (87 Hz), which the default window does not track.
+pub fn lowest_note_for(frames: &[Frame]) -> f32 {
+    let knob = &timbre_engine::params::LOWEST_NOTE;
+    let mut pitches: Vec<f32> = frames
+        .iter()
+        .filter(|f| f.confidence >= VOICED_CONFIDENCE && f.loudness_db > VOICED_LOUDNESS_DB)
+        .map(|f| f.f0_hz)
+        .collect();
+    if pitches.is_empty() {
+        return knob.default;
+    }
+    pitches.sort_by(f32::total_cmp);
+    let lowest = pitches[pitches.len() / 50];
+    (lowest * 0.95).floor().clamp(knob.min, knob.default)
+}
+
 /// One transfer's raw measurements.
 #[derive(Clone, Debug)]
 pub struct Transfer {
@@ -149,7 +169,7 @@ pub fn transfer(model: &ModelFile, source: &Source) -> Result<Transfer, EvalErro
     let octaves = octave_shift(&input_frames, model.metadata().dataset.pitch_mean_midi);
     let rendered = render(
         model,
-        &transfer_params(octaves),
+        &transfer_params(octaves, lowest_note_for(&input_frames)),
         std::slice::from_ref(&source.samples),
         rate,
         |_, _| {},
@@ -329,5 +349,38 @@ impl TransferSummary {
     /// Whether the output's timbre lies closer to the target than to the source.
     pub fn timbre_passes(&self) -> Option<bool> {
         Some(self.timbre_to_target? < self.timbre_to_source?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn voiced(f0_hz: f32) -> Frame {
+        Frame {
+            f0_hz,
+            confidence: 0.95,
+            loudness_db: -20.0,
+        }
+    }
+
+    #[test]
+    fn the_lowest_note_goes_down_only_for_clips_that_need_it() {
+        let high: Vec<Frame> = (0..200).map(|i| voiced(200.0 + i as f32)).collect();
+        assert_eq!(lowest_note_for(&high), 100.0);
+        // F2 (87.3 Hz) and up, with one stray octave-down frame: the knob goes under F2.
+        let mut cello: Vec<Frame> = (0..200).map(|i| voiced(87.3 + i as f32)).collect();
+        cello.push(voiced(43.6));
+        let knob = lowest_note_for(&cello);
+        assert!((80.0..87.3).contains(&knob), "{knob}");
+        let bass: Vec<Frame> = (0..200).map(|_| voiced(41.2)).collect();
+        assert_eq!(lowest_note_for(&bass), 50.0);
+        // Unvoiced or silent frames do not count.
+        let quiet = vec![Frame {
+            f0_hz: 60.0,
+            confidence: 0.2,
+            loudness_db: -20.0,
+        }];
+        assert_eq!(lowest_note_for(&quiet), 100.0);
     }
 }
