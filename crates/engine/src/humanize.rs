@@ -64,6 +64,9 @@ pub struct Humanizer {
     levels: [f32; MAX_HARMONICS],
     /// This frame's drift.
     drift: Drift,
+    /// The last frame's drift, and the drift between the two (see [`Humanizer::glide`]).
+    previous: Drift,
+    between: Drift,
 }
 
 impl Humanizer {
@@ -80,6 +83,8 @@ impl Humanizer {
             pitch: 0.0,
             levels: [0.0; MAX_HARMONICS],
             drift: Drift::NONE,
+            previous: Drift::NONE,
+            between: Drift::NONE,
         }
     }
 
@@ -89,6 +94,27 @@ impl Humanizer {
         self.pitch = 0.0;
         self.levels = [0.0; MAX_HARMONICS];
         self.drift = Drift::NONE;
+        self.previous = Drift::NONE;
+        self.between = Drift::NONE;
+    }
+
+    /// The drift a fraction `t` (0..1) of the way from the last frame's to this frame's, each
+    /// factor interpolated linearly: control steps between two frames glide from one to the
+    /// next instead of stepping once per frame.
+    pub fn glide(&mut self, t: f32) -> &Drift {
+        let t = t.clamp(0.0, 1.0);
+        let (a, b) = (&self.previous, &self.drift);
+        self.between.pitch_ratio = a.pitch_ratio + t * (b.pitch_ratio - a.pitch_ratio);
+        for ((g, &x), &y) in self
+            .between
+            .harmonic_gains
+            .iter_mut()
+            .zip(&a.harmonic_gains)
+            .zip(&b.harmonic_gains)
+        {
+            *g = x + t * (y - x);
+        }
+        &self.between
     }
 
     /// The drift of the last [`Humanizer::step`] (none after a reset).
@@ -100,6 +126,7 @@ impl Humanizer {
     /// each harmonic's level moving with its `spread` neighbours on each side (see the module
     /// docs; at most [`MAX_SPREAD`]).
     pub fn step(&mut self, amount: f32, spread: usize) -> &Drift {
+        self.previous.clone_from(&self.drift);
         let (p, rng) = (self.pole, &mut self.rng);
         let mut next = |y: &mut f32| *y = p * *y + (1.0 - p) * rng.next_bipolar();
         next(&mut self.pitch);
@@ -224,5 +251,26 @@ mod tests {
         for (x, y) in half.iter().zip(&first.0) {
             assert!((2.0 * x - y).abs() < 1e-3, "{x} {y}");
         }
+    }
+
+    #[test]
+    fn glide_runs_from_the_last_frames_drift_to_this_ones() {
+        let mut h = Humanizer::new(250.0);
+        h.step(1.0, 0);
+        let first = h.drift().clone();
+        h.step(1.0, 0);
+        let second = h.drift().clone();
+        assert_ne!(first, second);
+        assert_eq!(h.glide(0.0), &first);
+        assert_eq!(h.glide(1.0), &second);
+        let mid = h.glide(0.5).clone();
+        let halfway = |a: f32, b: f32| (a + b) / 2.0;
+        assert!((mid.pitch_ratio - halfway(first.pitch_ratio, second.pitch_ratio)).abs() < 1e-6);
+        for k in 0..MAX_HARMONICS {
+            let want = halfway(first.harmonic_gains[k], second.harmonic_gains[k]);
+            assert!((mid.harmonic_gains[k] - want).abs() < 1e-6, "harmonic {k}");
+        }
+        h.reset();
+        assert_eq!(h.glide(0.5), &Drift::NONE);
     }
 }

@@ -568,7 +568,8 @@ impl Engine {
                     self.params.humanize_spread as usize,
                 );
             }
-            let drift = self.humanizer.drift();
+            let glide = (self.step_in_frame + 1) as f32 / CONTROL_STEPS as f32;
+            let drift = self.humanizer.glide(glide);
             self.deck.on_frame(FrameControls {
                 shaped: &shaped,
                 harmonic_gain_db: self.params.harmonic_gain_db,
