@@ -9,6 +9,7 @@ use std::f64::consts::TAU;
 
 use common::{process_blocks, sawtooth, wired_model};
 
+use timbre_dsp::analysis::WINDOW_PERIODS;
 use timbre_engine::{Engine, Params};
 
 const RATE: f64 = 48_000.0;
@@ -311,7 +312,8 @@ fn onsets_from_silence_are_heard_at_the_reported_latency() {
              {sd:.2} ms)\n{offsets:.2?}"
         );
         let worst = offsets.iter().fold(0.0f64, |w, v| w.max(v.abs()));
-        let bound_ms = 1.0 + 1.6e3 / lowest as f64 / 8.0;
+        let window_ms = 1e3 * WINDOW_PERIODS as f64 / lowest as f64;
+        let bound_ms = 1.0 + window_ms / 8.0;
         if mean.abs() >= 1.0 || worst >= bound_ms {
             failures.push(format!(
                 "lowest note {lowest} Hz: mean {mean:+.2} ms, an onset {worst:.2} ms off \

@@ -112,18 +112,24 @@ fn analyse(samples: &[f32], rate: f64) -> Result<(Vec<Frame>, Vec<f64>), EvalErr
 /// Octaves that bring the clip's median voiced pitch closest to the model's mean pitch, within
 /// the pitch-shift knob's range (±2 octaves), as a musician would set it.
 pub fn octave_shift(frames: &[Frame], model_mean_midi: f32) -> i32 {
-    let mut pitches: Vec<f32> = frames
-        .iter()
-        .filter(|f| f.confidence >= VOICED_CONFIDENCE && f.loudness_db > VOICED_LOUDNESS_DB)
-        .map(|f| hz_to_midi(f.f0_hz))
-        .collect();
+    let pitches = voiced_pitches_hz(frames);
     if pitches.is_empty() {
         return 0;
     }
-    pitches.sort_by(f32::total_cmp);
-    let median = pitches[pitches.len() / 2];
+    let median = hz_to_midi(pitches[pitches.len() / 2]);
     let limit = (timbre_engine::params::SEMITONES.max / 12.0).floor() as i32;
     (((model_mean_midi - median) / 12.0).round() as i32).clamp(-limit, limit)
+}
+
+/// The f0 (Hz) of a clip's voiced frames, lowest first.
+fn voiced_pitches_hz(frames: &[Frame]) -> Vec<f32> {
+    let mut pitches: Vec<f32> = frames
+        .iter()
+        .filter(|f| f.confidence >= VOICED_CONFIDENCE && f.loudness_db > VOICED_LOUDNESS_DB)
+        .map(|f| f.f0_hz)
+        .collect();
+    pitches.sort_by(f32::total_cmp);
+    pitches
 }
 
 /// The Lowest note a musician would set for a clip: the default (100 Hz) when its notes stay
@@ -132,15 +138,10 @@ pub fn octave_shift(frames: &[Frame], model_mean_midi: f32) -> i32 {
 /// held-out notes reach F2 (87 Hz), which the default window does not track.
 pub fn lowest_note_for(frames: &[Frame]) -> f32 {
     let knob = &timbre_engine::params::LOWEST_NOTE;
-    let mut pitches: Vec<f32> = frames
-        .iter()
-        .filter(|f| f.confidence >= VOICED_CONFIDENCE && f.loudness_db > VOICED_LOUDNESS_DB)
-        .map(|f| f.f0_hz)
-        .collect();
+    let pitches = voiced_pitches_hz(frames);
     if pitches.is_empty() {
         return knob.default;
     }
-    pitches.sort_by(f32::total_cmp);
     let lowest = pitches[pitches.len() / 50];
     (lowest * 0.95).floor().clamp(knob.min, knob.default)
 }

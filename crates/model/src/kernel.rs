@@ -129,10 +129,9 @@ impl Packed {
     /// `stride` times as frequent as the model's frames: every tap's delay (the input conv's
     /// and each block's) is multiplied by `stride`, so each output depends only on the steps
     /// a whole number of frames back, and the network runs as `stride` interleaved copies of
-    /// itself, each one frame apart in its own steps. Stride 1 is the network as trained.
-    /// Allocates.
+    /// itself, each one frame apart in its own steps. Stride 1 is the network as trained; it is
+    /// never 0 ([`crate::Decoder`] clamps it). Allocates.
     pub(crate) fn new(arch: &Architecture, weights: &Weights, stride: usize) -> Self {
-        let stride = stride.max(1);
         let (c, k) = (arch.channels, arch.kernel_size);
         let groups = c.div_ceil(LANES);
         let c_pad = groups * LANES;
