@@ -208,14 +208,29 @@ impl VoiceDeck {
     /// cut differently, A's reverbs are fed `(1 − t)` of their dry synth and B's `t` of the
     /// crossfaded dry synth, added to both A voices). Retires the fading voice when its fade
     /// is over.
-    pub fn finish(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
+    /// `low_latency` picks every voice's minimum-phase body ([`Voice::reverberate`]).
+    pub fn finish(
+        &mut self,
+        wet: &[f32],
+        morph: &[f32],
+        low_latency: bool,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         let len = left.len();
-        self.mix(wet, morph, left, right);
+        self.mix(wet, morph, low_latency, left, right);
         self.morph.advance_fade(len);
     }
 
     /// [`VoiceDeck::finish`] but for advancing model B's fade.
-    fn mix(&mut self, wet: &[f32], morph: &[f32], left: &mut [f32], right: &mut [f32]) {
+    fn mix(
+        &mut self,
+        wet: &[f32],
+        morph: &[f32],
+        low_latency: bool,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
         let len = left.len();
         let fade = self.fade;
         let (dry, fading_dry) = (&self.dry[..len], &self.fading_dry[..len]);
@@ -246,6 +261,7 @@ impl VoiceDeck {
             self.morph.reverberate(
                 send,
                 morph,
+                low_latency,
                 [
                     &mut self.body[..len],
                     &mut self.mid[..len],
@@ -280,7 +296,7 @@ impl VoiceDeck {
         if self.current_quiet > self.current.tail_samples() + self.idle_margin {
             self.current_idle = true;
         }
-        let a = (!self.current_idle).then(|| self.current.reverberate(a_input, room));
+        let a = (!self.current_idle).then(|| self.current.reverberate(a_input, room, low_latency));
         mix_reverbs(dry, wet, a, b, left, right);
         let Some(old) = self.fading.as_mut() else {
             return;
@@ -292,7 +308,7 @@ impl VoiceDeck {
         );
         let [old_left, old_right] = &mut self.fading_out;
         let (old_left, old_right) = (&mut old_left[..len], &mut old_right[..len]);
-        let a = Some(old.reverberate(input, room));
+        let a = Some(old.reverberate(input, room, low_latency));
         mix_reverbs(fading_dry, wet, a, b, old_left, old_right);
         for i in 0..len {
             let t = fade.at(i);

@@ -347,9 +347,24 @@ impl Engine {
     /// comes out one step after the analysis delay; an input step falls on average half a
     /// control step before the step that first sees it and is heard at the ramp's midpoint,
     /// half a step after it: one step again (measured in tests/in_step.rs). Synth mode has
-    /// only the control step.
+    /// only the control step. To that comes the delay of the playing model's body
+    /// ([`Voice::body_delay_samples`]: 7–13 ms for the shipped models as learned, 1–2.5 ms
+    /// with Low latency on), after which the output's vibrato is heard (within 3 ms,
+    /// tests/trained_in_step.rs); in a morph, the body of the model that has the larger
+    /// share (model B from 50 % on), so that each end plays exactly as its model alone.
     pub fn latency_samples(&self) -> u32 {
-        (self.source.latency_host_samples() + self.source.hop_host()).round() as u32
+        let voice = match self.deck.morph_voice() {
+            Some(b) if self.params.morph >= 0.5 => b,
+            _ => self.deck.current(),
+        };
+        let body = voice.body_delay_samples(self.params.low_latency);
+        (self.analysis_latency_samples() + body).round() as u32
+    }
+
+    /// [`Engine::latency_samples`] without the body: the analysis and the control step, in
+    /// host samples (what [`latencies_seconds`] gives for each lowest note).
+    pub fn analysis_latency_samples(&self) -> f64 {
+        self.source.latency_host_samples() + self.source.hop_host()
     }
 
     /// Clears every state (analysis, decoder, synth, reverb, smoothers, held notes), keeping
@@ -593,8 +608,13 @@ impl Engine {
         // 4. Stereo reverb over the whole chunk, then the crossfade of a model swap.
         let [left, right] = &mut self.out;
         let (left, right) = (&mut left[from..to], &mut right[from..to]);
-        self.deck
-            .finish(self.output.wet(len), self.output.morph(len), left, right);
+        self.deck.finish(
+            self.output.wet(len),
+            self.output.morph(len),
+            self.params.low_latency,
+            left,
+            right,
+        );
         // 5. Output gain and the safety ceiling.
         self.output.apply([left, right]);
         self.samples_done += len as u64;

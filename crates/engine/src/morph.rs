@@ -143,7 +143,14 @@ impl MorphSlot {
     /// Runs B's bodies and rooms on `dry · morph` (fading voices in proportion) and writes
     /// the sums of their outputs into `sum` (body, middle, side). Call only when
     /// [`MorphSlot::engaged`], and [`MorphSlot::advance_fade`] once the chunk is done.
-    pub fn reverberate(&mut self, dry: &[f32], morph: &[f32], sum: [&mut [f32]; 3]) {
+    /// `low_latency` picks B's minimum-phase bodies ([`Voice::reverberate`]).
+    pub fn reverberate(
+        &mut self,
+        dry: &[f32],
+        morph: &[f32],
+        low_latency: bool,
+        sum: [&mut [f32]; 3],
+    ) {
         let [body, mid, side] = sum;
         let len = dry.len();
         let fade = self.fade;
@@ -153,7 +160,7 @@ impl MorphSlot {
                 // After the fade, `fade.at(i)` is exactly 1: the send is exactly `dry · morph`.
                 send[i] = dry[i] * morph[i] * fade.at(i);
             }
-            let wet = current.reverberate(send, None);
+            let wet = current.reverberate(send, None, low_latency);
             body.copy_from_slice(wet.body);
             mid.copy_from_slice(wet.mid);
             side.copy_from_slice(wet.side);
@@ -162,7 +169,7 @@ impl MorphSlot {
             for i in 0..len {
                 send[i] = dry[i] * morph[i] * (1.0 - fade.at(i));
             }
-            let wet = old.reverberate(send, None);
+            let wet = old.reverberate(send, None, low_latency);
             for i in 0..len {
                 body[i] += wet.body[i];
                 mid[i] += wet.mid[i];

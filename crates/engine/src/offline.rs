@@ -52,15 +52,18 @@ pub fn render_morph(
     }
     engine.set_params(params);
     engine.reset();
-    let latency = engine.latency_samples() as usize;
     let len = channels.iter().map(Vec::len).max().unwrap_or(0);
-    let total = len + latency;
-    let mut left = vec![0.0f32; total];
-    let mut right = vec![0.0f32; total];
+    let mut left = Vec::with_capacity(len + engine.latency_samples() as usize);
+    let mut right = Vec::with_capacity(left.capacity());
     let silence = vec![0.0f32; OFFLINE_BLOCK];
     let mut pos = 0;
-    while pos < total {
+    // The latency is read as the render goes: it includes the body of the model that leads
+    // a morph, and model B arrives with the first block.
+    while pos < len + engine.latency_samples() as usize {
+        let total = len + engine.latency_samples() as usize;
         let n = OFFLINE_BLOCK.min(total - pos);
+        left.resize(pos + n, 0.0);
+        right.resize(pos + n, 0.0);
         let inputs: Vec<&[f32]> = channels
             .iter()
             .map(|c| {
@@ -93,8 +96,11 @@ pub fn render_morph(
         pos += n;
         progress(pos.min(len), len);
     }
-    left.drain(..latency);
-    right.drain(..latency);
+    let latency = engine.latency_samples() as usize;
+    left.drain(..latency.min(left.len()));
+    right.drain(..latency.min(right.len()));
+    left.truncate(len);
+    right.truncate(len);
     Ok(Rendered {
         left,
         right,

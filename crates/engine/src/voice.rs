@@ -18,7 +18,7 @@ use crate::controls::{Shaped, TargetStats, N_QUANTILES};
 use crate::error::EngineError;
 use crate::factory::CONTROL_STEPS;
 use crate::humanize::Drift;
-use crate::ir::{resample_ir, split_ir};
+use crate::ir::{body_delay_seconds, minimum_phase_body, resample_ir, split_ir};
 use crate::manual::ManualControls;
 use crate::params::db_to_gain;
 
@@ -27,6 +27,10 @@ use crate::params::db_to_gain;
 /// raises each channel's wet level by 1.3 dB, while the mono sum stays exactly the plain
 /// reverb.
 pub const STEREO_WIDTH: f32 = 0.6;
+
+/// How long a voice takes to move between its learned and its minimum-phase body when the
+/// Low latency switch changes, in seconds.
+pub const MODE_FADE_SECONDS: f64 = 0.02;
 
 /// Most control steps of decoder input the engine keeps to warm up a new voice (the
 /// receptive field of the shipped models is 55 frames, 217 steps).
@@ -49,6 +53,18 @@ pub struct Voice {
     /// The body part of the model's learned IR at the host rate (always played; see
     /// [`crate::ir`]).
     body: ConvolutionReverb,
+    /// The same body in minimum phase ([`minimum_phase_body`]), played in low-latency mode.
+    /// Both bodies always run, so that switching crossfades between two filters that have
+    /// heard the same input.
+    tight_body: ConvolutionReverb,
+    /// How much of [`Voice::tight_body`] plays (0: the learned body, 1: the minimum-phase
+    /// one); it moves toward the mode asked for over [`MODE_FADE_SECONDS`].
+    tight_mix: f32,
+    /// How far [`Voice::tight_mix`] moves per sample.
+    tight_step: f32,
+    /// The power-weighted group delay of the learned and of the minimum-phase body with the
+    /// direct path, in host samples ([`body_delay_seconds`]).
+    body_delay: [f64; 2],
     /// The room part of the model's learned IR at the host rate (scaled by the reverb knob):
     /// the middle of the stereo image (and the whole of a mono output).
     room: ConvolutionReverb,
@@ -65,6 +81,8 @@ pub struct Voice {
     noise_buf: Vec<f32>,
     /// Scratch: the body's output.
     body_buf: Vec<f32>,
+    /// Scratch: the minimum-phase body's output.
+    tight_buf: Vec<f32>,
     /// Scratch: the room's wet signal.
     wet_buf: Vec<f32>,
     /// Scratch: the room's side signal.
@@ -90,6 +108,9 @@ impl Voice {
             host_rate,
         )?;
         let (body_ir, room_ir) = split_ir(&ir, host_rate);
+        let tight_ir = minimum_phase_body(&body_ir);
+        let body_delay =
+            [&body_ir, &tight_ir].map(|b| body_delay_seconds(b, host_rate) * host_rate);
         let q = &meta.dataset.loudness_quantiles_db;
         let target = (q.len() >= 2).then(|| TargetStats {
             pitch_mean_midi: meta.dataset.pitch_mean_midi,
@@ -110,12 +131,17 @@ impl Voice {
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
             decorrelator: Decorrelator::new(host_rate),
             body: ConvolutionReverb::new(&body_ir, max_block),
+            tight_body: ConvolutionReverb::new(&tight_ir, max_block),
+            tight_mix: 0.0,
+            tight_step: (1.0 / (MODE_FADE_SECONDS * host_rate)) as f32,
+            body_delay,
             room: ConvolutionReverb::new(&room_ir, max_block),
             body_db: model.body_response_db().to_vec(),
             amplitudes: vec![0.0; arch.n_harmonics],
             magnitudes: vec![0.0; arch.n_noise_bands],
             noise_buf: vec![0.0; max_block],
             body_buf: vec![0.0; max_block],
+            tight_buf: vec![0.0; max_block],
             wet_buf: vec![0.0; max_block],
             side_buf: vec![0.0; max_block],
         })
@@ -153,6 +179,7 @@ impl Voice {
     /// pause in a morph starts from silence).
     pub fn reset_reverb(&mut self) {
         self.body.reset();
+        self.tight_body.reset();
         self.room.reset();
         self.decorrelator.reset();
     }
@@ -300,27 +327,56 @@ impl Voice {
     /// Whether this voice's body and room can blend toward `other`'s (their convolutions
     /// cut the IR alike, as two models' IRs of the same length are).
     pub fn blends_with(&self, other: &Voice) -> bool {
-        self.body.blends_with(&other.body) && self.room.blends_with(&other.room)
+        self.body.blends_with(&other.body)
+            && self.tight_body.blends_with(&other.tight_body)
+            && self.room.blends_with(&other.room)
+    }
+
+    /// How much later than its dry synth this voice's body makes it heard, in host samples:
+    /// the power-weighted group delay over 150 Hz–4 kHz of the learned body with the direct
+    /// path, or in `low_latency` mode of the minimum-phase one ([`body_delay_seconds`]).
+    pub fn body_delay_samples(&self, low_latency: bool) -> f64 {
+        self.body_delay[usize::from(low_latency)]
     }
 
     /// Runs the body and the room on `input` (at most `max_block` samples) and returns the
     /// body's output, the room's wet middle and its decorrelated side (see [`stereo_mix`]),
     /// held in the voice's scratch buffers. With `toward`, both blend toward the other
     /// voice's at the per-sample amounts given ([`ConvolutionReverb::process_toward`]; the
-    /// other voice is only read).
-    pub fn reverberate(&mut self, input: &[f32], toward: Option<(&Voice, &[f32])>) -> Wet<'_> {
+    /// other voice is only read). `low_latency` picks the minimum-phase body; a change
+    /// crossfades over [`MODE_FADE_SECONDS`].
+    pub fn reverberate(
+        &mut self,
+        input: &[f32],
+        toward: Option<(&Voice, &[f32])>,
+        low_latency: bool,
+    ) -> Wet<'_> {
         let n = input.len();
         let body = &mut self.body_buf[..n];
+        let tight = &mut self.tight_buf[..n];
         let mid = &mut self.wet_buf[..n];
         match toward {
             Some((other, amounts)) => {
                 self.body.process_toward(input, body, &other.body, amounts);
+                self.tight_body
+                    .process_toward(input, tight, &other.tight_body, amounts);
                 self.room.process_toward(input, mid, &other.room, amounts);
             }
             None => {
                 self.body.process(input, body);
+                self.tight_body.process(input, tight);
                 self.room.process(input, mid);
             }
+        }
+        let goal = if low_latency { 1.0 } else { 0.0 };
+        for (b, &t) in body.iter_mut().zip(tight.iter()) {
+            let m = &mut self.tight_mix;
+            *m = if *m < goal {
+                (*m + self.tight_step).min(goal)
+            } else {
+                (*m - self.tight_step).max(goal)
+            };
+            *b += *m * (t - *b);
         }
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);

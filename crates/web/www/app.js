@@ -113,8 +113,13 @@ function latencyAt(rate) {
 
 // ---------- knobs ----------
 
+/** Whether a parameter is an on/off switch (a whole number from 0 to 1). */
+function isSwitch(spec) {
+  return spec.integer && spec.min === 0 && spec.max === 1;
+}
+
 function formatValue(spec, v) {
-  if (spec.id === 'auto_adjust') return v >= 0.5 ? 'on' : 'off';
+  if (isSwitch(spec)) return v >= 0.5 ? 'on' : 'off';
   // A level in 0..1 shown in percent (the morph).
   if (spec.unit === '%' && spec.max === 1) return `${(v * 100).toFixed(0)} %`;
   const signed = ['st', 'ct', 'dB'].includes(spec.unit) && v > 0 ? '+' : '';
@@ -132,7 +137,7 @@ function buildKnobs() {
     const input = document.createElement('input');
     input.id = `knob-${spec.id}`;
     const out = document.createElement('output');
-    if (spec.id === 'auto_adjust') {
+    if (isSwitch(spec)) {
       input.type = 'checkbox';
       input.checked = spec.default >= 0.5;
     } else {

@@ -30,6 +30,7 @@ pub fn groups<P: EditorParams>(params: &P) -> Vec<Group<'_>> {
             Control::I(&e.lowest_note_hz, false),
             Control::B(&e.auto_adjust),
             Control::B(&e.match_dynamics),
+            Control::B(&e.low_latency),
         ],
     });
     groups.push(Group {
