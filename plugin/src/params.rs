@@ -356,7 +356,8 @@ pub fn int_param(spec: &ParamSpec) -> IntParam {
     .with_string_to_value(Arc::new(|s| parse_number(s).map(|v| v.round() as i32)))
 }
 
-/// The Lowest note's text: the note and the latency it gives at 48 kHz ("100 Hz, 9.9 ms"), so
+/// The Lowest note's text: the note and the analysis latency it gives at 48 kHz ("100 Hz,
+/// 9.9 ms"; the model's body adds its own, see `timbre_engine::ir`), so
 /// a musician sees what the knob trades (within 0.1 ms at 44.1 kHz too). The latencies of every
 /// setting are worked out once per process, off the audio thread (hosts ask for the text on
 /// their own threads).
@@ -576,7 +577,7 @@ mod tests {
                 lowest_note_hz: hz as f32,
                 ..Default::default()
             });
-            let ms = engine.latency_samples() as f64 / 48.0;
+            let ms = engine.analysis_latency_samples().round() / 48.0;
             assert_eq!(text, format!("{hz} Hz, {ms:.1} ms"));
             assert_eq!(
                 knob.string_to_normalized_value(&text),

@@ -64,9 +64,12 @@ fn render(model: &ModelFile, input: &[f32], low_latency: bool) -> (Vec<f32>, f64
     (mono, engine.latency_samples() as f64)
 }
 
+/// Points (centre sample, value) of a measurement.
+type Track = Vec<(f64, f64)>;
+
 /// (centre sample, pitch in cents against 330 Hz) and (centre sample, level in dB) of every
 /// window of `x` centred from 0.5 s to 3.5 s (whole cycles of the vibrato and the tremolo).
-fn tracks(x: &[f32]) -> (Vec<(f64, f64)>, Vec<(f64, f64)>) {
+fn tracks(x: &[f32]) -> (Track, Track) {
     let mut detector = McLeodDetector::<f32>::new(WINDOW, WINDOW / 2);
     let (mut pitch, mut level) = (Vec::new(), Vec::new());
     for start in
