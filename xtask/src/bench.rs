@@ -311,7 +311,10 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
     ];
     for (key, params) in settings {
         let ms = latency(&violin, params)?;
-        println!("{key} (the default model, {}): {ms:.2} ms", violin.metadata().name);
+        println!(
+            "{key} (the default model, {}): {ms:.2} ms",
+            violin.metadata().name
+        );
         put(key, ms);
     }
     for (name, _) in timbre_catalog::embedded_models()

@@ -7,7 +7,7 @@ mod common;
 
 use std::f64::consts::TAU;
 
-use common::{process_blocks, sawtooth, wired_model};
+use common::{modulation_delay, process_blocks, sawtooth, wired_model};
 
 use timbre_dsp::analysis::WINDOW_PERIODS;
 use timbre_engine::{Engine, Params};
@@ -55,28 +55,6 @@ fn level_track(out: &[f32]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The delay (in samples) of `track` against the modulation `cos(2π·rate_hz·t)` it follows:
-/// the phase of the track's component at `rate_hz`, over whole cycles from `from` on.
-fn modulation_delay(track: &[(f64, f64)], rate_hz: f64, from: f64, to: f64) -> f64 {
-    let cycle = RATE / rate_hz;
-    let to = from + ((to - from) / cycle).floor() * cycle;
-    let points: Vec<&(f64, f64)> = track.iter().filter(|p| p.0 >= from && p.0 < to).collect();
-    let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
-    let (mut re, mut im) = (0.0, 0.0);
-    for &&(n, v) in &points {
-        let phase = TAU * rate_hz * n / RATE;
-        re += (v - mean) * phase.cos();
-        im += (v - mean) * phase.sin();
-    }
-    // v ≈ a·cos(ω(n − d)) ⇒ (re, im) ∝ (cos ωd, sin ωd).
-    let delay = im.atan2(re) / TAU * cycle;
-    if delay < 0.0 {
-        delay + cycle
-    } else {
-        delay
-    }
-}
-
 #[test]
 fn vibrato_and_tremolo_arrive_together_at_the_reported_latency() {
     // ±150 cents at 7 Hz around 400 Hz (a wide, fast sung vibrato) and a ±6 dB tremolo at
@@ -94,8 +72,8 @@ fn vibrato_and_tremolo_arrive_together_at_the_reported_latency() {
             .into_iter()
             .map(|(n, f)| (n, 1200.0 * (f / 400.0).log2()))
             .collect();
-        let pitch = modulation_delay(&cents, vibrato, from, to);
-        let loudness = modulation_delay(&level_track(&out), tremolo, from, to);
+        let pitch = modulation_delay(&cents, vibrato, RATE, from, to);
+        let loudness = modulation_delay(&level_track(&out), tremolo, RATE, from, to);
         let ms = |samples: f64| samples / RATE * 1e3;
         // How far the output's pitch is from the input's at the reported latency.
         let mut errors: Vec<f32> = cents

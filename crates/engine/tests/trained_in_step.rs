@@ -87,31 +87,17 @@ fn tracks(x: &[f32]) -> (Track, Track) {
     (pitch, level)
 }
 
-/// The delay (in samples) of `track`'s component at `rate_hz` against `cos(2π·rate_hz·t)`,
-/// over whole cycles.
-fn modulation_delay(track: &[(f64, f64)], rate_hz: f64) -> f64 {
-    let cycle = RATE / rate_hz;
-    let from = track[0].0;
-    let to = from + ((track[track.len() - 1].0 - from) / cycle).floor() * cycle;
-    let points: Vec<&(f64, f64)> = track.iter().filter(|p| p.0 < to).collect();
-    let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
-    let (mut re, mut im) = (0.0, 0.0);
-    for &&(n, v) in &points {
-        let phase = TAU * rate_hz * n / RATE;
-        re += (v - mean) * phase.cos();
-        im += (v - mean) * phase.sin();
-    }
-    (im.atan2(re) / TAU * cycle).rem_euclid(cycle)
+/// The delay (in samples) of `track`'s component at `rate_hz`, over whole cycles of it.
+fn delay(track: &[(f64, f64)], rate_hz: f64) -> f64 {
+    let last = track[track.len() - 1].0;
+    modulation_delay(track, rate_hz, RATE, track[0].0, last)
 }
 
 #[test]
 fn every_shipped_model_plays_vibrato_at_the_reported_latency_in_both_modes() {
     let input = input();
     let (pitch_in, level_in) = tracks(&input);
-    let (vibrato_in, tremolo_in) = (
-        modulation_delay(&pitch_in, VIBRATO_HZ),
-        modulation_delay(&level_in, TREMOLO_HZ),
-    );
+    let (vibrato_in, tremolo_in) = (delay(&pitch_in, VIBRATO_HZ), delay(&level_in, TREMOLO_HZ));
     // Milliseconds, wrapped into the half cycle on either side of 0.
     let ms = |samples: f64, rate_hz: f64| {
         let cycle = RATE / rate_hz;
@@ -128,14 +114,8 @@ fn every_shipped_model_plays_vibrato_at_the_reported_latency_in_both_modes() {
             pitch.len(),
             pitch_in.len()
         );
-        let vibrato = ms(
-            modulation_delay(&pitch, VIBRATO_HZ) - vibrato_in - latency,
-            VIBRATO_HZ,
-        );
-        let tremolo = ms(
-            modulation_delay(&level, TREMOLO_HZ) - tremolo_in - latency,
-            TREMOLO_HZ,
-        );
+        let vibrato = ms(delay(&pitch, VIBRATO_HZ) - vibrato_in - latency, VIBRATO_HZ);
+        let tremolo = ms(delay(&level, TREMOLO_HZ) - tremolo_in - latency, TREMOLO_HZ);
         let mode = if low_latency {
             "low latency"
         } else {

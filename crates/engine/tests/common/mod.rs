@@ -2,7 +2,7 @@
 //! with analytic f0, and measurements.
 #![allow(dead_code, unused_imports)]
 
-use std::f64::consts::PI;
+use std::f64::consts::{PI, TAU};
 
 use timbre_dsp::analysis::{analyze_clip, AnalysisConfig, Frame};
 use timbre_engine::Engine;
@@ -61,4 +61,32 @@ pub fn process_blocks(engine: &mut Engine, input: &[f32], block: usize) -> (Vec<
         engine.process(&[i], l, r);
     }
     (left, right)
+}
+
+/// The delay (in samples) of `track` against the modulation `cos(2π·rate_hz·t)` it follows:
+/// the phase of the track's component at `rate_hz`, over whole cycles from `from` on.
+pub fn modulation_delay(
+    track: &[(f64, f64)],
+    rate_hz: f64,
+    sample_rate: f64,
+    from: f64,
+    to: f64,
+) -> f64 {
+    let cycle = sample_rate / rate_hz;
+    let to = from + ((to - from) / cycle).floor() * cycle;
+    let points: Vec<&(f64, f64)> = track.iter().filter(|p| p.0 >= from && p.0 < to).collect();
+    let mean = points.iter().map(|p| p.1).sum::<f64>() / points.len() as f64;
+    let (mut re, mut im) = (0.0, 0.0);
+    for &&(n, v) in &points {
+        let phase = TAU * rate_hz * n / sample_rate;
+        re += (v - mean) * phase.cos();
+        im += (v - mean) * phase.sin();
+    }
+    // v ≈ a·cos(ω(n − d)) ⇒ (re, im) ∝ (cos ωd, sin ωd).
+    let delay = im.atan2(re) / TAU * cycle;
+    if delay < 0.0 {
+        delay + cycle
+    } else {
+        delay
+    }
 }
