@@ -103,9 +103,17 @@ function measureModel() {
   probe.free();
 }
 
-/** The engine's latency at `rate`, in samples. */
+/**
+ * The engine's latency at `rate`, in samples, with the page's model, knobs and morph model: it
+ * includes the body of the model that leads the morph, with or without Low latency.
+ */
 function latencyAt(rate) {
   const probe = new WebEngine(rate, 128, state.model);
+  state.values.forEach((v, i) => probe.set_param(i, v));
+  if (state.morphModel >= 0) {
+    probe.set_morph_model(state.morphModel);
+    probe.process(128, 1); // model B arrives with a block
+  }
   const latency = probe.latency_samples();
   probe.free();
   return latency;
