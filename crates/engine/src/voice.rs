@@ -51,19 +51,15 @@ pub struct Voice {
     /// Filtered noise at the host rate.
     noise: FilteredNoise,
     /// The body part of the model's learned IR at the host rate (always played; see
-    /// [`crate::ir`]).
-    body: ConvolutionReverb,
-    /// The same body in minimum phase ([`minimum_phase_body`]), played in low-latency mode.
-    /// Both bodies always run, so that switching crossfades between two filters that have
-    /// heard the same input.
-    tight_body: ConvolutionReverb,
-    /// How much of [`Voice::tight_body`] plays (0: the learned body, 1: the minimum-phase
-    /// one); it moves toward the mode asked for over [`MODE_FADE_SECONDS`].
-    tight_mix: f32,
-    /// How far [`Voice::tight_mix`] moves per sample.
-    tight_step: f32,
-    /// The power-weighted group delay of the learned and of the minimum-phase body with the
-    /// direct path, in host samples ([`body_delay_seconds`]).
+    /// [`crate::ir`]): `[0]` as learned, `[1]` in minimum phase ([`minimum_phase_body`],
+    /// played with Low latency on). Only the one that plays runs, but while the switch moves.
+    bodies: [ConvolutionReverb; 2],
+    /// Which body plays, and the move to the other.
+    switch: BodySwitch,
+    /// How far [`BodySwitch::mix`] moves per sample: [`MODE_FADE_SECONDS`] for the fade.
+    mix_step: f32,
+    /// The power-weighted group delay of each body with the direct path, in host samples
+    /// ([`body_delay_seconds`]).
     body_delay: [f64; 2],
     /// The room part of the model's learned IR at the host rate (scaled by the reverb knob):
     /// the middle of the stereo image (and the whole of a mono output).
@@ -81,8 +77,8 @@ pub struct Voice {
     noise_buf: Vec<f32>,
     /// Scratch: the body's output.
     body_buf: Vec<f32>,
-    /// Scratch: the minimum-phase body's output.
-    tight_buf: Vec<f32>,
+    /// Scratch: the output of the body the switch moves to.
+    spare_buf: Vec<f32>,
     /// Scratch: the room's wet signal.
     wet_buf: Vec<f32>,
     /// Scratch: the room's side signal.
@@ -130,10 +126,12 @@ impl Voice {
             harmonics: HarmonicBank::new(host_rate),
             noise: FilteredNoise::new(host_rate, arch.n_noise_bands, model_nyquist_hz, 0x5EED),
             decorrelator: Decorrelator::new(host_rate),
-            body: ConvolutionReverb::new(&body_ir, max_block),
-            tight_body: ConvolutionReverb::new(&tight_ir, max_block),
-            tight_mix: 0.0,
-            tight_step: (1.0 / (MODE_FADE_SECONDS * host_rate)) as f32,
+            bodies: [
+                ConvolutionReverb::new(&body_ir, max_block),
+                ConvolutionReverb::new(&tight_ir, max_block),
+            ],
+            switch: BodySwitch::default(),
+            mix_step: (1.0 / (MODE_FADE_SECONDS * host_rate)) as f32,
             body_delay,
             room: ConvolutionReverb::new(&room_ir, max_block),
             body_db: model.body_response_db().to_vec(),
@@ -141,7 +139,7 @@ impl Voice {
             magnitudes: vec![0.0; arch.n_noise_bands],
             noise_buf: vec![0.0; max_block],
             body_buf: vec![0.0; max_block],
-            tight_buf: vec![0.0; max_block],
+            spare_buf: vec![0.0; max_block],
             wet_buf: vec![0.0; max_block],
             side_buf: vec![0.0; max_block],
         })
@@ -178,8 +176,11 @@ impl Voice {
     /// Clears the body, the room and its decorrelator (a reverb that is fed again after a
     /// pause in a morph starts from silence).
     pub fn reset_reverb(&mut self) {
-        self.body.reset();
-        self.tight_body.reset();
+        for body in &mut self.bodies {
+            body.reset();
+        }
+        // Both bodies are silent: the next block plays the one asked for at once.
+        self.switch = BodySwitch::default();
         self.room.reset();
         self.decorrelator.reset();
     }
@@ -187,7 +188,7 @@ impl Voice {
     /// How long the voice keeps sounding after its controls fall silent, in host samples: the
     /// room's tail (the body's is shorter).
     pub fn tail_samples(&self) -> usize {
-        self.room.ir_len().max(self.body.ir_len()) + self.decorrelator.tail_samples()
+        self.room.ir_len().max(self.bodies[0].ir_len()) + self.decorrelator.tail_samples()
     }
 
     /// Runs the decoder on past inputs (oldest first) so a voice that starts mid-stream has
@@ -327,8 +328,10 @@ impl Voice {
     /// Whether this voice's body and room can blend toward `other`'s (their convolutions
     /// cut the IR alike, as two models' IRs of the same length are).
     pub fn blends_with(&self, other: &Voice) -> bool {
-        self.body.blends_with(&other.body)
-            && self.tight_body.blends_with(&other.tight_body)
+        self.bodies
+            .iter()
+            .zip(&other.bodies)
+            .all(|(a, b)| a.blends_with(b))
             && self.room.blends_with(&other.room)
     }
 
@@ -343,8 +346,9 @@ impl Voice {
     /// body's output, the room's wet middle and its decorrelated side (see [`stereo_mix`]),
     /// held in the voice's scratch buffers. With `toward`, both blend toward the other
     /// voice's at the per-sample amounts given ([`ConvolutionReverb::process_toward`]; the
-    /// other voice is only read). `low_latency` picks the minimum-phase body; a change
-    /// crossfades over [`MODE_FADE_SECONDS`].
+    /// other voice is only read). `low_latency` picks the minimum-phase body; when it
+    /// changes, the other body first hears the body's length of input, so that it plays
+    /// exactly as if it had run all along, then the two crossfade over [`MODE_FADE_SECONDS`].
     pub fn reverberate(
         &mut self,
         input: &[f32],
@@ -353,34 +357,119 @@ impl Voice {
     ) -> Wet<'_> {
         let n = input.len();
         let body = &mut self.body_buf[..n];
-        let tight = &mut self.tight_buf[..n];
+        let spare = &mut self.spare_buf[..n];
         let mid = &mut self.wet_buf[..n];
+        let goal = usize::from(low_latency);
+        let switch = &mut self.switch;
+        let body_len = self.bodies[0].ir_len();
+        if switch.start(goal, body_len) {
+            self.bodies[goal].reset();
+        }
+        let (playing, next) = (switch.playing, 1 - switch.playing);
+        let [learned, tight] = &mut self.bodies;
+        let (main, other) = if playing == 0 {
+            (learned, tight)
+        } else {
+            (tight, learned)
+        };
         match toward {
-            Some((other, amounts)) => {
-                self.body.process_toward(input, body, &other.body, amounts);
-                self.tight_body
-                    .process_toward(input, tight, &other.tight_body, amounts);
-                self.room.process_toward(input, mid, &other.room, amounts);
+            Some((voice, amounts)) => {
+                main.process_toward(input, body, &voice.bodies[playing], amounts);
+                if switch.moving {
+                    other.process_toward(input, spare, &voice.bodies[next], amounts);
+                }
+                self.room.process_toward(input, mid, &voice.room, amounts);
             }
             None => {
-                self.body.process(input, body);
-                self.tight_body.process(input, tight);
+                main.process(input, body);
+                if switch.moving {
+                    other.process(input, spare);
+                }
                 self.room.process(input, mid);
             }
         }
-        let goal = if low_latency { 1.0 } else { 0.0 };
-        for (b, &t) in body.iter_mut().zip(tight.iter()) {
-            let m = &mut self.tight_mix;
-            *m = if *m < goal {
-                (*m + self.tight_step).min(goal)
-            } else {
-                (*m - self.tight_step).max(goal)
-            };
-            *b += *m * (t - *b);
+        if switch.moving {
+            switch.advance(goal, body, spare, self.mix_step);
         }
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);
         Wet { body, mid, side }
+    }
+}
+
+/// Which of a voice's two bodies plays (`0`: as learned, `1`: minimum phase), and the move
+/// from one to the other when the Low latency switch changes (see [`Voice::reverberate`]).
+#[derive(Clone, Copy, Debug)]
+struct BodySwitch {
+    /// The body that plays.
+    playing: usize,
+    /// Whether the other body is warming up or fading in.
+    moving: bool,
+    /// Input samples the other body still has to hear before it is heard.
+    warm_left: usize,
+    /// How much of the other body is heard, 0..1, during the fade.
+    mix: f32,
+    /// After a reset both bodies are silent: the next block plays the one asked for at once.
+    snap: bool,
+}
+
+impl Default for BodySwitch {
+    fn default() -> Self {
+        Self {
+            playing: 0,
+            moving: false,
+            warm_left: 0,
+            mix: 0.0,
+            snap: true,
+        }
+    }
+}
+
+impl BodySwitch {
+    /// Before a block: plays `goal` at once after a reset, or starts moving toward it (a
+    /// warm-up of `body_len` samples). Returns whether the body `goal` has to be reset first.
+    fn start(&mut self, goal: usize, body_len: usize) -> bool {
+        if self.snap {
+            *self = Self {
+                playing: goal,
+                snap: false,
+                ..*self
+            };
+            return false;
+        }
+        if self.moving || goal == self.playing {
+            return false;
+        }
+        self.moving = true;
+        self.warm_left = body_len;
+        self.mix = 0.0;
+        true
+    }
+
+    /// After a block: counts down the warm-up, then crossfades `body` (the playing body's
+    /// output) toward `spare` (the other's) by `step` per sample, or back when `goal` has
+    /// returned to the playing body; the other body plays alone once the fade is complete.
+    fn advance(&mut self, goal: usize, body: &mut [f32], spare: &[f32], step: f32) {
+        if self.warm_left > 0 {
+            self.warm_left = self.warm_left.saturating_sub(body.len());
+            return;
+        }
+        let toward = if goal == self.playing { 0.0 } else { 1.0 };
+        for (b, &x) in body.iter_mut().zip(spare) {
+            self.mix = if self.mix < toward {
+                (self.mix + step).min(toward)
+            } else {
+                (self.mix - step).max(toward)
+            };
+            *b += self.mix * (x - *b);
+        }
+        if self.mix >= 1.0 {
+            self.playing = 1 - self.playing;
+            self.moving = false;
+            self.mix = 0.0;
+        } else if self.mix <= 0.0 && toward == 0.0 {
+            self.moving = false;
+        }
     }
 }
 

@@ -135,3 +135,69 @@ fn every_shipped_model_plays_vibrato_at_the_reported_latency_in_both_modes() {
         "vibrato off the reported latency by more than {VIBRATO_BOUND_MS} ms: {failures:?}"
     );
 }
+
+/// Turning Low latency on mid-stream: nothing changes before the switch, and once the
+/// minimum-phase body has heard its length of input and faded in (40 + 20 ms), the output is
+/// what a render with Low latency on all along plays (to rounding: the two convolutions
+/// started at different points of their blocks); in between, each sample lies between the
+/// two renders'. Turned off again, it comes back to the learned body's render the same way.
+#[test]
+fn switching_low_latency_mid_stream_lands_on_the_other_render() {
+    let input = input();
+    let model = shipped("violin");
+    let run = |switches: &[(usize, bool)]| -> Vec<f32> {
+        let (mut engine, _factory) = Engine::prepare(&model, RATE, 256).unwrap();
+        let mut params = Params {
+            reverb_percent: 0.0,
+            ..Params::default()
+        };
+        engine.set_params(&params);
+        engine.reset();
+        let mut out = Vec::with_capacity(input.len());
+        for (k, block) in input.chunks(256).enumerate() {
+            if let Some(&(_, on)) = switches.iter().find(|(at, _)| *at == k * 256) {
+                params.low_latency = on;
+                engine.set_params(&params);
+            }
+            let (mut l, mut r) = (vec![0.0; block.len()], vec![0.0; block.len()]);
+            engine.process(&[block], &mut l, &mut r);
+            out.extend(l.iter().zip(&r).map(|(a, b)| 0.5 * (a + b)));
+        }
+        out
+    };
+    let learned = run(&[]);
+    let tight = run(&[(0, true)]);
+    let on_at = 256 * 200; // 1.07 s
+    let off_at = 256 * 500; // 2.67 s
+    let switched = run(&[(on_at, true), (off_at, false)]);
+    let peak = learned.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    let worst = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    // The two bodies really differ, and the switch waits.
+    assert!(worst(&learned, &tight) > 0.05 * peak);
+    assert_eq!(&switched[..on_at], &learned[..on_at]);
+    let settled = (0.07 * RATE) as usize;
+    // While it moves, every sample lies between the two renders' (a crossfade, no gap).
+    for (at, from, to) in [(on_at, &learned, &tight), (off_at, &tight, &learned)] {
+        for i in at..at + settled {
+            let (lo, hi) = (from[i].min(to[i]), from[i].max(to[i]));
+            assert!(
+                switched[i] >= lo - 1e-4 * peak && switched[i] <= hi + 1e-4 * peak,
+                "sample {i}: {} outside {lo}..{hi}",
+                switched[i]
+            );
+        }
+    }
+    let on = worst(
+        &switched[on_at + settled..off_at],
+        &tight[on_at + settled..off_at],
+    );
+    let off = worst(&switched[off_at + settled..], &learned[off_at + settled..]);
+    println!("after the switch on: {on:.2e}, off: {off:.2e} (peak {peak:.2})");
+    assert!(on < 1e-4 * peak, "on: {on} against a peak of {peak}");
+    assert!(off < 1e-4 * peak, "off: {off} against a peak of {peak}");
+}
