@@ -184,9 +184,10 @@ pub struct Core {
     input_channels: usize,
     /// The latency last reported to the host, in samples.
     latency: u32,
-    /// The lowest note the engine was activated with (CLAP: a new one waits for the restart
-    /// it asks for), and whether that restart has been asked for.
+    /// The lowest note and the Low latency switch the engine was activated with (CLAP: a new
+    /// one waits for the restart it asks for), and whether that restart has been asked for.
     active_lowest_note: f32,
+    active_low_latency: bool,
     restart_pending: bool,
     /// Audio analysis (effect) or MIDI notes (synth).
     mode: Mode,
@@ -223,6 +224,7 @@ impl Core {
             input_channels: 0,
             latency: 0,
             active_lowest_note: 0.0,
+            active_low_latency: false,
             restart_pending: false,
             mode,
             demo: None,
@@ -264,6 +266,7 @@ impl Core {
         let knobs = params.to_engine();
         engine.set_params(&knobs);
         self.active_lowest_note = knobs.lowest_note_hz;
+        self.active_low_latency = knobs.low_latency;
         self.restart_pending = false;
         self.latency = engine.latency_samples();
         context.set_latency_samples(self.latency);
@@ -299,16 +302,19 @@ impl Core {
             Some(engine) => {
                 let mut knobs = params.to_engine();
                 // CLAP lets a plugin change its latency only in `activate`: a new lowest note
-                // asks the host for a restart and plays from the reactivation on. VST3 hosts
-                // and the standalone take the change at once (`end_block` reports it).
+                // or Low latency setting asks the host for a restart and plays from the
+                // reactivation on. VST3 hosts and the standalone take the change at once
+                // (`end_block` reports it).
                 if context.plugin_api() == PluginApi::Clap
-                    && knobs.lowest_note_hz != self.active_lowest_note
+                    && (knobs.lowest_note_hz != self.active_lowest_note
+                        || knobs.low_latency != self.active_low_latency)
                 {
                     if !self.restart_pending {
                         context.request_restart();
                         self.restart_pending = true;
                     }
                     knobs.lowest_note_hz = self.active_lowest_note;
+                    knobs.low_latency = self.active_low_latency;
                 }
                 engine.set_params(&knobs);
                 true
@@ -354,8 +360,17 @@ impl Core {
         };
         let latency = engine.latency_samples();
         if latency != self.latency {
-            self.latency = latency;
-            context.set_latency_samples(latency);
+            if context.plugin_api() == PluginApi::Clap {
+                // A model whose body delays it differently (a swap, a morph past 50 %): CLAP
+                // takes the new latency at the reactivation it asks for.
+                if !self.restart_pending {
+                    context.request_restart();
+                    self.restart_pending = true;
+                }
+            } else {
+                self.latency = latency;
+                context.set_latency_samples(latency);
+            }
         }
         if self.editor_state.is_open() {
             self.meters.publish(engine);
