@@ -309,10 +309,7 @@ impl Core {
                     && (knobs.lowest_note_hz != self.active_lowest_note
                         || knobs.low_latency != self.active_low_latency)
                 {
-                    if !self.restart_pending {
-                        context.request_restart();
-                        self.restart_pending = true;
-                    }
+                    Self::ask_restart(&mut self.restart_pending, context);
                     knobs.lowest_note_hz = self.active_lowest_note;
                     knobs.low_latency = self.active_low_latency;
                 }
@@ -352,6 +349,15 @@ impl Core {
         }
     }
 
+    /// Asks the host for a restart (CLAP's only moment to change the latency), once until it
+    /// comes: `pending` is [`Core::restart_pending`]. Allocation-free.
+    fn ask_restart<P: Plugin>(pending: &mut bool, context: &mut impl ProcessContext<P>) {
+        if !*pending {
+            context.request_restart();
+            *pending = true;
+        }
+    }
+
     /// Things to do at the end of every process call: report a changed latency and publish
     /// the meters while the editor is open. Allocation-free.
     fn end_block<P: Plugin>(&mut self, context: &mut impl ProcessContext<P>) {
@@ -363,10 +369,7 @@ impl Core {
             if context.plugin_api() == PluginApi::Clap {
                 // A model whose body delays it differently (a swap, a morph past 50 %): CLAP
                 // takes the new latency at the reactivation it asks for.
-                if !self.restart_pending {
-                    context.request_restart();
-                    self.restart_pending = true;
-                }
+                Self::ask_restart(&mut self.restart_pending, context);
             } else {
                 self.latency = latency;
                 context.set_latency_samples(latency);

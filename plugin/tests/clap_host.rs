@@ -621,54 +621,47 @@ fn morph_at_full_plays_model_b_exactly_as_model_b_alone() {
     assert!(half != alone_a && half != alone_b);
 }
 
-#[test]
-fn a_new_lowest_note_asks_for_a_restart_and_plays_from_the_reactivation() {
+/// Sets `spec` to `plain` mid-render in an activated `plugin` at 48 kHz and checks that CLAP's
+/// rule holds: the latency may only change in `activate`, so the plugin asks for a restart
+/// and keeps the latency it reported until then. Returns the latency in ms before and after
+/// the reactivation.
+fn latency_across_a_restart(plugin: &mut Plugin, spec: &ParamSpec, plain: f32) -> (f64, f64) {
     let rate = 48_000.0;
-    let mut plugin = effect_with_wired_model("lowest-note");
     let mut session = plugin.activate(rate, 512);
     let before = plugin.latency();
     let input = phrase(rate);
-    let knob = set(&mut plugin, &spec::LOWEST_NOTE, 160.0, 1_000);
+    let knob = set(plugin, spec, plain, 1_000);
     plugin.take_restart_request();
     session.render(&[&input], input.len(), &BLOCKS, &[knob]);
-    // The latency may only change in `activate`: the plugin asks for one and keeps playing
-    // with the latency it reported.
     assert!(plugin.take_restart_request(), "no restart requested");
     assert_eq!(plugin.latency(), before);
     plugin.deactivate(session);
     let session = plugin.activate(rate, 512);
     let after = plugin.latency();
-    // The default 100 Hz: 9.9 ms (the "at most 10 ms"); 160 Hz: 6.9 ms.
-    let ms = |samples: u32| f64::from(samples) / rate * 1e3;
-    assert!(
-        ms(before) <= 10.0 && ms(after) < 7.0,
-        "160 Hz: {after} samples, 100 Hz: {before}"
-    );
     plugin.deactivate(session);
+    let ms = |samples: u32| f64::from(samples) / rate * 1e3;
+    (ms(before), ms(after))
+}
+
+#[test]
+fn a_new_lowest_note_asks_for_a_restart_and_plays_from_the_reactivation() {
+    let mut plugin = effect_with_wired_model("lowest-note");
+    let (before, after) = latency_across_a_restart(&mut plugin, &spec::LOWEST_NOTE, 160.0);
+    // The default 100 Hz: 9.9 ms (the "at most 10 ms"); 160 Hz: 6.9 ms.
+    assert!(
+        before <= 10.0 && after < 7.0,
+        "160 Hz: {after:.2} ms, 100 Hz: {before:.2} ms"
+    );
 }
 
 #[test]
 fn low_latency_asks_for_a_restart_and_takes_the_body_delay_off_the_latency() {
-    let rate = 48_000.0;
     // A fresh effect plays the violin, whose learned body delays it by about 8 ms.
     let mut plugin = Plugin::new(EFFECT_ID);
-    let mut session = plugin.activate(rate, 512);
-    let before = plugin.latency();
-    let input = phrase(rate);
-    let knob = set(&mut plugin, &spec::LOW_LATENCY, 1.0, 1_000);
-    plugin.take_restart_request();
-    session.render(&[&input], input.len(), &BLOCKS, &[knob]);
-    // As with the lowest note: a restart is asked for and the reported latency holds.
-    assert!(plugin.take_restart_request(), "no restart requested");
-    assert_eq!(plugin.latency(), before);
-    plugin.deactivate(session);
-    let session = plugin.activate(rate, 512);
-    let after = plugin.latency();
+    let (before, after) = latency_across_a_restart(&mut plugin, &spec::LOW_LATENCY, 1.0);
     // The violin: 17.8 ms with its body as learned, 12.0 ms with it in minimum phase.
-    let ms = |samples: u32| f64::from(samples) / rate * 1e3;
     assert!(
-        ms(before) > 16.0 && ms(after) < 13.0 && ms(before) - ms(after) > 4.0,
-        "Low latency off: {before} samples, on: {after}"
+        before > 16.0 && after < 13.0 && before - after > 4.0,
+        "Low latency off: {before:.2} ms, on: {after:.2} ms"
     );
-    plugin.deactivate(session);
 }

@@ -177,19 +177,6 @@ mod tests {
         assert!(resample_clip(&[0.0; 10], 16_000.0, f64::NAN).is_err());
     }
 
-    fn magnitude_db(h: &[f32], bins: usize) -> Vec<f64> {
-        (0..bins)
-            .map(|k| {
-                let w = std::f64::consts::PI * k as f64 / (bins - 1) as f64;
-                let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
-                    let a = w * n as f64;
-                    (re + f64::from(x) * a.cos(), im - f64::from(x) * a.sin())
-                });
-                10.0 * (re * re + im * im).max(1e-30).log10()
-            })
-            .collect()
-    }
-
     /// A zero outside the unit circle is reflected inside: `1 − 2z⁻¹` has the magnitude of
     /// `2 − z⁻¹`, its minimum-phase form (Oppenheim & Schafer's example), and a delayed
     /// impulse loses its delay.
@@ -226,7 +213,10 @@ mod tests {
             })
             .collect();
         let m = minimum_phase(&h, 800);
-        let (a, b) = (magnitude_db(&h, 256), magnitude_db(&m, 256));
+        let (a, b) = (
+            timbre_testkit::magnitude_db(&h, 256),
+            timbre_testkit::magnitude_db(&m, 256),
+        );
         let top = a.iter().cloned().fold(f64::MIN, f64::max);
         for (k, (x, y)) in a.iter().zip(&b).enumerate() {
             if *x > top - 60.0 {

@@ -204,19 +204,8 @@ mod tests {
                 h
             };
             let (learned, shaped) = (with_direct(&body), with_direct(&played));
-            let spectrum = |h: &[f32]| -> Vec<f64> {
-                (0..400)
-                    .map(|k| {
-                        let w = std::f64::consts::PI * k as f64 / 400.0;
-                        let (re, im) =
-                            h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
-                                let (s, c) = (w * n as f64).sin_cos();
-                                (re + f64::from(x) * c, im - f64::from(x) * s)
-                            });
-                        10.0 * (re * re + im * im).max(1e-30).log10()
-                    })
-                    .collect()
-            };
+            // 401 frequencies from 0 to Nyquist, 60 Hz apart at 48 kHz.
+            let spectrum = |h: &[f32]| timbre_testkit::magnitude_db(h, 401);
             let (a, b) = (spectrum(&learned), spectrum(&shaped));
             let top = a.iter().cloned().fold(f64::MIN, f64::max);
             let worst = a

@@ -59,8 +59,11 @@ pub fn render_morph(
     let mut pos = 0;
     // The latency is read as the render goes: it includes the body of the model that leads
     // a morph, and model B arrives with the first block.
-    while pos < len + engine.latency_samples() as usize {
+    loop {
         let total = len + engine.latency_samples() as usize;
+        if pos >= total {
+            break;
+        }
         let n = OFFLINE_BLOCK.min(total - pos);
         left.resize(pos + n, 0.0);
         right.resize(pos + n, 0.0);

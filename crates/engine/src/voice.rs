@@ -12,6 +12,7 @@ use timbre_dsp::decorrelate::Decorrelator;
 use timbre_dsp::harmonic::{HarmonicBank, MAX_HARMONICS};
 use timbre_dsp::noise::FilteredNoise;
 use timbre_dsp::reverb::ConvolutionReverb;
+use timbre_dsp::smooth::LinearSmoother;
 use timbre_model::{apply_body, normalize_harmonics, scale_f0, scale_loudness, Decoder, ModelFile};
 
 use crate::controls::{Shaped, TargetStats, N_QUANTILES};
@@ -56,8 +57,6 @@ pub struct Voice {
     bodies: [ConvolutionReverb; 2],
     /// Which body plays, and the move to the other.
     switch: BodySwitch,
-    /// How far [`BodySwitch::mix`] moves per sample: [`MODE_FADE_SECONDS`] for the fade.
-    mix_step: f32,
     /// The power-weighted group delay of each body with the direct path, in host samples
     /// ([`body_delay_seconds`]).
     body_delay: [f64; 2],
@@ -130,8 +129,7 @@ impl Voice {
                 ConvolutionReverb::new(&body_ir, max_block),
                 ConvolutionReverb::new(&tight_ir, max_block),
             ],
-            switch: BodySwitch::default(),
-            mix_step: (1.0 / (MODE_FADE_SECONDS * host_rate)) as f32,
+            switch: BodySwitch::new(host_rate),
             body_delay,
             room: ConvolutionReverb::new(&room_ir, max_block),
             body_db: model.body_response_db().to_vec(),
@@ -179,8 +177,7 @@ impl Voice {
         for body in &mut self.bodies {
             body.reset();
         }
-        // Both bodies are silent: the next block plays the one asked for at once.
-        self.switch = BodySwitch::default();
+        self.switch.reset();
         self.room.reset();
         self.decorrelator.reset();
     }
@@ -389,7 +386,7 @@ impl Voice {
             }
         }
         if switch.moving {
-            switch.advance(goal, body, spare, self.mix_step);
+            switch.advance(goal, body, spare);
         }
         let side = &mut self.side_buf[..n];
         self.decorrelator.process(mid, side);
@@ -399,7 +396,7 @@ impl Voice {
 
 /// Which of a voice's two bodies plays (`0`: as learned, `1`: minimum phase), and the move
 /// from one to the other when the Low latency switch changes (see [`Voice::reverberate`]).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct BodySwitch {
     /// The body that plays.
     playing: usize,
@@ -407,34 +404,38 @@ struct BodySwitch {
     moving: bool,
     /// Input samples the other body still has to hear before it is heard.
     warm_left: usize,
-    /// How much of the other body is heard, 0..1, during the fade.
-    mix: f32,
+    /// How much of the other body is heard, 0..1: it glides over [`MODE_FADE_SECONDS`].
+    fade: LinearSmoother,
     /// After a reset both bodies are silent: the next block plays the one asked for at once.
     snap: bool,
 }
 
-impl Default for BodySwitch {
-    fn default() -> Self {
+impl BodySwitch {
+    /// A switch at `host_rate` that plays whichever body the first block asks for.
+    fn new(host_rate: f64) -> Self {
         Self {
             playing: 0,
             moving: false,
             warm_left: 0,
-            mix: 0.0,
+            fade: LinearSmoother::with_time(0.0, (MODE_FADE_SECONDS * 1e3) as f32, host_rate),
             snap: true,
         }
     }
-}
 
-impl BodySwitch {
+    /// Both bodies have been cleared: the next block plays the one asked for at once.
+    fn reset(&mut self) {
+        self.moving = false;
+        self.warm_left = 0;
+        self.fade.reset(0.0);
+        self.snap = true;
+    }
+
     /// Before a block: plays `goal` at once after a reset, or starts moving toward it (a
     /// warm-up of `body_len` samples). Returns whether the body `goal` has to be reset first.
     fn start(&mut self, goal: usize, body_len: usize) -> bool {
         if self.snap {
-            *self = Self {
-                playing: goal,
-                snap: false,
-                ..*self
-            };
+            self.playing = goal;
+            self.snap = false;
             return false;
         }
         if self.moving || goal == self.playing {
@@ -442,34 +443,31 @@ impl BodySwitch {
         }
         self.moving = true;
         self.warm_left = body_len;
-        self.mix = 0.0;
+        self.fade.reset(0.0);
         true
     }
 
     /// After a block: counts down the warm-up, then crossfades `body` (the playing body's
-    /// output) toward `spare` (the other's) by `step` per sample, or back when `goal` has
-    /// returned to the playing body; the other body plays alone once the fade is complete.
-    fn advance(&mut self, goal: usize, body: &mut [f32], spare: &[f32], step: f32) {
+    /// output) toward `spare` (the other's), or back when `goal` has returned to the playing
+    /// body; the other body plays alone once the fade is complete.
+    fn advance(&mut self, goal: usize, body: &mut [f32], spare: &[f32]) {
         if self.warm_left > 0 {
             self.warm_left = self.warm_left.saturating_sub(body.len());
             return;
         }
-        let toward = if goal == self.playing { 0.0 } else { 1.0 };
+        self.fade
+            .set_target(if goal == self.playing { 0.0 } else { 1.0 });
         for (b, &x) in body.iter_mut().zip(spare) {
-            self.mix = if self.mix < toward {
-                (self.mix + step).min(toward)
-            } else {
-                (self.mix - step).max(toward)
-            };
-            *b += self.mix * (x - *b);
+            *b += self.fade.next_value() * (x - *b);
         }
-        if self.mix >= 1.0 {
+        if self.fade.is_smoothing() {
+            return;
+        }
+        if self.fade.value() >= 1.0 {
             self.playing = 1 - self.playing;
-            self.moving = false;
-            self.mix = 0.0;
-        } else if self.mix <= 0.0 && toward == 0.0 {
-            self.moving = false;
+            self.fade.reset(0.0);
         }
+        self.moving = false;
     }
 }
 

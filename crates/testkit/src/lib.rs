@@ -113,6 +113,21 @@ pub fn cents(a: f32, b: f32) -> f32 {
     1200.0 * (a / b).log2()
 }
 
+/// The magnitude response of the FIR filter `h`, in dB (floored at −300 dB), at `bins`
+/// frequencies spaced evenly from 0 to Nyquist, both included.
+pub fn magnitude_db(h: &[f32], bins: usize) -> Vec<f64> {
+    (0..bins)
+        .map(|k| {
+            let w = std::f64::consts::PI * k as f64 / (bins - 1) as f64;
+            let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
+                let (s, c) = (w * n as f64).sin_cos();
+                (re + f64::from(x) * c, im - f64::from(x) * s)
+            });
+            10.0 * (re * re + im * im).max(1e-30).log10()
+        })
+        .collect()
+}
+
 /// Median (sorted copy); NaN for an empty list.
 pub fn median(values: &[f32]) -> f32 {
     if values.is_empty() {
