@@ -41,7 +41,7 @@ pub fn resample_ir(ir: &[f32], ir_rate: f64, host_rate: f64) -> Result<Vec<f32>,
 /// Length of the learned IR's body, the part the engine always plays, in seconds (see the
 /// module docs): cut there, every shipped model's body keeps its IR's spectral shape within
 /// 0.7 dB rms per third octave (at 20 ms: within 1.6 dB).
-pub const BODY_SECONDS: f64 = 0.04;
+pub const BODY_SECONDS: f64 = timbre_model::IR_BODY_SECONDS;
 
 /// The last stretch of the body, in seconds, over which it crossfades (raised cosine) into
 /// the room, so neither part ends on a cut.

@@ -88,6 +88,11 @@ pub mod testing;
 pub mod weights;
 
 pub use arch::{Architecture, NormType};
+
+/// Length of the instrument's body, the first part of a model's learned reverb IR, in seconds:
+/// the engine always plays it (`timbre_engine::ir`), and a model trained with a
+/// minimum-phase body has this much of its IR in minimum phase.
+pub const IR_BODY_SECONDS: f64 = 0.04;
 pub use body::apply_body;
 pub use controls::{normalize_harmonics, Controls};
 pub use decoder::Decoder;

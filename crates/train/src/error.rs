@@ -155,6 +155,16 @@ pub enum TrainError {
     /// The exported model failed the model file's own checks.
     #[error("the exported model is invalid: {0}")]
     InvalidExport(#[source] timbre_model::LoadError),
+    /// The model file a run starts from (`--init`) has another shape than the run.
+    #[error("{} cannot start this run: it is {file}, the run is {run}", path.display())]
+    InitMismatch {
+        /// The model file.
+        path: PathBuf,
+        /// Its architecture and IR length.
+        file: String,
+        /// The run's.
+        run: String,
+    },
     /// A model file could not be written.
     #[error("{}: {source}", path.display())]
     SaveModel {

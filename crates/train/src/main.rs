@@ -166,6 +166,14 @@ struct TrainArgs {
     /// Continue the run from its checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Start from this model file's weights (fine-tuning): its architecture and IR length
+    /// replace --channels, --harmonics, --body, --layer-norm and --ir-seconds.
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Play the IR's body in minimum phase while training, and export it so: the model
+    /// learns a timbre whose body adds no more delay than its magnitude response needs.
+    #[arg(long)]
+    minimum_phase_body: bool,
     /// Only time this many steps (fresh model, nothing saved) and print the mean step time.
     #[arg(long)]
     time_steps: Option<usize>,
@@ -341,9 +349,15 @@ fn run_train(a: TrainArgs) -> Result<(), CliError> {
     if a.layer_norm {
         arch.norm = NormType::LayerChannels;
     }
+    let mut ir_seconds = a.ir_seconds;
+    if let Some(init) = &a.init {
+        let file = timbre_model::ModelFile::load(init).map_err(TrainError::from)?;
+        arch = file.architecture().clone();
+        ir_seconds = file.weights().reverb_ir.len() as f32 / dataset::SAMPLE_RATE as f32;
+    }
     let config = TrainConfig {
         arch,
-        ir_seconds: a.ir_seconds,
+        ir_seconds,
         batch: a.batch,
         example_seconds: a.example_seconds,
         steps: a.steps,
@@ -355,6 +369,8 @@ fn run_train(a: TrainArgs) -> Result<(), CliError> {
         seed: a.seed,
         val_every: a.val_every,
         checkpoint_every: a.checkpoint_every,
+        minimum_phase_body: a.minimum_phase_body,
+        init: a.init.clone(),
         ..TrainConfig::default()
     };
     if let Some(n) = a.time_steps {

@@ -27,6 +27,7 @@ use timbre_model::weights::{Block, Layer, Norm, WeightData, Weights};
 use timbre_model::{Architecture, NormType};
 
 use crate::rng::Rng;
+use crate::synth::{body_taps, minimum_phase_body};
 
 /// A causal dilated 1-D convolution.
 #[derive(Module, Debug)]
@@ -97,6 +98,9 @@ pub struct DdspModel {
     pub body: Option<Param<Tensor<1>>>,
     /// Harmonics `H`.
     pub n_harmonics: usize,
+    /// Whether the synth plays the IR's body in minimum phase
+    /// ([`crate::synth::minimum_phase_body`]; see [`DdspModel::reverb_ir`]).
+    pub minimum_phase_body: bool,
 }
 
 /// The synth controls of a batch, activated.
@@ -248,7 +252,14 @@ impl DdspModel {
                 Param::from_tensor(tensor1(units, device))
             }),
             n_harmonics: arch.n_harmonics,
+            minimum_phase_body: false,
         }
+    }
+
+    /// This model with its IR's body played (and exported) in minimum phase, or as learned.
+    pub fn with_minimum_phase_body(mut self, on: bool) -> Self {
+        self.minimum_phase_body = on;
+        self
     }
 
     /// The weights in the file's layout (f32). `arch` must be the model's shape.
@@ -257,8 +268,12 @@ impl DdspModel {
             weight: WeightData::F32(values(&c.weight)),
             bias: values(&c.bias),
         };
-        let mut reverb_ir = values(&self.reverb);
-        reverb_ir[0] = 0.0;
+        let reverb_ir = self
+            .reverb_ir()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32 tensor");
         Weights {
             input: layer(&self.input),
             blocks: self
@@ -320,13 +335,19 @@ impl DdspModel {
         }
     }
 
-    /// The IR used by the synth: the parameter with sample 0 forced to 0, `[N]`.
+    /// The IR used by the synth and exported: the parameter with sample 0 forced to 0, `[N]`,
+    /// its body turned into minimum phase when the model plays it so.
     pub fn reverb_ir(&self) -> Tensor<1> {
         let ir = self.reverb.val();
         let n = ir.dims()[0];
         let device = ir.device();
         let mut mask = vec![1.0f32; n];
         mask[0] = 0.0;
-        ir * tensor1(mask, &device)
+        let ir = ir * tensor1(mask, &device);
+        if self.minimum_phase_body {
+            minimum_phase_body(ir, body_taps())
+        } else {
+            ir
+        }
     }
 }

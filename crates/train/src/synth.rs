@@ -40,7 +40,9 @@
 
 use burn::signal::{irfft, rfft};
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use timbre_dsp::offline::{MIN_PHASE_FLOOR, MIN_PHASE_OVERSAMPLING};
 use timbre_model::body::body_bin;
+use timbre_model::IR_BODY_SECONDS;
 
 use crate::dataset::{HOP, SAMPLE_RATE};
 use crate::model::ControlTensors;
@@ -294,6 +296,70 @@ pub fn reverb(dry: Tensor<2>, ir: Tensor<1>) -> Tensor<2> {
     dry + wet
 }
 
+/// Taps of the IR's body at 16 kHz ([`IR_BODY_SECONDS`]).
+pub fn body_taps() -> usize {
+    (IR_BODY_SECONDS * SAMPLE_RATE as f64).round() as usize
+}
+
+/// `ir` (the wet part, `ir[0] = 0`) with its body, its first `taps`, turned into minimum
+/// phase as the engine's Low latency does (`timbre_engine::ir::minimum_phase_body`): `δ +
+/// body` keeps its magnitude response and takes the least delay a filter of that response can
+/// have. The rest of `ir` (the room) is unchanged. Differentiable: the real cepstrum by burn's
+/// `rfft` and `irfft` at the length `timbre_dsp::offline::minimum_phase` uses, folded onto the
+/// positive quefrencies and exponentiated. The log magnitude is floored smoothly, `½ ln(|H|² +
+/// ε²)` with `ε` at [`MIN_PHASE_FLOOR`] of the peak (held constant for the gradient), so the
+/// gradient stays finite at spectral zeros. A body already in minimum phase comes back as it
+/// is (up to that floor and rounding).
+pub fn minimum_phase_body(ir: Tensor<1>, taps: usize) -> Tensor<1> {
+    let len = ir.dims()[0];
+    let taps = taps.min(len);
+    if taps == 0 {
+        return ir;
+    }
+    let device = ir.device();
+    let n = (taps * MIN_PHASE_OVERSAMPLING).next_power_of_two().max(64);
+    let mut delta = vec![0.0f32; taps];
+    delta[0] = 1.0;
+    let delta = Tensor::<1>::from_data(TensorData::new(delta, [taps]), &device);
+    let shaped = ir.clone().slice([0..taps]) + delta.clone();
+    let (re, im) = rfft(shaped.unsqueeze::<2>(), 1, Some(n));
+    let power = re.clone() * re + im.clone() * im;
+    let floor = power.clone().max().detach().reshape([1, 1]) * (MIN_PHASE_FLOOR * MIN_PHASE_FLOOR);
+    let log_magnitude = (power + floor).log() * 0.5;
+    let cepstrum = irfft(
+        log_magnitude.clone(),
+        log_magnitude.zeros_like(),
+        1,
+        Some(n),
+    );
+    // Fold: keep quefrency 0 and n/2, double the positive ones, drop the negative ones.
+    let fold: Vec<f32> = (0..n)
+        .map(|q| match q {
+            0 => 1.0,
+            q if q == n / 2 => 1.0,
+            q if q < n / 2 => 2.0,
+            _ => 0.0,
+        })
+        .collect();
+    let folded = cepstrum * Tensor::<2>::from_data(TensorData::new(fold, [1, n]), &device);
+    let (log_re, phase) = rfft(folded, 1, Some(n));
+    let magnitude = log_re.exp();
+    let minimum = irfft(
+        magnitude.clone() * phase.clone().cos(),
+        magnitude * phase.sin(),
+        1,
+        Some(n),
+    )
+    .slice([0..1, 0..taps])
+    .reshape([taps]);
+    let body = minimum - delta;
+    if taps == len {
+        body
+    } else {
+        Tensor::cat(vec![body, ir.slice([taps..len])], 0)
+    }
+}
+
 /// The whole synth: harmonics + noise, then the reverb. `[B, T · 64]`.
 pub fn synthesize(controls: &ControlTensors, ir: Tensor<1>, c: &SynthConstants) -> Tensor<2> {
     reverb(harmonic(controls, c) + noise(controls, c), ir)
@@ -503,6 +569,87 @@ mod tests {
                 + if n >= 10 { 0.25 * dry[n - 10] } else { 0.0 };
             assert!((out[n] - want).abs() < 1e-4, "{n}: {} vs {want}", out[n]);
         }
+    }
+
+    /// A body with a late peak (the kind of delay a learned body has), its room after it.
+    fn delayed_body_ir(len: usize) -> Vec<f32> {
+        let mut ir: Vec<f32> = (0..len)
+            .map(|n| 0.05 * (-(n as f32) / 150.0).exp() * ((n * 7919 % 113) as f32 / 56.0 - 1.0))
+            .collect();
+        ir[0] = 0.0;
+        ir[96] += 3.0;
+        ir[200] -= 1.5;
+        ir
+    }
+
+    #[test]
+    fn the_minimum_phase_body_is_the_engines() {
+        let device = Device::flex();
+        let taps = body_taps();
+        assert_eq!(taps, 640);
+        let ir = delayed_body_ir(900);
+        let t = Tensor::<1>::from_data(TensorData::new(ir.clone(), [ir.len()]), &device);
+        let ours = to_vec(minimum_phase_body(t, taps));
+        // The engine's: timbre_dsp's f64 real cepstrum on δ + body, then δ taken off.
+        let mut mix = ir[..taps].to_vec();
+        mix[0] += 1.0;
+        let mut want = timbre_dsp::offline::minimum_phase(&mix, taps);
+        want[0] -= 1.0;
+        let peak = want.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        for n in 0..taps {
+            assert!(
+                (ours[n] - want[n]).abs() < 1e-3 * peak.max(1.0),
+                "{n}: {} vs {}",
+                ours[n],
+                want[n]
+            );
+        }
+        // The room is untouched.
+        assert_eq!(&ours[taps..], &ir[taps..]);
+        // It moved the energy forward (minimum phase holds the most energy in every prefix):
+        // the learned body's peak was at tap 96.
+        let mut before = ir[..taps].to_vec();
+        before[0] += 1.0;
+        let mut after = ours[..taps].to_vec();
+        after[0] += 1.0;
+        let energy = |x: &[f32], n: usize| x[..n].iter().map(|v| v * v).sum::<f32>();
+        for n in 1..=taps {
+            assert!(energy(&after, n) >= energy(&before, n) - 1e-3, "prefix {n}");
+        }
+        assert!(
+            energy(&after, 96) > energy(&before, 96) + 0.1,
+            "{} vs {}",
+            energy(&after, 96),
+            energy(&before, 96)
+        );
+        // A minimum-phase body comes back as it is.
+        let t = Tensor::<1>::from_data(TensorData::new(ours.clone(), [ours.len()]), &device);
+        let again = to_vec(minimum_phase_body(t, taps));
+        for n in 0..taps {
+            assert!(
+                (again[n] - ours[n]).abs() < 1e-3,
+                "{n}: {} vs {}",
+                again[n],
+                ours[n]
+            );
+        }
+    }
+
+    #[test]
+    fn the_minimum_phase_body_passes_finite_gradients() {
+        let device = Device::flex().autodiff();
+        let ir = delayed_body_ir(700);
+        let t = Tensor::<1>::from_data(TensorData::new(ir, [700]), &device).require_grad();
+        let out = minimum_phase_body(t.clone(), body_taps());
+        let weights: Vec<f32> = (0..700).map(|n| ((n % 17) as f32 - 8.0) / 8.0).collect();
+        let loss = (out * Tensor::<1>::from_data(TensorData::new(weights, [700]), &device)).sum();
+        let grads = loss.backward();
+        let g = to_vec(t.grad(&grads).expect("a gradient"));
+        assert!(g.iter().all(|x| x.is_finite()));
+        assert!(
+            g.iter().any(|&x| x.abs() > 1e-3),
+            "no gradient reached the body"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, OptimizerRecord}
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use timbre_model::Architecture;
+use timbre_model::{Architecture, ModelFile};
 
 use crate::dataset::{self, Batch, Dataset, HOP, SAMPLE_RATE};
 use crate::loss::spectral_loss;
@@ -70,6 +70,14 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Most validation examples used.
     pub val_examples: usize,
+    /// Play (and export) the IR's body in minimum phase, as the engine's Low latency does, so
+    /// the model learns a timbre that needs no delay ([`crate::synth::minimum_phase_body`]).
+    #[serde(default)]
+    pub minimum_phase_body: bool,
+    /// Start from this model file's weights instead of fresh ones (fine-tuning); its
+    /// architecture and IR length must be the run's.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
 }
 
 impl Default for TrainConfig {
@@ -92,6 +100,8 @@ impl Default for TrainConfig {
             val_every: 100,
             checkpoint_every: 200,
             val_examples: 32,
+            minimum_phase_body: false,
+            init: None,
         }
     }
 }
@@ -183,7 +193,32 @@ pub fn load_model(
     let mut rng = Rng::new(0);
     DdspModel::init(&state.config.arch, state.config.ir_len(), &mut rng, device)
         .try_load_file(&path)
+        .map(|m| m.with_minimum_phase_body(state.config.minimum_phase_body))
         .map_err(|source| TrainError::LoadNetwork { path, source })
+}
+
+/// The model a fresh run starts from: `config.init`'s weights, or fresh ones drawn from `rng`.
+fn initial_model(
+    config: &TrainConfig,
+    rng: &mut Rng,
+    device: &Device,
+) -> Result<DdspModel, TrainError> {
+    let model = match &config.init {
+        Some(path) => {
+            let file = ModelFile::load(path)?;
+            let ir_len = file.weights().reverb_ir.len();
+            if file.architecture() != &config.arch || ir_len != config.ir_len() {
+                return Err(TrainError::InitMismatch {
+                    path: path.clone(),
+                    file: format!("{:?}, IR {ir_len} samples", file.architecture()),
+                    run: format!("{:?}, IR {} samples", config.arch, config.ir_len()),
+                });
+            }
+            DdspModel::from_weights(&config.arch, file.weights(), device)
+        }
+        None => DdspModel::init(&config.arch, config.ir_len(), rng, device),
+    };
+    Ok(model.with_minimum_phase_body(config.minimum_phase_body))
 }
 
 fn save_checkpoint(
@@ -325,7 +360,7 @@ pub fn train(
             (model, optim, state)
         } else {
             let mut rng = Rng::new(config.seed);
-            let model = DdspModel::init(&config.arch, config.ir_len(), &mut rng.fork(), &device);
+            let model = initial_model(&config, &mut rng.fork(), &device)?;
             let state = TrainState {
                 config: config.clone(),
                 dataset: cache.to_path_buf(),
@@ -489,7 +524,7 @@ fn append_log(run: &Path, line: &LogLine) -> Result<(), TrainError> {
 pub fn time_steps(ds: &Dataset, config: &TrainConfig, steps: usize) -> Result<f64, TrainError> {
     let device = Device::flex().autodiff();
     let mut rng = Rng::new(config.seed);
-    let mut model = DdspModel::init(&config.arch, config.ir_len(), &mut rng.fork(), &device);
+    let mut model = initial_model(config, &mut rng.fork(), &device)?;
     let mut optim = adam(config);
     let mut started = Instant::now();
     for i in 0..=steps {

@@ -132,4 +132,74 @@ fn a_few_steps_lower_the_loss_and_export() {
     )
     .unwrap();
     assert!(ModelFile::load(&int8).is_ok());
+
+    // Fine-tuning from the exported file with the body in minimum phase: the new run starts
+    // from the file's weights and exports a body that minimum phase leaves as it is.
+    let tuned_run = TempDir::new("tr-tuned");
+    let tuned = TrainConfig {
+        steps: 3,
+        init: Some(out.clone()),
+        minimum_phase_body: true,
+        ..config.clone()
+    };
+    let start = train::train(
+        cache.path(),
+        tuned_run.path(),
+        TrainConfig {
+            steps: 0,
+            ..tuned.clone()
+        },
+        &SessionOptions::default(),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    let started = load_model(tuned_run.path(), &start.state, &Device::flex()).unwrap();
+    let file_weights = file.weights().to_f32();
+    let ours = started.to_weights();
+    assert_eq!(
+        ours.head.bias, file_weights.head.bias,
+        "the run did not start from the file"
+    );
+    let report = train::train(
+        cache.path(),
+        tuned_run.path(),
+        tuned.clone(),
+        &SessionOptions {
+            resume: true,
+            progress: false,
+        },
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    assert_eq!(report.state.step, 3);
+    let tuned_out = tuned_run.path().join("tuned.ttmodel");
+    export(tuned_run.path(), &tuned_out, &ExportOptions::default()).unwrap();
+    let ir = ModelFile::load(&tuned_out).unwrap().reverb_ir().to_vec();
+    let taps = timbre_train::synth::body_taps();
+    let mut body = ir[..taps].to_vec();
+    body[0] += 1.0;
+    let again = timbre_dsp::offline::minimum_phase(&body, taps);
+    let peak = body.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    for n in 0..taps {
+        assert!(
+            (again[n] - body[n]).abs() < 2e-3 * peak,
+            "tap {n}: {} vs {}",
+            body[n],
+            again[n]
+        );
+    }
+    // A file of another shape cannot start a run.
+    let wrong = TrainConfig {
+        ir_seconds: 0.2,
+        ..tuned
+    };
+    let err = train::train(
+        cache.path(),
+        TempDir::new("tr-wrong").path(),
+        wrong,
+        &SessionOptions::default(),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot start this run"), "{err}");
 }
