@@ -94,6 +94,19 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
         c.seed,
         if held.is_empty() { "nothing".to_string() } else { held.join(", ") },
     );
+    if let Some(init) = &c.init {
+        let from = ModelFile::load(init).ok().map_or(String::new(), |f| {
+            let p = &f.metadata().provenance;
+            format!(" ({} steps, {:.0} s)", p.training_steps, p.wall_time_s)
+        });
+        notes.push_str(&format!(
+            " Fine-tuned from {}{from}; the steps and time above are the fine-tuning's.",
+            init.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        ));
+    }
+    if c.minimum_phase_body {
+        notes.push_str(" The IR's body (first 40 ms) is trained and stored in minimum phase.");
+    }
     if !options.notes.is_empty() {
         notes.push(' ');
         notes.push_str(&options.notes);
