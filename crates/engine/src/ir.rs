@@ -230,8 +230,20 @@ mod tests {
             );
             assert!(worst < 0.1, "{name}: magnitude off by {worst:.3} dB");
             assert!(past < 1e-3, "{name}: {:.3} % past the cut", 100.0 * past);
-            assert!(before > 6.0, "{name}: learned body {before:.1} ms");
-            assert!(after < 3.0, "{name}: minimum-phase body {after:.1} ms");
+            // The violin and the trumpet are trained with their bodies in minimum phase;
+            // the others' learned bodies delay them 7–13 ms.
+            // (At 48 kHz their 16 kHz bodies, resampled, take 3.5–3.7 ms.)
+            if matches!(name, "violin" | "trumpet") {
+                assert!(
+                    before < 5.0,
+                    "{name}: trained minimum-phase body {before:.1} ms"
+                );
+                assert!(after < 5.0, "{name}: minimum-phase body {after:.1} ms");
+            } else {
+                assert!(before > 6.0, "{name}: learned body {before:.1} ms");
+                assert!(after < 3.0, "{name}: minimum-phase body {after:.1} ms");
+            }
+            assert!(after <= before + 0.1, "{name}: {before:.1} → {after:.1} ms");
         }
     }
 }

@@ -101,7 +101,8 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
         });
         notes.push_str(&format!(
             " Fine-tuned from {}{from}; the steps and time above are the fine-tuning's.",
-            init.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            init.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
         ));
     }
     if c.minimum_phase_body {
