@@ -492,8 +492,10 @@ fn reactivating_at_another_rate_rescales_the_latency() {
     plugin.deactivate(session);
     let mut session = plugin.activate(96_000.0, 2048);
     let at_96k = plugin.latency() as f64;
+    // The analysis's part scales exactly; the body's delay is measured on the body resampled
+    // to each rate (the violin's minimum-phase body: 3.7 ms at 48 kHz, 3.5 ms at 96 kHz).
     assert!(
-        (at_96k - 2.0 * at_48k).abs() <= 2.0,
+        (at_96k - 2.0 * at_48k).abs() <= 0.0005 * 96_000.0,
         "{at_48k} at 48 kHz, {at_96k} at 96 kHz"
     );
     let input = phrase(96_000.0);
@@ -661,7 +663,7 @@ fn low_latency_asks_for_a_restart_and_takes_the_body_delay_off_the_latency() {
     let mut violin = Plugin::new(EFFECT_ID);
     let (before, after) = latency_across_a_restart(&mut violin, &spec::LOW_LATENCY, 1.0);
     assert!(
-        before < 13.0 && (before - after).abs() < 1.0,
+        before < 14.0 && (before - after).abs() < 1.0,
         "violin, Low latency off: {before:.2} ms, on: {after:.2} ms"
     );
     // The flute's learned body delays it by about 13 ms.
