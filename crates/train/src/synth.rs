@@ -321,7 +321,7 @@ pub fn minimum_phase_body(ir: Tensor<1>, taps: usize) -> Tensor<1> {
     let mut delta = vec![0.0f32; taps];
     delta[0] = 1.0;
     let delta = Tensor::<1>::from_data(TensorData::new(delta, [taps]), &device);
-    let shaped = ir.clone().slice([0..taps]) + delta.clone();
+    let shaped = ir.clone().slice(0..taps) + delta.clone();
     let (re, im) = rfft(shaped.unsqueeze::<2>(), 1, Some(n));
     let power = re.clone() * re + im.clone() * im;
     let floor = power.clone().max().detach().reshape([1, 1]) * (MIN_PHASE_FLOOR * MIN_PHASE_FLOOR);
@@ -356,7 +356,7 @@ pub fn minimum_phase_body(ir: Tensor<1>, taps: usize) -> Tensor<1> {
     if taps == len {
         body
     } else {
-        Tensor::cat(vec![body, ir.slice([taps..len])], 0)
+        Tensor::cat(vec![body, ir.slice(taps..len)], 0)
     }
 }
 
