@@ -68,9 +68,7 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
     if h.iter().all(|&x| x == 0.0) || len == 0 {
         return vec![0.0; len];
     }
-    let n = (h.len().max(len) * MIN_PHASE_OVERSAMPLING)
-        .next_power_of_two()
-        .max(64);
+    let n = minimum_phase_fft_len(h.len().max(len));
     let mut planner = RealFftPlanner::<f64>::new();
     let forward = planner.plan_fft_forward(n);
     let inverse = planner.plan_fft_inverse(n);
@@ -91,16 +89,9 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
     inverse
         .process(&mut spectrum, &mut time)
         .expect("buffers come from the plan");
-    // Fold: keep quefrency 0 and n/2, double the positive ones, drop the negative ones.
     let scale = 1.0 / n as f64;
     for (q, c) in time.iter_mut().enumerate() {
-        let weight = match q {
-            0 => 1.0,
-            q if q == n / 2 => 1.0,
-            q if q < n / 2 => 2.0,
-            _ => 0.0,
-        };
-        *c *= weight * scale;
+        *c *= cepstrum_fold(q, n) * scale;
     }
     forward
         .process(&mut time, &mut spectrum)
@@ -115,6 +106,23 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
         .process(&mut spectrum, &mut time)
         .expect("buffers come from the plan");
     time[..len].iter().map(|&x| (x * scale) as f32).collect()
+}
+
+/// The FFT length [`minimum_phase`] works at for a filter of `len` taps: at least
+/// [`MIN_PHASE_OVERSAMPLING`] times longer, a power of two, at least 64.
+pub fn minimum_phase_fft_len(len: usize) -> usize {
+    (len * MIN_PHASE_OVERSAMPLING).next_power_of_two().max(64)
+}
+
+/// The weight that folds a real cepstrum of length `n` onto its causal part, at quefrency
+/// `q`: 1 at 0 and `n / 2`, 2 between them, 0 after (the negative quefrencies).
+pub fn cepstrum_fold(q: usize, n: usize) -> f64 {
+    match q {
+        0 => 1.0,
+        q if q == n / 2 => 1.0,
+        q if q < n / 2 => 2.0,
+        _ => 0.0,
+    }
 }
 
 /// How far below its peak [`minimum_phase`] floors a magnitude response (−120 dB).

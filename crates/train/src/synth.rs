@@ -40,7 +40,7 @@
 
 use burn::signal::{irfft, rfft};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use timbre_dsp::offline::{MIN_PHASE_FLOOR, MIN_PHASE_OVERSAMPLING};
+use timbre_dsp::offline::{cepstrum_fold, minimum_phase_fft_len, MIN_PHASE_FLOOR};
 use timbre_model::body::body_bin;
 use timbre_model::IR_BODY_SECONDS;
 
@@ -305,8 +305,8 @@ pub fn body_taps() -> usize {
 /// phase as the engine's Low latency does (`timbre_engine::ir::minimum_phase_body`): `δ +
 /// body` keeps its magnitude response and takes the least delay a filter of that response can
 /// have. The rest of `ir` (the room) is unchanged. Differentiable: the real cepstrum by burn's
-/// `rfft` and `irfft` at the length `timbre_dsp::offline::minimum_phase` uses, folded onto the
-/// positive quefrencies and exponentiated. The log magnitude is floored smoothly, `½ ln(|H|² +
+/// `rfft` and `irfft` at [`minimum_phase_fft_len`], folded by [`cepstrum_fold`] and
+/// exponentiated, as `timbre_dsp::offline::minimum_phase` does. The log magnitude is floored smoothly, `½ ln(|H|² +
 /// ε²)` with `ε` at [`MIN_PHASE_FLOOR`] of the peak (held constant for the gradient), so the
 /// gradient stays finite at spectral zeros. A body already in minimum phase comes back as it
 /// is (up to that floor and rounding).
@@ -317,7 +317,7 @@ pub fn minimum_phase_body(ir: Tensor<1>, taps: usize) -> Tensor<1> {
         return ir;
     }
     let device = ir.device();
-    let n = (taps * MIN_PHASE_OVERSAMPLING).next_power_of_two().max(64);
+    let n = minimum_phase_fft_len(taps);
     let mut delta = vec![0.0f32; taps];
     delta[0] = 1.0;
     let delta = Tensor::<1>::from_data(TensorData::new(delta, [taps]), &device);
@@ -332,15 +332,7 @@ pub fn minimum_phase_body(ir: Tensor<1>, taps: usize) -> Tensor<1> {
         1,
         Some(n),
     );
-    // Fold: keep quefrency 0 and n/2, double the positive ones, drop the negative ones.
-    let fold: Vec<f32> = (0..n)
-        .map(|q| match q {
-            0 => 1.0,
-            q if q == n / 2 => 1.0,
-            q if q < n / 2 => 2.0,
-            _ => 0.0,
-        })
-        .collect();
+    let fold: Vec<f32> = (0..n).map(|q| cepstrum_fold(q, n) as f32).collect();
     let folded = cepstrum * Tensor::<2>::from_data(TensorData::new(fold, [1, n]), &device);
     let (log_re, phase) = rfft(folded, 1, Some(n));
     let magnitude = log_re.exp();
