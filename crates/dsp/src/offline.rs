@@ -69,9 +69,14 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
         return vec![0.0; len];
     }
     let n = minimum_phase_fft_len(h.len().max(len));
-    let mut planner = RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(n);
-    let inverse = planner.plan_fft_inverse(n);
+    minimum_phase_of_magnitude(&magnitude_response(h, n), len)
+}
+
+/// The magnitude of `h`'s response at the `n / 2 + 1` frequencies `k / n` of its sample rate
+/// (`k` from 0 to `n / 2`): `h` zero-padded (or cut) to `n` taps and transformed. `n` must be
+/// even and at least 2. Allocates.
+pub fn magnitude_response(h: &[f32], n: usize) -> Vec<f64> {
+    let forward = RealFftPlanner::<f64>::new().plan_fft_forward(n);
     let mut time = forward.make_input_vec();
     for (t, &x) in time.iter_mut().zip(h) {
         *t = f64::from(x);
@@ -80,12 +85,31 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
     forward
         .process(&mut time, &mut spectrum)
         .expect("buffers come from the plan");
-    let peak = spectrum.iter().map(|c| c.norm()).fold(0.0, f64::max);
+    spectrum.iter().map(|c| c.norm()).collect()
+}
+
+/// The minimum-phase filter whose magnitude response is `magnitude`, given at the `n / 2 + 1`
+/// frequencies `k / n` of the sample rate (`k` from 0 to `n / 2`, `n` even), cut to its first
+/// `len` taps (at most `n`). The step of [`minimum_phase`] after the forward transform, for
+/// callers that build the response themselves (a filter brought to another sample rate, say);
+/// `n` should be at least [`minimum_phase_fft_len`] of the filter's length so that the cepstrum
+/// hardly aliases. All zeros give zeros. Allocates.
+pub fn minimum_phase_of_magnitude(magnitude: &[f64], len: usize) -> Vec<f32> {
+    let peak = magnitude.iter().cloned().fold(0.0, f64::max);
+    if magnitude.len() < 2 || peak <= 0.0 || !peak.is_finite() {
+        return vec![0.0; len];
+    }
+    let n = 2 * (magnitude.len() - 1);
+    let mut planner = RealFftPlanner::<f64>::new();
+    let forward = planner.plan_fft_forward(n);
+    let inverse = planner.plan_fft_inverse(n);
     let floor = peak * MIN_PHASE_FLOOR;
     // The real cepstrum: the inverse transform of the log magnitude (real and even).
-    for c in spectrum.iter_mut() {
-        *c = Complex::new(c.norm().max(floor).ln(), 0.0);
-    }
+    let mut spectrum: Vec<Complex<f64>> = magnitude
+        .iter()
+        .map(|&m| Complex::new(m.max(floor).ln(), 0.0))
+        .collect();
+    let mut time = inverse.make_output_vec();
     inverse
         .process(&mut spectrum, &mut time)
         .expect("buffers come from the plan");
@@ -105,7 +129,9 @@ pub fn minimum_phase(h: &[f32], len: usize) -> Vec<f32> {
     inverse
         .process(&mut spectrum, &mut time)
         .expect("buffers come from the plan");
-    time[..len].iter().map(|&x| (x * scale) as f32).collect()
+    let mut out: Vec<f32> = time.iter().take(len).map(|&x| (x * scale) as f32).collect();
+    out.resize(len, 0.0);
+    out
 }
 
 /// The FFT length [`minimum_phase`] works at for a filter of `len` taps: at least

@@ -97,13 +97,11 @@ impl Voice {
             )));
         }
         let model_nyquist_hz = meta.sample_rate_hz as f32 / 2.0;
-        let ir = resample_ir(
-            model.reverb_ir(),
-            meta.reverb_sample_rate_hz as f64,
-            host_rate,
-        )?;
+        let ir_rate = meta.reverb_sample_rate_hz as f64;
+        let ir = resample_ir(model.reverb_ir(), ir_rate, host_rate)?;
         let (body_ir, room_ir) = split_ir(&ir, host_rate);
-        let tight_ir = minimum_phase_body(&body_ir);
+        let (model_body, _) = split_ir(model.reverb_ir(), ir_rate);
+        let tight_ir = minimum_phase_body(&model_body, ir_rate, host_rate);
         let body_delay =
             [&body_ir, &tight_ir].map(|b| body_delay_seconds(b, host_rate) * host_rate);
         let q = &meta.dataset.loudness_quantiles_db;
