@@ -90,7 +90,7 @@ pub fn magnitude_response(h: &[f32], n: usize) -> Vec<f64> {
 
 /// The minimum-phase filter whose magnitude response is `magnitude`, given at the `n / 2 + 1`
 /// frequencies `k / n` of the sample rate (`k` from 0 to `n / 2`, `n` even), cut to its first
-/// `len` taps (at most `n`). The step of [`minimum_phase`] after the forward transform, for
+/// `len` taps (zeros past `n`). The step of [`minimum_phase`] after the forward transform, for
 /// callers that build the response themselves (a filter brought to another sample rate, say);
 /// `n` should be at least [`minimum_phase_fft_len`] of the filter's length so that the cepstrum
 /// hardly aliases. All zeros give zeros. Allocates.
