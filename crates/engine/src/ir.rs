@@ -130,7 +130,7 @@ fn minimum_phase_response(body: &[f32], body_rate: f64, host_rate: f64, len: usi
     let magnitude: Vec<f64> = (0..=n / 2)
         .map(|k| {
             let f = k as f64 * host_rate / n as f64;
-            if f >= nyquist {
+            if f > nyquist {
                 return 1.0;
             }
             let pos = f / body_rate * m as f64;
@@ -231,6 +231,31 @@ mod tests {
         let dc16: f32 = ir16.iter().sum();
         let dc48: f32 = ir48.iter().sum();
         assert!((dc16 - dc48).abs() / dc16 < 0.01, "{dc16} vs {dc48}");
+    }
+
+    /// At the model's own rate, a body already in minimum phase with the direct path comes
+    /// back as it is; one that is not (its zero outside the unit circle) comes back with the
+    /// zero mirrored inside, the same magnitude and its energy sooner.
+    #[test]
+    fn at_the_model_rate_the_minimum_phase_body_is_the_minimum_phase_filter() {
+        let rate = 16_000.0;
+        // δ + body = 1.5 + 0.2z⁻¹ − 0.1z⁻²: zeros at 0.2 and −1/3.
+        let mut body = vec![0.0f32; 64];
+        body[..3].copy_from_slice(&[0.5, 0.2, -0.1]);
+        let same = minimum_phase_body(&body, rate, rate);
+        assert_eq!(same.len(), body.len());
+        for (n, (a, b)) in body.iter().zip(&same).enumerate() {
+            assert!((a - b).abs() < 1e-4, "tap {n}: {a} against {b}");
+        }
+        // δ + body = 1 − 2z⁻¹ (a zero at 2) is played as 2 − z⁻¹: body 1, −1.
+        let mut body = vec![0.0f32; 64];
+        body[1] = -2.0;
+        let mirrored = minimum_phase_body(&body, rate, rate);
+        assert!((mirrored[0] - 1.0).abs() < 1e-3, "{:?}", &mirrored[..3]);
+        assert!((mirrored[1] + 1.0).abs() < 1e-3, "{:?}", &mirrored[..3]);
+        assert!(mirrored[2..].iter().all(|x| x.abs() < 1e-3));
+        // At half the rate the body keeps its length in seconds.
+        assert_eq!(minimum_phase_body(&body, rate, rate / 2.0).len(), 32);
     }
 
     /// Every shipped model's body, played in minimum phase at 44.1, 48 and 96 kHz from its
