@@ -284,12 +284,7 @@ mod tests {
             };
             // |H(f)| in dB at `f` Hz of a filter at `rate`.
             let response_db = |h: &[f32], rate: f64, f: f64| {
-                let w = std::f64::consts::TAU * f / rate;
-                let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
-                    let (s, c) = (w * n as f64).sin_cos();
-                    (re + f64::from(x) * c, im - f64::from(x) * s)
-                });
-                10.0 * (re * re + im * im).max(1e-24).log10()
+                timbre_testkit::magnitude_db_at(h, std::f64::consts::TAU * f / rate)
             };
             // Every 10 Hz up to the rolloff.
             let frequencies: Vec<f64> = (0..)

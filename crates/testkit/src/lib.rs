@@ -117,15 +117,18 @@ pub fn cents(a: f32, b: f32) -> f32 {
 /// frequencies spaced evenly from 0 to Nyquist, both included.
 pub fn magnitude_db(h: &[f32], bins: usize) -> Vec<f64> {
     (0..bins)
-        .map(|k| {
-            let w = std::f64::consts::PI * k as f64 / (bins - 1) as f64;
-            let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
-                let (s, c) = (w * n as f64).sin_cos();
-                (re + f64::from(x) * c, im - f64::from(x) * s)
-            });
-            10.0 * (re * re + im * im).max(1e-30).log10()
-        })
+        .map(|k| magnitude_db_at(h, std::f64::consts::PI * k as f64 / (bins - 1) as f64))
         .collect()
+}
+
+/// The magnitude response of the FIR filter `h`, in dB (floored at −300 dB), at the angular
+/// frequency `w` in radians per sample (`2π · f / rate`).
+pub fn magnitude_db_at(h: &[f32], w: f64) -> f64 {
+    let (re, im) = h.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &x)| {
+        let (s, c) = (w * n as f64).sin_cos();
+        (re + f64::from(x) * c, im - f64::from(x) * s)
+    });
+    10.0 * (re * re + im * im).max(1e-30).log10()
 }
 
 /// Median (sorted copy); NaN for an empty list.
