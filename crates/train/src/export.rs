@@ -108,6 +108,9 @@ pub fn build_model_file(run: &Path, options: &ExportOptions) -> Result<ModelFile
     if c.minimum_phase_body {
         notes.push_str(" The IR's body (first 40 ms) is trained and stored in minimum phase.");
     }
+    if c.silent_body {
+        notes.push_str(" The IR's body (first 40 ms) is held silent: the IR is the room only.");
+    }
     if !options.notes.is_empty() {
         notes.push(' ');
         notes.push_str(&options.notes);

@@ -174,6 +174,10 @@ struct TrainArgs {
     /// learns a timbre whose body adds no more delay than its magnitude response needs.
     #[arg(long)]
     minimum_phase_body: bool,
+    /// Hold the IR's body (its first 40 ms) silent: the IR learns only the room, and the
+    /// body's shaping falls to the body response in Hz (--body), which adds no delay.
+    #[arg(long, conflicts_with = "minimum_phase_body")]
+    silent_body: bool,
     /// Only time this many steps (fresh model, nothing saved) and print the mean step time.
     #[arg(long)]
     time_steps: Option<usize>,
@@ -370,6 +374,7 @@ fn run_train(a: TrainArgs) -> Result<(), CliError> {
         val_every: a.val_every,
         checkpoint_every: a.checkpoint_every,
         minimum_phase_body: a.minimum_phase_body,
+        silent_body: a.silent_body,
         init: a.init.clone(),
         ..TrainConfig::default()
     };

@@ -101,6 +101,10 @@ pub struct DdspModel {
     /// Whether the synth plays the IR's body in minimum phase
     /// ([`crate::synth::minimum_phase_body`]; see [`DdspModel::reverb_ir`]).
     pub minimum_phase_body: bool,
+    /// Whether the IR's body (its first [`body_taps`]) is held silent, so the IR learns only
+    /// the room and the body's shaping falls to the body response in Hz and the noise bands,
+    /// which add no delay (see [`DdspModel::reverb_ir`]).
+    pub silent_body: bool,
 }
 
 /// The synth controls of a batch, activated.
@@ -253,12 +257,19 @@ impl DdspModel {
             }),
             n_harmonics: arch.n_harmonics,
             minimum_phase_body: false,
+            silent_body: false,
         }
     }
 
     /// This model with its IR's body played (and exported) in minimum phase, or as learned.
     pub fn with_minimum_phase_body(mut self, on: bool) -> Self {
         self.minimum_phase_body = on;
+        self
+    }
+
+    /// This model with its IR's body held silent (the IR learns only the room), or learned.
+    pub fn with_silent_body(mut self, on: bool) -> Self {
+        self.silent_body = on;
         self
     }
 
@@ -336,13 +347,19 @@ impl DdspModel {
     }
 
     /// The IR used by the synth and exported: the parameter with sample 0 forced to 0, `[N]`,
-    /// its body turned into minimum phase when the model plays it so.
+    /// its body turned into minimum phase when the model plays it so, or held silent (every
+    /// tap of the body 0) when it learns only the room.
     pub fn reverb_ir(&self) -> Tensor<1> {
         let ir = self.reverb.val();
         let n = ir.dims()[0];
         let device = ir.device();
         let mut mask = vec![1.0f32; n];
-        mask[0] = 0.0;
+        let silent = if self.silent_body {
+            body_taps().min(n)
+        } else {
+            1
+        };
+        mask[..silent].fill(0.0);
         let ir = ir * tensor1(mask, &device);
         if self.minimum_phase_body {
             minimum_phase_body(ir, body_taps())

@@ -74,6 +74,11 @@ pub struct TrainConfig {
     /// the model learns a timbre that needs no delay ([`crate::synth::minimum_phase_body`]).
     #[serde(default)]
     pub minimum_phase_body: bool,
+    /// Hold the IR's body silent, so the IR learns only the room and the body's shaping falls
+    /// to the body response in Hz, which adds no delay: the engine then plays the model with
+    /// the analysis's latency alone.
+    #[serde(default)]
+    pub silent_body: bool,
     /// Start from this model file's weights instead of fresh ones (fine-tuning); its
     /// architecture and IR length must be the run's.
     #[serde(default)]
@@ -101,6 +106,7 @@ impl Default for TrainConfig {
             checkpoint_every: 200,
             val_examples: 32,
             minimum_phase_body: false,
+            silent_body: false,
             init: None,
         }
     }
@@ -193,7 +199,10 @@ pub fn load_model(
     let mut rng = Rng::new(0);
     DdspModel::init(&state.config.arch, state.config.ir_len(), &mut rng, device)
         .try_load_file(&path)
-        .map(|m| m.with_minimum_phase_body(state.config.minimum_phase_body))
+        .map(|m| {
+            m.with_minimum_phase_body(state.config.minimum_phase_body)
+                .with_silent_body(state.config.silent_body)
+        })
         .map_err(|source| TrainError::LoadNetwork { path, source })
 }
 
@@ -218,7 +227,9 @@ fn initial_model(
         }
         None => DdspModel::init(&config.arch, config.ir_len(), rng, device),
     };
-    Ok(model.with_minimum_phase_body(config.minimum_phase_body))
+    Ok(model
+        .with_minimum_phase_body(config.minimum_phase_body)
+        .with_silent_body(config.silent_body))
 }
 
 fn save_checkpoint(

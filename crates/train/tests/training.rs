@@ -188,6 +188,35 @@ fn a_few_steps_lower_the_loss_and_export() {
             again[n]
         );
     }
+    // Fine-tuning with the body held silent: the exported IR is the room alone (its first
+    // 40 ms exactly 0, the rest still learned), which adds no delay.
+    let silent_run = TempDir::new("tr-silent");
+    let report = train::train(
+        cache.path(),
+        silent_run.path(),
+        TrainConfig {
+            minimum_phase_body: false,
+            silent_body: true,
+            ..tuned.clone()
+        },
+        &SessionOptions::default(),
+        Arc::new(AtomicBool::new(false)),
+    )
+    .unwrap();
+    assert_eq!(report.state.step, 3);
+    let silent_out = silent_run.path().join("silent.ttmodel");
+    export(silent_run.path(), &silent_out, &ExportOptions::default()).unwrap();
+    let silent = ModelFile::load(&silent_out).unwrap();
+    let ir = silent.reverb_ir();
+    assert!(
+        ir[..taps].iter().all(|&x| x == 0.0),
+        "the body is not silent"
+    );
+    assert!(
+        ir[taps..].iter().any(|&x| x != 0.0),
+        "the room is silent too"
+    );
+    assert!(silent.metadata().provenance.notes.contains("held silent"));
     // A file of another shape cannot start a run.
     let wrong = TrainConfig {
         ir_seconds: 0.2,
