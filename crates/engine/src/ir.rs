@@ -11,17 +11,18 @@
 //! of the IR ([`split_ir`]).
 //!
 //! The body delays what it shapes: the power-weighted group delay of `dry + dry ∗ body` over
-//! 150 Hz–4 kHz is 7–13 ms for the flute, the cello and the saxophone as learned, 1.3–3.7 ms
-//! at 48 kHz for the violin and the trumpet, trained in minimum phase ([`body_delay_seconds`]),
-//! and a vibrato through the body is heard that much after the synth plays it
-//! (tests/trained_in_step.rs). The engine counts that delay in the latency it reports. The
+//! 150 Hz–4 kHz is 7–13 ms for the flute, the cello and the saxophone as learned, 1.1 ms at
+//! 48 kHz for the trumpet, trained in minimum phase ([`body_delay_seconds`]), and a vibrato
+//! through the body is heard that much after the synth plays it (tests/trained_in_step.rs).
+//! The violin is trained with its body silent (its IR is the room alone, its body's shaping
+//! learned in its body response in Hz), so it adds nothing. The engine counts that delay in
+//! the latency it reports. The
 //! **Low latency** switch plays the body in minimum phase instead ([`minimum_phase_body`]):
 //! the same magnitude response with the least delay any filter of that response has
 //! (0.8–2.5 ms), built from the body at the model's own rate. The independent listener hears
 //! the learned phase as more like the instrument (README, "Latency and the lowest note"), so
-//! it stays the default, resampled to the host rate as learned (for the violin and the
-//! trumpet, whose bodies are trained in minimum phase, that copy takes 0.4–1.5 ms more than
-//! their trained delay, and the listener still prefers it for the violin).
+//! it stays the default, resampled to the host rate as learned (for the trumpet, whose body
+//! is trained in minimum phase, that copy takes 0.1 ms more than its trained delay).
 
 use timbre_dsp::offline::{
     magnitude_response, minimum_phase_fft_len, minimum_phase_of_magnitude, resample_clip,
@@ -97,8 +98,9 @@ pub fn split_ir(ir: &[f32], rate: f64) -> (Vec<f32>, Vec<f32>) {
 /// The response is taken from the body at its own rate, not from the resampled copy that
 /// plays by default: below the model's Nyquist frequency it is exactly the trained one, so a
 /// body that was trained in minimum phase plays with its trained delay at every host rate
-/// (the violin's 2.2 ms, where its resampled copy takes 3.7 ms at 48 kHz: the resampler's
-/// ringing before the body's first tap is cut). Above it, where the synth plays nothing, only
+/// (the trumpet's 1.0 ms, where its resampled copy takes 1.1 ms at 48 kHz, and the violin's
+/// earlier minimum-phase body 2.2 ms against 3.7: the resampler's ringing before the body's
+/// first tap is cut). Above it, where the synth plays nothing, only
 /// the direct path remains (the body fades out in log magnitude over the top
 /// [`BODY_ROLLOFF`] of the model's band, as a resampler's filter would). Allocates; runs when
 /// a model is loaded.
@@ -262,10 +264,10 @@ mod tests {
     /// response at the model's 16 kHz: the magnitude response of `δ + body` kept to 0.1 dB up
     /// to the rolloff wherever it is within 60 dB of its peak, under 0.1 % of the
     /// minimum-phase energy past the cut (computed on four times the length), and the
-    /// power-weighted group delay of the learned bodies (7–14 ms) down to under 3 ms. The
-    /// violin and the trumpet were trained with their bodies in minimum phase: they keep their
-    /// trained delay at every host rate (within 0.1 ms), where a resampled copy takes longer
-    /// (the violin's by 1.1–1.5 ms, the trumpet's by 0.1 ms).
+    /// power-weighted group delay of the learned bodies (7–14 ms) down to under 3 ms. A body
+    /// trained in minimum phase (one that minimum phase leaves as it is) keeps its trained
+    /// delay at every host rate (within 0.1 ms), where a resampled copy takes longer. A body
+    /// trained silent (the IR is the room alone) adds no delay, resampled or not.
     #[test]
     fn shipped_bodies_keep_their_magnitude_and_lose_their_delay() {
         let model_rate = 16_000.0;
@@ -276,7 +278,13 @@ mod tests {
             assert_eq!(model.metadata().reverb_sample_rate_hz as f64, model_rate);
             let (body, _) = split_ir(model.reverb_ir(), model_rate);
             let trained = body_delay_seconds(&body, model_rate) * 1e3;
-            let trained_minimum = matches!(name, "violin" | "trumpet");
+            let peak = body.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let silent = peak == 0.0;
+            let trained_minimum = !silent
+                && minimum_phase_body(&body, model_rate, model_rate)
+                    .iter()
+                    .zip(&body)
+                    .all(|(a, b)| (a - b).abs() < 2e-3 * peak);
             let with_direct = |b: &[f32]| {
                 let mut h = b.to_vec();
                 h[0] += 1.0;
@@ -328,7 +336,12 @@ mod tests {
                 );
                 assert!(worst < 0.1, "{name}: magnitude off by {worst:.3} dB");
                 assert!(past < 1e-3, "{name}: {:.3} % past the cut", 100.0 * past);
-                if trained_minimum {
+                if silent {
+                    assert!(
+                        before < 0.05 && after < 0.05,
+                        "{name}: a silent body delays by {before:.3} / {after:.3} ms"
+                    );
+                } else if trained_minimum {
                     assert!(
                         (after - trained).abs() < 0.1,
                         "{name}: trained {trained:.2} ms, played {after:.2} ms"
