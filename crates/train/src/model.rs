@@ -354,12 +354,13 @@ impl DdspModel {
         let n = ir.dims()[0];
         let device = ir.device();
         let mut mask = vec![1.0f32; n];
-        let silent = if self.silent_body {
+        // Tap 0 always (the dry path plays it); the whole body when it is held silent.
+        let zeroed = if self.silent_body {
             body_taps().min(n)
         } else {
             1
         };
-        mask[..silent].fill(0.0);
+        mask[..zeroed].fill(0.0);
         let ir = ir * tensor1(mask, &device);
         if self.minimum_phase_body {
             minimum_phase_body(ir, body_taps())
