@@ -82,8 +82,9 @@ macro_rules! engine_knobs {
             LOUDNESS: loudness_db (Float) = "loudness", "Loudness shift", "dB", -24.0..=24.0, 0.0;
             /// Low latency on (1) or off (0): on, the model's body (the early part of its learned
             /// IR, see [`crate::ir`]) plays in minimum phase, with the same spectrum, heard
-            /// sooner (at 48 kHz the violin 1.5 ms, the trumpet 0.4 ms, whose bodies are trained
-            /// in minimum phase, the others 5–11 ms; the latency reported drops by as much),
+            /// sooner (at 48 kHz the trumpet, whose body is trained in minimum phase, 0.1 ms,
+            /// the flute, the cello and the saxophone 5–11 ms, the violin, whose body is
+            /// trained silent, not at all; the latency reported drops by as much),
             /// and a little less like the instrument to an independent listener; off, the
             /// body as learned.
             LOW_LATENCY: low_latency (Switch) = "low_latency", "Low latency", "", 0.0..=1.0, 0.0;

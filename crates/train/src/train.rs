@@ -199,10 +199,7 @@ pub fn load_model(
     let mut rng = Rng::new(0);
     DdspModel::init(&state.config.arch, state.config.ir_len(), &mut rng, device)
         .try_load_file(&path)
-        .map(|m| {
-            m.with_minimum_phase_body(state.config.minimum_phase_body)
-                .with_silent_body(state.config.silent_body)
-        })
+        .map(|m| how_the_body_plays(m, &state.config))
         .map_err(|source| TrainError::LoadNetwork { path, source })
 }
 
@@ -227,9 +224,15 @@ fn initial_model(
         }
         None => DdspModel::init(&config.arch, config.ir_len(), rng, device),
     };
-    Ok(model
+    Ok(how_the_body_plays(model, config))
+}
+
+/// `model` with its IR's body played as the run says: in minimum phase, held silent, or as
+/// learned.
+fn how_the_body_plays(model: DdspModel, config: &TrainConfig) -> DdspModel {
+    model
         .with_minimum_phase_body(config.minimum_phase_body)
-        .with_silent_body(config.silent_body))
+        .with_silent_body(config.silent_body)
 }
 
 fn save_checkpoint(
