@@ -993,3 +993,113 @@ fn moving_the_lowest_note_back_down_gives_the_frames_of_a_steady_range() {
     assert!(a.len() > 50);
     assert_eq!(a, b);
 }
+
+/// Notes below the lowest note are still tracked, from the whole capacity window (see the
+/// module docs of `analysis`, "Notes below the lowest note"): steady sines, saws and a
+/// voice-like tone from 1.2 of their periods in the window (53 Hz at least) to just under the
+/// lowest note read voiced, within a few cents and never an octave off, with a steady
+/// loudness, at every lowest note above 50 Hz; a step between two of them is heard at most
+/// half the whole window (plus 2 ms) after the reported latency.
+#[test]
+fn notes_below_the_lowest_note_are_tracked_from_the_whole_window() {
+    let host = 48_000.0;
+    fn voice_amp(h: usize) -> f64 {
+        // A low voice: the fundamental about as strong as the second and third harmonics,
+        // falling off above.
+        [1.0, 1.2, 0.9, 0.6, 0.5, 0.3][..]
+            .get(h - 1)
+            .copied()
+            .unwrap_or(1.5 / h as f64)
+    }
+    type Amp = fn(usize) -> f64;
+    let kinds: [(&str, Amp); 3] = [("sine", sine_amp), ("saw", saw_amp), ("voice", voice_amp)];
+    for lowest in LOWEST_NOTES.into_iter().filter(|&l| l > 50.0) {
+        // Notes whose period fits in the window, and not at the whole window's edge.
+        let window = ranged(host, lowest).window() as f64;
+        let reach = (1.3 * ANALYSIS_RATE / window).max(53.0) * 1.03;
+        for f0 in [
+            reach,
+            (0.75 * lowest as f64).max(reach),
+            0.94 * lowest as f64,
+        ] {
+            for &(kind, amp) in &kinds {
+                let input = steady(host, 0.6, f0, amp);
+                let mut analyzer = ranged(host, lowest);
+                let frames = run(&mut analyzer, &input, 512);
+                // The whole capacity window must hold the note (32 ms more than the ranged
+                // window's warm-up).
+                let skip = host * 0.05;
+                let steady: Vec<Frame> = frames
+                    .iter()
+                    .filter(|(pos, _)| *pos as f64 > skip)
+                    .map(|&(_, f)| f)
+                    .collect();
+                let mut errs: Vec<f64> = steady
+                    .iter()
+                    .filter(|f| f.confidence >= VOICED_CONFIDENCE)
+                    .map(|f| cents(f.f0_hz as f64, f0).abs())
+                    .collect();
+                let voiced = errs.len() as f64 / steady.len() as f64;
+                let max = errs.iter().cloned().fold(0.0, f64::max);
+                let med = median(&mut errs);
+                let (quiet, loud) = steady.iter().fold((f32::MAX, f32::MIN), |(q, l), f| {
+                    (q.min(f.loudness_db), l.max(f.loudness_db))
+                });
+                println!(
+                    "lowest {lowest} Hz: {kind:>5} {f0:6.1} Hz: median {med:6.3} c, max {max:7.3} c, \
+                     voiced {:5.1}%, loudness varies by {:.2} dB",
+                    voiced * 100.0,
+                    loud - quiet
+                );
+                assert!(voiced > 0.99, "{lowest}: {kind} {f0}: voiced {voiced}");
+                assert!(med <= 5.0, "{lowest}: {kind} {f0}: median {med}");
+                assert!(max < 100.0, "{lowest}: {kind} {f0}: max {max}");
+                assert!(
+                    loud - quiet < 2.0,
+                    "{lowest}: {kind} {f0}: loudness {quiet}..{loud}"
+                );
+            }
+        }
+        let (from, to) = ((0.8 * lowest as f64).max(reach), 0.95 * lowest as f64);
+        if to / from < 1.12 {
+            continue;
+        }
+        // A step between two such notes is heard later than the reported latency: by about
+        // half the difference of the windows (the whole window's centre is that much older),
+        // and more (the whole window has no halves to judge the change by), but by no more
+        // than half the whole window plus 2 ms; sooner when the ranged window already reads
+        // the new note at its edge.
+        let step_at = 0.4;
+        let input = tone(
+            host,
+            0.8,
+            |t| if t < step_at { from } else { to },
+            to,
+            saw_amp,
+        );
+        let mut analyzer = ranged(host, lowest);
+        let frames = run(&mut analyzer, &input, 512);
+        let midpoint = (from * to).sqrt();
+        let heard = frames
+            .iter()
+            .find(|(pos, f)| {
+                *pos as f64 > step_at * host
+                    && f.confidence >= VOICED_CONFIDENCE
+                    && f.f0_hz as f64 > midpoint
+            })
+            .map(|&(pos, _)| pos as f64 - analyzer.latency_host_samples())
+            .expect("the step is heard");
+        let late_ms = (heard / host - step_at) * 1e3;
+        let capacity = AnalysisConfig::default().window as f64;
+        let difference_ms = (capacity - analyzer.window() as f64) / 2.0 / ANALYSIS_RATE * 1e3;
+        let bound_ms = capacity / 2.0 / ANALYSIS_RATE * 1e3 + 2.0;
+        println!(
+            "lowest {lowest} Hz: {from:.0} -> {to:.0} Hz heard {late_ms:+.2} ms after the \
+             reported latency (half the difference of the windows: {difference_ms:.2} ms)"
+        );
+        assert!(
+            (-2.0..=bound_ms).contains(&late_ms),
+            "{lowest}: step heard {late_ms:+.2} ms late (at most {bound_ms:.1})"
+        );
+    }
+}
