@@ -344,6 +344,19 @@ fn steady_frames(frames: &[(usize, Frame)], analyzer: &Analyzer) -> Vec<Frame> {
         .collect()
 }
 
+/// Over `frames` of a steady note at `f0`: the share of them voiced, and the median and
+/// largest |error| of the voiced ones in cents.
+fn pitch_errors(frames: &[Frame], f0: f64) -> (f64, f64, f64) {
+    let mut errs: Vec<f64> = frames
+        .iter()
+        .filter(|f| f.confidence >= VOICED_CONFIDENCE)
+        .map(|f| cents(f.f0_hz as f64, f0).abs())
+        .collect();
+    let voiced = errs.len() as f64 / frames.len() as f64;
+    let max = errs.iter().cloned().fold(0.0, f64::max);
+    (voiced, median(&mut errs), max)
+}
+
 /// pitch-detection's McLeod on the same 16 kHz frames (via our resampler): median cents.
 fn baseline_on_resampled(host: f64, input: &[f32], f0: f64) -> (f64, f64) {
     let (y, _) = resample_all(host, input);
@@ -379,14 +392,7 @@ fn analyzer_tracks_sines_and_saws_at_host_rates() {
                 let mut analyzer = Analyzer::new(AnalysisConfig::default(), host).unwrap();
                 let frames = run(&mut analyzer, &input, 512);
                 let steady = steady_frames(&frames, &analyzer);
-                let mut errs: Vec<f64> = steady
-                    .iter()
-                    .filter(|f| f.confidence >= VOICED_CONFIDENCE)
-                    .map(|f| cents(f.f0_hz as f64, f0).abs())
-                    .collect();
-                let voiced = errs.len() as f64 / steady.len() as f64;
-                let max = errs.iter().cloned().fold(0.0, f64::max);
-                let med = median(&mut errs);
+                let (voiced, med, max) = pitch_errors(&steady, f0);
                 let (base, base_voiced) = baseline_on_resampled(host, &input, f0);
                 println!(
                     "{host} Hz {kind:>4} {f0:7.1}: ours median {med:6.3} c, max {max:6.3} c, \
@@ -776,14 +782,7 @@ fn every_range_tracks_sines_saws_and_weak_fundamentals_from_its_lowest_note() {
                 let mut analyzer = ranged(host, lowest);
                 let frames = run(&mut analyzer, &input, 512);
                 let steady = steady_frames(&frames, &analyzer);
-                let mut errs: Vec<f64> = steady
-                    .iter()
-                    .filter(|f| f.confidence >= VOICED_CONFIDENCE)
-                    .map(|f| cents(f.f0_hz as f64, f0).abs())
-                    .collect();
-                let voiced = errs.len() as f64 / steady.len() as f64;
-                let max = errs.iter().cloned().fold(0.0, f64::max);
-                let med = median(&mut errs);
+                let (voiced, med, max) = pitch_errors(&steady, f0);
                 println!(
                     "  {kind:>4} {f0:7.1} Hz: median {med:6.3} c, max {max:7.3} c, voiced {:5.1}%",
                     voiced * 100.0
@@ -1034,14 +1033,7 @@ fn notes_below_the_lowest_note_are_tracked_from_the_whole_window() {
                     .filter(|(pos, _)| *pos as f64 > skip)
                     .map(|&(_, f)| f)
                     .collect();
-                let mut errs: Vec<f64> = steady
-                    .iter()
-                    .filter(|f| f.confidence >= VOICED_CONFIDENCE)
-                    .map(|f| cents(f.f0_hz as f64, f0).abs())
-                    .collect();
-                let voiced = errs.len() as f64 / steady.len() as f64;
-                let max = errs.iter().cloned().fold(0.0, f64::max);
-                let med = median(&mut errs);
+                let (voiced, med, max) = pitch_errors(&steady, f0);
                 let (quiet, loud) = steady.iter().fold((f32::MAX, f32::MIN), |(q, l), f| {
                     (q.min(f.loudness_db), l.max(f.loudness_db))
                 });
