@@ -666,14 +666,14 @@ fn low_latency_asks_for_a_restart_and_takes_the_body_delay_off_the_latency() {
         before <= 10.0 && after <= 10.0 && (before - after).abs() < 0.05,
         "violin, Low latency off: {before:.2} ms, on: {after:.2} ms"
     );
-    // The flute's learned body delays it by about 13 ms.
-    let mut flute = Plugin::new(EFFECT_ID);
-    let state = flute.save_state();
-    assert!(flute.load_state(&with_model(&state, "flute")));
-    let (before, after) = latency_across_a_restart(&mut flute, &spec::LOW_LATENCY, 1.0);
-    // The flute: 23.2 ms with its body as learned, 12.4 ms with it in minimum phase.
+    // The saxophone's learned body delays it by about 9 ms.
+    let mut saxophone = Plugin::new(EFFECT_ID);
+    let state = saxophone.save_state();
+    assert!(saxophone.load_state(&with_model(&state, "saxophone")));
+    let (before, after) = latency_across_a_restart(&mut saxophone, &spec::LOW_LATENCY, 1.0);
+    // The saxophone: 19.1 ms with its body as learned, 12.2 ms with it in minimum phase.
     assert!(
-        before > 20.0 && after < 13.5 && before - after > 8.0,
-        "flute, Low latency off: {before:.2} ms, on: {after:.2} ms"
+        before > 17.0 && after < 13.0 && before - after > 5.0,
+        "saxophone, Low latency off: {before:.2} ms, on: {after:.2} ms"
     );
 }

@@ -11,11 +11,11 @@
 //! of the IR ([`split_ir`]).
 //!
 //! The body delays what it shapes: the power-weighted group delay of `dry + dry ∗ body` over
-//! 150 Hz–4 kHz is 7–13 ms for the flute, the cello and the saxophone as learned, 1.1 ms at
-//! 48 kHz for the trumpet, trained in minimum phase ([`body_delay_seconds`]), and a vibrato
-//! through the body is heard that much after the synth plays it (tests/trained_in_step.rs).
-//! The violin is trained with its body silent (its IR is the room alone, its body's shaping
-//! learned in its body response in Hz), so it adds nothing. The engine counts that delay in
+//! 150 Hz–4 kHz is 7–9 ms for the cello and the saxophone as learned, 1.1 ms at 48 kHz for
+//! the trumpet, trained in minimum phase ([`body_delay_seconds`]), and a vibrato through the
+//! body is heard that much after the synth plays it (tests/trained_in_step.rs). The violin
+//! and the flute are trained with their bodies silent (their IRs are the room alone, the
+//! body's shaping learned in their body responses in Hz), so they add nothing. The engine counts that delay in
 //! the latency it reports. The
 //! **Low latency** switch plays the body in minimum phase instead ([`minimum_phase_body`]):
 //! the same magnitude response with the least delay any filter of that response has

@@ -83,7 +83,7 @@ macro_rules! engine_knobs {
             /// Low latency on (1) or off (0): on, the model's body (the early part of its learned
             /// IR, see [`crate::ir`]) plays in minimum phase, with the same spectrum, heard
             /// sooner (at 48 kHz the trumpet, whose body is trained in minimum phase, 0.1 ms,
-            /// the flute, the cello and the saxophone 5–11 ms, the violin, whose body is
+            /// the cello and the saxophone 5–7 ms, the violin and the flute, whose bodies are
             /// trained silent, not at all; the latency reported drops by as much),
             /// and a little less like the instrument to an independent listener; off, the
             /// body as learned.
