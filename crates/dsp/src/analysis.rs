@@ -65,7 +65,7 @@
 //! errors under a cent, no frame 40 cents off, and their loudness steady within 1.3 dB, at
 //! every lowest note from 60 to 160 Hz; white noise stays unvoiced. The lowest note still
 //! sets what plays in step: a singer who wants the low notes on time sets it lower.
-
+//!
 //! # Loudness over whole periods
 //!
 //! A Hann window over fewer than [`WHOLE_PERIODS_BELOW`] periods of a note weighs part of a
@@ -288,8 +288,9 @@ pub struct Analyzer {
     window_buf: Vec<f32>,
     /// The window in use (at most `config.window`; see [`Analyzer::set_lowest_note`]).
     window: usize,
-    /// The decimated trackers' view of `window_buf`, kept up to date hop by hop (empty when
-    /// the hop is not a multiple of the decimation factor).
+    /// The decimated view of `window_buf` (the whole capacity window) that the decimated
+    /// trackers and `deep` read, kept up to date hop by hop (empty when the hop is not a
+    /// multiple of the decimation factor).
     decimated_buf: Vec<f32>,
 }
 
