@@ -18,7 +18,7 @@ use std::process::Command;
 use timbre_model::metadata::DataSource;
 
 use crate::audio::has_audio_extension;
-use crate::phrases::{PhraseSpec, MUSESCORE_EXPR};
+use crate::phrases::{PhraseSpec, FLUID_R3, MUSESCORE_EXPR};
 use crate::TrainError;
 
 /// A dataset that can be fetched by name.
@@ -56,14 +56,14 @@ pub const PRESETS: &[Preset] = &[
         version: Some("1.1.0"),
         origin: "VSCO 2 Community Edition",
         // The Expr. preset's trumpet phrases sound like a synthesizer to the listener (mean
-        // p(trumpet) 0.13 over 24, "Mosquito" among the top tags) and the General MIDI
-        // trumpets of FluidR3 GM and MuseScore General like a trumpet (0.63 and 0.43), but a
-        // model trained on those (`&[FLUID_R3, MUSESCORE_GM]`, 16 channels and a body, 50 min)
-        // was heard as a trumpet no more often (0 of 9 sources, mean 0.19, against 1 of 9,
-        // 0.20): the shipped model's phrases stay.
+        // p(trumpet) 0.13 over 24, "Mosquito" among the top tags), FluidR3 GM's General MIDI
+        // trumpet like a trumpet (0.40–0.52 on the same melodies). A model trained on FluidR3
+        // GM's and MuseScore General's General MIDI trumpets with a body response that delays
+        // (16 channels, 50 min) was heard no better (0 of 9, 0.19, against 1 of 9, 0.20, on
+        // the engine of 2026-12-05); with the body silent and from scratch, see the card.
         phrases: PhraseSpec {
             program: 56,
-            fonts: &[MUSESCORE_EXPR],
+            fonts: &[FLUID_R3],
             low: 54,
             high: 82,
         },
