@@ -2,27 +2,28 @@
 //! instrument's body and its room.
 //!
 //! A model is trained to play `dry + dry ∗ ir` (see `timbre_train::synth`), and what it learns
-//! in `ir` is mostly not a room: the learned IRs of the shipped models hold 88–95 % of their
-//! energy in their first 40 ms and lift the dry synth by 10–20 dB with a strong spectral
-//! shape (the cello's by 20 dB at 100–300 Hz but 3 dB at 4–8 kHz). That early part is the
-//! instrument's body, a filter the network's synth relies on: without it the cello's synth is
-//! 5–20 dB too bright above 1 kHz, the buzz heard from a "dry" render. The engine therefore always
+//! in `ir` is mostly not a room: the learned IRs of the first shipped models held 88–95 % of
+//! their energy in their first 40 ms and lifted the dry synth by 10–20 dB with a strong
+//! spectral shape (the first cello's by 20 dB at 100–300 Hz but 3 dB at 4–8 kHz). That early part is the
+//! instrument's body, a filter the network's synth relies on: without it that cello's synth
+//! was 5–20 dB too bright above 1 kHz, the buzz heard from a "dry" render. The engine therefore always
 //! plays the body, `dry + dry ∗ body`, and lets the reverb knob set only the room, the rest
 //! of the IR ([`split_ir`]).
 //!
 //! The body delays what it shapes: the power-weighted group delay of `dry + dry ∗ body` over
-//! 150 Hz–4 kHz is 7–9 ms for the cello and the saxophone as learned, 1.1 ms at 48 kHz for
-//! the trumpet, trained in minimum phase ([`body_delay_seconds`]), and a vibrato through the
-//! body is heard that much after the synth plays it (tests/trained_in_step.rs). The violin
-//! and the flute are trained with their bodies silent (their IRs are the room alone, the
-//! body's shaping learned in their body responses in Hz), so they add nothing. The engine counts that delay in
-//! the latency it reports. The
+//! 150 Hz–4 kHz is 9.2 ms for the saxophone as learned ([`body_delay_seconds`]), and a
+//! vibrato through the body is heard that much after the synth plays it
+//! (tests/trained_in_step.rs). The violin, the trumpet, the flute and the cello are trained
+//! with their bodies silent (their IRs are the room alone, the body's shaping learned in
+//! their body responses in Hz), so they add nothing. The engine counts that delay in the
+//! latency it reports. The
 //! **Low latency** switch plays the body in minimum phase instead ([`minimum_phase_body`]):
 //! the same magnitude response with the least delay any filter of that response has
 //! (0.8–2.5 ms), built from the body at the model's own rate. The independent listener hears
 //! the learned phase as more like the instrument (README, "Latency and the lowest note"), so
-//! it stays the default, resampled to the host rate as learned (for the trumpet, whose body
-//! is trained in minimum phase, that copy takes 0.1 ms more than its trained delay).
+//! it stays the default, resampled to the host rate as learned (for a body trained in
+//! minimum phase, as the trumpet's was until 2026-12-07, that copy took 0.1 ms more than its
+//! trained delay).
 
 use timbre_dsp::offline::{
     magnitude_response, minimum_phase_fft_len, minimum_phase_of_magnitude, resample_clip,
@@ -98,8 +99,8 @@ pub fn split_ir(ir: &[f32], rate: f64) -> (Vec<f32>, Vec<f32>) {
 /// The response is taken from the body at its own rate, not from the resampled copy that
 /// plays by default: below the model's Nyquist frequency it is exactly the trained one, so a
 /// body that was trained in minimum phase plays with its trained delay at every host rate
-/// (the trumpet's 1.0 ms, where its resampled copy takes 1.1 ms at 48 kHz, and the violin's
-/// earlier minimum-phase body 2.2 ms against 3.7: the resampler's ringing before the body's
+/// (the earlier minimum-phase trumpet's 1.0 ms, where its resampled copy took 1.1 ms at
+/// 48 kHz, and the violin's 2.2 ms against 3.7: the resampler's ringing before the body's
 /// first tap is cut). Above it, where the synth plays nothing, only
 /// the direct path remains (the body fades out in log magnitude over the top
 /// [`BODY_ROLLOFF`] of the model's band, as a resampler's filter would). Allocates; runs when
