@@ -4,11 +4,11 @@
 //! A model is trained to play `dry + dry ∗ ir` (see `timbre_train::synth`), and what it learns
 //! in `ir` is mostly not a room: the learned IRs of the first shipped models held 88–95 % of
 //! their energy in their first 40 ms and lifted the dry synth by 10–20 dB with a strong
-//! spectral shape (the first cello's by 20 dB at 100–300 Hz but 3 dB at 4–8 kHz). That early part is the
-//! instrument's body, a filter the network's synth relies on: without it that cello's synth
-//! was 5–20 dB too bright above 1 kHz, the buzz heard from a "dry" render. The engine therefore always
-//! plays the body, `dry + dry ∗ body`, and lets the reverb knob set only the room, the rest
-//! of the IR ([`split_ir`]).
+//! spectral shape (the first cello's by 20 dB at 100–300 Hz but 3 dB at 4–8 kHz). That
+//! early part is the instrument's body, a filter the network's synth relies on: without it
+//! that cello's synth was 5–20 dB too bright above 1 kHz, the buzz heard from a "dry"
+//! render. The engine therefore always plays the body, `dry + dry ∗ body`, and lets the
+//! reverb knob set only the room, the rest of the IR ([`split_ir`]).
 //!
 //! The body delays what it shapes: the power-weighted group delay of `dry + dry ∗ body` over
 //! 150 Hz–4 kHz is 9.2 ms for the saxophone as learned ([`body_delay_seconds`]), and a
