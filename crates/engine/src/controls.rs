@@ -239,13 +239,13 @@ pub const PITCH_TRUST_CONFIDENCE: f32 = 0.7;
 
 /// Gate attack time, as a share of the analysis window (at least one frame): short, so note
 /// onsets keep their edge, and in step with the window, over which a note's loudness rises
-/// (3.2 ms at the default 16 ms window, 6.4 ms at the 32 ms window of a 50 Hz lowest note). A
-/// fixed 8 ms made onsets heard 2.2 ms late at the 16 ms window (the gate opens when the note
-/// fills part of the window, there too close to its half-power point to be open by then); 0.2
-/// puts the mean onset within 0.9 ms of the latency at every setting from 50 to 160 Hz with
-/// the engine's 1 ms control steps (`tests/in_step.rs`; 0.22–0.3 were tried with them and move
-/// single onsets no closer).
-pub const GATE_ATTACK_WINDOWS: f32 = 0.2;
+/// (1.6 ms at the default 16 ms window, 3.2 ms at the 32 ms window of a 50 Hz lowest note). The
+/// gate opens when the note fills part of the window, for the lowest notes about when it
+/// reaches the window's centre, so the attack delays those onsets: a fixed 8 ms made them
+/// 2.2 ms late at the 16 ms window; 0.2 of the window put single onsets up to 4.1 ms late at
+/// the 60 Hz setting, 0.1 up to 2.2 ms (jitter 0.41–0.73 ms from 50 to 160 Hz against
+/// 0.43–1.09 ms with 0.2, `tests/in_step.rs`); one frame (1 ms) moved them no closer.
+pub const GATE_ATTACK_WINDOWS: f32 = 0.1;
 /// Gate release time, in ms: long enough not to chatter, short enough to cut noise tails.
 pub const GATE_RELEASE_MS: f32 = 80.0;
 

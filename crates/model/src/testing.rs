@@ -132,12 +132,35 @@ pub enum WiredHarmonics {
     Slope,
 }
 
+/// How the level of [`wired_model_with_level`]'s output follows the input loudness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WiredLevel {
+    /// Amplitude logit `6·loudness − 4`: monotonic, but compressed at loud levels (0.26 dB of
+    /// output per dB of input at −6 dB; 20 dB of input make about 10 dB of output).
+    Compressive,
+    /// Amplitude logit `4·loudness − 7`: on the exp-sigmoid head's exponential foot, so the
+    /// output follows the input dB for dB (0.96–1.00 dB/dB from −80 to −6 dB), as the trained
+    /// models do (0.93–1.09 dB/dB). Quiet in absolute terms (about −80 dBFS for a sawtooth
+    /// peaking at −6 dBFS), with the noise bands at the head's floor (1e-7).
+    Linear,
+}
+
 /// A model wired by hand, for tests that need a known behaviour: the residual blocks are zero
 /// (identity), channel 0 carries the scaled loudness and channel 1 the scaled f0 (both at the
 /// newest tap); the amplitude logit is `6·loudness − 4` (so the level follows the input
-/// loudness monotonically), the harmonic distribution is `harmonics`, the noise is about
-/// 60 dB down, and there is no reverb. Its output pitch is exactly the synth's f0.
+/// loudness monotonically; [`WiredLevel::Compressive`]), the harmonic distribution is
+/// `harmonics`, the noise is about 60 dB down, and there is no reverb. Its output pitch is
+/// exactly the synth's f0.
 pub fn wired_model(name: &str, harmonics: WiredHarmonics) -> ModelFile {
+    wired_model_with_level(name, harmonics, WiredLevel::Compressive)
+}
+
+/// [`wired_model`] with the level mapping `level`.
+pub fn wired_model_with_level(
+    name: &str,
+    harmonics: WiredHarmonics,
+    level: WiredLevel,
+) -> ModelFile {
     let arch = Architecture::default();
     let (c, k) = (arch.channels, arch.kernel_size);
     let mut input_w = vec![0.0f32; c * 2 * k];
@@ -158,9 +181,16 @@ pub fn wired_model(name: &str, harmonics: WiredHarmonics) -> ModelFile {
         })
         .collect();
     let mut head_weight = vec![0.0f32; arch.n_outputs() * c];
-    head_weight[0] = 6.0; // amplitude row, channel 0 (loudness)
+    // The amplitude row reads channel 0 (the loudness).
+    let (amplitude_weight, amplitude_bias, noise_bias) = match level {
+        WiredLevel::Compressive => (6.0, -4.0, -4.0),
+        // Scaled loudness is dB / 80 + 1, and the head is 2·σ(x)^ln 10 ≈ 2·10^x for x ≪ 0:
+        // 4 per unit of scaled loudness is 20 dB of output per 20 dB of input.
+        WiredLevel::Linear => (4.0, -7.0, -30.0),
+    };
+    head_weight[0] = amplitude_weight;
     let mut head_bias = vec![0.0f32; arch.n_outputs()];
-    head_bias[0] = -4.0;
+    head_bias[0] = amplitude_bias;
     for h in 0..arch.n_harmonics {
         head_bias[1 + h] = match harmonics {
             WiredHarmonics::Fundamental if h == 0 => 8.0,
@@ -169,7 +199,7 @@ pub fn wired_model(name: &str, harmonics: WiredHarmonics) -> ModelFile {
         };
     }
     for b in 0..arch.n_noise_bands {
-        head_bias[1 + arch.n_harmonics + b] = -4.0;
+        head_bias[1 + arch.n_harmonics + b] = noise_bias;
     }
     let weights = Weights {
         input: Layer {

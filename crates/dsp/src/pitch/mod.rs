@@ -431,6 +431,15 @@ impl PitchTracker {
     pub fn estimate(&mut self, frame: &[f32]) -> PitchEstimate {
         let (w, l) = (self.window, self.frame_len);
         let n = frame.len().min(w);
+        if self.decimation == 1 {
+            // Undecimated, the low-pass is the single unit tap: the frame is the input itself
+            // (what `decimate` would compute, without its copies).
+            for (dst, &x) in self.frame[..n].iter_mut().zip(&frame[..n]) {
+                *dst = if x.is_finite() { x } else { 0.0 };
+            }
+            self.frame[n..l].fill(0.0);
+            return self.finish_estimate();
+        }
         for (dst, &x) in self.input.iter_mut().zip(&frame[..n]) {
             *dst = if x.is_finite() { x } else { 0.0 };
         }

@@ -49,6 +49,18 @@ pub fn wired_model(fundamental_only: bool) -> ModelFile {
     timbre_model::testing::wired_model("wired test model", harmonics)
 }
 
+/// The hand-wired pure fundamental whose output level follows the input loudness dB for dB,
+/// as the trained models' does (see [`timbre_model::testing::WiredLevel::Linear`]): for tests
+/// that time level changes, which a compressed level would shift (a loud onset reaches half
+/// of its steady power early).
+pub fn wired_linear_model() -> ModelFile {
+    timbre_model::testing::wired_model_with_level(
+        "wired level-linear test model",
+        WiredHarmonics::Fundamental,
+        timbre_model::testing::WiredLevel::Linear,
+    )
+}
+
 /// Renders mono `input` through `engine` in blocks of `block` samples; returns (left, right).
 pub fn process_blocks(engine: &mut Engine, input: &[f32], block: usize) -> (Vec<f32>, Vec<f32>) {
     let mut left = vec![0.0f32; input.len()];
