@@ -57,7 +57,8 @@ fn period_level_track(out: &[f32], period: f64, from: f64, to: f64) -> Vec<(f64,
     (from..to)
         .step_by(12)
         .map(|n| {
-            // The window spans exactly one period: whole samples plus a fractional end sample.
+            // The window spans exactly one period; the samples at its two ends weigh the
+            // share of them it covers.
             let (a, b) = (n as f64 - half, n as f64 + half);
             let (ia, ib) = (a.floor() as usize, b.floor() as usize);
             let mut sum = 0.0;
@@ -66,20 +67,27 @@ fn period_level_track(out: &[f32], period: f64, from: f64, to: f64) -> Vec<(f64,
                 let hi = b.min(i as f64 + 1.0);
                 sum += (v * v) as f64 * (hi - lo).max(0.0);
             }
-            (n as f64, 10.0 * (sum / period + 1e-30).log10())
+            (n as f64, power_db(sum / period))
         })
         .collect()
+}
+
+/// The mean square of `samples`, accumulated in f64.
+fn mean_square(samples: &[f32]) -> f64 {
+    samples.iter().map(|v| (v * v) as f64).sum::<f64>() / samples.len() as f64
+}
+
+/// A power in dB, floored far below anything the level-linear model plays (its quietest test
+/// notes are near −120 dBFS, where a floor of 1e-12 would already lift them).
+fn power_db(mean_square: f64) -> f64 {
+    10.0 * (mean_square + 1e-30).log10()
 }
 
 /// The output's level in dB every 48 samples, from the RMS over a centred 2 ms window.
 fn level_track(out: &[f32]) -> Vec<(f64, f64)> {
     (48..out.len() - 48)
         .step_by(48)
-        .map(|n| {
-            let w = &out[n - 48..n + 48];
-            let ms = w.iter().map(|v| (v * v) as f64).sum::<f64>() / w.len() as f64;
-            (n as f64, 10.0 * (ms + 1e-12).log10())
-        })
+        .map(|n| (n as f64, power_db(mean_square(&out[n - 48..n + 48]))))
         .collect()
 }
 
@@ -344,9 +352,9 @@ fn the_level_linear_model_follows_its_input_db_for_db() {
         .map(|&db| {
             let input = sawtooth(RATE, 0.5, |_| 330.0, |_| 10f64.powf(db / 20.0));
             let (out, _) = render(&input, 100.0);
-            let steady = &out[(0.3 * RATE) as usize..(0.45 * RATE) as usize];
-            let ms = steady.iter().map(|v| (v * v) as f64).sum::<f64>() / steady.len() as f64;
-            10.0 * ms.log10()
+            power_db(mean_square(
+                &out[(0.3 * RATE) as usize..(0.45 * RATE) as usize],
+            ))
         })
         .collect();
     println!("input {levels_db:?} dB → output {output_db:.2?} dB");
