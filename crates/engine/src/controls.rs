@@ -51,14 +51,21 @@ impl TargetStats {
 /// Running statistics of the input over the last [`HISTORY_FRAMES`] voiced frames: mean pitch
 /// and loudness quantiles. Fixed-size ring plus histogram; updates are O(1), quantiles O(bins).
 pub struct InputStats {
-    /// Last voiced frames' (midi, loudness bin).
-    ring: Box<[(f32, u16); HISTORY_FRAMES]>,
+    /// Last voiced frames' (midi, vibrato centre where the pitch was steady, loudness bin).
+    ring: Box<[(f32, Option<f32>, u16); HISTORY_FRAMES]>,
+    /// The pitch with its vibrato smoothed away ([`TUNING_CENTRE_FRAMES`]), as a MIDI note.
+    centre: Option<f32>,
     /// Next write position in the ring.
     head: usize,
     /// Frames stored (≤ HISTORY_FRAMES).
     len: usize,
     /// Sum of the stored pitches, in f64 to avoid drift over hours.
     pitch_sum: f64,
+    /// Sums of the cosine and sine of each stored centre's place within its semitone (one
+    /// turn per semitone), for the input's tuning ([`InputStats::tuning_semitones`]).
+    tuning_sum: (f64, f64),
+    /// Stored frames with a centre.
+    tuning_len: usize,
     /// Count of stored frames per loudness bin.
     histogram: [u32; HIST_BINS],
 }
@@ -73,22 +80,28 @@ impl InputStats {
     /// Empty statistics. Allocates the ring once.
     pub fn new() -> Self {
         Self {
-            ring: vec![(0.0, 0); HISTORY_FRAMES]
+            ring: vec![(0.0, None, 0); HISTORY_FRAMES]
                 .into_boxed_slice()
                 .try_into()
                 .expect("the ring has HISTORY_FRAMES entries"),
+            centre: None,
             head: 0,
             len: 0,
             pitch_sum: 0.0,
+            tuning_sum: (0.0, 0.0),
+            tuning_len: 0,
             histogram: [0; HIST_BINS],
         }
     }
 
     /// Forgets the history.
     pub fn reset(&mut self) {
+        self.centre = None;
         self.head = 0;
         self.len = 0;
         self.pitch_sum = 0.0;
+        self.tuning_sum = (0.0, 0.0);
+        self.tuning_len = 0;
         self.histogram = [0; HIST_BINS];
     }
 
@@ -106,15 +119,47 @@ impl InputStats {
     pub fn push(&mut self, midi: f32, loudness_db: f32) {
         let bin = (((loudness_db - LOUDNESS_FLOOR_DB) / HIST_DB_PER_BIN) as isize)
             .clamp(0, HIST_BINS as isize - 1) as u16;
+        // The vibrato's centre: a one-pole low-pass over the pitch that jumps with a note
+        // change (a vibrato of ±40 cents spreads single frames over most of the semitone).
+        // Only the place within the octave counts, so a frame read an octave off moves it as
+        // the note it belongs to would.
+        let centre = match self.centre {
+            Some(c) => {
+                let step = (midi - c + 6.0).rem_euclid(12.0) - 6.0;
+                if step.abs() <= TUNING_CENTRE_JUMP_SEMITONES {
+                    c + step / TUNING_CENTRE_FRAMES
+                } else {
+                    midi
+                }
+            }
+            None => midi,
+        };
+        self.centre = Some(centre);
+        // Only a pitch near its centre tells the tuning: not a glide, nor the frames after a
+        // note change while the centre settles.
+        let steady = (midi - centre + 6.0).rem_euclid(12.0) - 6.0;
+        let centre = (steady.abs() <= TUNING_STEADY_SEMITONES).then_some(centre);
         if self.len == HISTORY_FRAMES {
-            let (old_midi, old_bin) = self.ring[self.head];
+            let (old_midi, old_centre, old_bin) = self.ring[self.head];
             self.pitch_sum -= old_midi as f64;
+            if let Some(old_centre) = old_centre {
+                let (cos, sin) = semitone_phase(old_centre);
+                self.tuning_sum.0 -= cos;
+                self.tuning_sum.1 -= sin;
+                self.tuning_len -= 1;
+            }
             self.histogram[old_bin as usize] -= 1;
         } else {
             self.len += 1;
         }
-        self.ring[self.head] = (midi, bin);
+        self.ring[self.head] = (midi, centre, bin);
         self.pitch_sum += midi as f64;
+        if let Some(centre) = centre {
+            let (cos, sin) = semitone_phase(centre);
+            self.tuning_sum.0 += cos;
+            self.tuning_sum.1 += sin;
+            self.tuning_len += 1;
+        }
         self.histogram[bin as usize] += 1;
         self.head = (self.head + 1) % HISTORY_FRAMES;
     }
@@ -122,6 +167,22 @@ impl InputStats {
     /// Mean pitch of the history as a MIDI note, if any frame was voiced.
     pub fn pitch_mean_midi(&self) -> Option<f32> {
         (self.len > 0).then(|| (self.pitch_sum / self.len as f64) as f32)
+    }
+
+    /// The input's tuning: how far its notes sit, on the whole, from the equal-tempered
+    /// semitones of A = 440 Hz, in semitones (−0.5 to 0.5; a choir tuned to A = 448 Hz reads
+    /// +0.31). The circular mean of each steady frame's place within its semitone (of its
+    /// vibrato's centre, see [`TUNING_CENTRE_FRAMES`] and [`TUNING_STEADY_SEMITONES`]), so
+    /// octave errors and which notes were sung do not count. 0 while fewer than
+    /// [`TUNING_MIN_FRAMES`] steady frames were voiced or while the places are too spread out to agree on one (a mean resultant
+    /// under [`TUNING_MIN_AGREEMENT`]: glides, or a voice that wanders between tunings).
+    pub fn tuning_semitones(&self) -> f32 {
+        let (cos, sin) = self.tuning_sum;
+        let agreement = cos.hypot(sin) / self.tuning_len.max(1) as f64;
+        if self.tuning_len < TUNING_MIN_FRAMES || agreement < TUNING_MIN_AGREEMENT {
+            return 0.0;
+        }
+        (sin.atan2(cos) / std::f64::consts::TAU) as f32
     }
 
     /// Loudness quantiles (0%, 10%, ..., 100%) in dB, at the resolution of the histogram.
@@ -196,10 +257,36 @@ pub fn match_level(
     loudness_db + target_quantiles[LOUD_QUANTILE] - input_quantiles[LOUD_QUANTILE]
 }
 
-/// Pulls `midi` toward the nearest semitone by `amount` (0: raw, 1: fully snapped).
-pub fn autotune(midi: f32, amount: f32) -> f32 {
-    midi + amount.clamp(0.0, 1.0) * (midi.round() - midi)
+/// Pulls `midi` toward the nearest semitone of a scale tuned `tuning` semitones away from
+/// A = 440 Hz ([`InputStats::tuning_semitones`]) by `amount` (0: raw, 1: fully snapped).
+pub fn autotune(midi: f32, tuning: f32, amount: f32) -> f32 {
+    let note = (midi - tuning).round() + tuning;
+    midi + amount.clamp(0.0, 1.0) * (note - midi)
 }
+
+/// The cosine and sine of `midi`'s place within its semitone, one turn per semitone.
+fn semitone_phase(midi: f32) -> (f64, f64) {
+    let turn = std::f64::consts::TAU * (midi as f64).fract();
+    (turn.cos(), turn.sin())
+}
+
+/// Time constant of the low-pass that finds a vibrato's centre for the tuning, in frames
+/// (150 ms of 1 ms frames: a 6 Hz vibrato is cut to a sixth).
+pub const TUNING_CENTRE_FRAMES: f32 = 150.0;
+
+/// A pitch at most this far from its vibrato's centre, in semitones, is steady: its centre
+/// counts toward the tuning.
+pub const TUNING_STEADY_SEMITONES: f32 = 0.5;
+
+/// A pitch this far from the vibrato's centre, in semitones, is a new note: the centre jumps.
+pub const TUNING_CENTRE_JUMP_SEMITONES: f32 = 1.0;
+
+/// Voiced frames the input's tuning is read from at the least (0.2 s of 1 ms frames).
+pub const TUNING_MIN_FRAMES: usize = 200;
+
+/// Least mean resultant of the frames' places within their semitones for a tuning to be read
+/// (1: every frame at the same place; 0: spread evenly).
+pub const TUNING_MIN_AGREEMENT: f64 = 0.2;
 
 /// One frame's inputs for the decoder and the synth, after every control was applied.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -323,7 +410,10 @@ impl ControlStage {
         // Mixed windows at a note change can read a common subharmonic (220 → 330 Hz reads
         // 110 Hz for a few frames, at confidence ~0.6): only trusted frames move the pitch.
         if voiced && frame.confidence >= PITCH_TRUST_CONFIDENCE {
-            let midi = autotune(input_midi + shift, params.autotune_percent / 100.0);
+            // Autotune keeps the input's own tuning (a singer without a reference is often a
+            // quarter of a semitone away from A = 440 Hz), then the shift moves the result.
+            let tuning = self.stats.tuning_semitones();
+            let midi = autotune(input_midi, tuning, params.autotune_percent / 100.0) + shift;
             self.last_f0_hz = midi_to_hz(midi).clamp(20.0, 20_000.0);
         }
         self.gate_gain = if voiced {
@@ -401,9 +491,48 @@ mod tests {
 
     #[test]
     fn autotune_zero_is_raw_and_one_snaps() {
-        assert_eq!(autotune(60.3, 0.0), 60.3);
-        assert_eq!(autotune(60.3, 1.0), 60.0);
-        assert!((autotune(60.3, 0.5) - 60.15).abs() < 1e-5);
+        assert_eq!(autotune(60.3, 0.0, 0.0), 60.3);
+        assert_eq!(autotune(60.3, 0.0, 1.0), 60.0);
+        assert!((autotune(60.3, 0.0, 0.5) - 60.15).abs() < 1e-5);
+        // On a scale 0.4 semitones sharp, 60.3 is nearest 60.4, and 60.85 nearest 60.4 too.
+        assert!((autotune(60.3, 0.4, 1.0) - 60.4).abs() < 1e-5);
+        assert!((autotune(60.85, 0.4, 1.0) - 60.4).abs() < 1e-5);
+    }
+
+    /// A singer 30 cents sharp of A = 440 Hz, with a ±40 cent vibrato, over several notes (and
+    /// an octave error now and then) reads +0.30 semitones; one 45 cents flat reads −0.45; a
+    /// glide over every place within the semitone reads no tuning; too few frames read none.
+    #[test]
+    fn the_input_tuning_is_the_circular_mean_of_the_places_within_the_semitone() {
+        let read = |midi: &dyn Fn(usize) -> f32, frames: usize| {
+            let mut stats = InputStats::new();
+            for k in 0..frames {
+                stats.push(midi(k), -20.0);
+            }
+            stats.tuning_semitones()
+        };
+        let sharp = |k: usize| {
+            let note = [57.0, 60.0, 64.0, 62.0][k / 500 % 4]
+                + if k.is_multiple_of(97) { 12.0 } else { 0.0 };
+            note + 0.3 + 0.4 * (k as f32 * 0.04).sin()
+        };
+        // Within 3 cents (the frames just after each note change, before the centre has
+        // settled, still carry some of the vibrato).
+        assert!(
+            (read(&sharp, 4000) - 0.30).abs() < 0.03,
+            "{}",
+            read(&sharp, 4000)
+        );
+        assert!((read(&|k| 69.0 - 0.45 + 0.001 * (k % 7) as f32, 1000) + 0.45).abs() < 0.01);
+        assert_eq!(read(&|k| 60.0 + k as f32 / 1000.0, 3000), 0.0);
+        assert_eq!(read(&sharp, TUNING_MIN_FRAMES - 1), 0.0);
+        // Past the history, the oldest frames leave the reading: 12 s at +0.3, then 10 s at −0.2.
+        let moved = |k: usize| if k < 12_000 { 60.3 } else { 60.8 };
+        assert!(
+            (read(&moved, 22_000) + 0.2).abs() < 0.01,
+            "{}",
+            read(&moved, 22_000)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::f64::consts::TAU;
 
-use common::{modulation_delay, process_blocks, sawtooth, wired_linear_model};
+use common::{frequency_track, modulation_delay, process_blocks, sawtooth, wired_linear_model};
 
 use timbre_dsp::analysis::WINDOW_PERIODS;
 use timbre_engine::{Engine, Params};
@@ -27,21 +27,6 @@ fn render(input: &[f32], lowest: f32) -> (Vec<f32>, f64) {
     engine.reset();
     let (left, _) = process_blocks(&mut engine, input, 128);
     (left, engine.latency_samples() as f64)
-}
-
-/// The output's frequency at every sample from its upward zero crossings (a pure
-/// fundamental): one period's frequency, placed at the middle of that period.
-fn frequency_track(out: &[f32]) -> Vec<(f64, f64)> {
-    let crossings: Vec<f64> = out
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
-        .map(|(n, w)| n as f64 + (-w[0] / (w[1] - w[0])) as f64)
-        .collect();
-    crossings
-        .windows(2)
-        .map(|c| ((c[0] + c[1]) / 2.0, RATE / (c[1] - c[0])))
-        .collect()
 }
 
 /// The output's level in dB every 12 samples in `[from, to)`, from its RMS over one period of
@@ -104,7 +89,7 @@ fn vibrato_and_tremolo_arrive_together_at_the_reported_latency() {
     for lowest in [60.0, 50.0, 70.0, 100.0, 160.0] {
         let (out, latency) = render(&input, lowest);
         let (from, to) = (RATE * 0.5, RATE * 3.8);
-        let cents: Vec<(f64, f64)> = frequency_track(&out)
+        let cents: Vec<(f64, f64)> = frequency_track(&out, RATE)
             .into_iter()
             .map(|(n, f)| (n, 1200.0 * (f / 400.0).log2()))
             .collect();
@@ -223,7 +208,7 @@ fn pitch_and_loudness_steps_arrive_together_and_on_time() {
         });
         for (&lowest, all) in lowest_notes.iter().zip(&mut per_lowest) {
             let (out, latency) = render(&input, lowest);
-            let cents: Vec<(f64, f64)> = frequency_track(&out)
+            let cents: Vec<(f64, f64)> = frequency_track(&out, RATE)
                 .into_iter()
                 .map(|(n, f)| (n, 1200.0 * (f / 330.0).log2()))
                 .collect();
