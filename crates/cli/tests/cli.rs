@@ -505,6 +505,8 @@ fn morph_ends_render_each_model_alone_and_a_bad_model_b_is_named() {
         "30",
         "--humanize-spread",
         "0",
+        "--autotune",
+        "0",
     ];
     let alone = |model: &str, out: &str| {
         render(
