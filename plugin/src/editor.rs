@@ -6,6 +6,7 @@
 //! thread never takes. Choosing a model stores it in the persisted selection and starts the
 //! background load; a bad file shows its error here while the current model keeps playing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use egui::{pos2, vec2, Align2, Color32, FontId, Rect, RichText, Ui, UiBuilder};
@@ -90,20 +91,39 @@ pub struct Shared {
     pub morph_selection: ModelSelection,
 }
 
-/// Sets the engine knobs named in `settings` (a model's recommended settings, by parameter
-/// id), each as a gesture the host records like a turn of the knob; unknown ids are skipped.
-/// GUI thread only.
+/// What picking a model does to the knobs, by parameter id: each knob the new model
+/// recommends takes its value (`Some`), and each knob the previous model recommended and the
+/// new one does not goes back to its default (`None`), so one model's recommendation (the
+/// trumpet's Autotune, say) does not stay with the next; every other knob keeps what the
+/// musician set.
+pub fn settings_on_pick(
+    previous: &BTreeMap<String, f32>,
+    next: &BTreeMap<String, f32>,
+) -> BTreeMap<String, Option<f32>> {
+    previous
+        .keys()
+        .map(|id| (id.clone(), None))
+        .chain(next.iter().map(|(id, &value)| (id.clone(), Some(value))))
+        .collect()
+}
+
+/// Sets the engine knobs named in `settings` (by parameter id) to their values, or to their
+/// defaults where the value is `None` ([`settings_on_pick`]), each as a gesture the host
+/// records like a turn of the knob; unknown ids are skipped. GUI thread only.
 pub fn apply_settings(
     gui: &GuiContext,
     params: &EngineParams,
-    settings: &std::collections::BTreeMap<String, f32>,
+    settings: &BTreeMap<String, Option<f32>>,
 ) {
     let map = params.param_map();
     for (id, &value) in settings {
         if let Some((_, ptr, _)) = map.iter().find(|(pid, _, _)| pid == id) {
             // SAFETY: `ptr` points into `params`, which outlives this call.
             unsafe {
-                let normalized = ptr.preview_normalized(value);
+                let normalized = match value {
+                    Some(value) => ptr.preview_normalized(value),
+                    None => ptr.default_normalized_value(),
+                };
                 gui.raw_begin_set_parameter(*ptr);
                 gui.raw_set_parameter_normalized(*ptr, normalized);
                 gui.raw_end_set_parameter(*ptr);
@@ -406,22 +426,29 @@ impl<P: EditorParams> TimbreEditor<P> {
     }
 
     /// Selects `spec` for `slot` and starts loading it. A model chosen for the model slot
-    /// starts from its recommended settings (a file that does not load keeps the knobs; the
-    /// load reports the error).
+    /// starts from its recommended settings, and the knobs only the model before it
+    /// recommended go back to their defaults ([`settings_on_pick`]; a file that does not load
+    /// keeps the knobs; the load reports the error).
     fn choose(&mut self, slot: Slot, spec: &str) {
         let selection = match slot {
             Slot::Model => &self.shared.selection,
             Slot::Morph => &self.shared.morph_selection,
         };
+        let previous = selection.get();
         selection.select(spec);
         self.shared.loader.set_error(None);
         if slot == Slot::Model {
             if let (Some(gui), Ok(loaded)) = (self.gui.as_ref(), models::load(spec)) {
-                apply_settings(
-                    gui,
-                    self.params.engine(),
+                let recommended = |spec: &str| {
+                    models::load(spec)
+                        .map(|l| l.model.metadata().recommended_settings.clone())
+                        .unwrap_or_default()
+                };
+                let settings = settings_on_pick(
+                    &recommended(&previous),
                     &loaded.model.metadata().recommended_settings,
                 );
+                apply_settings(gui, self.params.engine(), &settings);
             }
         }
         (self.load_selected)(slot);
@@ -514,5 +541,28 @@ mod tests {
         assert_eq!(elide("Violin", 10), "Violin");
         assert_eq!(elide("Untrained (random weights)", 10), "Untrained…");
         assert_eq!(elide("Untrained (random weights)", 10).chars().count(), 10);
+    }
+
+    /// From the shipped trumpet to the shipped violin: the violin's recommendations are set,
+    /// the trumpet's Autotune and the others only it recommends go back to their defaults,
+    /// and the knobs neither names (the pitch shift) are not touched.
+    #[test]
+    fn picking_a_model_undoes_what_only_the_model_before_recommended() {
+        let recommended = |name: &str| {
+            let (model, _) = timbre_catalog::resolve(name).unwrap();
+            model.metadata().recommended_settings.clone()
+        };
+        let (trumpet, violin) = (recommended("trumpet"), recommended("violin"));
+        assert_eq!(trumpet.get("autotune"), Some(&100.0));
+        assert!(!violin.contains_key("autotune"));
+        let picked = settings_on_pick(&trumpet, &violin);
+        assert_eq!(picked.get("autotune"), Some(&None));
+        for (id, value) in &violin {
+            assert_eq!(picked.get(id), Some(&Some(*value)), "{id}");
+        }
+        for id in trumpet.keys().filter(|id| !violin.contains_key(*id)) {
+            assert_eq!(picked.get(id), Some(&None), "{id}");
+        }
+        assert!(!picked.contains_key("semitones"));
     }
 }

@@ -105,7 +105,7 @@ fn the_page_transfers_timbre_in_headless_chromium() {
 
     // A fresh page starts from the default model's recommended settings, as the plugin and the
     // CLI do; picking a model sets the knobs it recommends (the test then turns auto-adjust
-    // off and the reverb down, so that the models are compared alike).
+    // off and the reverb, Humanize and Autotune down, so that the models are compared alike).
     let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL).unwrap();
     let violin_settings = &violin.metadata().recommended_settings;
     assert!(
@@ -139,6 +139,24 @@ fn the_page_transfers_timbre_in_headless_chromium() {
                 model.metadata().name
             );
         }
+    }
+    // Back to the violin, the knobs only the second model recommended are at their defaults
+    // again (the trumpet's Autotune does not stay with the violin).
+    let only_second = second
+        .metadata()
+        .recommended_settings
+        .keys()
+        .filter(|id| !violin_settings.contains_key(*id));
+    for id in only_second {
+        let Some(spec) = ALL.iter().find(|s| s.id == id) else {
+            continue;
+        };
+        let shown = num(&r, &format!("/violin_again_knobs/{id}"));
+        assert!(
+            (shown - spec.default as f64).abs() < 1e-4,
+            "back on the violin: {id} = {shown}, its default is {}",
+            spec.default
+        );
     }
 
     // The melody through the default (violin) model: the output pitch follows the input's.

@@ -173,6 +173,8 @@ async function pickModelDry(page, index) {
   await page.keyboard.press('Home');
   await page.focus('#knob-humanize');
   await page.keyboard.press('Home');
+  await page.focus('#knob-autotune');
+  await page.keyboard.press('Home');
   return knobs;
 }
 
@@ -237,7 +239,8 @@ async function runTests(page) {
   await page.evaluate(() => (window.dryViolin = window.tinyTimbre.last.output));
   await renderWithButton(page);
   await page.evaluate(() => (window.dryViolinAgain = window.tinyTimbre.last.output));
-  // Picking a model sets its recommended knobs; both are compared dry, without auto-adjust.
+  // Picking a model sets its recommended knobs; both are compared dry, without auto-adjust,
+  // Humanize or Autotune.
   results.other_model_knobs = await pickModelDry(page, 1);
   await renderWithButton(page);
   results.other_model = await page.evaluate(() => {

@@ -170,12 +170,14 @@ function buildKnobs() {
 
 /**
  * Sets the knobs a model recommends (`{ id: value }`), as the plugin's editor does when a model
- * is picked; the other knobs keep their values.
+ * is picked: the knobs only the model before it recommended (`previous`) go back to their
+ * defaults, and the other knobs keep their values.
  */
-function applySettings(settings) {
+function applySettings(settings, previous = {}) {
   state.specs.forEach((spec, index) => {
-    if (!(spec.id in settings)) return;
-    const v = Math.min(spec.max, Math.max(spec.min, settings[spec.id]));
+    if (!(spec.id in settings) && !(spec.id in previous)) return;
+    const wanted = spec.id in settings ? settings[spec.id] : spec.default;
+    const v = Math.min(spec.max, Math.max(spec.min, wanted));
     const input = $(`knob-${spec.id}`);
     if (input.type === 'checkbox') input.checked = v >= 0.5;
     else input.value = v;
@@ -199,8 +201,9 @@ function setMorphModel(index) {
 }
 
 function setModel(index) {
+  const previous = state.models[state.model].settings;
   state.model = index;
-  applySettings(state.models[index].settings);
+  applySettings(state.models[index].settings, previous);
   measureModel();
   buildBanks();
   state.node?.port.postMessage({ type: 'model', index });
