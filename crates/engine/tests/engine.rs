@@ -184,12 +184,7 @@ fn reported_latency_matches_pitch_and_loudness_movements() {
     let f0 = |t: f64| 300.0 * 2f64.powf((2.0 * std::f64::consts::PI * 5.0 * t).sin() / 12.0);
     let input = sawtooth(RATE, 3.0, f0, |_| 0.5);
     let (out, latency) = render_raw(&wired_model(true), &input);
-    let crossings: Vec<f64> = out
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
-        .map(|(n, w)| n as f64 + (-w[0] / (w[1] - w[0])) as f64)
-        .collect();
+    let crossings = upward_zero_crossings(&out);
     // Output frequency on a grid of `step` samples, from 0.5 s on.
     let start = (0.5 * RATE) as usize;
     let grid: Vec<usize> = (start..out.len() - 4_000).step_by(step).collect();

@@ -107,14 +107,17 @@ pub fn modulation_delay(
 /// fundamental, at `sample_rate`): one period's frequency, placed at the middle of that
 /// period.
 pub fn frequency_track(out: &[f32], sample_rate: f64) -> Vec<(f64, f64)> {
-    let crossings: Vec<f64> = out
+    upward_zero_crossings(out)
         .windows(2)
+        .map(|c| ((c[0] + c[1]) / 2.0, sample_rate / (c[1] - c[0])))
+        .collect()
+}
+
+/// Where `out` crosses zero going up, in samples (interpolated between the two samples).
+pub fn upward_zero_crossings(out: &[f32]) -> Vec<f64> {
+    out.windows(2)
         .enumerate()
         .filter(|(_, w)| w[0] < 0.0 && w[1] >= 0.0)
         .map(|(n, w)| n as f64 + (-w[0] / (w[1] - w[0])) as f64)
-        .collect();
-    crossings
-        .windows(2)
-        .map(|c| ((c[0] + c[1]) / 2.0, sample_rate / (c[1] - c[0])))
         .collect()
 }
