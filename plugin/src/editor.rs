@@ -439,15 +439,12 @@ impl<P: EditorParams> TimbreEditor<P> {
         self.shared.loader.set_error(None);
         if slot == Slot::Model {
             if let (Some(gui), Ok(loaded)) = (self.gui.as_ref(), models::load(spec)) {
-                let recommended = |spec: &str| {
-                    models::load(spec)
-                        .map(|l| l.model.metadata().recommended_settings.clone())
-                        .unwrap_or_default()
-                };
-                let settings = settings_on_pick(
-                    &recommended(&previous),
-                    &loaded.model.metadata().recommended_settings,
-                );
+                // A model before it that no longer loads recommended nothing to undo.
+                let before = models::load(&previous)
+                    .map(|l| l.model.metadata().recommended_settings.clone())
+                    .unwrap_or_default();
+                let settings =
+                    settings_on_pick(&before, &loaded.model.metadata().recommended_settings);
                 apply_settings(gui, self.params.engine(), &settings);
             }
         }

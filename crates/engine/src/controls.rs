@@ -174,8 +174,9 @@ impl InputStats {
     /// +0.31). The circular mean of each steady frame's place within its semitone (of its
     /// vibrato's centre, see [`TUNING_CENTRE_FRAMES`] and [`TUNING_STEADY_SEMITONES`]), so
     /// octave errors and which notes were sung do not count. 0 while fewer than
-    /// [`TUNING_MIN_FRAMES`] steady frames were voiced or while the places are too spread out to agree on one (a mean resultant
-    /// under [`TUNING_MIN_AGREEMENT`]: glides, or a voice that wanders between tunings).
+    /// [`TUNING_MIN_FRAMES`] steady frames were voiced, or while their places are too spread
+    /// out to agree on one (a mean resultant under [`TUNING_MIN_AGREEMENT`]: glides, or a
+    /// voice that wanders between tunings).
     pub fn tuning_semitones(&self) -> f32 {
         let (cos, sin) = self.tuning_sum;
         let agreement = cos.hypot(sin) / self.tuning_len.max(1) as f64;
