@@ -320,6 +320,9 @@ pub struct ControlStage {
     frame_ms: f32,
     /// Running input statistics for auto-adjust.
     stats: InputStats,
+    /// Whether the frames come from MIDI notes: their pitch is on the semitones already and a
+    /// pitch bend is played as bent, so autotune leaves them alone.
+    from_notes: bool,
 }
 
 /// Frames below this confidence keep the gate's decision but do not move the pitch.
@@ -349,6 +352,7 @@ impl ControlStage {
             gate_attack_per_frame: 1.0,
             frame_ms,
             stats: InputStats::new(),
+            from_notes: false,
         }
     }
 
@@ -358,6 +362,12 @@ impl ControlStage {
     pub fn set_window_ms(&mut self, window_ms: f32) {
         let attack_ms = (GATE_ATTACK_WINDOWS * window_ms).max(self.frame_ms);
         self.gate_attack_per_frame = self.frame_ms / attack_ms;
+    }
+
+    /// Tells the stage whether its frames come from MIDI notes (autotune then leaves them
+    /// alone) or from the analysis of an input. Allocation-free.
+    pub fn set_from_notes(&mut self, from_notes: bool) {
+        self.from_notes = from_notes;
     }
 
     /// Forgets the history and closes the gate.
@@ -414,7 +424,12 @@ impl ControlStage {
             // Autotune keeps the input's own tuning (a singer without a reference is often a
             // quarter of a semitone away from A = 440 Hz), then the shift moves the result.
             let tuning = self.stats.tuning_semitones();
-            let midi = autotune(input_midi, tuning, params.autotune_percent / 100.0) + shift;
+            let amount = if self.from_notes {
+                0.0
+            } else {
+                params.autotune_percent / 100.0
+            };
+            let midi = autotune(input_midi, tuning, amount) + shift;
             self.last_f0_hz = midi_to_hz(midi).clamp(20.0, 20_000.0);
         }
         self.gate_gain = if voiced {

@@ -254,9 +254,11 @@ impl Engine {
         &self.params
     }
 
-    /// Chooses audio analysis or MIDI notes as the source of f0 and loudness.
+    /// Chooses audio analysis or MIDI notes as the source of f0 and loudness (Autotune acts
+    /// on the analysed input only).
     pub fn set_mode(&mut self, mode: Mode) {
         self.source.set_mode(mode);
+        self.controls.set_from_notes(mode == Mode::Notes);
     }
 
     /// The source of f0 and loudness.

@@ -78,3 +78,40 @@ fn autotune_removes_the_vibrato_and_keeps_the_singers_tuning() {
         assert!((mid - note).abs() < 0.03, "note {note}: played {mid:.3}");
     }
 }
+
+/// In the synth, Autotune leaves the notes alone: MIDI notes are on the semitones already,
+/// and a pitch bend of 0.4 semitones, 1 s into a note, is played as bent (snapped, the note
+/// would stay put).
+#[test]
+fn autotune_leaves_midi_notes_and_pitch_bends_alone() {
+    let (mut engine, _factory) = Engine::prepare(&wired_linear_model(), RATE, 128).unwrap();
+    engine.set_params(&Params {
+        reverb_percent: 0.0,
+        autotune_percent: 100.0,
+        ..Params::default()
+    });
+    engine.set_mode(timbre_engine::Mode::Notes);
+    engine.note_on(57, 0.8);
+    let play = |engine: &mut Engine, seconds: f64| {
+        let mut left = vec![0.0f32; (seconds * RATE) as usize];
+        let mut right = vec![0.0f32; left.len()];
+        for (l, r) in left.chunks_mut(128).zip(right.chunks_mut(128)) {
+            engine.process(&[], l, r);
+        }
+        left
+    };
+    let median_midi = |out: &[f32], from: f64| {
+        let mut midi: Vec<f64> = frequency_track(out, RATE)
+            .iter()
+            .filter(|p| p.0 > from * RATE)
+            .map(|p| 69.0 + 12.0 * (p.1 / 440.0).log2())
+            .collect();
+        midi.sort_by(f64::total_cmp);
+        midi[midi.len() / 2]
+    };
+    let held = median_midi(&play(&mut engine, 1.0), 0.5);
+    engine.pitch_bend(0.4);
+    let bent = median_midi(&play(&mut engine, 0.3), 0.1);
+    assert!((held - 57.0).abs() < 0.03, "played {held:.3}");
+    assert!((bent - 57.4).abs() < 0.03, "bent, played {bent:.3}");
+}
