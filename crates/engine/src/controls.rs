@@ -48,8 +48,9 @@ impl TargetStats {
     }
 }
 
-/// Running statistics of the input over the last [`HISTORY_FRAMES`] voiced frames: mean pitch
-/// and loudness quantiles. Fixed-size ring plus histogram; updates are O(1), quantiles O(bins).
+/// Running statistics of the input over the last [`HISTORY_FRAMES`] voiced frames: mean pitch,
+/// tuning and loudness quantiles. Fixed-size ring plus histogram; updates are O(1), quantiles
+/// O(bins).
 pub struct InputStats {
     /// Last voiced frames' (midi, vibrato centre where the pitch was steady, loudness bin).
     ring: Box<[(f32, Option<f32>, u16); HISTORY_FRAMES]>,
