@@ -126,7 +126,7 @@ impl InputStats {
         // the note it belongs to would.
         let centre = match self.centre {
             Some(c) => {
-                let step = (midi - c + 6.0).rem_euclid(12.0) - 6.0;
+                let step = within_octave(midi - c);
                 if step.abs() <= TUNING_CENTRE_JUMP_SEMITONES {
                     c + step / TUNING_CENTRE_FRAMES
                 } else {
@@ -138,8 +138,8 @@ impl InputStats {
         self.centre = Some(centre);
         // Only a pitch near its centre tells the tuning: not a glide, nor the frames after a
         // note change while the centre settles.
-        let steady = (midi - centre + 6.0).rem_euclid(12.0) - 6.0;
-        let centre = (steady.abs() <= TUNING_STEADY_SEMITONES).then_some(centre);
+        let steady = within_octave(midi - centre).abs() <= TUNING_STEADY_SEMITONES;
+        let centre = steady.then_some(centre);
         if self.len == HISTORY_FRAMES {
             let (old_midi, old_centre, old_bin) = self.ring[self.head];
             self.pitch_sum -= old_midi as f64;
@@ -264,6 +264,12 @@ pub fn match_level(
 pub fn autotune(midi: f32, tuning: f32, amount: f32) -> f32 {
     let note = (midi - tuning).round() + tuning;
     midi + amount.clamp(0.0, 1.0) * (note - midi)
+}
+
+/// An interval in semitones folded into −6..6: the same step to the nearest octave of its
+/// target.
+fn within_octave(semitones: f32) -> f32 {
+    (semitones + 6.0).rem_euclid(12.0) - 6.0
 }
 
 /// The cosine and sine of `midi`'s place within its semitone, one turn per semitone.
@@ -424,13 +430,16 @@ impl ControlStage {
         if voiced && frame.confidence >= PITCH_TRUST_CONFIDENCE {
             // Autotune keeps the input's own tuning (a singer without a reference is often a
             // quarter of a semitone away from A = 440 Hz), then the shift moves the result.
-            let tuning = self.stats.tuning_semitones();
             let amount = if self.from_notes {
                 0.0
             } else {
                 params.autotune_percent / 100.0
             };
-            let midi = autotune(input_midi, tuning, amount) + shift;
+            let midi = if amount > 0.0 {
+                autotune(input_midi, self.stats.tuning_semitones(), amount)
+            } else {
+                input_midi
+            } + shift;
             self.last_f0_hz = midi_to_hz(midi).clamp(20.0, 20_000.0);
         }
         self.gate_gain = if voiced {

@@ -11,6 +11,18 @@ const RATE: f64 = 48_000.0;
 /// The notes (MIDI) and how long each is held, in seconds; every note 0.3 semitones sharp.
 const NOTES: [(f64, f64); 4] = [(57.3, 0.6), (60.3, 0.6), (64.3, 0.6), (62.3, 0.6)];
 
+/// The pitch (MIDI) of `out`, a pure fundamental, period by period between samples `from` and
+/// `to`, sorted.
+fn sorted_midi(out: &[f32], from: f64, to: f64) -> Vec<f64> {
+    let mut midi: Vec<f64> = frequency_track(out, RATE)
+        .iter()
+        .filter(|p| p.0 >= from && p.0 < to)
+        .map(|p| 69.0 + 12.0 * (p.1 / 440.0).log2())
+        .collect();
+    midi.sort_by(f64::total_cmp);
+    midi
+}
+
 /// The output's pitch (MIDI) over the steady part of each note but the first (from 0.2 s after
 /// the note starts, heard at the latency, to 0.05 s before it ends): (5th, 50th, 95th
 /// percentiles) per note.
@@ -27,7 +39,6 @@ fn held_pitches(autotune_percent: f32) -> Vec<(f64, f64, f64)> {
     engine.reset();
     let latency = engine.latency_samples() as f64;
     let (out, _) = process_blocks(&mut engine, &input, 128);
-    let track = frequency_track(&out, RATE);
     let mut start = 0.0;
     let mut held = Vec::new();
     for (k, &(_, dur)) in NOTES.iter().enumerate() {
@@ -39,12 +50,7 @@ fn held_pitches(autotune_percent: f32) -> Vec<(f64, f64, f64)> {
         if k == 0 {
             continue;
         }
-        let mut midi: Vec<f64> = track
-            .iter()
-            .filter(|p| p.0 >= from && p.0 < to)
-            .map(|p| 69.0 + 12.0 * (p.1 / 440.0).log2())
-            .collect();
-        midi.sort_by(f64::total_cmp);
+        let midi = sorted_midi(&out, from, to);
         let at = |q: f64| midi[((midi.len() - 1) as f64 * q) as usize];
         held.push((at(0.05), at(0.5), at(0.95)));
     }
@@ -101,12 +107,7 @@ fn autotune_leaves_midi_notes_and_pitch_bends_alone() {
         left
     };
     let median_midi = |out: &[f32], from: f64| {
-        let mut midi: Vec<f64> = frequency_track(out, RATE)
-            .iter()
-            .filter(|p| p.0 > from * RATE)
-            .map(|p| 69.0 + 12.0 * (p.1 / 440.0).log2())
-            .collect();
-        midi.sort_by(f64::total_cmp);
+        let midi = sorted_midi(out, from * RATE, f64::INFINITY);
         midi[midi.len() / 2]
     };
     let held = median_midi(&play(&mut engine, 1.0), 0.5);

@@ -262,26 +262,6 @@ fn pitch_and_loudness_steps_arrive_together_and_on_time() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// Notes that start from silence (20 notes of 200 ms, 150 ms apart, over two octaves and a
-/// fourth from 150 Hz, or from twice the lowest note where that is higher, at −30 to −6 dB):
-/// each onset is heard when the output's power, over one period of the note, reaches half of
-/// the note's steady power, relative to the input onset plus the reported latency (the
-/// instant a window that averages power is centred on the onset). On average within 1 ms of
-/// the latency, with a jitter (standard deviation) under 1 ms, every onset within an eighth of
-/// the analysis window plus 1 ms (5 ms at 50 Hz, 3 ms at the default 100 Hz, 2.25 ms at
-/// 160 Hz). The engine steps every 1 ms, so what spreads the onsets is the window: a note
-/// voices once part of it is in the window, the higher the sooner, and a note within an
-/// octave of the lowest note only once its 1.6 periods fill the window (the window's halves
-/// are too short for it), up to half a window late. Measured with the level-linear model and
-/// the gate opening over a tenth of the window: jitter 0.43–0.70 ms from 50 to 160 Hz; at the
-/// default 100 Hz 19 of 20 onsets within ±1 ms, the latest the lowest note (200 Hz, +2.0 ms).
-/// This order of the notes is the kindest to the low settings: started 4, 8, 12 or 16 notes
-/// later, the same sequence gives a jitter of up to 1.18 ms at 50 Hz and 0.90 ms at 100 Hz
-/// (a note switched on at once enters the window at some point of its waveform); with a 5 ms
-/// attack (the next test), 0.23–0.50 ms in every order.
-/// With the compressive model and the gate opening over a fifth of the window (the previous
-/// fixture and attack) the jitter was 0.53–1.39 ms (loud notes reached half power early), and
-/// with a 2 ms power window instead of a period, a 200 Hz note's level rippled by ±1.5 dB.
 /// The onset melody: 20 notes of 200 ms, 150 ms apart, over two octaves and a fourth from
 /// `base` Hz with the pitch sequence started `order` notes in, at −30 to −6 dB, each rising
 /// over `attack` seconds along a raised cosine (0: switched on at once). Returns the input and
@@ -330,6 +310,26 @@ fn onsets_heard(signal: &[f32], notes: &[(f64, f64)], delay: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Notes that start from silence (20 notes of 200 ms, 150 ms apart, over two octaves and a
+/// fourth from 150 Hz, or from twice the lowest note where that is higher, at −30 to −6 dB):
+/// each onset is heard when the output's power, over one period of the note, reaches half of
+/// the note's steady power, relative to the input onset plus the reported latency (the
+/// instant a window that averages power is centred on the onset). On average within 1 ms of
+/// the latency, with a jitter (standard deviation) under 1 ms, every onset within an eighth of
+/// the analysis window plus 1 ms (5 ms at 50 Hz, 3 ms at the default 100 Hz, 2.25 ms at
+/// 160 Hz). The engine steps every 1 ms, so what spreads the onsets is the window: a note
+/// voices once part of it is in the window, the higher the sooner, and a note within an
+/// octave of the lowest note only once its 1.6 periods fill the window (the window's halves
+/// are too short for it), up to half a window late. Measured with the level-linear model and
+/// the gate opening over a tenth of the window: jitter 0.43–0.70 ms from 50 to 160 Hz; at the
+/// default 100 Hz 19 of 20 onsets within ±1 ms, the latest the lowest note (200 Hz, +2.0 ms).
+/// This order of the notes is the kindest to the low settings: started 4, 8, 12 or 16 notes
+/// later, the same sequence gives a jitter of up to 1.18 ms at 50 Hz and 0.90 ms at 100 Hz
+/// (a note switched on at once enters the window at some point of its waveform); with a 5 ms
+/// attack (the next test), 0.23–0.50 ms in every order.
+/// With the compressive model and the gate opening over a fifth of the window (the previous
+/// fixture and attack) the jitter was 0.53–1.39 ms (loud notes reached half power early), and
+/// with a 2 ms power window instead of a period, a 200 Hz note's level rippled by ±1.5 dB.
 #[test]
 fn onsets_from_silence_are_heard_at_the_reported_latency() {
     let mut failures = Vec::new();
@@ -369,14 +369,14 @@ fn onsets_from_silence_are_heard_at_the_reported_latency() {
 /// 100 onsets within ±1 ms and none 2 ms off. Measured: means −0.14 to +0.07 ms, jitter
 /// 0.23–0.50 ms, 96 to 100 of 100 within ±1 ms (the rest up to 1.6 ms off): "every onset
 /// within ±1 ms" is not met, but a note's own attack, not the order of the melody, now sets the
-/// spread (switched on at once, the same notes in the same five orders spread 0.54–1.23 ms).
+/// spread (switched on at once, the same notes in the same five orders spread 0.42–1.18 ms).
 #[test]
 fn onsets_with_a_5_ms_attack_are_heard_at_the_reported_latency() {
     let mut failures = Vec::new();
     for lowest in [50.0f32, 60.0, 70.0, 100.0, 160.0] {
+        let base = f64::max(150.0, 2.0 * lowest as f64);
         let mut offsets = Vec::new();
         for order in [0, 4, 8, 12, 16] {
-            let base = f64::max(150.0, 2.0 * lowest as f64);
             let (input, notes) = onset_melody(base, order, 0.005);
             let (out, latency) = render(&input, lowest);
             let played = onsets_heard(&input, &notes, 0.0);
