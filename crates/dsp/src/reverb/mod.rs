@@ -26,7 +26,10 @@
 //! partition, and a level (two FFTs per block plus bookkeeping) about 20 partitions, almost
 //! whatever its size. A 1 s IR at 48 kHz gets a 64-tap head and levels of 64 × 7, 512 × 7
 //! and 4096 × 11 (25 partitions instead of 750 uniform ones); IRs shorter than about 250 taps
-//! get the direct FIR alone.
+//! get the direct FIR alone. An IR that begins with silence (a room cut after the instrument's
+//! body) needs no head: its first level starts at the last multiple of its size within the
+//! silence, so the silence costs nothing (the 1 s IR silent for its first 30 ms gets levels of
+//! 1024 × 7 from tap 1,024 and 8192 × 5: two FFT levels instead of three and no direct taps).
 //!
 //! Spectra are stored split into real and imaginary parts, in chunks of 8 bins, so that the
 //! multiply-accumulate, which is memory-bound, streams each row once and sums up to four
@@ -271,7 +274,8 @@ impl ConvolutionReverb {
         let effective = taps.iter().rposition(|&t| t != 0.0).map_or(0, |i| i + 1);
         taps.truncate(effective);
 
-        let plan = plan.unwrap_or_else(|| Plan::choose(effective));
+        let lead = taps.iter().position(|&t| t != 0.0).unwrap_or(effective);
+        let plan = plan.unwrap_or_else(|| Plan::choose(lead, effective));
         let head_len = plan.head.max(1);
         let mut head = vec![0.0; head_len];
         let n = head_len.min(taps.len());
@@ -279,7 +283,7 @@ impl ConvolutionReverb {
 
         let mut planner = RealFftPlanner::<f32>::new();
         let mut levels = Vec::with_capacity(plan.levels.len());
-        let mut offset = head_len;
+        let mut offset = plan.start;
         for &(size, parts) in &plan.levels {
             assert!(
                 size.is_power_of_two() && offset.is_multiple_of(size) && parts > 0,

@@ -6,11 +6,14 @@ use super::{DIRECT_ONLY_MAX, HEAD_SIZES, MAX_PARTITION};
 // Partition planning.
 // ---------------------------------------------------------------------------------------------
 
-/// How the IR is cut: a direct head of `head` taps, then levels `(size, parts)` in order, each
-/// starting where the previous one ends.
+/// How the IR is cut: a direct head of `head` taps, then levels `(size, parts)` in order, the
+/// first starting at tap `start`, each of the others where the previous one ends. `start` is
+/// `head`, or, for an IR that begins with silence, a later multiple of the first level's size:
+/// the head is then one (silent) tap and the silence before `start` costs nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Plan {
     pub(super) head: usize,
+    pub(super) start: usize,
     pub(super) levels: Vec<(usize, usize)>,
 }
 
@@ -34,12 +37,14 @@ pub(super) mod cost {
 }
 
 impl Plan {
-    /// Chooses the cheapest plan under [`cost`] for an IR of `len` taps.
-    pub(super) fn choose(len: usize) -> Self {
+    /// Chooses the cheapest plan under [`cost`] for an IR of `len` taps whose first `lead` taps
+    /// are silent (0 when it starts with sound).
+    pub(super) fn choose(lead: usize, len: usize) -> Self {
         let mut best = (
             cost::FIR_TAP * len as f64,
             Plan {
                 head: len.max(1),
+                start: len.max(1),
                 levels: Vec::new(),
             },
         );
@@ -50,19 +55,49 @@ impl Plan {
             if head >= len {
                 continue;
             }
-            let (c, levels) = Self::levels_after(head, len);
+            let (c, levels) = Self::levels_from(head, head, len);
             let total = c + cost::FIR_TAP * head as f64;
             if total < best.0 {
-                best = (total, Plan { head, levels });
+                best = (
+                    total,
+                    Plan {
+                        head,
+                        start: head,
+                        levels,
+                    },
+                );
             }
+        }
+        // Past a silent lead: no head, the first level at the last multiple of its size within
+        // the silence (at least one size in, so its output is due no earlier than it is ready).
+        let mut first = HEAD_SIZES[0];
+        while first <= MAX_PARTITION && first <= lead {
+            let start = lead / first * first;
+            if start < len {
+                let (c, levels) = Self::levels_from(first, start, len);
+                let total = c + cost::FIR_TAP;
+                if total < best.0 {
+                    best = (
+                        total,
+                        Plan {
+                            head: 1,
+                            start,
+                            levels,
+                        },
+                    );
+                }
+            }
+            first *= 2;
         }
         best.1
     }
 
-    /// Dynamic program: cheapest levels covering taps `head..len`, the first of size `head`.
-    /// Sizes are powers of two times `head`; a level of size `q` may start at offset `o` only if
-    /// `o` is a multiple of `q` (then `o ≥ q` holds too, since `o ≥ head > 0`).
-    pub(super) fn levels_after(head: usize, len: usize) -> (f64, Vec<(usize, usize)>) {
+    /// Dynamic program: cheapest levels covering taps `start..len`, the first of size `head`
+    /// (`start` a positive multiple of it). Sizes are powers of two times `head`; a level of
+    /// size `q` may start at offset `o` only if `o` is a multiple of `q` (then `o ≥ q` holds
+    /// too, since `o ≥ head > 0`).
+    pub(super) fn levels_from(head: usize, start: usize, len: usize) -> (f64, Vec<(usize, usize)>) {
+        debug_assert!(start > 0 && start.is_multiple_of(head));
         let mut sizes = vec![head];
         while sizes.last().unwrap() * 2 <= MAX_PARTITION.max(head) {
             sizes.push(sizes.last().unwrap() * 2);
@@ -110,12 +145,12 @@ impl Plan {
                 choice[idx] = pick;
             }
         }
-        // First level: size `head` at offset `head`, with its first partition.
+        // First level: size `head` at offset `start`, with its first partition.
         let mut levels: Vec<(usize, usize)> = vec![(head, 1)];
-        let mut o = 2;
+        let mut o = start / head + 1;
         let mut s = 0;
         let total =
-            cost::level(head) + cost::partition(head) + f.get(2 * ns).copied().unwrap_or(0.0);
+            cost::level(head) + cost::partition(head) + f.get(o * ns).copied().unwrap_or(0.0);
         while o < slots && o * head < len {
             let pick = choice[o * ns + s] as usize;
             if pick == 0 {

@@ -51,8 +51,9 @@ fn plans_cover_the_ir_with_aligned_levels() {
         .step_by(37)
         .chain([48_000, 144_000, 576_000, 1 << 20])
     {
-        let plan = Plan::choose(len);
+        let plan = Plan::choose(0, len);
         assert!(plan.head >= 1);
+        assert_eq!(plan.start, plan.head, "{len}: {plan:?}");
         let mut offset = plan.head;
         for &(size, parts) in &plan.levels {
             assert!(
@@ -73,6 +74,59 @@ fn plans_cover_the_ir_with_aligned_levels() {
 }
 
 #[test]
+fn a_silent_lead_costs_no_head_and_no_small_level() {
+    // A room cut after a 40 ms body at 48 kHz: silent for its first 1,441 taps.
+    let plain = Plan::choose(0, 48_000);
+    let room = Plan::choose(1_441, 48_000);
+    assert_eq!(room.head, 1, "{room:?}");
+    let first = room.levels[0].0;
+    assert!(
+        room.start.is_multiple_of(first) && room.start >= first && room.start <= 1_441,
+        "{room:?}"
+    );
+    let mut offset = room.start;
+    for &(size, parts) in &room.levels {
+        assert!(offset.is_multiple_of(size), "{room:?}");
+        offset += size * parts;
+    }
+    assert!(offset >= 48_000, "{room:?}");
+    // Fewer levels and no direct taps: cheaper under the cost model.
+    let cost = |p: &Plan| {
+        let mut offset = p.start;
+        let mut c = plan::cost::FIR_TAP * p.head as f64;
+        for &(size, parts) in &p.levels {
+            c += plan::cost::level(size) + parts as f64 * plan::cost::partition(size);
+            offset += size * parts;
+        }
+        assert!(offset >= 48_000);
+        c
+    };
+    assert!(
+        cost(&room) < 0.8 * cost(&plain),
+        "{room:?} against {plain:?}"
+    );
+    // Too short a lead to skip anything: the plain plan.
+    assert_eq!(Plan::choose(20, 48_000), plain);
+}
+
+#[test]
+fn irs_that_start_with_silence_match_direct_convolution() {
+    let x = noise(30_000, 8);
+    for lead in [1, 31, 32, 200, 1_441, 5_000] {
+        let mut h = ir(9_000, 9);
+        h[..lead].fill(0.0);
+        let want = direct(&x, &h);
+        let mut rev = ConvolutionReverb::new(&h, 256);
+        let mut got = vec![0.0; x.len()];
+        for (i, o) in x.chunks(100).zip(got.chunks_mut(100)) {
+            rev.process(i, o);
+        }
+        let err = max_err(&got, &want);
+        assert!(err < 1e-5, "lead {lead} ({rev:?}): error {err}");
+    }
+}
+
+#[test]
 fn explicit_plans_with_fdl_delays_match_direct_convolution() {
     // Levels that start beyond their own size read older FDL rows (delay > 0).
     assert_eq!(SPREAD_MIN, 4096, "update the last plan");
@@ -82,19 +136,23 @@ fn explicit_plans_with_fdl_delays_match_direct_convolution() {
     for plan in [
         Plan {
             head: 128,
+            start: 128,
             levels: vec![(128, 15), (1024, 2), (4096, 2)],
         },
         Plan {
             head: 64,
+            start: 64,
             levels: vec![(64, 3), (128, 2), (512, 1), (1024, 9)],
         },
         Plan {
             head: 256,
+            start: 256,
             levels: vec![(256, 3), (512, 4), (1024, 6)],
         },
         // A spread level (p ≥ SPREAD_MIN) with a delay of one block.
         Plan {
             head: 128,
+            start: 128,
             levels: vec![(128, 63), (SPREAD_MIN, 1)],
         },
     ] {
