@@ -12,8 +12,10 @@
 //!    The mean is removed.
 //! 2. **Autocorrelation at half-sample lags.** `r(τ) = Σ_j x_j x_{j+τ}` comes from
 //!    `|FFT(x)|²` (forward FFT of size `M = 512` ≥ frame + max lag + 2, so no circular wrap)
-//!    and an inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
-//!    band-limited interpolation of `r` at every half lag. The NSDF is
+//!    and the inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
+//!    band-limited interpolation of `r` at every half lag (computed as one complex inverse FFT
+//!    of size `M` whose real parts are the whole lags and imaginary parts the half lags; see
+//!    `FftPair`). The NSDF is
 //!    `n(τ) = 2 r(τ) / m(τ)` with `m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²)` (linearly
 //!    interpolated at half lags); `n` lies in [−1, 1] and is 1 at lags where the frame repeats
 //!    exactly. The half-lag grid matters: at integer lags the narrow NSDF peaks of tones with
@@ -95,7 +97,8 @@
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::{Fft, FftPlanner};
 
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
@@ -198,10 +201,10 @@ pub struct PitchTracker {
     time: Vec<f32>,
     /// Forward FFT output (`M/2 + 1`).
     spectrum: Vec<Complex<f32>>,
-    /// Power spectrum zero-padded to `M + 1` bins (inverse FFT input).
-    power: Vec<Complex<f32>>,
-    /// `2M · r(i/2)` at half-sample lags `i` (inverse FFT output, `2M`).
-    acf: Vec<f32>,
+    /// The packed power spectrum (`M`), and in place its inverse FFT: `M · r(j)` at whole
+    /// lags `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts (see
+    /// [`FftPair`]).
+    packed: Vec<Complex<f32>>,
     /// Forward FFT scratch.
     scratch_fwd: Vec<Complex<f32>>,
     /// Inverse FFT scratch.
@@ -287,17 +290,14 @@ impl PitchTracker {
         let frame_len = (window - lowpass.len()) / decimation + 1;
         let fft_len = (frame_len + max_lag + 2).next_power_of_two();
         let mut planner = RealFftPlanner::<f32>::new();
+        let mut complex_planner = FftPlanner::<f32>::new();
         let plans: Vec<FftPair> =
             std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
-                .map(|m| FftPair {
-                    fft: planner.plan_fft_forward(m),
-                    ifft: planner.plan_fft_inverse(2 * m),
-                })
+                .map(|m| FftPair::new(m, &mut planner, &mut complex_planner))
                 .collect();
-        let largest = &plans[plans.len() - 1];
-        let (fft, ifft) = (largest.fft.clone(), largest.ifft.clone());
+        let fft = plans[plans.len() - 1].fft.clone();
         let scratch_fwd_len = plans.iter().map(|p| p.fft.get_scratch_len()).max();
-        let scratch_inv_len = plans.iter().map(|p| p.ifft.get_scratch_len()).max();
+        let scratch_inv_len = plans.iter().map(|p| p.ifft.get_inplace_scratch_len()).max();
         Self {
             sample_rate,
             window,
@@ -316,8 +316,7 @@ impl PitchTracker {
             plan: plans.len() - 1,
             time: fft.make_input_vec(),
             spectrum: fft.make_output_vec(),
-            power: ifft.make_input_vec(),
-            acf: ifft.make_output_vec(),
+            packed: vec![Complex::default(); fft_len],
             scratch_fwd: vec![Complex::default(); scratch_fwd_len.unwrap_or(0)],
             scratch_inv: vec![Complex::default(); scratch_inv_len.unwrap_or(0)],
             plans,
@@ -639,18 +638,33 @@ impl PitchTracker {
         {
             return (0.0, 0.0);
         }
+        // The power spectrum, packed (see `FftPair`): bin k < M/2 goes to k and to M − k
+        // (weighted by `half_lag_shift`), the Nyquist bin to M/2.
         let half = m / 2;
-        let power = &mut self.power[..m + 1];
-        let acf = &mut self.acf[..2 * m];
-        for (dst, src) in power[..half].iter_mut().zip(&spectrum[..half]) {
-            *dst = Complex::new(src.norm_sqr(), 0.0);
+        let packed = &mut self.packed[..m];
+        let shift = &pair.half_lag_shift;
+        let p0 = spectrum[0].norm_sqr();
+        packed[0] = Complex::new(p0, p0);
+        packed[half] = Complex::new(spectrum[half].norm_sqr(), 0.0);
+        let (low, high) = packed.split_at_mut(half + 1);
+        for ((dst, src), u) in low[1..half]
+            .iter_mut()
+            .zip(&spectrum[1..half])
+            .zip(&shift[1..half])
+        {
+            let p = src.norm_sqr();
+            *dst = Complex::new(p * u.re, p * u.im);
         }
-        power[half] = Complex::new(0.5 * spectrum[half].norm_sqr(), 0.0);
-        power[half + 1..].fill(Complex::new(0.0, 0.0));
-        let scratch = &mut self.scratch_inv[..pair.ifft.get_scratch_len()];
-        if pair.ifft.process_with_scratch(power, acf, scratch).is_err() {
-            return (0.0, 0.0);
+        for ((mirror, src), u) in high
+            .iter_mut()
+            .zip(spectrum[1..half].iter().rev())
+            .zip(shift[1..half].iter().rev())
+        {
+            let p = src.norm_sqr();
+            *mirror = Complex::new(p * (2.0 - u.re), p * u.im);
         }
+        let scratch = &mut self.scratch_inv[..pair.ifft.get_inplace_scratch_len()];
+        pair.ifft.process_with_scratch(packed, scratch);
 
         // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) = 2E − Σ_{j<τ} (x_j² + x_{L−1−j}²) at integer
         // lags: a running sum, split into CHAINS segments whose start values come from
@@ -705,22 +719,22 @@ impl PitchTracker {
     /// between integer lags.
     #[inline(always)]
     fn fill_nsdf(&mut self) {
-        // acf[i] = M · r(i/2); n = 2r/m. m is floored at a tiny fraction of m(0) so that lags
-        // whose overlap holds (almost) no energy read 0 instead of 0/0.
+        // packed[j] = M · (r(j) + i·r(j + 1/2)); n = 2r/m. m is floored at a tiny fraction of
+        // m(0) so that lags whose overlap holds (almost) no energy read 0 instead of 0/0.
         let scale = 2.0 / self.fft_len as f32;
         let floor = self.overlap_energy[0] * 1e-6 + f32::MIN_POSITIVE;
         let count = self.overlap_len() - 1;
         let pairs = self.curve[..2 * count].chunks_exact_mut(2);
-        let acf = self.acf[..2 * count].chunks_exact(2);
+        let acf = &self.packed[..count];
         let overlap = &self.overlap_energy[..=count];
         for ((out, r), m) in pairs.zip(acf).zip(overlap.windows(2)) {
             let m0 = m[0].max(floor);
             let mh = (0.5 * (m[0] + m[1])).max(floor);
-            out[0] = scale * r[0] / m0;
-            out[1] = scale * r[1] / mh;
+            out[0] = scale * r.re / m0;
+            out[1] = scale * r.im / mh;
         }
         let last = 2 * count;
-        self.curve[last] = scale * self.acf[last] / self.overlap_energy[count].max(floor);
+        self.curve[last] = scale * self.packed[count].re / self.overlap_energy[count].max(floor);
     }
 
     /// MPM: the first key maximum of the NSDF within [`MPM_K`] of the highest, refined on its
@@ -810,10 +824,40 @@ impl PitchTracker {
     }
 }
 
-/// A forward real FFT of size `M` and the inverse of size `2M` behind the autocorrelation.
+/// The FFTs behind the autocorrelation: a forward real FFT of size `M`, and one inverse
+/// complex FFT of size `M` that gives what an inverse real FFT of size `2M` of the power
+/// spectrum `P_k` (`k ≤ M/2`, zero-padded) would, at a third of the cost.
+///
+/// That real inverse, `a(n) = P_0 + 2 Σ_{k=1}^{M/2} P_k cos(πkn/M)` (`P_{M/2}` halved), is
+/// needed at `n = 0..2M`; its even samples `a(2j)` and its odd ones `a(2j + 1)` are each an
+/// inverse DFT of size `M` of a real, Hermitian spectrum: `P_k` at `k` and `M − k`, and
+/// `P_k e^{±iπk/M}` (the half-sample shift). Both outputs are real, so the first spectrum plus
+/// `i` times the second transforms to `a(2j) + i·a(2j + 1)`: bin `k` gets
+/// `P_k (1 − sin φ + i cos φ)` and bin `M − k` gets `P_k (1 + sin φ + i cos φ)`, with
+/// `φ = πk/M`; bin 0 `P_0 (1 + i)`; bin `M/2` the whole Nyquist power `|X_{M/2}|²` (its shifted
+/// half cancels).
 struct FftPair {
     fft: Arc<dyn RealToComplex<f32>>,
-    ifft: Arc<dyn ComplexToReal<f32>>,
+    ifft: Arc<dyn Fft<f32>>,
+    /// `(1 − sin φ_k, cos φ_k)` for `k = 0..M/2`.
+    half_lag_shift: Vec<Complex<f32>>,
+}
+
+impl FftPair {
+    /// The FFTs and the shift table for size `m`.
+    fn new(m: usize, real: &mut RealFftPlanner<f32>, complex: &mut FftPlanner<f32>) -> Self {
+        let half_lag_shift = (0..m / 2)
+            .map(|k| {
+                let (s, c) = (std::f64::consts::PI * k as f64 / m as f64).sin_cos();
+                Complex::new((1.0 - s) as f32, c as f32)
+            })
+            .collect();
+        Self {
+            fft: real.plan_fft_forward(m),
+            ifft: complex.plan_fft_inverse(m),
+            half_lag_shift,
+        }
+    }
 }
 
 /// The number of taps of [`lowpass_taps`] for decimating by `d`: `16·d + 1`, 1 for `d = 1`.
