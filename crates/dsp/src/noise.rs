@@ -50,6 +50,11 @@ pub struct FilteredNoise {
     frame_len: usize,
     /// Inverse real FFT of size `F`.
     inverse: Arc<dyn ComplexToReal<f32>>,
+    /// The band magnitudes last set (sanitized, `n_bands`).
+    magnitudes: Vec<f32>,
+    /// Whether `response` still has to be worked out from `magnitudes` (the next frame does
+    /// it: magnitudes may be set many times per frame, and only the last set is heard).
+    response_stale: bool,
     /// Magnitude response at each of the `F/2 + 1` bins.
     response: Vec<f32>,
     /// Spectrum of the frame being made.
@@ -99,6 +104,8 @@ impl FilteredNoise {
             frame_len,
             scratch: inverse.make_scratch_vec(),
             inverse,
+            magnitudes: vec![0.0; n_bands],
+            response_stale: false,
             response: vec![0.0; bins],
             spectrum: vec![Complex32::new(0.0, 0.0); bins],
             frame: vec![0.0; frame_len],
@@ -116,7 +123,9 @@ impl FilteredNoise {
 
     /// Silences the generator and restarts its noise sequence.
     pub fn reset(&mut self) {
+        self.magnitudes.iter_mut().for_each(|m| *m = 0.0);
         self.response.iter_mut().for_each(|h| *h = 0.0);
+        self.response_stale = false;
         self.overlap.iter_mut().for_each(|x| *x = 0.0);
         self.played = self.frame_len / 2;
         self.rng = NoiseRng::new(self.seed);
@@ -151,15 +160,21 @@ impl FilteredNoise {
     /// Sets the band magnitudes (linear amplitude, one per band; missing bands read as 0,
     /// non-finite or negative values as 0). Heard from the next frame on.
     pub fn set_magnitudes(&mut self, magnitudes: &[f32]) {
+        for (i, m) in self.magnitudes.iter_mut().enumerate() {
+            *m = magnitudes
+                .get(i)
+                .copied()
+                .map_or(0.0, |m| sanitize(m).max(0.0));
+        }
+        self.response_stale = true;
+    }
+
+    /// Works out the magnitude response at every bin from the band magnitudes.
+    fn update_response(&mut self) {
         let bin_hz = (self.sample_rate / self.frame_len as f64) as f32;
         let bands_per_hz = (self.n_bands - 1) as f32 / self.band_top_hz;
         let last = self.n_bands - 1;
-        let band = |i: usize| {
-            magnitudes
-                .get(i)
-                .copied()
-                .map_or(0.0, |m| sanitize(m).max(0.0))
-        };
+        let band = &self.magnitudes;
         for (k, h) in self.response.iter_mut().enumerate() {
             let position = k as f32 * bin_hz * bands_per_hz;
             *h = if position > last as f32 {
@@ -167,7 +182,7 @@ impl FilteredNoise {
             } else {
                 let i = (position as usize).min(last - 1);
                 let t = position - i as f32;
-                band(i) * (1.0 - t) + band(i + 1) * t
+                band[i] * (1.0 - t) + band[i + 1] * t
             };
         }
     }
@@ -189,6 +204,10 @@ impl FilteredNoise {
 
     /// Shifts the overlap buffer by one hop and adds a new windowed frame.
     fn next_frame(&mut self) {
+        if self.response_stale {
+            self.update_response();
+            self.response_stale = false;
+        }
         let hop = self.frame_len / 2;
         self.overlap.copy_within(hop.., 0);
         self.overlap[hop..].iter_mut().for_each(|x| *x = 0.0);

@@ -336,6 +336,30 @@ fn noise_is_silent_until_magnitudes_are_set_and_reset_reproduces() {
     assert_eq!(b, c);
 }
 
+/// Magnitudes set several times between two noise frames: only the last set is heard, the
+/// earlier ones leave no trace (the engine sets them every 1 ms control step, the noise makes
+/// a frame every 5.3 ms at 48 kHz).
+#[test]
+fn only_the_last_magnitudes_before_a_frame_are_heard() {
+    let last = target_magnitudes(65);
+    let loud = vec![3.0f32; 65];
+    let render = |sets: &[&[f32]]| {
+        let mut noise = FilteredNoise::new(48_000.0, 65, 8_000.0, 4);
+        let mut out = vec![0.0f32; 3000];
+        for chunk in out.chunks_mut(48) {
+            for m in sets {
+                noise.set_magnitudes(m);
+            }
+            noise.process(chunk);
+        }
+        out
+    };
+    let once = render(&[&last]);
+    assert!(once.iter().any(|&x| x != 0.0));
+    assert_eq!(render(&[&loud, &[], &last]), once);
+    assert_ne!(render(&[&last, &loud]), once);
+}
+
 #[test]
 fn noise_is_identical_however_the_stream_is_cut() {
     let hop = 192;
