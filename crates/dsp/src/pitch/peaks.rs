@@ -48,6 +48,8 @@ pub(super) fn for_each_key_max(
     hi: usize,
     mut f: impl FnMut(usize, f32, f32),
 ) {
+    // Every index read is at most `hi`: one bounds check here instead of one per read.
+    let nsdf = &nsdf[..=hi];
     let mut t = 1;
     // Skip the lobe around lag 0.
     while t < hi && nsdf[t] > 0.0 {
