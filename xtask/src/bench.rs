@@ -5,6 +5,7 @@
 //! - engine real-time factor at 48 kHz in 128-sample blocks (60 harmonics, 65 bands, a 1 s
 //!   reverb IR, default parameters) on one thread, and the worst block against the median;
 //! - the same engine morphing halfway to a 16-channel model, with the knob held and swept;
+//! - the engine playing the shipped default model (the violin) at its recommended settings;
 //! - the engine's reported latency at 48 kHz with the default model (the violin, whose body
 //!   counts in it), with Low latency on, and with the lowest note at 160 Hz; and each shipped
 //!   model's at the defaults;
@@ -291,6 +292,20 @@ pub fn run(args: &[String]) -> Result<(), TaskError> {
         Ok(engine.latency_samples() as f64 / RATE * 1e3)
     };
     let (violin, _) = timbre_catalog::resolve(timbre_catalog::DEFAULT_MODEL)?;
+    // The shipped default model at its recommended settings: what a musician's track costs.
+    let shipped = engine_figures(
+        &violin,
+        None,
+        Knob::Held,
+        Params::recommended(violin.metadata()),
+    );
+    println!(
+        "engine playing the default model ({}) at its recommended settings: {:.0}x real-time ({:.2}x the bench model's time)",
+        violin.metadata().name,
+        shipped.rtf,
+        engine.rtf / shipped.rtf
+    );
+    put("engine_rtf_48k_default_model", shipped.rtf);
     let settings = [
         ("latency_ms_48k", Params::default()),
         (

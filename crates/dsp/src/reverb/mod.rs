@@ -29,7 +29,9 @@
 //! get the direct FIR alone. An IR that begins with silence (a room cut after the instrument's
 //! body) needs no head: its first level starts at the last multiple of its size within the
 //! silence, so the silence costs nothing (the 1 s IR silent for its first 30 ms gets levels of
-//! 1024 × 7 from tap 1,024 and 8192 × 5: two FFT levels instead of three and no direct taps).
+//! 1024 × 3 from tap 1,024 and 4096 × 11: two FFT levels instead of three and no direct taps;
+//! its partitions grow no larger than they would without the silence, so the slowest block
+//! stays as it was).
 //!
 //! Spectra are stored split into real and imaginary parts, in chunks of 8 bins, so that the
 //! multiply-accumulate, which is memory-bound, streams each row once and sums up to four
