@@ -96,8 +96,7 @@
 
 use std::sync::Arc;
 
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
@@ -197,9 +196,8 @@ pub struct PitchTracker {
     plans: Vec<FftPair>,
     /// Index of the pair in use in `plans`.
     plan: usize,
-    /// Forward FFT input (`M`; sized for the largest plan, as are the next three).
-    time: Vec<f32>,
-    /// Forward FFT output (`M/2 + 1`).
+    /// The frame as complex numbers, zero-padded, and in place its spectrum (`M`; sized for
+    /// the largest plan, as are the next three).
     spectrum: Vec<Complex<f32>>,
     /// The packed power spectrum (`M`), and in place its inverse FFT: `M · r(j)` at whole
     /// lags `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts (see
@@ -289,14 +287,12 @@ impl PitchTracker {
         // "Valid" convolution: every decimated sample sees all its taps inside the frame.
         let frame_len = (window - lowpass.len()) / decimation + 1;
         let fft_len = (frame_len + max_lag + 2).next_power_of_two();
-        let mut planner = RealFftPlanner::<f32>::new();
-        let mut complex_planner = FftPlanner::<f32>::new();
+        let mut planner = FftPlanner::<f32>::new();
         let plans: Vec<FftPair> =
             std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
-                .map(|m| FftPair::new(m, &mut planner, &mut complex_planner))
+                .map(|m| FftPair::new(m, &mut planner))
                 .collect();
-        let fft = plans[plans.len() - 1].fft.clone();
-        let scratch_fwd_len = plans.iter().map(|p| p.fft.get_scratch_len()).max();
+        let scratch_fwd_len = plans.iter().map(|p| p.fft.get_inplace_scratch_len()).max();
         let scratch_inv_len = plans.iter().map(|p| p.ifft.get_inplace_scratch_len()).max();
         Self {
             sample_rate,
@@ -314,8 +310,7 @@ impl PitchTracker {
             max_lag,
             fft_len,
             plan: plans.len() - 1,
-            time: fft.make_input_vec(),
-            spectrum: fft.make_output_vec(),
+            spectrum: vec![Complex::default(); fft_len],
             packed: vec![Complex::default(); fft_len],
             scratch_fwd: vec![Complex::default(); scratch_fwd_len.unwrap_or(0)],
             scratch_inv: vec![Complex::default(); scratch_inv_len.unwrap_or(0)],
@@ -623,21 +618,18 @@ impl PitchTracker {
 
         // Autocorrelation r(τ) = Σ_j x_j x_{j+τ} through |FFT|² (zero-padded: no wrap),
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
-        // spectrum zero-padded: exact band-limited interpolation of r).
+        // spectrum zero-padded: exact band-limited interpolation of r). The forward FFT is a
+        // complex one of the real frame: dearer in butterflies than a real FFT of the same
+        // size, cheaper in all (a real FFT's unpacking runs unvectorized).
         let m = self.fft_len;
         let pair = &self.plans[self.plan];
-        let time = &mut self.time[..m];
-        let spectrum = &mut self.spectrum[..m / 2 + 1];
-        time[..l].copy_from_slice(&self.frame[..l]);
-        time[l..].fill(0.0);
-        let scratch = &mut self.scratch_fwd[..pair.fft.get_scratch_len()];
-        if pair
-            .fft
-            .process_with_scratch(time, spectrum, scratch)
-            .is_err()
-        {
-            return (0.0, 0.0);
+        let spectrum = &mut self.spectrum[..m];
+        for (z, &x) in spectrum.iter_mut().zip(&self.frame[..l]) {
+            *z = Complex::new(x, 0.0);
         }
+        spectrum[l..].fill(Complex::new(0.0, 0.0));
+        let scratch = &mut self.scratch_fwd[..pair.fft.get_inplace_scratch_len()];
+        pair.fft.process_with_scratch(spectrum, scratch);
         // The power spectrum, packed (see `FftPair`): bin k < M/2 goes to k and to M − k
         // (weighted by `half_lag_shift`), the Nyquist bin to M/2.
         let half = m / 2;
@@ -824,9 +816,9 @@ impl PitchTracker {
     }
 }
 
-/// The FFTs behind the autocorrelation: a forward real FFT of size `M`, and one inverse
-/// complex FFT of size `M` that gives what an inverse real FFT of size `2M` of the power
-/// spectrum `P_k` (`k ≤ M/2`, zero-padded) would, at a third of the cost.
+/// The FFTs behind the autocorrelation, both complex of size `M`: the forward one of the real
+/// frame, and an inverse one that gives what an inverse real FFT of size `2M` of the power
+/// spectrum `P_k` (`k ≤ M/2`, zero-padded) would.
 ///
 /// That real inverse, `a(n) = P_0 + 2 Σ_{k=1}^{M/2} P_k cos(πkn/M)` (`P_{M/2}` halved), is
 /// needed at `n = 0..2M`; its even samples `a(2j)` and its odd ones `a(2j + 1)` are each an
@@ -837,7 +829,7 @@ impl PitchTracker {
 /// `φ = πk/M`; bin 0 `P_0 (1 + i)`; bin `M/2` the whole Nyquist power `|X_{M/2}|²` (its shifted
 /// half cancels).
 struct FftPair {
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: Arc<dyn Fft<f32>>,
     ifft: Arc<dyn Fft<f32>>,
     /// `(1 − sin φ_k, cos φ_k)` for `k = 0..M/2`.
     half_lag_shift: Vec<Complex<f32>>,
@@ -845,7 +837,7 @@ struct FftPair {
 
 impl FftPair {
     /// The FFTs and the shift table for size `m`.
-    fn new(m: usize, real: &mut RealFftPlanner<f32>, complex: &mut FftPlanner<f32>) -> Self {
+    fn new(m: usize, planner: &mut FftPlanner<f32>) -> Self {
         let half_lag_shift = (0..m / 2)
             .map(|k| {
                 let (s, c) = (std::f64::consts::PI * k as f64 / m as f64).sin_cos();
@@ -853,8 +845,8 @@ impl FftPair {
             })
             .collect();
         Self {
-            fft: real.plan_fft_forward(m),
-            ifft: complex.plan_fft_inverse(m),
+            fft: planner.plan_fft_forward(m),
+            ifft: planner.plan_fft_inverse(m),
             half_lag_shift,
         }
     }

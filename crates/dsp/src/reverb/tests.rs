@@ -92,7 +92,10 @@ fn a_silent_lead_costs_no_head_and_no_small_level() {
     assert!(offset >= 48_000, "{room:?}");
     // No larger partitions than without the lead (the slowest block does the largest's FFTs).
     let largest = |p: &Plan| p.levels.iter().map(|l| l.0).max();
-    assert!(largest(&room) <= largest(&plain), "{room:?} against {plain:?}");
+    assert!(
+        largest(&room) <= largest(&plain),
+        "{room:?} against {plain:?}"
+    );
     // Fewer levels and no direct taps: cheaper under the cost model.
     let cost = |p: &Plan| {
         let mut offset = p.start;
