@@ -905,3 +905,66 @@ fn sum_lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packed inverse FFT holds `M · r(j)` in its real parts, `r` the frame's
+    /// autocorrelation summed directly in the time domain, and `M · r(j + 1/2)` in its
+    /// imaginary parts, `r(j + 1/2)` the band-limited interpolation summed directly from the
+    /// frame's DFT (zero-padded to `M`, in f64): what an inverse real FFT of size `2M` of the
+    /// power spectrum gives.
+    #[test]
+    fn packed_inverse_holds_whole_and_half_lags() {
+        let mut tracker = PitchTracker::undecimated(16_000.0, 512);
+        let mut seed = 11u32;
+        let input: Vec<f32> = (0..512)
+            .map(|n| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                (2.0 * std::f32::consts::PI * 230.0 * n as f32 / 16_000.0).sin() + 0.3 * noise
+            })
+            .collect();
+        tracker.estimate(&input);
+        let (m, l) = (tracker.fft_len, tracker.frame_len);
+        let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
+        // |X_k|² of the frame zero-padded to M, k = 0..=M/2, by the DFT's definition.
+        let power: Vec<f64> = (0..=m / 2)
+            .map(|k| {
+                let (mut re, mut im) = (0.0, 0.0);
+                for (n, &v) in x.iter().enumerate() {
+                    let a = std::f64::consts::TAU * (k * n) as f64 / m as f64;
+                    re += v * a.cos();
+                    im -= v * a.sin();
+                }
+                re * re + im * im
+            })
+            .collect();
+        let peak = x.iter().map(|v| v * v).sum::<f64>() * m as f64;
+        for j in 0..=tracker.max_lag {
+            let whole: f64 = (0..l - j).map(|i| x[i] * x[i + j]).sum::<f64>() * m as f64;
+            // a(n) = P_0 + 2 Σ P_k cos(πkn/M), the Nyquist bin halved, at n = 2j + 1.
+            let n = (2 * j + 1) as f64;
+            let half: f64 = power[0]
+                + 2.0
+                    * (1..=m / 2)
+                        .map(|k| {
+                            let p = if k == m / 2 { 0.5 * power[k] } else { power[k] };
+                            p * (std::f64::consts::PI * k as f64 * n / m as f64).cos()
+                        })
+                        .sum::<f64>();
+            let got = tracker.packed[j];
+            assert!(
+                (f64::from(got.re) - whole).abs() < 1e-5 * peak,
+                "lag {j}: {} against {whole}",
+                got.re
+            );
+            assert!(
+                (f64::from(got.im) - half).abs() < 1e-5 * peak,
+                "lag {j}.5: {} against {half}",
+                got.im
+            );
+        }
+    }
+}
