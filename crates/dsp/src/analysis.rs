@@ -495,7 +495,13 @@ impl Analyzer {
             if p.confidence >= VOICED_CONFIDENCE {
                 *last_f0 = p.f0_hz;
             }
-            let mut loudness_db = loudness.measure(&window_buf[tail..]);
+            // The short window's whole tracker took this frame's FFT already: the loudness
+            // reads it instead of taking its own (the same reading, to float rounding).
+            let shared = use_short
+                .then(|| short.whole.last_spectrum())
+                .flatten()
+                .and_then(|(spectrum, mean)| loudness.measure_from_spectrum(spectrum, mean));
+            let mut loudness_db = shared.unwrap_or_else(|| loudness.measure(&window_buf[tail..]));
             let period = rate / p.f0_hz;
             if p.confidence >= VOICED_CONFIDENCE
                 && period * WHOLE_PERIODS_BELOW > *window as f32

@@ -96,6 +96,11 @@ pub struct LoudnessMeter {
     /// The windowed frame as complex numbers, and in place its spectrum (`N`; bins
     /// `0..=N/2` are read).
     spectrum: Vec<Complex<f32>>,
+    /// `weights`, each twice (for a bin's real and imaginary parts).
+    weights_twice: Vec<f32>,
+    /// The spectrum of the Hann window in use, zero-padded to `N` (bins `0..=N/2`): what a
+    /// frame's mean adds to its windowed spectrum ([`Self::measure_from_spectrum`]).
+    hann_spectrum: Vec<Complex<f32>>,
     /// FFT scratch.
     scratch: Vec<Complex<f32>>,
 }
@@ -125,7 +130,7 @@ impl LoudnessMeter {
         fill_hann(&mut hann);
         let sum_w2 = hann_power(n);
         let bins = n / 2 + 1;
-        let weights = (0..bins)
+        let weights: Vec<f32> = (0..bins)
             .map(|k| {
                 let c = if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
                     1.0
@@ -141,7 +146,10 @@ impl LoudnessMeter {
         let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
         let spectrum = vec![Complex::default(); n];
         let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
-        Self {
+        let hann_spectrum = vec![Complex::default(); bins];
+        let weights_twice = weights.iter().flat_map(|&g| [g, g]).collect();
+        let mut meter = Self {
+            weights_twice,
             window,
             capacity: window,
             power_scale: 1.0,
@@ -150,8 +158,22 @@ impl LoudnessMeter {
             weights,
             fft,
             spectrum,
+            hann_spectrum,
             scratch,
+        };
+        meter.update_hann_spectrum();
+        meter
+    }
+
+    /// Works out the spectrum of the Hann window in use. Allocates nothing.
+    fn update_hann_spectrum(&mut self) {
+        for (z, &w) in self.spectrum.iter_mut().zip(&self.hann) {
+            *z = Complex::new(w, 0.0);
         }
+        self.fft
+            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
+        let bins = self.hann_spectrum.len();
+        self.hann_spectrum.copy_from_slice(&self.spectrum[..bins]);
     }
 
     /// The frame length in samples (`N`, or what [`LoudnessMeter::set_window`] chose).
@@ -170,6 +192,7 @@ impl LoudnessMeter {
         let sum_full = hann_power(self.capacity);
         self.power_scale = (sum_full / hann_power(n)) as f32;
         self.window = n;
+        self.update_hann_spectrum();
     }
 
     /// The sample rate in Hz.
@@ -230,6 +253,91 @@ impl LoudnessMeter {
         }
     }
 
+    /// [`Self::measure`] from the frame's spectrum instead of the frame, where a caller has it
+    /// already (the pitch tracker takes the same frame's FFT): `spectrum` is the DFT of the
+    /// first `window` samples with their mean removed, zero-padded to `N` (all `N` bins), and
+    /// `mean` that mean. The Hann window is applied in frequency: with `s = N / window`, the
+    /// windowed spectrum is `X_k / 2 − (X_{k−s} + X_{k+s}) / 4` plus `mean` times the window's
+    /// own spectrum (the same reading, to float rounding, without a transform). `None` when
+    /// `spectrum` is not `N` bins long or `N` is not a multiple of the window. Allocates
+    /// nothing.
+    pub fn measure_from_spectrum(&self, spectrum: &[Complex<f32>], mean: f32) -> Option<f32> {
+        let n = self.capacity;
+        // The windowed bins reach `N / window` bins up from the top one read (`N/2`).
+        let fits = n.is_multiple_of(self.window) && n / self.window + self.weights.len() <= n;
+        if spectrum.len() != n || !fits || !mean.is_finite() {
+            return None;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if timbre_simd::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+            return Some(power_to_db(unsafe {
+                self.power_from_spectrum_avx2(spectrum, mean)
+            }));
+        }
+        Some(power_to_db(self.power_from_spectrum_impl(spectrum, mean)))
+    }
+
+    /// [`Self::power_from_spectrum_impl`] compiled for AVX2 + FMA (bit-identical results).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn power_from_spectrum_avx2(&self, spectrum: &[Complex<f32>], mean: f32) -> f32 {
+        self.power_from_spectrum_impl(spectrum, mean)
+    }
+
+    #[inline(always)]
+    fn power_from_spectrum_impl(&self, x: &[Complex<f32>], mean: f32) -> f32 {
+        let n = self.capacity;
+        let s = n / self.window;
+        let bins = self.weights.len();
+        // The first `s` bins reach below bin 0: X_{−j} is X_{N−j}.
+        let head = s.min(bins);
+        let mut p = 0.0f32;
+        for k in 0..head {
+            let (a, b, c, w) = (x[k], x[n + k - s], x[k + s], self.hann_spectrum[k]);
+            let re = 0.5 * a.re - 0.25 * (b.re + c.re) + mean * w.re;
+            let im = 0.5 * a.im - 0.25 * (b.im + c.im) + mean * w.im;
+            p += self.weights[k] * (re * re + im * im);
+        }
+        // The rest (bin k + s ≤ N/2 + s < N) on the real and imaginary parts alike, as
+        // floats, in 8 independent lanes (vectorizes); each weight is stored twice.
+        let rest = bins - head;
+        let a = as_floats(&x[s..s + rest]);
+        let b = as_floats(&x[..rest]);
+        let c = as_floats(&x[2 * s..2 * s + rest]);
+        let w = as_floats(&self.hann_spectrum[s..bins]);
+        let g = &self.weights_twice[2 * s..2 * bins];
+        let term = |a: f32, b: f32, c: f32, w: f32, g: f32| {
+            let t = 0.5 * a - 0.25 * (b + c) + mean * w;
+            g * (t * t)
+        };
+        let mut acc = [0.0f32; 8];
+        for ((((a8, b8), c8), w8), g8) in a
+            .chunks_exact(8)
+            .zip(b.chunks_exact(8))
+            .zip(c.chunks_exact(8))
+            .zip(w.chunks_exact(8))
+            .zip(g.chunks_exact(8))
+        {
+            for l in 0..8 {
+                acc[l] += term(a8[l], b8[l], c8[l], w8[l], g8[l]);
+            }
+        }
+        let tail = a.len() / 8 * 8;
+        for i in tail..a.len() {
+            p += term(a[i], b[i], c[i], w[i], g[i]);
+        }
+        p += acc.iter().sum::<f32>();
+        if self.window < self.capacity {
+            p *= self.power_scale;
+        }
+        if p.is_finite() {
+            p
+        } else {
+            0.0
+        }
+    }
+
     /// How many dB the Hann-windowed reading of a periodic frame lies off the frame's mean
     /// square over whole periods, to be added to [`Self::measure`]'s reading when the window
     /// holds only a period or two of the note: the reading then rises and falls with where
@@ -278,6 +386,13 @@ impl LoudnessMeter {
     pub fn measure(&mut self, frame: &[f32]) -> f32 {
         power_to_db(self.measure_power(frame))
     }
+}
+
+/// The real and imaginary parts of `x`, in order, as floats.
+fn as_floats(x: &[Complex<f32>]) -> &[f32] {
+    // SAFETY: `Complex<f32>` is `#[repr(C)]` with two `f32` fields (`re`, `im`), so a slice
+    // of them is a slice of twice as many `f32`, with the same alignment and lifetime.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }
 }
 
 /// Writes the periodic Hann window of `out.len()` samples into `out`.

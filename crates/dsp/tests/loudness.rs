@@ -134,6 +134,52 @@ fn meter_matches_direct_computation() {
     }
 }
 
+/// The reading from a frame's spectrum (its DFT with the mean removed, zero-padded to the
+/// meter's size, and that mean) is the reading from the frame, at every window that divides
+/// the size, for frames with and without an offset; other windows are refused.
+#[test]
+fn reading_from_the_spectrum_is_the_reading_from_the_frame() {
+    use rustfft::num_complex::Complex;
+    let n = 512;
+    let mut rng = TestRng::new(8);
+    let fft = rustfft::FftPlanner::<f32>::new().plan_fft_forward(n);
+    for window in [512usize, 256, 128] {
+        let mut meter = LoudnessMeter::new(SR, n);
+        meter.set_window(window);
+        let frames: Vec<Vec<f32>> = vec![
+            sine(1000.0, 0.7, window, SR, 0.3),
+            (0..window).map(|_| 0.3 + 0.2 * rng.bipolar()).collect(),
+            (0..window)
+                .map(|i| -0.1 + 0.5 * ((i * 7 % 40) as f32 / 40.0 - 0.5))
+                .collect(),
+        ];
+        for (i, frame) in frames.iter().enumerate() {
+            let mean = frame.iter().sum::<f32>() / window as f32;
+            let mut spectrum: Vec<Complex<f32>> = frame
+                .iter()
+                .map(|&x| Complex::new(x - mean, 0.0))
+                .chain(std::iter::repeat(Complex::new(0.0, 0.0)))
+                .take(n)
+                .collect();
+            fft.process(&mut spectrum);
+            let from_frame = meter.measure(frame);
+            let from_spectrum = meter
+                .measure_from_spectrum(&spectrum, mean)
+                .expect("a window that divides the size");
+            println!("window {window} frame {i}: {from_frame:.5} / {from_spectrum:.5} dB");
+            assert!(
+                (from_frame - from_spectrum).abs() < 1e-3,
+                "window {window} frame {i}: {from_frame} from the frame, {from_spectrum} from the spectrum"
+            );
+        }
+    }
+    let mut meter = LoudnessMeter::new(SR, n);
+    meter.set_window(300);
+    assert!(meter
+        .measure_from_spectrum(&vec![Complex::new(0.0, 0.0); n], 0.0)
+        .is_none());
+}
+
 #[test]
 fn full_scale_1khz_sine_reads_minus_3_db() {
     let mut meter = LoudnessMeter::new(SR, 512);

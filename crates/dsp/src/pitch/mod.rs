@@ -203,6 +203,10 @@ pub struct PitchTracker {
     /// lags `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts (see
     /// [`FftPair`]).
     packed: Vec<Complex<f32>>,
+    /// Whether `spectrum` holds the last frame's spectrum (the last estimate reached the FFT).
+    spectrum_ready: bool,
+    /// The mean removed from the last frame.
+    mean: f32,
     /// Forward FFT scratch.
     scratch_fwd: Vec<Complex<f32>>,
     /// Inverse FFT scratch.
@@ -312,6 +316,8 @@ impl PitchTracker {
             plan: plans.len() - 1,
             spectrum: vec![Complex::default(); fft_len],
             packed: vec![Complex::default(); fft_len],
+            spectrum_ready: false,
+            mean: 0.0,
             scratch_fwd: vec![Complex::default(); scratch_fwd_len.unwrap_or(0)],
             scratch_inv: vec![Complex::default(); scratch_inv_len.unwrap_or(0)],
             plans,
@@ -320,6 +326,15 @@ impl PitchTracker {
             key_maxima: Vec::with_capacity(max_lag + 2),
             last_f0: DEFAULT_F0_HZ,
         }
+    }
+
+    /// The spectrum of the frame last estimated, for a reader that needs the same frame's
+    /// spectrum (the loudness meter): its DFT with the mean removed, zero-padded to the FFT
+    /// size (all bins), and that mean. `None` when the tracker decimates (its frame is not its
+    /// input) or the last estimate took no FFT (a silent frame).
+    pub fn last_spectrum(&self) -> Option<(&[Complex<f32>], f32)> {
+        (self.decimation == 1 && self.spectrum_ready)
+            .then(|| (&self.spectrum[..self.fft_len], self.mean))
     }
 
     /// The decimation factor used at `sample_rate`: `max(1, floor(sample_rate / 8000))`.
@@ -385,6 +400,7 @@ impl PitchTracker {
             .position(|p| p.fft.len() >= needed)
             .unwrap_or(self.plans.len() - 1);
         self.fft_len = self.plans[self.plan].fft.len();
+        self.spectrum_ready = false;
         self.last_f0 = self.last_f0.max(lowest_hz);
     }
 
@@ -594,6 +610,7 @@ impl PitchTracker {
         for y in frame.iter_mut() {
             *y -= mean;
         }
+        self.mean = mean;
         sum_lanes(frame, |x| x * x)
     }
 
@@ -610,6 +627,7 @@ impl PitchTracker {
     /// Returns (period in decimated samples, unclamped confidence); period 0 when none.
     #[inline(always)]
     fn raw_estimate(&mut self) -> (f32, f32) {
+        self.spectrum_ready = false;
         let energy = self.remove_mean();
         let l = self.frame_len;
         if !(energy.is_finite() && energy > SILENCE_MEAN_SQUARE * l as f32) {
@@ -630,6 +648,7 @@ impl PitchTracker {
         spectrum[l..].fill(Complex::new(0.0, 0.0));
         let scratch = &mut self.scratch_fwd[..pair.fft.get_inplace_scratch_len()];
         pair.fft.process_with_scratch(spectrum, scratch);
+        self.spectrum_ready = true;
         // The power spectrum, packed (see `FftPair`): bin k < M/2 goes to k and to M − k
         // (weighted by `half_lag_shift`), the Nyquist bin to M/2.
         let half = m / 2;
