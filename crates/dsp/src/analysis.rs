@@ -14,6 +14,10 @@
 //! uses (tested with blocks of 1, 7, 64, 512, 4096 and random sizes). The window starts out
 //! as zeros, so the first frames see a fade-in from silence.
 //!
+//! In a short window (tracked undecimated, below), the loudness meter reads the spectrum the
+//! pitch tracker took of the same samples ([`LoudnessMeter::measure_from_spectrum`]) instead
+//! of transforming them again, where the two transform sizes allow it (the default window).
+//!
 //! The pitch tracker works on a 2× decimated copy of the window. The analyzer keeps that copy
 //! up to date one hop at a time ([`PitchTracker::decimate`] on just the new samples), which
 //! gives exactly the numbers [`PitchTracker::estimate`] would compute on the whole window,
