@@ -678,42 +678,17 @@ impl PitchTracker {
         pair.ifft.process_with_scratch(packed, scratch);
 
         // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) = 2E − Σ_{j<τ} (x_j² + x_{L−1−j}²) at integer
-        // lags: a running sum, split into CHAINS segments whose start values come from
-        // vectorized partial sums, so that the chains run side by side instead of one long
-        // dependency chain.
-        const CHAINS: usize = 4;
+        // lags: a running sum over the frame's first and last samples.
         let n = self.overlap_len();
         let frame = &self.frame[..l];
-        let step = |j: usize| frame[j] * frame[j] + frame[l - 1 - j] * frame[l - 1 - j];
-        let seg = n.div_ceil(CHAINS);
-        let mut m = [0.0f32; CHAINS];
-        let mut start = 2.0 * energy;
-        for (c, mc) in m.iter_mut().enumerate() {
-            *mc = start;
-            let (a, b) = ((c * seg).min(n), ((c + 1) * seg).min(n));
-            let mut acc = [0.0f32; 8];
-            let mut j = a;
-            while j + 8 <= b {
-                for (k, slot) in acc.iter_mut().enumerate() {
-                    *slot += step(j + k);
-                }
-                j += 8;
-            }
-            let mut total = acc.iter().sum::<f32>();
-            while j < b {
-                total += step(j);
-                j += 1;
-            }
-            start -= total;
-        }
-        for i in 0..seg {
-            for (c, mc) in m.iter_mut().enumerate() {
-                let tau = c * seg + i;
-                if tau < n {
-                    self.overlap_energy[tau] = mc.max(0.0);
-                    *mc -= step(tau);
-                }
-            }
+        let mut m = 2.0 * energy;
+        for ((o, &a), &b) in self.overlap_energy[..n]
+            .iter_mut()
+            .zip(&frame[..n])
+            .zip(frame[l - n..].iter().rev())
+        {
+            *o = m.max(0.0);
+            m -= a * a + b * b;
         }
 
         let index = match self.algorithm {
