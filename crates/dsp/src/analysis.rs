@@ -504,7 +504,7 @@ impl Analyzer {
             let shared = use_short
                 .then(|| short.whole.last_spectrum())
                 .flatten()
-                .and_then(|(spectrum, mean)| loudness.measure_from_spectrum(spectrum, mean));
+                .and_then(|frame| loudness.measure_from_spectrum(&frame));
             let mut loudness_db = shared.unwrap_or_else(|| loudness.measure(&window_buf[tail..]));
             let period = rate / p.f0_hz;
             if p.confidence >= VOICED_CONFIDENCE

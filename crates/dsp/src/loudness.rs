@@ -36,6 +36,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
+use crate::pitch::FrameSpectrum;
 use crate::LOUDNESS_FLOOR_DB;
 
 /// The IEC 61672-1 A-weighting magnitude response `R_A(f)` (not normalized), in f64.
@@ -254,18 +255,23 @@ impl LoudnessMeter {
     }
 
     /// [`Self::measure`] from the frame's spectrum instead of the frame, where a caller has it
-    /// already (the pitch tracker takes the same frame's FFT): `spectrum` is the DFT of the
-    /// first `window` samples with their mean removed, zero-padded to `N` (all `N` bins), and
-    /// `mean` that mean. The Hann window is applied in frequency: with `s = N / window`, the
-    /// windowed spectrum is `X_k / 2 − (X_{k−s} + X_{k+s}) / 4` plus `mean` times the window's
-    /// own spectrum (the same reading, to float rounding, without a transform). `None` when
-    /// `spectrum` is not `N` bins long or `N` is not a multiple of the window. Allocates
-    /// nothing.
-    pub fn measure_from_spectrum(&self, spectrum: &[Complex<f32>], mean: f32) -> Option<f32> {
+    /// already (the pitch tracker takes the same frame's FFT): the DFT of the first `window`
+    /// samples with their mean removed, zero-padded to `N` (all `N` bins), and that mean. The
+    /// Hann window is applied in frequency: with `s = N / window`, the windowed spectrum is
+    /// `X_k / 2 − (X_{k−s} + X_{k+s}) / 4` plus the mean times the window's own spectrum (the
+    /// same reading, to float rounding, without a transform). `None` when the frame is not
+    /// `window` samples long, the spectrum not `N` bins, or `N` not a multiple of the window.
+    /// Allocates nothing.
+    pub fn measure_from_spectrum(&self, frame: &FrameSpectrum<'_>) -> Option<f32> {
         let n = self.capacity;
         // The windowed bins reach `N / window` bins up from the top one read (`N/2`).
         let fits = n.is_multiple_of(self.window) && n / self.window + self.weights.len() <= n;
-        if spectrum.len() != n || !fits || !mean.is_finite() {
+        let FrameSpectrum {
+            bins: spectrum,
+            mean,
+            frame_len,
+        } = *frame;
+        if spectrum.len() != n || frame_len != self.window || !fits || !mean.is_finite() {
             return None;
         }
         #[cfg(target_arch = "x86_64")]

@@ -5,6 +5,7 @@ mod common;
 
 use common::{allocations_during, CountingAllocator, TestRng};
 use timbre_dsp::loudness::{a_weighting_db, LoudnessMeter};
+use timbre_dsp::pitch::FrameSpectrum;
 use timbre_dsp::LOUDNESS_FLOOR_DB;
 
 #[global_allocator]
@@ -136,7 +137,8 @@ fn meter_matches_direct_computation() {
 
 /// The reading from a frame's spectrum (its DFT with the mean removed, zero-padded to the
 /// meter's size, and that mean) is the reading from the frame, at every window that divides
-/// the size, for frames with and without an offset; other windows are refused.
+/// the size, for frames with and without an offset; other windows, and the spectrum of a frame
+/// of another length, are refused.
 #[test]
 fn reading_from_the_spectrum_is_the_reading_from_the_frame() {
     use rustfft::num_complex::Complex;
@@ -163,9 +165,20 @@ fn reading_from_the_spectrum_is_the_reading_from_the_frame() {
                 .collect();
             fft.process(&mut spectrum);
             let from_frame = meter.measure(frame);
+            let frame_spectrum = FrameSpectrum {
+                bins: &spectrum,
+                mean,
+                frame_len: window,
+            };
             let from_spectrum = meter
-                .measure_from_spectrum(&spectrum, mean)
+                .measure_from_spectrum(&frame_spectrum)
                 .expect("a window that divides the size");
+            // The spectrum of a frame of another length is refused.
+            let other = FrameSpectrum {
+                frame_len: window / 2,
+                ..frame_spectrum
+            };
+            assert!(meter.measure_from_spectrum(&other).is_none());
             println!("window {window} frame {i}: {from_frame:.5} / {from_spectrum:.5} dB");
             assert!(
                 (from_frame - from_spectrum).abs() < 1e-3,
@@ -175,9 +188,13 @@ fn reading_from_the_spectrum_is_the_reading_from_the_frame() {
     }
     let mut meter = LoudnessMeter::new(SR, n);
     meter.set_window(300);
-    assert!(meter
-        .measure_from_spectrum(&vec![Complex::new(0.0, 0.0); n], 0.0)
-        .is_none());
+    let zeros = vec![Complex::new(0.0, 0.0); n];
+    let frame = FrameSpectrum {
+        bins: &zeros,
+        mean: 0.0,
+        frame_len: 300,
+    };
+    assert!(meter.measure_from_spectrum(&frame).is_none());
 }
 
 #[test]

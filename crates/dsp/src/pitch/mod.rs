@@ -329,12 +329,14 @@ impl PitchTracker {
     }
 
     /// The spectrum of the frame last estimated, for a reader that needs the same frame's
-    /// spectrum (the loudness meter): its DFT with the mean removed, zero-padded to the FFT
-    /// size (all bins), and that mean. `None` when the tracker decimates (its frame is not its
+    /// spectrum (the loudness meter). `None` when the tracker decimates (its frame is not its
     /// input) or the last estimate took no FFT (a silent frame).
-    pub fn last_spectrum(&self) -> Option<(&[Complex<f32>], f32)> {
-        (self.decimation == 1 && self.spectrum_ready)
-            .then(|| (&self.spectrum[..self.fft_len], self.mean))
+    pub fn last_spectrum(&self) -> Option<FrameSpectrum<'_>> {
+        (self.decimation == 1 && self.spectrum_ready).then(|| FrameSpectrum {
+            bins: &self.spectrum[..self.fft_len],
+            mean: self.mean,
+            frame_len: self.frame_len,
+        })
     }
 
     /// The decimation factor used at `sample_rate`: `max(1, floor(sample_rate / 8000))`.
@@ -808,6 +810,18 @@ impl PitchTracker {
         let index = found as f32 + offset;
         Some((refine_on_multiples(score, index, value), value))
     }
+}
+
+/// The spectrum of a frame of input samples, as the pitch tracker took it
+/// ([`PitchTracker::last_spectrum`]).
+#[derive(Clone, Copy, Debug)]
+pub struct FrameSpectrum<'a> {
+    /// The DFT of the frame with its mean removed, zero-padded to the FFT size: all bins.
+    pub bins: &'a [Complex<f32>],
+    /// The mean removed.
+    pub mean: f32,
+    /// The frame's length in samples.
+    pub frame_len: usize,
 }
 
 /// The FFTs behind the autocorrelation, both complex of size `M`: the forward one of the real
