@@ -244,6 +244,13 @@ impl LoudnessMeter {
         for (x, &g) in spec_rest.iter().zip(weights_rest) {
             p += g * x.norm_sqr();
         }
+        self.finish_power(p)
+    }
+
+    /// The weighted sum `p` of a frame's bins as the meter's reading: scaled to the full
+    /// window's power when the window is shorter, 0 when not finite.
+    #[inline(always)]
+    fn finish_power(&self, mut p: f32) -> f32 {
         if self.window < self.capacity {
             p *= self.power_scale;
         }
@@ -296,14 +303,19 @@ impl LoudnessMeter {
         let n = self.capacity;
         let s = n / self.window;
         let bins = self.weights.len();
+        // One part (real or imaginary) of windowed bin k from bins k, k − s and k + s and the
+        // window's bin k, squared and weighted by g.
+        let term = |a: f32, b: f32, c: f32, w: f32, g: f32| {
+            let t = 0.5 * a - 0.25 * (b + c) + mean * w;
+            g * (t * t)
+        };
         // The first `s` bins reach below bin 0: X_{−j} is X_{N−j}.
         let head = s.min(bins);
         let mut p = 0.0f32;
         for k in 0..head {
             let (a, b, c, w) = (x[k], x[n + k - s], x[k + s], self.hann_spectrum[k]);
-            let re = 0.5 * a.re - 0.25 * (b.re + c.re) + mean * w.re;
-            let im = 0.5 * a.im - 0.25 * (b.im + c.im) + mean * w.im;
-            p += self.weights[k] * (re * re + im * im);
+            let g = self.weights[k];
+            p += term(a.re, b.re, c.re, w.re, g) + term(a.im, b.im, c.im, w.im, g);
         }
         // The rest (bin k + s ≤ N/2 + s < N) on the real and imaginary parts alike, as
         // floats, in 8 independent lanes (vectorizes); each weight is stored twice.
@@ -313,10 +325,6 @@ impl LoudnessMeter {
         let c = as_floats(&x[2 * s..2 * s + rest]);
         let w = as_floats(&self.hann_spectrum[s..bins]);
         let g = &self.weights_twice[2 * s..2 * bins];
-        let term = |a: f32, b: f32, c: f32, w: f32, g: f32| {
-            let t = 0.5 * a - 0.25 * (b + c) + mean * w;
-            g * (t * t)
-        };
         let mut acc = [0.0f32; 8];
         for ((((a8, b8), c8), w8), g8) in a
             .chunks_exact(8)
@@ -334,14 +342,7 @@ impl LoudnessMeter {
             p += term(a[i], b[i], c[i], w[i], g[i]);
         }
         p += acc.iter().sum::<f32>();
-        if self.window < self.capacity {
-            p *= self.power_scale;
-        }
-        if p.is_finite() {
-            p
-        } else {
-            0.0
-        }
+        self.finish_power(p)
     }
 
     /// How many dB the Hann-windowed reading of a periodic frame lies off the frame's mean
