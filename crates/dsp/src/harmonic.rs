@@ -14,8 +14,11 @@
 //!   loses three digits. Only `sin(θ/2)` and `cos(θ/2)` are evaluated per sample, with short
 //!   polynomials.
 //! - Samples are processed in chunks of [`CHUNK`], harmonic by harmonic, so the inner loop is
-//!   a straight run over arrays that the compiler vectorises (AVX2 when the CPU has it).
-//! - Harmonics at or above Nyquist are silent, decided per sample.
+//!   a straight run over arrays that the compiler vectorises (AVX2 when the CPU has it). An
+//!   amplitude ramp `a + da · pos` is summed as `Σ a·sin + pos · Σ da·sin`, so the inner loop
+//!   is four multiply-adds per harmonic and sample, with no branch.
+//! - Harmonics at or above Nyquist are silent, decided per sample (in a second loop, over the
+//!   harmonics that cross Nyquist within the chunk).
 //!
 //! Every value is a pure function of the position in the ramp and the running phase, so the
 //! output is identical however the stream is cut into blocks.
@@ -215,44 +218,54 @@ impl HarmonicBank {
         }
         let mut acc = [0.0f32; CHUNK];
         let nyquist = self.nyquist_hz;
-        // Harmonics audible for at least one sample of the chunk.
+        // Harmonics audible for at least one sample of the chunk, and for all of them.
         let n_audible = (0..self.n_harmonics)
             .take_while(|&k| (k + 1) as f32 * f0_min < nyquist)
             .count();
+        let n_whole = (0..n_audible)
+            .take_while(|&k| (k + 1) as f32 * f0_max < nyquist)
+            .count();
+        let (amp, step) = if in_ramp {
+            (&self.amp_start, &self.amp_step)
+        } else {
+            (&self.amp_target, &[0.0; MAX_HARMONICS])
+        };
         // Sub-blocks of SUB samples keep the recurrence state in registers across the
-        // harmonic loop; sub-blocks past `len` are skipped.
+        // harmonic loop; sub-blocks past `len` are skipped. Harmonic k adds
+        // `(a_k + da_k · pos) · sin(kθ)`, summed as `Σ a_k sin(kθ) + pos · Σ da_k sin(kθ)`:
+        // the ramp's position multiplies once per sample, not once per harmonic.
         for base in (0..len).step_by(SUB) {
             let mut s_: [f32; SUB] = s[base..base + SUB].try_into().unwrap();
             let mut u_: [f32; SUB] = u[base..base + SUB].try_into().unwrap();
             let d_: [f32; SUB] = d[base..base + SUB].try_into().unwrap();
-            let pos_: [f32; SUB] = pos[base..base + SUB].try_into().unwrap();
-            let f0_: [f32; SUB] = f0[base..base + SUB].try_into().unwrap();
-            let mut acc_ = [0.0f32; SUB];
-            for k in 0..n_audible {
-                let kf = (k + 1) as f32;
-                let (a0, da) = if in_ramp {
-                    (self.amp_start[k], self.amp_step[k])
-                } else {
-                    (self.amp_target[k], 0.0)
-                };
-                // One pass per harmonic: add it to the output, then step the recurrence.
-                if kf * f0_max < nyquist {
-                    for i in 0..SUB {
-                        acc_[i] = M::mul_add(M::mul_add(da, pos_[i], a0), s_[i], acc_[i]);
-                        u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
-                        s_[i] += u_[i];
-                    }
-                } else {
-                    for i in 0..SUB {
-                        let audible = if kf * f0_[i] < nyquist { 1.0 } else { 0.0 };
-                        let amp = M::mul_add(da, pos_[i], a0) * audible;
-                        acc_[i] = M::mul_add(amp, s_[i], acc_[i]);
-                        u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
-                        s_[i] += u_[i];
-                    }
+            let mut level = [0.0f32; SUB];
+            let mut slope = [0.0f32; SUB];
+            // One pass per harmonic: add it to the sums, then step the recurrence.
+            for (&a0, &da) in amp[..n_whole].iter().zip(&step[..n_whole]) {
+                for i in 0..SUB {
+                    level[i] = M::mul_add(a0, s_[i], level[i]);
+                    slope[i] = M::mul_add(da, s_[i], slope[i]);
+                    u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
+                    s_[i] += u_[i];
                 }
             }
-            acc[base..base + SUB].copy_from_slice(&acc_);
+            // Harmonics that cross Nyquist within the chunk: silent from the sample on which
+            // they reach it.
+            let pos_: [f32; SUB] = pos[base..base + SUB].try_into().unwrap();
+            let f0_: [f32; SUB] = f0[base..base + SUB].try_into().unwrap();
+            for k in n_whole..n_audible {
+                let kf = (k + 1) as f32;
+                for i in 0..SUB {
+                    let audible = if kf * f0_[i] < nyquist { 1.0 } else { 0.0 };
+                    let a = M::mul_add(step[k], pos_[i], amp[k]) * audible;
+                    level[i] = M::mul_add(a, s_[i], level[i]);
+                    u_[i] = M::mul_add(d_[i], s_[i], u_[i]);
+                    s_[i] += u_[i];
+                }
+            }
+            for i in 0..SUB {
+                acc[base + i] = M::mul_add(pos_[i], slope[i], level[i]);
+            }
         }
         out.copy_from_slice(&acc[..len]);
         if in_ramp {

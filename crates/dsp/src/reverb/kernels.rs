@@ -1,7 +1,7 @@
 //! The reverb's inner loops: a portable build, plus an AVX2/FMA build picked at run time on
 //! x86-64, and the chunked spectrum layout they share.
 
-use realfft::num_complex::Complex;
+use rustfft::num_complex::Complex;
 
 // ---------------------------------------------------------------------------------------------
 // Kernels: a portable build, plus an AVX2/FMA build picked at run time on x86-64.
@@ -196,60 +196,116 @@ pub(super) fn cmac_avx2<const G: usize, const ASSIGN: bool>(
     }
 }
 
-/// [`store_spectrum`] (with `scale` 1) in AVX2: de-interleaves 8 complex values per step.
+/// The real and the imaginary parts of 8 interleaved complex values (`a`: the first four,
+/// `b`: the last four).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn store_spectrum_avx2(spec: &[Complex<f32>], row: &mut [f32]) {
+fn deinterleave(
+    a: std::arch::x86_64::__m256,
+    b: std::arch::x86_64::__m256,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
     use std::arch::x86_64::*;
-    let whole = spec.len() / LANES;
-    assert!(row.len() >= whole * CHUNK);
-    // Complex<f32> is #[repr(C)] { re, im }: the spectrum is a run of interleaved floats.
-    let src = spec.as_ptr().cast::<f32>();
-    let dst = row.as_mut_ptr();
-    for c in 0..whole {
-        // SAFETY: c < whole, so 16 floats from src + 16c lie in `spec` and 16 floats from
-        // dst + 16c lie in `row`.
-        unsafe {
-            let a = _mm256_loadu_ps(src.add(c * CHUNK)); // r0 i0 r1 i1 | r2 i2 r3 i3
-            let b = _mm256_loadu_ps(src.add(c * CHUNK + LANES)); // r4 i4 r5 i5 | r6 i6 r7 i7
-            let re = _mm256_shuffle_ps::<0x88>(a, b); // r0 r1 r4 r5 | r2 r3 r6 r7
-            let im = _mm256_shuffle_ps::<0xDD>(a, b);
-            let re = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(re)));
-            let im = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(im)));
-            _mm256_storeu_ps(dst.add(c * CHUNK), re);
-            _mm256_storeu_ps(dst.add(c * CHUNK + LANES), im);
-        }
-    }
-    for (b, c) in spec.iter().enumerate().skip(whole * LANES) {
-        let i = re_index(b);
-        row[i] = c.re;
-        row[i + LANES] = c.im;
-    }
+    let re = _mm256_shuffle_ps::<0x88>(a, b); // r0 r1 r4 r5 | r2 r3 r6 r7
+    let im = _mm256_shuffle_ps::<0xDD>(a, b);
+    (
+        _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(re))),
+        _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(im))),
+    )
 }
 
-/// [`load_spectrum`] in AVX2: interleaves 8 complex values per step.
+/// [`store_real_portable`] in AVX2/FMA, 8 bins per step; `p` must be a multiple of
+/// [`LANES`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(super) fn load_spectrum_avx2(row: &[f32], spec: &mut [Complex<f32>]) {
+pub(super) fn store_real_avx2(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32) {
     use std::arch::x86_64::*;
-    let whole = spec.len() / LANES;
-    assert!(row.len() >= whole * CHUNK);
-    let src = row.as_ptr();
-    let dst = spec.as_mut_ptr().cast::<f32>();
-    for c in 0..whole {
-        // SAFETY: as in `store_spectrum_avx2`.
+    let p = z.len() - 1;
+    let chunks = p / LANES;
+    assert!(p.is_multiple_of(LANES) && row.len() >= (chunks + 1) * CHUNK);
+    assert!(twiddles.len() >= (chunks + 1) * CHUNK);
+    let zf = as_floats(z).as_ptr();
+    let (tw, dst) = (twiddles.as_ptr(), row.as_mut_ptr());
+    let half = _mm256_set1_ps(0.5 * scale);
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    for c in 0..chunks {
+        // Bins k = k0..k0 + 8 and their mirrors p − k, read upwards from p − k0 − 7.
+        let k0 = c * LANES;
+        let m0 = p - k0 - (LANES - 1);
+        // SAFETY: k0 + 8 ≤ p and m0 + 8 = p − k0 + 1 ≤ p + 1 = z.len(), so each pair of loads
+        // reads 16 floats of `z`; chunk c lies in `twiddles` and `row` (asserted above).
         unsafe {
-            let re = _mm256_loadu_ps(src.add(c * CHUNK));
-            let im = _mm256_loadu_ps(src.add(c * CHUNK + LANES));
-            let re = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(re)));
-            let im = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(im)));
-            _mm256_storeu_ps(dst.add(c * CHUNK), _mm256_unpacklo_ps(re, im));
-            _mm256_storeu_ps(dst.add(c * CHUNK + LANES), _mm256_unpackhi_ps(re, im));
+            let (ar, ai) = deinterleave(
+                _mm256_loadu_ps(zf.add(2 * k0)),
+                _mm256_loadu_ps(zf.add(2 * k0 + LANES)),
+            );
+            let (mr, mi) = deinterleave(
+                _mm256_loadu_ps(zf.add(2 * m0)),
+                _mm256_loadu_ps(zf.add(2 * m0 + LANES)),
+            );
+            let mr = _mm256_permutevar8x32_ps(mr, reverse);
+            let mi = _mm256_permutevar8x32_ps(mi, reverse);
+            let wr = _mm256_loadu_ps(tw.add(c * CHUNK));
+            let wi = _mm256_loadu_ps(tw.add(c * CHUNK + LANES));
+            let er = _mm256_mul_ps(half, _mm256_add_ps(ar, mr));
+            let ei = _mm256_mul_ps(half, _mm256_sub_ps(ai, mi));
+            let or = _mm256_mul_ps(half, _mm256_add_ps(ai, mi));
+            let oi = _mm256_mul_ps(half, _mm256_sub_ps(mr, ar));
+            let xr = _mm256_fmadd_ps(wr, or, _mm256_fnmadd_ps(wi, oi, er));
+            let xi = _mm256_fmadd_ps(wr, oi, _mm256_fmadd_ps(wi, or, ei));
+            _mm256_storeu_ps(dst.add(c * CHUNK), xr);
+            _mm256_storeu_ps(dst.add(c * CHUNK + LANES), xi);
         }
     }
-    for (b, c) in spec.iter_mut().enumerate().skip(whole * LANES) {
-        let i = re_index(b);
-        *c = Complex::new(row[i], row[i + LANES]);
+    store_real_bin(z, twiddles, row, scale, p);
+}
+
+/// [`load_real_portable`] in AVX2/FMA, 8 bins per step; `p` must be a multiple of
+/// [`LANES`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
+    use std::arch::x86_64::*;
+    let p = z.len();
+    let chunks = p / LANES;
+    assert!(p.is_multiple_of(LANES) && row.len() >= (chunks + 1) * CHUNK);
+    assert!(twiddles.len() >= chunks * CHUNK);
+    zero_edge_imaginary_parts(row, p);
+    let (src, tw) = (row.as_ptr(), twiddles.as_ptr());
+    let dst = as_floats_mut(z).as_mut_ptr();
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    for c in 0..chunks {
+        // Bins k = k0..k0 + 8; their mirrors p − k0 − 7..=p − k0 are lanes 1..8 of chunk j
+        // and lane 0 of chunk j + 1.
+        let k0 = c * LANES;
+        let j = (p - k0) / LANES - 1;
+        // SAFETY: chunks c < p/8 and j + 1 ≤ p/8 lie in `row` (asserted above), the 8 floats
+        // from j·16 + 9 end at (j + 1)·16 + 1; chunk c lies in `twiddles`; 16 floats from
+        // 2·k0 lie in `z` since k0 + 8 ≤ p.
+        unsafe {
+            let base = src.add(j * CHUNK);
+            let xr = _mm256_loadu_ps(src.add(c * CHUNK));
+            let xi = _mm256_loadu_ps(src.add(c * CHUNK + LANES));
+            let mr = _mm256_blend_ps::<0x80>(
+                _mm256_loadu_ps(base.add(1)),
+                _mm256_set1_ps(*base.add(CHUNK)),
+            );
+            let mi = _mm256_blend_ps::<0x80>(
+                _mm256_loadu_ps(base.add(LANES + 1)),
+                _mm256_set1_ps(*base.add(CHUNK + LANES)),
+            );
+            let mr = _mm256_permutevar8x32_ps(mr, reverse);
+            let mi = _mm256_permutevar8x32_ps(mi, reverse);
+            let wr = _mm256_loadu_ps(tw.add(c * CHUNK));
+            let wi = _mm256_loadu_ps(tw.add(c * CHUNK + LANES));
+            let (ar, ai) = (_mm256_add_ps(xr, mr), _mm256_sub_ps(xi, mi));
+            let (dr, di) = (_mm256_sub_ps(xr, mr), _mm256_add_ps(xi, mi));
+            let zr = _mm256_fnmadd_ps(di, wr, _mm256_fmadd_ps(dr, wi, ar));
+            let zi = _mm256_fmadd_ps(dr, wr, _mm256_fmadd_ps(di, wi, ai));
+            let zr = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(zr)));
+            let zi = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(zi)));
+            _mm256_storeu_ps(dst.add(2 * k0), _mm256_unpacklo_ps(zr, zi));
+            _mm256_storeu_ps(dst.add(2 * k0 + LANES), _mm256_unpackhi_ps(zr, zi));
+        }
     }
 }
 
@@ -297,59 +353,120 @@ impl Kernels {
         cmac_portable::<G, ASSIGN>(acc, x, x_at, h, h_at)
     }
 
-    /// Stores a spectrum into a row of the chunked layout.
+    /// Stores `scale ·` the spectrum of a real signal into a row of the chunked layout, from
+    /// the complex FFT of its sample pairs (see [`store_real_portable`]).
     #[inline]
-    pub(super) fn store(self, spec: &[Complex<f32>], row: &mut [f32]) {
+    pub(super) fn store_real(
+        self,
+        z: &[Complex<f32>],
+        twiddles: &[f32],
+        row: &mut [f32],
+        scale: f32,
+    ) {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2_fma {
+        if self.avx2_fma && (z.len() - 1).is_multiple_of(LANES) {
             // SAFETY: `avx2_fma` is only true when the CPU supports AVX2 and FMA.
-            unsafe { store_spectrum_avx2(spec, row) };
+            unsafe { store_real_avx2(z, twiddles, row, scale) };
             return;
         }
-        store_spectrum(spec, row, 1.0)
+        store_real_portable(z, twiddles, row, scale)
     }
 
-    /// Loads a spectrum from a row of the chunked layout.
+    /// Turns a row holding the spectrum of a real signal into the input of the inverse
+    /// complex FFT that gives the signal's sample pairs (see [`load_real_portable`]).
     #[inline]
-    pub(super) fn load(self, row: &[f32], spec: &mut [Complex<f32>]) {
+    pub(super) fn load_real(self, row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
         #[cfg(target_arch = "x86_64")]
-        if self.avx2_fma {
+        if self.avx2_fma && z.len().is_multiple_of(LANES) {
             // SAFETY: `avx2_fma` is only true when the CPU supports AVX2 and FMA.
-            unsafe { load_spectrum_avx2(row, spec) };
+            unsafe { load_real_avx2(row, twiddles, z) };
             return;
         }
-        load_spectrum(row, spec)
+        load_real_portable(row, twiddles, z)
     }
 }
 
-/// Writes `spec · scale` into `row` in the chunked layout (see [`LANES`]).
-pub(super) fn store_spectrum(spec: &[Complex<f32>], row: &mut [f32], scale: f32) {
-    let whole = spec.len() / LANES;
-    for (src, dst) in spec.chunks_exact(LANES).zip(row.chunks_exact_mut(CHUNK)) {
-        let (re, im) = dst.split_at_mut(LANES);
-        for l in 0..LANES {
-            re[l] = src[l].re * scale;
-            im[l] = src[l].im * scale;
-        }
+/// The twiddles `W^k = e^{−iπk/p}`, `k = 0..=p`, that join the spectra of the even and the
+/// odd samples of a real signal of `2p` samples into its spectrum, as a row of the chunked
+/// layout (see [`store_real_portable`]).
+pub(super) fn real_twiddles(p: usize) -> Vec<f32> {
+    let mut row = vec![0.0; 2 * (p + 1).next_multiple_of(LANES)];
+    for k in 0..=p {
+        let (s, c) = (std::f64::consts::PI * k as f64 / p as f64).sin_cos();
+        let i = re_index(k);
+        row[i] = c as f32;
+        row[i + LANES] = -s as f32;
     }
-    for (b, c) in spec.iter().enumerate().skip(whole * LANES) {
-        let i = re_index(b);
-        row[i] = c.re * scale;
-        row[i + LANES] = c.im * scale;
+    // Exactly −1 at k = p (the sine of π reads 1.2e-16 in f64).
+    row[re_index(p) + LANES] = 0.0;
+    row
+}
+
+/// Writes `scale ·` the spectrum `X_0..=X_p` of a real signal `x` of `2p` samples into `row`
+/// (chunked layout), from `z`: the complex FFT of size `p` of its sample pairs
+/// `x[2n] + i·x[2n + 1]`, followed by a copy of `z[0]` (`p + 1` values). With `E` and `O` the
+/// spectra of the even and the odd samples, `Z_k = E_k + i·O_k`, so
+/// `E_k = (Z_k + conj Z_{p−k}) / 2`, `O_k = (Z_k − conj Z_{p−k}) / 2i` and
+/// `X_k = E_k + W^k O_k` ([`real_twiddles`]). This is what a real FFT does after its half-size
+/// complex FFT, fused with the layout conversion: one pass instead of two.
+pub(super) fn store_real_portable(
+    z: &[Complex<f32>],
+    twiddles: &[f32],
+    row: &mut [f32],
+    scale: f32,
+) {
+    let p = z.len() - 1;
+    for k in 0..=p {
+        store_real_bin(z, twiddles, row, scale, k);
     }
 }
 
-/// Reads `spec` back from `row` in the chunked layout (the inverse of [`store_spectrum`]).
-pub(super) fn load_spectrum(row: &[f32], spec: &mut [Complex<f32>]) {
-    let whole = spec.len() / LANES;
-    for (src, dst) in row.chunks_exact(CHUNK).zip(spec.chunks_exact_mut(LANES)) {
-        let (re, im) = src.split_at(LANES);
-        for l in 0..LANES {
-            dst[l] = Complex::new(re[l], im[l]);
-        }
+/// Bin `k` of [`store_real_portable`].
+#[inline(always)]
+fn store_real_bin(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32, k: usize) {
+    let p = z.len() - 1;
+    let half = 0.5 * scale;
+    let (a, m) = (z[k], z[p - k]);
+    let i = re_index(k);
+    let (wr, wi) = (twiddles[i], twiddles[i + LANES]);
+    let (er, ei) = (half * (a.re + m.re), half * (a.im - m.im));
+    let (or, oi) = (half * (a.im + m.im), half * (m.re - a.re));
+    row[i] = er + wr * or - wi * oi;
+    row[i + LANES] = ei + wr * oi + wi * or;
+}
+
+/// The inverse of [`store_real_portable`]: from the spectrum `X_0..=X_p` of a real signal in
+/// `row` (the imaginary parts of `X_0` and `X_p`, which a real signal does not have, are set
+/// to 0 first), writes into `z` (`p` values) the spectrum whose inverse complex FFT of size `p`
+/// gives the signal's `2p` samples in pairs `x[2n] + i·x[2n + 1]`, unnormalized like an
+/// inverse real FFT of size `2p`: `Z_k = A_k + i·B_k` with `A_k = X_k + conj X_{p−k}` (the
+/// even samples' spectrum, doubled) and `B_k = (X_k − conj X_{p−k}) · conj W^k` (the odd
+/// ones').
+pub(super) fn load_real_portable(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
+    let p = z.len();
+    zero_edge_imaginary_parts(row, p);
+    for (k, out) in z.iter_mut().enumerate() {
+        let (i, j) = (re_index(k), re_index(p - k));
+        let (xr, xi, mr, mi) = (row[i], row[i + LANES], row[j], row[j + LANES]);
+        let (wr, wi) = (twiddles[i], twiddles[i + LANES]);
+        let (ar, ai) = (xr + mr, xi - mi);
+        let (dr, di) = (xr - mr, xi + mi);
+        *out = Complex::new(ar + dr * wi - di * wr, ai + dr * wr + di * wi);
     }
-    for (b, c) in spec.iter_mut().enumerate().skip(whole * LANES) {
-        let i = re_index(b);
-        *c = Complex::new(row[i], row[i + LANES]);
-    }
+}
+
+/// Sets the imaginary parts of bins 0 and `p` of a row to 0.
+fn zero_edge_imaginary_parts(row: &mut [f32], p: usize) {
+    row[LANES] = 0.0;
+    row[re_index(p) + LANES] = 0.0;
+}
+
+/// The real and imaginary parts of `x`, in order, as floats.
+pub(super) fn as_floats(x: &[Complex<f32>]) -> &[f32] {
+    bytemuck::cast_slice(x)
+}
+
+/// The real and imaginary parts of `x`, in order, as floats, writable.
+pub(super) fn as_floats_mut(x: &mut [Complex<f32>]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(x)
 }

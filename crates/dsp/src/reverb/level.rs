@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use realfft::num_complex::Complex;
-use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
 
-use super::kernels::{store_spectrum, Kernels, CHUNK, LANES};
+use super::kernels::{
+    as_floats, as_floats_mut, real_twiddles, store_real_portable, Kernels, CHUNK, LANES,
+};
 use super::{Room, SPREAD_MIN, SPREAD_SLICE};
 
 // ---------------------------------------------------------------------------------------------
@@ -25,9 +27,7 @@ pub(super) struct Level {
     pub(super) parts: usize,
     /// Blocks of extra delay (the segment's offset is `(delay + 1) · p`).
     pub(super) delay: usize,
-    /// Spectrum length `p + 1`.
-    pub(super) bins: usize,
-    /// Floats per spectrum row in the chunked layout (`bins` rounded up to `LANES`, times 2).
+    /// Floats per spectrum row in the chunked layout (the `p + 1` bins rounded up to `LANES`, times 2).
     pub(super) row: usize,
     /// The partition spectra played now, `K` rows: the level's own ([`Level::h_home`]) or a
     /// blend toward another reverb's (see [`Level::set_room`]).
@@ -52,9 +52,8 @@ pub(super) struct Level {
     pub(super) newest: usize,
     /// Whether the previous input block had any non-zero sample.
     pub(super) prev_live: bool,
-    /// Inverse FFT output, `2p` long: its second half is the output for the current block,
-    /// computed at the end of the previous one (overlap-save keeps only that half).
-    pub(super) output: Vec<f32>,
+    /// Inverse FFT output, `2p` samples as `p` pairs (see [`Level::output`]).
+    output: Vec<Complex<f32>>,
     /// Whether this level spreads its products over the block period (`p ≥ SPREAD_MIN`).
     pub(super) spread: bool,
     /// Spread levels: the sum of the products that need only past spectra, for the block
@@ -62,10 +61,13 @@ pub(super) struct Level {
     pub(super) pre: Vec<f32>,
     /// Spread levels: chunks of `pre` already summed in this block period.
     pub(super) pre_done: usize,
-    /// Forward real FFT of size `2p`.
-    pub(super) fwd: Arc<dyn RealToComplex<f32>>,
-    /// Inverse real FFT of size `2p`.
-    pub(super) inv: Arc<dyn ComplexToReal<f32>>,
+    /// The real FFTs of size `2p` are complex FFTs of size `p` of sample pairs, joined to
+    /// (and split from) the spectrum by these twiddles (see [`real_twiddles`]).
+    twiddles: Vec<f32>,
+    /// Forward complex FFT of size `p`.
+    pub(super) fwd: Arc<dyn Fft<f32>>,
+    /// Inverse complex FFT of size `p`.
+    pub(super) inv: Arc<dyn Fft<f32>>,
 }
 
 impl Level {
@@ -76,18 +78,18 @@ impl Level {
         size: usize,
         parts: usize,
         delay: usize,
-        planner: &mut RealFftPlanner<f32>,
+        planner: &mut FftPlanner<f32>,
     ) -> Self {
         let n = 2 * size;
         let bins = size + 1;
         let row = 2 * bins.next_multiple_of(LANES);
-        let fwd = planner.plan_fft_forward(n);
-        let inv = planner.plan_fft_inverse(n);
+        let fwd = planner.plan_fft_forward(size);
+        let inv = planner.plan_fft_inverse(size);
+        let twiddles = real_twiddles(size);
         let mut h_home = vec![0.0; parts * row];
         let mut live_home = vec![false; parts];
-        let mut time = fwd.make_input_vec();
-        let mut spec = fwd.make_output_vec();
-        let mut scratch = fwd.make_scratch_vec();
+        let mut pairs = vec![Complex::new(0.0, 0.0); size + 1];
+        let mut scratch = vec![Complex::new(0.0, 0.0); fwd.get_inplace_scratch_len()];
         // The inverse FFT's 1/n normalization is folded into the IR spectra.
         let scale = 1.0 / n as f32;
         for k in 0..parts {
@@ -98,11 +100,17 @@ impl Level {
             if !live_home[k] {
                 continue;
             }
+            let time = as_floats_mut(&mut pairs[..size]);
             time.fill(0.0);
             time[..taps.len()].copy_from_slice(taps);
-            fwd.process_with_scratch(&mut time, &mut spec, &mut scratch)
-                .expect("buffers sized by realfft");
-            store_spectrum(&spec, &mut h_home[k * row..(k + 1) * row], scale);
+            fwd.process_with_scratch(&mut pairs[..size], &mut scratch);
+            pairs[size] = pairs[0];
+            store_real_portable(
+                &pairs,
+                &twiddles,
+                &mut h_home[k * row..(k + 1) * row],
+                scale,
+            );
         }
         let rows = parts + delay;
         let spread = size >= SPREAD_MIN;
@@ -110,7 +118,6 @@ impl Level {
             size,
             parts,
             delay,
-            bins,
             row,
             h: h_home.clone(),
             h_live: live_home.clone(),
@@ -122,10 +129,11 @@ impl Level {
             x_live: vec![false; rows],
             newest: 0,
             prev_live: false,
-            output: vec![0.0; n],
+            output: vec![Complex::new(0.0, 0.0); size],
             spread,
             pre: if spread { vec![0.0; row] } else { Vec::new() },
             pre_done: 0,
+            twiddles,
             fwd,
             inv,
         }
@@ -137,9 +145,15 @@ impl Level {
         self.x_live.fill(false);
         self.newest = 0;
         self.prev_live = false;
-        self.output.fill(0.0);
+        self.output.fill(Complex::new(0.0, 0.0));
         self.pre.fill(0.0);
         self.pre_done = 0;
+    }
+
+    /// The inverse FFT's output, `2p` samples: its second half is the output for the current
+    /// block, computed at the end of the previous one (overlap-save keeps only that half).
+    pub(super) fn output(&self) -> &[f32] {
+        as_floats(&self.output)
     }
 
     /// First partition whose product needs only spectra older than the newest one when the
@@ -222,7 +236,6 @@ impl Level {
         other: Option<&Level>,
     ) {
         let p = self.size;
-        let bins = self.bins;
         let row = self.row;
         let rows = self.parts + self.delay;
         let cur_live = window[p..].iter().any(|&v| v != 0.0);
@@ -238,17 +251,16 @@ impl Level {
             self.newest + 1
         };
         self.x_live[self.newest] = live;
-        let time = &mut work.time[..2 * p];
-        let spec = &mut work.spec[..bins];
+        let pairs = &mut work.pairs[..=p];
         if live {
-            time.copy_from_slice(window);
-            // Lengths are right by construction, so this cannot fail.
-            let _ = self
-                .fwd
-                .process_with_scratch(time, spec, &mut work.fft_scratch);
+            as_floats_mut(&mut pairs[..p]).copy_from_slice(window);
+            self.fwd
+                .process_with_scratch(&mut pairs[..p], &mut work.fft_scratch);
+            pairs[p] = pairs[0];
             let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
-            kernels.store(spec, dst);
+            kernels.store_real(pairs, &self.twiddles, dst, 1.0);
         }
+        let spec = &mut work.spec[..p];
 
         // Sum of input spectra times IR partition spectra.
         let any = if self.spread {
@@ -264,7 +276,7 @@ impl Level {
             };
             self.pre_done = 0;
             if past || now {
-                kernels.load(&pre, spec);
+                kernels.load_real(&mut pre, &self.twiddles, spec);
             }
             self.pre = pre;
             past || now
@@ -272,22 +284,18 @@ impl Level {
             let acc = &mut work.acc[..row];
             let any = self.sum_products(kernels, acc, 0, 0, 0);
             if any {
-                kernels.load(acc, spec);
+                kernels.load_real(acc, &self.twiddles, spec);
             }
             any
         };
         if !any {
-            self.output[p..].fill(0.0);
+            as_floats_mut(&mut self.output)[p..].fill(0.0);
             return;
         }
 
         // Back to the time domain; the last p samples are the valid (overlap-save) part.
-        // realfft's inverse requires zero imaginary parts at DC and Nyquist.
-        spec[0].im = 0.0;
-        spec[bins - 1].im = 0.0;
-        let _ = self
-            .inv
-            .process_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
+        self.inv
+            .process_outofplace_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
     }
 
     /// Moves the level to `room` for the block that starts now. `other`:
@@ -377,7 +385,10 @@ impl Level {
 
 /// Scratch shared by all levels, sized for the largest one.
 pub(super) struct Work {
-    pub(super) time: Vec<f32>,
+    /// The input window as sample pairs, then in place its FFT (`p + 1`: see
+    /// [`Kernels::store_real`]).
+    pub(super) pairs: Vec<Complex<f32>>,
+    /// The inverse FFT's input (`p`).
     pub(super) spec: Vec<Complex<f32>>,
     pub(super) fft_scratch: Vec<Complex<f32>>,
     pub(super) acc: Vec<f32>,

@@ -35,9 +35,11 @@
 //!
 //! Spectra are stored split into real and imaginary parts, in chunks of 8 bins, so that the
 //! multiply-accumulate, which is memory-bound, streams each row once and sums up to four
-//! partitions per pass. On x86-64 CPUs with AVX2 and FMA (detected once, in `new`) the FIR,
-//! the multiply-accumulate and the layout conversions run as AVX2/FMA code; elsewhere as
-//! portable code. Partitions whose input spectra are all zero are skipped, so silence is cheap.
+//! partitions per pass. A real FFT of size `2p` is a complex FFT of size `p` (rustfft) of the
+//! sample pairs, joined into the spectrum (and split from it before the inverse) in the same
+//! pass that converts to (and from) that layout. On x86-64 CPUs with AVX2 and FMA (detected
+//! once, in `new`) the FIR, the multiply-accumulate and those joins run as AVX2/FMA code;
+//! elsewhere as portable code. Partitions whose input spectra are all zero are skipped, so silence is cheap.
 //!
 //! Levels of 4096 samples and more spread their work over time: the products that need only
 //! past input spectra (all partitions but the first) are summed in slices while the next input
@@ -63,7 +65,7 @@
 //! [`process`](ConvolutionReverb::process), [`process_mix`](ConvolutionReverb::process_mix),
 //! [`process_mix_in_place`](ConvolutionReverb::process_mix_in_place) and
 //! [`reset`](ConvolutionReverb::reset) allocate nothing, take no lock, log nothing and do no
-//! I/O: the FFTs run through realfft's `process_with_scratch` on preallocated scratch.
+//! I/O: the FFTs run through rustfft's `process_with_scratch` on preallocated scratch.
 //!
 //! # Robustness
 //!
@@ -76,8 +78,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use realfft::num_complex::Complex;
-use realfft::RealFftPlanner;
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
 
 mod kernels;
 mod level;
@@ -283,7 +285,7 @@ impl ConvolutionReverb {
         let n = head_len.min(taps.len());
         head[..n].copy_from_slice(&taps[..n]);
 
-        let mut planner = RealFftPlanner::<f32>::new();
+        let mut planner = FftPlanner::<f32>::new();
         let mut levels = Vec::with_capacity(plan.levels.len());
         let mut offset = plan.start;
         for &(size, parts) in &plan.levels {
@@ -312,12 +314,12 @@ impl ConvolutionReverb {
         let max_size = period;
         let scratch_len = levels
             .iter()
-            .map(|l| l.fwd.get_scratch_len().max(l.inv.get_scratch_len()))
+            .map(|l| (l.fwd.get_inplace_scratch_len()).max(l.inv.get_outofplace_scratch_len()))
             .max()
             .unwrap_or(0);
         let work = Work {
-            time: vec![0.0; 2 * max_size],
-            spec: vec![Complex::new(0.0, 0.0); max_size + 1],
+            pairs: vec![Complex::new(0.0, 0.0); max_size + 1],
+            spec: vec![Complex::new(0.0, 0.0); max_size],
             fft_scratch: vec![Complex::new(0.0, 0.0); scratch_len],
             acc: vec![0.0; 2 * (max_size + 1).next_multiple_of(LANES)],
         };
@@ -511,7 +513,7 @@ impl ConvolutionReverb {
             if ph == 0 {
                 level.set_room(room, theirs(i, room));
             }
-            for (o, &y) in out.iter_mut().zip(&level.output[p + ph..p + ph + n]) {
+            for (o, &y) in out.iter_mut().zip(&level.output()[p + ph..p + ph + n]) {
                 *o += y;
             }
             level.advance(self.kernels, ph + n, theirs(i, level.room));
