@@ -36,3 +36,13 @@ pub const MIN_F0_HZ: f32 = 50.0;
 pub const MAX_F0_HZ: f32 = 2000.0;
 /// Loudness floor in dB (DDSP's definition): anything quieter reads as this value.
 pub const LOUDNESS_FLOOR_DB: f32 = -80.0;
+
+/// The real and imaginary parts of `x`, in order, as floats (`Complex<f32>` is two `f32`s).
+pub(crate) fn as_floats(x: &[rustfft::num_complex::Complex<f32>]) -> &[f32] {
+    bytemuck::cast_slice(x)
+}
+
+/// The real and imaginary parts of `x`, in order, as writable floats.
+pub(crate) fn as_floats_mut(x: &mut [rustfft::num_complex::Complex<f32>]) -> &mut [f32] {
+    bytemuck::cast_slice_mut(x)
+}

@@ -37,7 +37,7 @@ use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
 use crate::pitch::FrameSpectrum;
-use crate::LOUDNESS_FLOOR_DB;
+use crate::{as_floats, LOUDNESS_FLOOR_DB};
 
 /// The IEC 61672-1 A-weighting magnitude response `R_A(f)` (not normalized), in f64.
 fn r_a(freq_hz: f64) -> f64 {
@@ -393,13 +393,6 @@ impl LoudnessMeter {
     pub fn measure(&mut self, frame: &[f32]) -> f32 {
         power_to_db(self.measure_power(frame))
     }
-}
-
-/// The real and imaginary parts of `x`, in order, as floats.
-fn as_floats(x: &[Complex<f32>]) -> &[f32] {
-    // SAFETY: `Complex<f32>` is `#[repr(C)]` with two `f32` fields (`re`, `im`), so a slice
-    // of them is a slice of twice as many `f32`, with the same alignment and lifetime.
-    unsafe { std::slice::from_raw_parts(x.as_ptr().cast::<f32>(), 2 * x.len()) }
 }
 
 /// Writes the periodic Hann window of `out.len()` samples into `out`.

@@ -3,6 +3,8 @@
 
 use rustfft::num_complex::Complex;
 
+use crate::{as_floats, as_floats_mut};
+
 // ---------------------------------------------------------------------------------------------
 // Kernels: a portable build, plus an AVX2/FMA build picked at run time on x86-64.
 // ---------------------------------------------------------------------------------------------
@@ -459,14 +461,4 @@ pub(super) fn load_real_portable(row: &mut [f32], twiddles: &[f32], z: &mut [Com
 fn zero_edge_imaginary_parts(row: &mut [f32], p: usize) {
     row[LANES] = 0.0;
     row[re_index(p) + LANES] = 0.0;
-}
-
-/// The real and imaginary parts of `x`, in order, as floats.
-pub(super) fn as_floats(x: &[Complex<f32>]) -> &[f32] {
-    bytemuck::cast_slice(x)
-}
-
-/// The real and imaginary parts of `x`, in order, as floats, writable.
-pub(super) fn as_floats_mut(x: &mut [Complex<f32>]) -> &mut [f32] {
-    bytemuck::cast_slice_mut(x)
 }

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use super::kernels::{
-    as_floats, as_floats_mut, real_twiddles, store_real_portable, Kernels, CHUNK, LANES,
-};
+use super::kernels::{real_twiddles, store_real_portable, Kernels, CHUNK, LANES};
 use super::{Room, SPREAD_MIN, SPREAD_SLICE};
+use crate::{as_floats, as_floats_mut};
 
 // ---------------------------------------------------------------------------------------------
 // One uniformly partitioned level.
