@@ -18,10 +18,11 @@
 //! pitch tracker took of the same samples ([`LoudnessMeter::measure_from_spectrum`]) instead
 //! of transforming them again, where the two transform sizes allow it (the default window).
 //!
-//! The pitch tracker works on a 2× decimated copy of the window. The analyzer keeps that copy
-//! up to date one hop at a time ([`PitchTracker::decimate`] on just the new samples), which
-//! gives exactly the numbers [`PitchTracker::estimate`] would compute on the whole window,
-//! at an eighth of the filtering cost.
+//! The pitch tracker works on a 2× decimated copy of the window. The analyzer brings that copy
+//! up to date when a tracker reads it ([`PitchTracker::decimate`] on just the samples that
+//! came since), which gives exactly the numbers [`PitchTracker::estimate`] would compute on
+//! the whole window, at an eighth of the filtering cost when it is read every hop, and none
+//! in the hops that do not read it.
 //!
 //! # Note changes
 //!
@@ -48,8 +49,8 @@
 //! 160 Hz) is tracked undecimated, by a second pair of trackers at the analysis rate: decimated,
 //! so short a window leaves the NSDF so few samples that white noise reads voiced now and then
 //! (one frame in 500 at the 80 Hz window, one in five at 160 Hz); undecimated its clarity stays
-//! under 0.45. The decimated copy of the whole capacity window is kept up to date meanwhile
-//! (the next section reads it), so the lowest note can move back down at any frame.
+//! under 0.45. The decimated copy of the whole capacity window is brought up to date only
+//! when the next section reads it, and the lowest note can move back down at any frame.
 //!
 //! # Notes below the lowest note
 //!
@@ -58,7 +59,7 @@
 //! 60 Hz at the 60 Hz setting). So when a frame is unvoiced, or reads within a semitone above
 //! the lowest note ([`BELOW_REACH_EDGE`]), the analyzer also asks a tracker on the whole
 //! capacity window (32 ms, notes from 50 Hz: the window the models were trained with), from
-//! the decimated copy it keeps anyway. If that one hears a clear note below the lowest note,
+//! the decimated copy. If that one hears a clear note below the lowest note,
 //! not at its own edge (where rumble and hum read too), and of which the window holds at
 //! least [`BELOW_REACH_PERIODS`] periods (its loudness is read over one of them), the frame
 //! takes it: at the 100 Hz default, notes from 81 Hz (E2) on. Such a note's pitch describes the
@@ -293,9 +294,13 @@ pub struct Analyzer {
     /// The window in use (at most `config.window`; see [`Analyzer::set_lowest_note`]).
     window: usize,
     /// The decimated view of `window_buf` (the whole capacity window) that the decimated
-    /// trackers and `deep` read, kept up to date hop by hop (empty when the hop is not a
-    /// multiple of the decimation factor).
+    /// trackers and `deep` read (empty when the hop is not a multiple of the decimation
+    /// factor).
     decimated_buf: Vec<f32>,
+    /// Analysis samples pushed into `window_buf` since `decimated_buf` was last brought up to
+    /// date (at most the window): the view is brought up to date only when a tracker reads
+    /// it, which in the short windows is only when the frame has no note in reach.
+    decimated_behind: usize,
 }
 
 impl Analyzer {
@@ -348,6 +353,7 @@ impl Analyzer {
             window_buf: vec![0.0; config.window],
             window: config.window,
             decimated_buf,
+            decimated_behind: 0,
         };
         analyzer.fit_halves();
         Ok(analyzer)
@@ -432,6 +438,7 @@ impl Analyzer {
         self.last_f0 = DEFAULT_F0_HZ;
         self.window_buf.fill(0.0);
         self.decimated_buf.fill(0.0);
+        self.decimated_behind = 0;
     }
 
     /// Feeds host samples; calls `on_frame(consumed, frame)` for each frame completed, where
@@ -449,27 +456,18 @@ impl Analyzer {
             window_buf,
             window,
             decimated_buf,
+            decimated_behind,
             ..
         } = self;
         let tail = window_buf.len() - *window;
         let rate = self.config.sample_rate as f32;
         resampler.process(input, |consumed, hop| {
             push_hop(window_buf, hop);
-            if !decimated_buf.is_empty() {
-                // Decimate only the new hop: the decimated window then equals
-                // `deep.decimate(window_buf)` exactly (see `PitchTracker::decimate`).
-                let d = deep.decimation();
-                let new = hop.len() / d;
-                let len = decimated_buf.len();
-                decimated_buf.copy_within(new.., 0);
-                let first = len - new;
-                let src = &window_buf[d * first..];
-                deep.decimate(src, &mut decimated_buf[first..]);
-            }
-            let view = (!decimated_buf.is_empty()).then_some(&decimated_buf[..]);
+            *decimated_behind = (*decimated_behind + hop.len()).min(window_buf.len());
             let mut p = if *use_short {
                 short.estimate(window_buf, None, *window, *last_f0)
             } else {
+                let view = decimated_view(deep, window_buf, decimated_buf, decimated_behind);
                 decimated.estimate(window_buf, view, *window, *last_f0)
             };
             let lowest_hz = decimated.whole.lowest_hz();
@@ -478,7 +476,8 @@ impl Analyzer {
                 // No note in reach, or one at the edge of it: a note below the lowest note
                 // may fill the whole capacity window (its pitch arrives later than the
                 // loudness; see the module docs).
-                let below = match view {
+                let below = match decimated_view(deep, window_buf, decimated_buf, decimated_behind)
+                {
                     Some(d) => deep.estimate_decimated(d),
                     None => deep.estimate(window_buf),
                 };
@@ -656,6 +655,30 @@ fn cents(to_hz: f32, from_hz: f32) -> f32 {
     1200.0 * (to_hz / from_hz).log2()
 }
 
+/// The decimated view of `window` (`None` when the analyzer keeps none), brought up to date
+/// after the `behind` samples pushed into `window` since it last was (a multiple of the
+/// decimation factor, at most the window): it shifts and decimates just the new part, which
+/// gives exactly the numbers `deep.decimate(window)` would (see [`PitchTracker::decimate`]).
+fn decimated_view<'a>(
+    deep: &mut PitchTracker,
+    window: &[f32],
+    decimated: &'a mut [f32],
+    behind: &mut usize,
+) -> Option<&'a [f32]> {
+    if decimated.is_empty() {
+        return None;
+    }
+    if *behind > 0 {
+        let d = deep.decimation();
+        let new = (*behind / d).min(decimated.len());
+        let first = decimated.len() - new;
+        decimated.copy_within(new.., 0);
+        deep.decimate(&window[d * first..], &mut decimated[first..]);
+        *behind = 0;
+    }
+    Some(decimated)
+}
+
 /// Slides `hop` into the end of `buf`, dropping the oldest samples.
 fn push_hop(buf: &mut [f32], hop: &[f32]) {
     let w = buf.len();
@@ -680,4 +703,42 @@ pub fn analyze_clip(
     let mut frames = Vec::with_capacity(expected);
     analyzer.process(samples, |_, frame| frames.push(frame));
     Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decimated_view_caught_up_late_is_the_whole_window_decimated() {
+        // Hops pushed in runs of 1 to 40 (more than the window) between reads: each read
+        // equals decimating the whole window at once, bit for bit.
+        let rate = 16_000.0;
+        let window = 512;
+        let hop = 16;
+        let mut deep = PitchTracker::new(rate, window);
+        let mut buf = vec![0.0; window];
+        let mut decimated = vec![0.0; deep.decimated_len()];
+        let mut want = vec![0.0; deep.decimated_len()];
+        let mut behind = 0;
+        let mut t = 0usize;
+        for run in [1usize, 3, 1, 7, 40, 2, 33, 1] {
+            for _ in 0..run {
+                let samples: Vec<f32> = (t..t + hop)
+                    .map(|i| (i as f32 * 0.031).sin() + 0.3 * (i as f32 * 0.27).sin())
+                    .collect();
+                t += hop;
+                push_hop(&mut buf, &samples);
+                behind = (behind + hop).min(window);
+            }
+            let got = decimated_view(&mut deep, &buf, &mut decimated, &mut behind)
+                .unwrap()
+                .to_vec();
+            assert_eq!(behind, 0);
+            deep.decimate(&buf, &mut want);
+            assert_eq!(got, want, "after a run of {run} hops");
+        }
+        // Without a view, there is nothing to read.
+        assert!(decimated_view(&mut deep, &buf, &mut [], &mut behind).is_none());
+    }
 }
