@@ -8,7 +8,8 @@
 //! Filtering white noise by a frequency-sampled filter multiplies the noise's spectrum by
 //! `H(f_k)` bin by bin. The DFT of a frame of white noise is itself white (independent bins), so
 //! each frame draws its noise spectrum directly, multiplies it by `H`, and takes one inverse real
-//! FFT (realfft). Frames of `F` samples are windowed by a sine window (the square root of a
+//! FFT (realfft). The draws come from eight random streams stepped together ([`NoiseLanes`]).
+//! Frames of `F` samples are windowed by a sine window (the square root of a
 //! periodic Hann) and overlap-added at hop `F/2`; the squared windows sum to 1, so the output is
 //! stationary noise with power spectral density `σ²·|H(f)|²`. This costs one inverse FFT per
 //! `F/2` output samples instead of the forward FFT, product and inverse FFT of FIR
@@ -32,7 +33,8 @@ use std::sync::Arc;
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner};
 
-use crate::rng::NoiseRng;
+use crate::as_floats_mut;
+use crate::rng::{NoiseLanes, NOISE_LANES};
 use crate::smooth::sanitize;
 
 /// Most bands a noise filter can have.
@@ -70,7 +72,10 @@ pub struct FilteredNoise {
     /// Output samples of the current hop already played.
     played: usize,
     /// Noise source.
-    rng: NoiseRng,
+    rng: NoiseLanes,
+    /// The frame's random draws (real and imaginary part of every bin, rounded up to
+    /// [`NOISE_LANES`]).
+    draws: Vec<f32>,
     /// Seed, kept for `reset`.
     seed: u32,
     /// Scale of the random bins (real and imaginary parts), and of the real DC/Nyquist bins.
@@ -112,7 +117,8 @@ impl FilteredNoise {
             window,
             overlap: vec![0.0; frame_len],
             played: frame_len / 2,
-            rng: NoiseRng::new(seed),
+            rng: NoiseLanes::new(seed),
+            draws: vec![0.0; (2 * bins).next_multiple_of(NOISE_LANES)],
             seed,
             bin_scale,
             edge_scale,
@@ -128,7 +134,7 @@ impl FilteredNoise {
         self.response_stale = false;
         self.overlap.iter_mut().for_each(|x| *x = 0.0);
         self.played = self.frame_len / 2;
-        self.rng = NoiseRng::new(self.seed);
+        self.rng = NoiseLanes::new(self.seed);
     }
 
     /// The output sample rate in Hz.
@@ -167,6 +173,35 @@ impl FilteredNoise {
                 .map_or(0.0, |m| sanitize(m).max(0.0));
         }
         self.response_stale = true;
+    }
+
+    /// [`Self::draw_spectrum`] compiled for AVX2 (the same bits: no multiply-add is fused).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn draw_spectrum_avx2(&mut self) {
+        self.draw_spectrum()
+    }
+
+    /// Draws the frame's noise spectrum: independent uniform real and imaginary parts in
+    /// every bin (real at DC and Nyquist), times the response.
+    #[inline(always)]
+    fn draw_spectrum(&mut self) {
+        self.rng.fill_bipolar(&mut self.draws);
+        let parts = as_floats_mut(&mut self.spectrum);
+        for ((z, d), &h) in parts
+            .chunks_exact_mut(2)
+            .zip(self.draws.chunks_exact(2))
+            .zip(&self.response)
+        {
+            let g = self.bin_scale * h;
+            z[0] = d[0] * g;
+            z[1] = d[1] * g;
+        }
+        let last = self.spectrum.len() - 1;
+        for k in [0, last] {
+            let d = self.draws[2 * k];
+            self.spectrum[k] = Complex32::new(d * self.edge_scale * self.response[k], 0.0);
+        }
     }
 
     /// Works out the magnitude response at every bin from the band magnitudes.
@@ -208,19 +243,18 @@ impl FilteredNoise {
             self.update_response();
             self.response_stale = false;
         }
+        #[cfg(target_arch = "x86_64")]
+        if timbre_simd::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+            unsafe { self.draw_spectrum_avx2() };
+        } else {
+            self.draw_spectrum();
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        self.draw_spectrum();
         let hop = self.frame_len / 2;
         self.overlap.copy_within(hop.., 0);
         self.overlap[hop..].iter_mut().for_each(|x| *x = 0.0);
-        let last = self.spectrum.len() - 1;
-        for (k, (z, &h)) in self.spectrum.iter_mut().zip(&self.response).enumerate() {
-            *z = if k == 0 || k == last {
-                Complex32::new(self.rng.next_bipolar() * self.edge_scale * h, 0.0)
-            } else {
-                let re = self.rng.next_bipolar();
-                let im = self.rng.next_bipolar();
-                Complex32::new(re, im) * (self.bin_scale * h)
-            };
-        }
         // The spectrum's DC and Nyquist bins are real, so the inverse cannot fail.
         let _ = self.inverse.process_with_scratch(
             &mut self.spectrum,
