@@ -24,6 +24,7 @@ pub mod loudness;
 pub mod noise;
 pub mod offline;
 pub mod pitch;
+mod real_fft;
 pub mod resample;
 pub mod reverb;
 pub mod rng;

@@ -8,7 +8,8 @@
 //! Filtering white noise by a frequency-sampled filter multiplies the noise's spectrum by
 //! `H(f_k)` bin by bin. The DFT of a frame of white noise is itself white (independent bins), so
 //! each frame draws its noise spectrum directly, multiplies it by `H`, and takes one inverse real
-//! FFT (realfft). The draws come from eight random streams stepped together ([`NoiseLanes`]).
+//! FFT (a complex one of half the size, [`crate::real_fft`]). The draws come from eight random
+//! streams stepped together ([`NoiseLanes`]), straight into the spectrum's layout.
 //! Frames of `F` samples are windowed by a sine window (the square root of a
 //! periodic Hann) and overlap-added at hop `F/2`; the squared windows sum to 1, so the output is
 //! stationary noise with power spectral density `σ²·|H(f)|²`. This costs one inverse FFT per
@@ -27,13 +28,11 @@
 //! `[-1, 1)` before filtering, as in DDSP.
 //!
 //! [`FilteredNoise::set_magnitudes`] and [`FilteredNoise::process`] never allocate, lock or log.
+use rustfft::num_complex::Complex;
+use rustfft::FftPlanner;
 
-use std::sync::Arc;
-
-use realfft::num_complex::Complex32;
-use realfft::{ComplexToReal, RealFftPlanner};
-
-use crate::as_floats_mut;
+use crate::as_floats;
+use crate::real_fft::{re_index, RealFft, LANES};
 use crate::rng::{NoiseLanes, NOISE_LANES};
 use crate::smooth::sanitize;
 
@@ -51,20 +50,31 @@ pub struct FilteredNoise {
     /// Frame length `F` (a power of two).
     frame_len: usize,
     /// Inverse real FFT of size `F`.
-    inverse: Arc<dyn ComplexToReal<f32>>,
+    inverse: RealFft,
+    /// Whether the AVX2 builds run (the CPU has AVX2 and FMA).
+    simd: bool,
     /// The band magnitudes last set (sanitized, `n_bands`).
     magnitudes: Vec<f32>,
     /// Whether `response` still has to be worked out from `magnitudes` (the next frame does
     /// it: magnitudes may be set many times per frame, and only the last set is heard).
     response_stale: bool,
-    /// Magnitude response at each of the `F/2 + 1` bins.
+    /// Each bin's response `H(f_k)` from the band magnitudes: `band[i]·w0 + band[i + 1]·w1`
+    /// (`(i, w0, w1)`; zero weights above `band_top_hz`), fixed by the rates.
+    interpolation: Vec<(usize, f32, f32)>,
+    /// The magnitude response at each bin (`F/2 + 1`, padded with zeros to whole chunks).
     response: Vec<f32>,
-    /// Spectrum of the frame being made.
-    spectrum: Vec<Complex32>,
-    /// Time-domain frame.
-    frame: Vec<f32>,
-    /// Scratch for the inverse FFT.
-    scratch: Vec<Complex32>,
+    /// The scale of each random part in the spectrum's layout (0 for the imaginary parts of
+    /// DC and Nyquist, which are real, and for the padding).
+    part_scales: Vec<f32>,
+    /// The response times the part scales, in the spectrum's layout.
+    gains: Vec<f32>,
+    /// Spectrum of the frame being made ([`crate::real_fft`]'s chunked layout).
+    spectrum: Vec<f32>,
+    /// Scratch for the inverse FFT: its input, and work space.
+    spec: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    /// Time-domain frame, as sample pairs.
+    frame: Vec<Complex<f32>>,
     /// Synthesis window (sine), length `F`.
     window: Vec<f32>,
     /// Overlap-add accumulator, length `F`; its first `F/2` samples are the next output.
@@ -73,14 +83,8 @@ pub struct FilteredNoise {
     played: usize,
     /// Noise source.
     rng: NoiseLanes,
-    /// The frame's random draws (real and imaginary part of every bin, rounded up to
-    /// [`NOISE_LANES`]).
-    draws: Vec<f32>,
     /// Seed, kept for `reset`.
     seed: u32,
-    /// Scale of the random bins (real and imaginary parts), and of the real DC/Nyquist bins.
-    bin_scale: f32,
-    edge_scale: f32,
 }
 
 impl FilteredNoise {
@@ -89,8 +93,10 @@ impl FilteredNoise {
     pub fn new(sample_rate: f64, n_bands: usize, band_top_hz: f32, seed: u32) -> Self {
         let n_bands = n_bands.clamp(2, MAX_BANDS);
         let frame_len = (sample_rate * 0.010).max(16.0).log2().round().exp2() as usize;
-        let inverse = RealFftPlanner::<f32>::new().plan_fft_inverse(frame_len);
-        let bins = frame_len / 2 + 1;
+        let half = frame_len / 2;
+        let inverse = RealFft::new(half, &mut FftPlanner::new());
+        let row = inverse.row_len();
+        debug_assert!(row.is_multiple_of(NOISE_LANES));
         let window = (0..frame_len)
             .map(|n| (core::f64::consts::PI * (n as f64 + 0.5) / frame_len as f64).sin() as f32)
             .collect();
@@ -102,26 +108,49 @@ impl FilteredNoise {
         let f = frame_len as f64;
         let bin_scale = ((f * variance * 1.5).sqrt() / f) as f32;
         let edge_scale = ((f * variance * 3.0).sqrt() / f) as f32;
+        let bin_hz = sample_rate / frame_len as f64;
+        let bands_per_hz = (n_bands - 1) as f64 / band_top_hz as f64;
+        let last = n_bands - 1;
+        let interpolation = (0..=half)
+            .map(|k| {
+                let position = (k as f64 * bin_hz * bands_per_hz) as f32;
+                if position > last as f32 {
+                    (0, 0.0, 0.0)
+                } else {
+                    let i = (position as usize).min(last - 1);
+                    let t = position - i as f32;
+                    (i, 1.0 - t, t)
+                }
+            })
+            .collect();
+        let mut part_scales = vec![0.0; row];
+        for k in 0..=half {
+            let edge = k == 0 || k == half;
+            part_scales[re_index(k)] = if edge { edge_scale } else { bin_scale };
+            part_scales[re_index(k) + LANES] = if edge { 0.0 } else { bin_scale };
+        }
         let mut noise = Self {
             sample_rate,
             n_bands,
             band_top_hz,
             frame_len,
-            scratch: inverse.make_scratch_vec(),
+            scratch: vec![Complex::new(0.0, 0.0); inverse.scratch_len()],
             inverse,
+            simd: timbre_simd::has_avx2_fma(),
             magnitudes: vec![0.0; n_bands],
             response_stale: false,
-            response: vec![0.0; bins],
-            spectrum: vec![Complex32::new(0.0, 0.0); bins],
-            frame: vec![0.0; frame_len],
+            interpolation,
+            response: vec![0.0; row / 2],
+            part_scales,
+            gains: vec![0.0; row],
+            spectrum: vec![0.0; row],
+            spec: vec![Complex::new(0.0, 0.0); half],
+            frame: vec![Complex::new(0.0, 0.0); half],
             window,
             overlap: vec![0.0; frame_len],
             played: frame_len / 2,
             rng: NoiseLanes::new(seed),
-            draws: vec![0.0; (2 * bins).next_multiple_of(NOISE_LANES)],
             seed,
-            bin_scale,
-            edge_scale,
         };
         noise.reset();
         noise
@@ -130,7 +159,8 @@ impl FilteredNoise {
     /// Silences the generator and restarts its noise sequence.
     pub fn reset(&mut self) {
         self.magnitudes.iter_mut().for_each(|m| *m = 0.0);
-        self.response.iter_mut().for_each(|h| *h = 0.0);
+        self.response.fill(0.0);
+        self.gains.fill(0.0);
         self.response_stale = false;
         self.overlap.iter_mut().for_each(|x| *x = 0.0);
         self.played = self.frame_len / 2;
@@ -175,50 +205,31 @@ impl FilteredNoise {
         self.response_stale = true;
     }
 
-    /// [`Self::draw_spectrum`] compiled for AVX2 (the same bits: no multiply-add is fused).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn draw_spectrum_avx2(&mut self) {
-        self.draw_spectrum()
-    }
-
     /// Draws the frame's noise spectrum: independent uniform real and imaginary parts in
     /// every bin (real at DC and Nyquist), times the response.
     #[inline(always)]
     fn draw_spectrum(&mut self) {
-        self.rng.fill_bipolar(&mut self.draws);
-        let parts = as_floats_mut(&mut self.spectrum);
-        for ((z, d), &h) in parts
-            .chunks_exact_mut(2)
-            .zip(self.draws.chunks_exact(2))
-            .zip(&self.response)
-        {
-            let g = self.bin_scale * h;
-            z[0] = d[0] * g;
-            z[1] = d[1] * g;
-        }
-        let last = self.spectrum.len() - 1;
-        for k in [0, last] {
-            let d = self.draws[2 * k];
-            self.spectrum[k] = Complex32::new(d * self.edge_scale * self.response[k], 0.0);
+        self.rng.fill_bipolar(&mut self.spectrum);
+        for (z, &g) in self.spectrum.iter_mut().zip(&self.gains) {
+            *z *= g;
         }
     }
 
-    /// Works out the magnitude response at every bin from the band magnitudes.
+    /// Works out the magnitude response at every bin from the band magnitudes, and the
+    /// gains of the spectrum's parts from it.
+    #[inline(always)]
     fn update_response(&mut self) {
-        let bin_hz = (self.sample_rate / self.frame_len as f64) as f32;
-        let bands_per_hz = (self.n_bands - 1) as f32 / self.band_top_hz;
-        let last = self.n_bands - 1;
         let band = &self.magnitudes;
-        for (k, h) in self.response.iter_mut().enumerate() {
-            let position = k as f32 * bin_hz * bands_per_hz;
-            *h = if position > last as f32 {
-                0.0
-            } else {
-                let i = (position as usize).min(last - 1);
-                let t = position - i as f32;
-                band[i] * (1.0 - t) + band[i + 1] * t
-            };
+        for (h, &(i, w0, w1)) in self.response.iter_mut().zip(&self.interpolation) {
+            *h = band[i] * w0 + band[i + 1] * w1;
+        }
+        let chunks = self.gains.chunks_exact_mut(2 * LANES);
+        let scales = self.part_scales.chunks_exact(2 * LANES);
+        for ((gains, scales), response) in chunks.zip(scales).zip(self.response.chunks(LANES)) {
+            for (l, &h) in response.iter().enumerate() {
+                gains[l] = h * scales[l];
+                gains[LANES + l] = h * scales[LANES + l];
+            }
         }
     }
 
@@ -239,29 +250,43 @@ impl FilteredNoise {
 
     /// Shifts the overlap buffer by one hop and adds a new windowed frame.
     fn next_frame(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd {
+            // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
+            unsafe { self.next_frame_avx2() };
+            return;
+        }
+        self.next_frame_impl();
+    }
+
+    /// [`Self::next_frame_impl`] compiled for AVX2 (the same frame to float rounding: the
+    /// inverse FFT's split fuses multiply-adds there).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn next_frame_avx2(&mut self) {
+        self.next_frame_impl()
+    }
+
+    #[inline(always)]
+    fn next_frame_impl(&mut self) {
         if self.response_stale {
             self.update_response();
             self.response_stale = false;
         }
-        #[cfg(target_arch = "x86_64")]
-        if timbre_simd::has_avx2_fma() {
-            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-            unsafe { self.draw_spectrum_avx2() };
-        } else {
-            self.draw_spectrum();
-        }
-        #[cfg(not(target_arch = "x86_64"))]
         self.draw_spectrum();
         let hop = self.frame_len / 2;
         self.overlap.copy_within(hop.., 0);
         self.overlap[hop..].iter_mut().for_each(|x| *x = 0.0);
-        // The spectrum's DC and Nyquist bins are real, so the inverse cannot fail.
-        let _ = self.inverse.process_with_scratch(
+        let (spec, scratch) = (&mut self.spec, &mut self.scratch);
+        self.inverse.inverse(
             &mut self.spectrum,
+            spec,
+            scratch,
             &mut self.frame,
-            &mut self.scratch,
+            self.simd,
         );
-        for ((acc, x), w) in self.overlap.iter_mut().zip(&self.frame).zip(&self.window) {
+        let frame = as_floats(&self.frame);
+        for ((acc, x), w) in self.overlap.iter_mut().zip(frame).zip(&self.window) {
             *acc += x * w;
         }
         self.played = 0;

@@ -1,12 +1,11 @@
 //! One uniformly partitioned FFT level with its frequency-domain delay line.
 
-use std::sync::Arc;
-
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::FftPlanner;
 
-use super::kernels::{real_twiddles, store_real_portable, Kernels, CHUNK, LANES};
+use super::kernels::Kernels;
 use super::{Room, SPREAD_MIN, SPREAD_SLICE};
+use crate::real_fft::{RealFft, CHUNK};
 use crate::{as_floats, as_floats_mut};
 
 // ---------------------------------------------------------------------------------------------
@@ -60,13 +59,8 @@ pub(super) struct Level {
     pub(super) pre: Vec<f32>,
     /// Spread levels: chunks of `pre` already summed in this block period.
     pub(super) pre_done: usize,
-    /// The real FFTs of size `2p` are complex FFTs of size `p` of sample pairs, joined to
-    /// (and split from) the spectrum by these twiddles (see [`real_twiddles`]).
-    twiddles: Vec<f32>,
-    /// Forward complex FFT of size `p`.
-    pub(super) fwd: Arc<dyn Fft<f32>>,
-    /// Inverse complex FFT of size `p`.
-    pub(super) inv: Arc<dyn Fft<f32>>,
+    /// The real FFTs of size `2p`.
+    pub(super) fft: RealFft,
 }
 
 impl Level {
@@ -80,15 +74,13 @@ impl Level {
         planner: &mut FftPlanner<f32>,
     ) -> Self {
         let n = 2 * size;
-        let bins = size + 1;
-        let row = 2 * bins.next_multiple_of(LANES);
-        let fwd = planner.plan_fft_forward(size);
-        let inv = planner.plan_fft_inverse(size);
-        let twiddles = real_twiddles(size);
+        let fft = RealFft::new(size, planner);
+        let row = fft.row_len();
         let mut h_home = vec![0.0; parts * row];
         let mut live_home = vec![false; parts];
+        let mut time = vec![0.0; n];
         let mut pairs = vec![Complex::new(0.0, 0.0); size + 1];
-        let mut scratch = vec![Complex::new(0.0, 0.0); fwd.get_inplace_scratch_len()];
+        let mut scratch = vec![Complex::new(0.0, 0.0); fft.scratch_len()];
         // The inverse FFT's 1/n normalization is folded into the IR spectra.
         let scale = 1.0 / n as f32;
         for k in 0..parts {
@@ -99,17 +91,10 @@ impl Level {
             if !live_home[k] {
                 continue;
             }
-            let time = as_floats_mut(&mut pairs[..size]);
             time.fill(0.0);
             time[..taps.len()].copy_from_slice(taps);
-            fwd.process_with_scratch(&mut pairs[..size], &mut scratch);
-            pairs[size] = pairs[0];
-            store_real_portable(
-                &pairs,
-                &twiddles,
-                &mut h_home[k * row..(k + 1) * row],
-                scale,
-            );
+            let dst = &mut h_home[k * row..(k + 1) * row];
+            fft.forward(&time, &mut pairs, &mut scratch, dst, scale, false);
         }
         let rows = parts + delay;
         let spread = size >= SPREAD_MIN;
@@ -132,9 +117,7 @@ impl Level {
             spread,
             pre: if spread { vec![0.0; row] } else { Vec::new() },
             pre_done: 0,
-            twiddles,
-            fwd,
-            inv,
+            fft,
         }
     }
 
@@ -250,16 +233,12 @@ impl Level {
             self.newest + 1
         };
         self.x_live[self.newest] = live;
-        let pairs = &mut work.pairs[..=p];
+        let simd = kernels.avx2_fma;
         if live {
-            as_floats_mut(&mut pairs[..p]).copy_from_slice(window);
-            self.fwd
-                .process_with_scratch(&mut pairs[..p], &mut work.fft_scratch);
-            pairs[p] = pairs[0];
             let dst = &mut self.x[self.newest * row..(self.newest + 1) * row];
-            kernels.store_real(pairs, &self.twiddles, dst, 1.0);
+            let (pairs, scratch) = (&mut work.pairs, &mut work.fft_scratch);
+            self.fft.forward(window, pairs, scratch, dst, 1.0, simd);
         }
-        let spec = &mut work.spec[..p];
 
         // Sum of input spectra times IR partition spectra.
         let any = if self.spread {
@@ -275,26 +254,29 @@ impl Level {
             };
             self.pre_done = 0;
             if past || now {
-                kernels.load_real(&mut pre, &self.twiddles, spec);
+                self.to_output(&mut pre, work, simd);
             }
             self.pre = pre;
             past || now
         } else {
-            let acc = &mut work.acc[..row];
-            let any = self.sum_products(kernels, acc, 0, 0, 0);
+            let mut acc = std::mem::take(&mut work.acc);
+            let any = self.sum_products(kernels, &mut acc[..row], 0, 0, 0);
             if any {
-                kernels.load_real(acc, &self.twiddles, spec);
+                self.to_output(&mut acc[..row], work, simd);
             }
+            work.acc = acc;
             any
         };
         if !any {
             as_floats_mut(&mut self.output)[p..].fill(0.0);
-            return;
         }
+    }
 
-        // Back to the time domain; the last p samples are the valid (overlap-save) part.
-        self.inv
-            .process_outofplace_with_scratch(spec, &mut self.output, &mut work.fft_scratch);
+    /// Back to the time domain from the summed spectrum `row`; the last p samples of the
+    /// output are the valid (overlap-save) part.
+    fn to_output(&mut self, row: &mut [f32], work: &mut Work, simd: bool) {
+        let (spec, scratch) = (&mut work.spec, &mut work.fft_scratch);
+        self.fft.inverse(row, spec, scratch, &mut self.output, simd);
     }
 
     /// Moves the level to `room` for the block that starts now. `other`:

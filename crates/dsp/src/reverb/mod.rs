@@ -85,7 +85,8 @@ mod kernels;
 mod level;
 mod plan;
 
-use kernels::{Kernels, LANES};
+use crate::real_fft::LANES;
+use kernels::Kernels;
 use level::{Level, Work};
 use plan::Plan;
 
@@ -314,7 +315,7 @@ impl ConvolutionReverb {
         let max_size = period;
         let scratch_len = levels
             .iter()
-            .map(|l| (l.fwd.get_inplace_scratch_len()).max(l.inv.get_outofplace_scratch_len()))
+            .map(|l| l.fft.scratch_len())
             .max()
             .unwrap_or(0);
         let work = Work {

@@ -2,6 +2,7 @@
 
 use super::kernels::*;
 use super::*;
+use crate::real_fft::re_index;
 
 /// Deterministic noise in [-1, 1).
 fn noise(len: usize, seed: u32) -> Vec<f32> {
@@ -231,59 +232,6 @@ fn simd_kernels_agree_with_portable_ones() {
     let hc = Complex::new(h[row + i], h[row + i + LANES]);
     let want = xc * hc;
     assert!((a[i] - want.re).abs() < 1e-6 && (a[i + LANES] - want.im).abs() < 1e-6);
-}
-
-/// The spectrum of `x` (`2p` real samples) by realfft, the reference.
-fn real_spectrum(x: &[f32]) -> Vec<Complex<f32>> {
-    let fft = realfft::RealFftPlanner::<f32>::new().plan_fft_forward(x.len());
-    let mut input = x.to_vec();
-    let mut out = fft.make_output_vec();
-    fft.process(&mut input, &mut out).unwrap();
-    out
-}
-
-/// Bin `b` of a row in the chunked layout.
-fn bin(row: &[f32], b: usize) -> Complex<f32> {
-    Complex::new(row[re_index(b)], row[re_index(b) + LANES])
-}
-
-#[test]
-fn real_spectra_from_half_size_complex_ffts_match_a_real_fft() {
-    // Forward: the complex FFT of size p of the sample pairs, joined by `store_real`, is the
-    // real FFT of size 2p; inverse: `load_real` and the inverse complex FFT of size p give
-    // the real inverse FFT of size 2p (unnormalized), for the portable and the SIMD kernels.
-    let mut planner = rustfft::FftPlanner::<f32>::new();
-    let kernels = [Kernels { avx2_fma: false }, Kernels::detect()];
-    for p in [4usize, 8, 12, 64, 512] {
-        let x = noise(2 * p, p as u32);
-        let want = real_spectrum(&x);
-        let twiddles = real_twiddles(p);
-        let row_len = 2 * (p + 1).next_multiple_of(LANES);
-        for k in kernels {
-            let mut pairs: Vec<Complex<f32>> =
-                x.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
-            planner.plan_fft_forward(p).process(&mut pairs);
-            pairs.push(pairs[0]);
-            let mut row = vec![0.0; row_len];
-            k.store_real(&pairs, &twiddles, &mut row, 0.5);
-            for (b, w) in want.iter().enumerate() {
-                let err = (bin(&row, b) - w * 0.5).norm();
-                assert!(err < 1e-5 * p as f32, "{k:?} p {p} bin {b}: error {err}");
-            }
-            // Back: the spectrum (scaled by 0.5) of 2p samples inverts to p · x.
-            let mut z = vec![Complex::new(0.0, 0.0); p];
-            // A real signal has no imaginary part at DC and Nyquist: whatever is there is
-            // ignored.
-            row[re_index(0) + LANES] = 3.0;
-            row[re_index(p) + LANES] = -2.0;
-            k.load_real(&mut row, &twiddles, &mut z);
-            planner.plan_fft_inverse(p).process(&mut z);
-            let back: Vec<f32> = z.iter().flat_map(|c| [c.re, c.im]).collect();
-            let scaled: Vec<f32> = x.iter().map(|v| v * p as f32).collect();
-            let err = max_err(&back, &scaled);
-            assert!(err < 1e-4 * p as f32, "{k:?} p {p}: round trip error {err}");
-        }
-    }
 }
 
 #[test]
