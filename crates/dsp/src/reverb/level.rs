@@ -254,7 +254,7 @@ impl Level {
             };
             self.pre_done = 0;
             if past || now {
-                self.to_output(&mut pre, work, simd);
+                self.inverse_into_output(&mut pre, work, simd);
             }
             self.pre = pre;
             past || now
@@ -262,7 +262,7 @@ impl Level {
             let mut acc = std::mem::take(&mut work.acc);
             let any = self.sum_products(kernels, &mut acc[..row], 0, 0, 0);
             if any {
-                self.to_output(&mut acc[..row], work, simd);
+                self.inverse_into_output(&mut acc[..row], work, simd);
             }
             work.acc = acc;
             any
@@ -274,7 +274,7 @@ impl Level {
 
     /// Back to the time domain from the summed spectrum `row`; the last p samples of the
     /// output are the valid (overlap-save) part.
-    fn to_output(&mut self, row: &mut [f32], work: &mut Work, simd: bool) {
+    fn inverse_into_output(&mut self, row: &mut [f32], work: &mut Work, simd: bool) {
         let (spec, scratch) = (&mut work.spec, &mut work.fft_scratch);
         self.fft.inverse(row, spec, scratch, &mut self.output, simd);
     }
