@@ -16,7 +16,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
-use crate::{as_floats, as_floats_mut};
+use crate::as_floats_mut;
 
 /// Bins per chunk of the spectrum layout: a spectrum row is stored as chunks of `LANES` real
 /// parts followed by the same `LANES` imaginary parts, so that one row is one stream of memory
@@ -107,18 +107,20 @@ impl RealFft {
         simd: bool,
     ) {
         let spec = &mut spec[..self.p];
+        self.split(row, spec, simd);
+        self.inv.process_outofplace_with_scratch(spec, out, scratch);
+    }
+
+    /// [`load_real_portable`], or its AVX2 build when `simd` (see [`RealFft::forward`]).
+    fn split(&self, row: &mut [f32], spec: &mut [Complex<f32>], simd: bool) {
         #[cfg(target_arch = "x86_64")]
-        let done = simd && self.p.is_multiple_of(LANES) && {
+        if simd && self.p.is_multiple_of(LANES) {
             // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
             unsafe { load_real_avx2(row, &self.twiddles, spec) };
-            true
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let done = simd && false;
-        if !done {
-            load_real_portable(row, &self.twiddles, spec);
+            return;
         }
-        self.inv.process_outofplace_with_scratch(spec, out, scratch);
+        let _ = simd;
+        load_real_portable(row, &self.twiddles, spec)
     }
 }
 
@@ -143,13 +145,13 @@ fn deinterleave(
 /// [`LANES`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(crate) fn store_real_avx2(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32) {
+fn store_real_avx2(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32) {
     use std::arch::x86_64::*;
     let p = z.len() - 1;
     let chunks = p / LANES;
     assert!(p.is_multiple_of(LANES) && row.len() >= (chunks + 1) * CHUNK);
     assert!(twiddles.len() >= (chunks + 1) * CHUNK);
-    let zf = as_floats(z).as_ptr();
+    let zf = z.as_ptr().cast::<f32>();
     let (tw, dst) = (twiddles.as_ptr(), row.as_mut_ptr());
     let half = _mm256_set1_ps(0.5 * scale);
     let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
@@ -189,7 +191,7 @@ pub(crate) fn store_real_avx2(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f
 /// [`LANES`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-pub(crate) fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
+fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
     use std::arch::x86_64::*;
     let p = z.len();
     let chunks = p / LANES;
@@ -197,7 +199,7 @@ pub(crate) fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex
     assert!(twiddles.len() >= chunks * CHUNK);
     zero_edge_imaginary_parts(row, p);
     let (src, tw) = (row.as_ptr(), twiddles.as_ptr());
-    let dst = as_floats_mut(z).as_mut_ptr();
+    let dst = z.as_mut_ptr().cast::<f32>();
     let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     for c in 0..chunks {
         // Bins k = k0..k0 + 8; their mirrors p − k0 − 7..=p − k0 are lanes 1..8 of chunk j
@@ -238,7 +240,7 @@ pub(crate) fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex
 /// The twiddles `W^k = e^{−iπk/p}`, `k = 0..=p`, that join the spectra of the even and the
 /// odd samples of a real signal of `2p` samples into its spectrum, as a row of the chunked
 /// layout (see [`store_real_portable`]).
-pub(crate) fn real_twiddles(p: usize) -> Vec<f32> {
+fn real_twiddles(p: usize) -> Vec<f32> {
     let mut row = vec![0.0; 2 * (p + 1).next_multiple_of(LANES)];
     for k in 0..=p {
         let (s, c) = (std::f64::consts::PI * k as f64 / p as f64).sin_cos();
@@ -258,12 +260,7 @@ pub(crate) fn real_twiddles(p: usize) -> Vec<f32> {
 /// `E_k = (Z_k + conj Z_{p−k}) / 2`, `O_k = (Z_k − conj Z_{p−k}) / 2i` and
 /// `X_k = E_k + W^k O_k` ([`real_twiddles`]). This is what a real FFT does after its half-size
 /// complex FFT, fused with the layout conversion: one pass instead of two.
-pub(crate) fn store_real_portable(
-    z: &[Complex<f32>],
-    twiddles: &[f32],
-    row: &mut [f32],
-    scale: f32,
-) {
+fn store_real_portable(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32) {
     let p = z.len() - 1;
     for k in 0..=p {
         store_real_bin(z, twiddles, row, scale, k);
@@ -291,7 +288,7 @@ fn store_real_bin(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: 
 /// inverse real FFT of size `2p`: `Z_k = A_k + i·B_k` with `A_k = X_k + conj X_{p−k}` (the
 /// even samples' spectrum, doubled) and `B_k = (X_k − conj X_{p−k}) · conj W^k` (the odd
 /// ones').
-pub(crate) fn load_real_portable(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
+fn load_real_portable(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
     let p = z.len();
     zero_edge_imaginary_parts(row, p);
     for (k, out) in z.iter_mut().enumerate() {
@@ -313,6 +310,7 @@ fn zero_edge_imaginary_parts(row: &mut [f32], p: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::as_floats;
 
     /// Uniform noise in [−1, 1), deterministic.
     fn noise(len: usize, seed: u32) -> Vec<f32> {
