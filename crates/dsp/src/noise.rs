@@ -28,6 +28,7 @@
 //! `[-1, 1)` before filtering, as in DDSP.
 //!
 //! [`FilteredNoise::set_magnitudes`] and [`FilteredNoise::process`] never allocate, lock or log.
+
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
