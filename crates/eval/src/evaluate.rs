@@ -18,8 +18,9 @@ use crate::spectral::spectral_distance;
 use crate::voice::Phrase;
 use crate::EvalError;
 
-/// Input frames count as voiced at or above this confidence (the engine's pitch trust).
-pub const VOICED_CONFIDENCE: f32 = timbre_engine::controls::PITCH_TRUST_CONFIDENCE;
+/// Input frames count as voiced at or above this confidence (the engine's pitch trust until
+/// 2026-12-07; kept when the engine's grew stricter, so the frames evaluated did not shrink).
+pub const VOICED_CONFIDENCE: f32 = 0.7;
 /// Input frames quieter than this (A-weighted dB) are not voiced.
 pub const VOICED_LOUDNESS_DB: f32 = -60.0;
 /// Resynthesis is compared over the loud part of a recording: from the first to the last
