@@ -100,28 +100,31 @@ impl Decorrelator {
 
     /// Filters `input` into `output` (the same length; any length). Allocation-free.
     pub fn process(&mut self, input: &[f32], output: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if timbre_simd::has_avx2_fma() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
+            return unsafe { self.process_avx2(input, output) };
+        }
+        self.process_impl(input, output)
+    }
+
+    /// [`Self::process_impl`] compiled for AVX2 (the same bits: no multiply-add is fused).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn process_avx2(&mut self, input: &[f32], output: &mut [f32]) {
+        self.process_impl(input, output)
+    }
+
+    /// [`Self::process`], chunk by chunk.
+    #[inline(always)]
+    fn process_impl(&mut self, input: &[f32], output: &mut [f32]) {
         let n = input.len().min(output.len());
         let mut done = 0;
         while done < n {
             let len = (n - done).min(self.chunk);
-            let (input, output) = (&input[done..done + len], &mut output[done..done + len]);
-            #[cfg(target_arch = "x86_64")]
-            if timbre_simd::has_avx2_fma() {
-                // SAFETY: the CPU supports AVX2 and FMA (checked at run time just above).
-                unsafe { self.process_chunk_avx2(input, output) };
-                done += len;
-                continue;
-            }
-            self.process_chunk(input, output);
+            self.process_chunk(&input[done..done + len], &mut output[done..done + len]);
             done += len;
         }
-    }
-
-    /// [`Self::process_chunk`] compiled for AVX2 (the same bits: no multiply-add is fused).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn process_chunk_avx2(&mut self, input: &[f32], output: &mut [f32]) {
-        self.process_chunk(input, output)
     }
 
     /// One chunk of at most `self.chunk` samples.
@@ -200,7 +203,6 @@ mod tests {
         assert!(a == c);
     }
 
-    /// About 30 taps at any rate, and the bass is cut.
     #[test]
     fn the_vector_build_gives_the_portable_bits() {
         let x = noise(20_000);
@@ -214,6 +216,7 @@ mod tests {
         assert!(vector == portable);
     }
 
+    /// About 30 taps at any rate, and the bass is cut.
     #[test]
     fn few_taps_and_no_bass() {
         for rate in [1_000.0, 48_000.0, 768_000.0] {

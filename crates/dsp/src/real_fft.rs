@@ -31,6 +31,11 @@ pub(crate) fn re_index(b: usize) -> usize {
     (b / LANES) * CHUNK + b % LANES
 }
 
+/// Floats in a row of the chunked layout holding bins `0..=p` (rounded up to whole chunks).
+pub(crate) fn row_len(p: usize) -> usize {
+    2 * (p + 1).next_multiple_of(LANES)
+}
+
 /// The forward and inverse real FFTs of size `2p` of one size, as complex FFTs of size `p`
 /// joined and split in the chunked layout.
 pub(crate) struct RealFft {
@@ -55,9 +60,9 @@ impl RealFft {
         }
     }
 
-    /// Floats in a row of the chunked layout holding bins `0..=p`.
+    /// Floats in a row of the chunked layout holding bins `0..=p` ([`row_len`]).
     pub(crate) fn row_len(&self) -> usize {
-        2 * (self.p + 1).next_multiple_of(LANES)
+        row_len(self.p)
     }
 
     /// Scratch the transforms need (complex values).
@@ -241,7 +246,7 @@ fn load_real_avx2(row: &mut [f32], twiddles: &[f32], z: &mut [Complex<f32>]) {
 /// odd samples of a real signal of `2p` samples into its spectrum, as a row of the chunked
 /// layout (see [`store_real_portable`]).
 fn real_twiddles(p: usize) -> Vec<f32> {
-    let mut row = vec![0.0; 2 * (p + 1).next_multiple_of(LANES)];
+    let mut row = vec![0.0; row_len(p)];
     for k in 0..=p {
         let (s, c) = (std::f64::consts::PI * k as f64 / p as f64).sin_cos();
         let i = re_index(k);

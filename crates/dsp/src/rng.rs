@@ -3,6 +3,34 @@
 //! xorshift32 (Marsaglia 2003): three shifts and xors per value, no allocation, no state
 //! beyond one `u32`, and the same sequence on every platform, so renders are reproducible.
 
+/// The state that replaces a zero seed (xorshift's state must never be zero).
+const NONZERO_SEED: u32 = 0x9E37_79B9;
+
+/// One xorshift32 step: the state after `x`.
+#[inline(always)]
+fn xorshift(mut x: u32) -> u32 {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    x
+}
+
+/// A raw value as uniform noise in `[-1, 1)` (variance 1/3): its top 24 bits give an exact
+/// f32 in [0, 2).
+#[inline(always)]
+fn bipolar(bits: u32) -> f32 {
+    (bits >> 8) as f32 * (2.0 / (1u32 << 24) as f32) - 1.0
+}
+
+/// A seed made usable: zero is replaced by [`NONZERO_SEED`].
+fn nonzero(seed: u32) -> u32 {
+    if seed == 0 {
+        NONZERO_SEED
+    } else {
+        seed
+    }
+}
+
 /// A xorshift32 generator producing uniform noise in `[-1, 1)`.
 #[derive(Clone, Debug)]
 pub struct NoiseRng {
@@ -14,26 +42,21 @@ impl NoiseRng {
     /// A generator seeded with `seed` (a zero seed is replaced by a fixed non-zero one).
     pub fn new(seed: u32) -> Self {
         Self {
-            state: if seed == 0 { 0x9E37_79B9 } else { seed },
+            state: nonzero(seed),
         }
     }
 
     /// The next raw 32-bit value.
     #[inline]
     pub fn next_u32(&mut self) -> u32 {
-        let mut x = self.state;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.state = x;
-        x
+        self.state = xorshift(self.state);
+        self.state
     }
 
     /// The next value, uniform in `[-1, 1)` (variance 1/3).
     #[inline]
     pub fn next_bipolar(&mut self) -> f32 {
-        // The top 24 bits give an exact f32 in [0, 2).
-        (self.next_u32() >> 8) as f32 * (2.0 / (1u32 << 24) as f32) - 1.0
+        bipolar(self.next_u32())
     }
 
     /// Fills `out` with uniform noise in `[-1, 1)`.
@@ -65,12 +88,7 @@ impl NoiseLanes {
             let mut z = seed.wrapping_add((lane as u32 + 1).wrapping_mul(0x9E37_79B9));
             z = (z ^ (z >> 16)).wrapping_mul(0x85EB_CA6B);
             z = (z ^ (z >> 13)).wrapping_mul(0xC2B2_AE35);
-            z ^= z >> 16;
-            if z == 0 {
-                0x9E37_79B9
-            } else {
-                z
-            }
+            nonzero(z ^ (z >> 16))
         });
         Self { states }
     }
@@ -80,15 +98,9 @@ impl NoiseLanes {
     #[inline(always)]
     pub fn fill_bipolar(&mut self, out: &mut [f32]) {
         for chunk in out.chunks_mut(NOISE_LANES) {
-            let mut x = self.states;
-            for v in &mut x {
-                *v ^= *v << 13;
-                *v ^= *v >> 17;
-                *v ^= *v << 5;
-            }
-            self.states = x;
-            for (o, &v) in chunk.iter_mut().zip(&x) {
-                *o = (v >> 8) as f32 * (2.0 / (1u32 << 24) as f32) - 1.0;
+            self.states = self.states.map(xorshift);
+            for (o, &v) in chunk.iter_mut().zip(&self.states) {
+                *o = bipolar(v);
             }
         }
     }

@@ -25,7 +25,7 @@ pub(super) struct Level {
     pub(super) parts: usize,
     /// Blocks of extra delay (the segment's offset is `(delay + 1) · p`).
     pub(super) delay: usize,
-    /// Floats per spectrum row in the chunked layout (the `p + 1` bins rounded up to `LANES`, times 2).
+    /// Floats per spectrum row in the chunked layout ([`RealFft::row_len`]).
     pub(super) row: usize,
     /// The partition spectra played now, `K` rows: the level's own ([`Level::h_home`]) or a
     /// blend toward another reverb's (see [`Level::set_room`]).
@@ -240,43 +240,34 @@ impl Level {
             self.fft.forward(window, pairs, scratch, dst, 1.0, simd);
         }
 
-        // Sum of input spectra times IR partition spectra.
+        // Sum of input spectra times IR partition spectra, into `pre` (spread levels) or the
+        // shared accumulator.
+        let mut pre = std::mem::take(&mut self.pre);
         let any = if self.spread {
             // The past products are in `pre`; add the newest spectrum's, if it is used now.
-            let mut pre = std::mem::take(&mut self.pre);
             let past = (self.first_part(1)..self.parts).any(|k| {
                 self.h_live[k] && self.x_live[(self.newest + rows - self.delay - k) % rows]
             });
-            let now = if past {
-                self.sum_products_now(kernels, &mut pre, false)
-            } else {
-                self.sum_products_now(kernels, &mut pre, true)
-            };
+            let now = self.sum_products_now(kernels, &mut pre, !past);
             self.pre_done = 0;
-            if past || now {
-                self.inverse_into_output(&mut pre, work, simd);
-            }
-            self.pre = pre;
             past || now
         } else {
-            let mut acc = std::mem::take(&mut work.acc);
-            let any = self.sum_products(kernels, &mut acc[..row], 0, 0, 0);
-            if any {
-                self.inverse_into_output(&mut acc[..row], work, simd);
-            }
-            work.acc = acc;
-            any
+            self.sum_products(kernels, &mut work.acc[..row], 0, 0, 0)
         };
-        if !any {
+        if any {
+            // Back to the time domain (see [`Level::output`]).
+            let summed = if self.spread {
+                &mut pre[..]
+            } else {
+                &mut work.acc[..row]
+            };
+            let (spec, scratch) = (&mut work.spec, &mut work.fft_scratch);
+            self.fft
+                .inverse(summed, spec, scratch, &mut self.output, simd);
+        } else {
             as_floats_mut(&mut self.output)[p..].fill(0.0);
         }
-    }
-
-    /// Back to the time domain from the summed spectrum `row`; the last p samples of the
-    /// output are the valid (overlap-save) part.
-    fn inverse_into_output(&mut self, row: &mut [f32], work: &mut Work, simd: bool) {
-        let (spec, scratch) = (&mut work.spec, &mut work.fft_scratch);
-        self.fft.inverse(row, spec, scratch, &mut self.output, simd);
+        self.pre = pre;
     }
 
     /// Moves the level to `room` for the block that starts now. `other`:
@@ -367,7 +358,7 @@ impl Level {
 /// Scratch shared by all levels, sized for the largest one.
 pub(super) struct Work {
     /// The input window as sample pairs, then in place its FFT (`p + 1`: see
-    /// [`Kernels::store_real`]).
+    /// [`RealFft::forward`]).
     pub(super) pairs: Vec<Complex<f32>>,
     /// The inverse FFT's input (`p`).
     pub(super) spec: Vec<Complex<f32>>,

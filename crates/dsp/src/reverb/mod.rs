@@ -39,7 +39,8 @@
 //! sample pairs, joined into the spectrum (and split from it before the inverse) in the same
 //! pass that converts to (and from) that layout. On x86-64 CPUs with AVX2 and FMA (detected
 //! once, in `new`) the FIR, the multiply-accumulate and those joins run as AVX2/FMA code;
-//! elsewhere as portable code. Partitions whose input spectra are all zero are skipped, so silence is cheap.
+//! elsewhere as portable code. Partitions whose input spectra are all zero are skipped, so
+//! silence is cheap.
 //!
 //! Levels of 4096 samples and more spread their work over time: the products that need only
 //! past input spectra (all partitions but the first) are summed in slices while the next input
@@ -85,7 +86,7 @@ mod kernels;
 mod level;
 mod plan;
 
-use crate::real_fft::LANES;
+use crate::real_fft;
 use kernels::Kernels;
 use level::{Level, Work};
 use plan::Plan;
@@ -322,7 +323,7 @@ impl ConvolutionReverb {
             pairs: vec![Complex::new(0.0, 0.0); max_size + 1],
             spec: vec![Complex::new(0.0, 0.0); max_size],
             fft_scratch: vec![Complex::new(0.0, 0.0); scratch_len],
-            acc: vec![0.0; 2 * (max_size + 1).next_multiple_of(LANES)],
+            acc: vec![0.0; real_fft::row_len(max_size)],
         };
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),

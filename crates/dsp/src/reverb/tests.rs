@@ -2,7 +2,7 @@
 
 use super::kernels::*;
 use super::*;
-use crate::real_fft::re_index;
+use crate::real_fft::{re_index, LANES};
 
 /// Deterministic noise in [-1, 1).
 fn noise(len: usize, seed: u32) -> Vec<f32> {
