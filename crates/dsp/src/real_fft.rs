@@ -99,6 +99,38 @@ impl RealFft {
         store_real_portable(pairs, &self.twiddles, row, scale)
     }
 
+    /// Writes the spectrum of the real signal `x` (at most `2p` samples, zero-padded to `2p`)
+    /// into `bins` in natural order, all `2p` bins (those above `p` the conjugates of those
+    /// below); `bins` holds `2p + 1` values (the last is work space). `pairs` (`p + 1`
+    /// values) and `scratch` are work space; `simd` as for [`RealFft::forward`].
+    pub(crate) fn forward_bins(
+        &self,
+        x: &[f32],
+        pairs: &mut [Complex<f32>],
+        scratch: &mut [Complex<f32>],
+        bins: &mut [Complex<f32>],
+        simd: bool,
+    ) {
+        let p = self.p;
+        let pairs = &mut pairs[..=p];
+        let samples = as_floats_mut(&mut pairs[..p]);
+        samples[..x.len()].copy_from_slice(x);
+        samples[x.len()..].fill(0.0);
+        self.fwd.process_with_scratch(&mut pairs[..p], scratch);
+        pairs[p] = pairs[0];
+        let bins = &mut bins[..=2 * p];
+        #[cfg(target_arch = "x86_64")]
+        if simd && p.is_multiple_of(LANES) {
+            // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
+            unsafe { store_bins_avx2(pairs, &self.twiddles, bins) };
+            return;
+        }
+        let _ = simd;
+        for k in 0..=p {
+            store_bin(pairs, &self.twiddles, bins, k);
+        }
+    }
+
     /// Writes into `out` (`p` values: the `2p` samples in pairs) the real signal whose
     /// spectrum is in `row`, unnormalized (`2p` times the signal whose spectrum it is; the
     /// imaginary parts of bins 0 and `p` are set to 0 first). `spec` (`p` values) and
@@ -156,40 +188,111 @@ fn store_real_avx2(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale:
     let chunks = p / LANES;
     assert!(p.is_multiple_of(LANES) && row.len() >= (chunks + 1) * CHUNK);
     assert!(twiddles.len() >= (chunks + 1) * CHUNK);
-    let zf = z.as_ptr().cast::<f32>();
-    let (tw, dst) = (twiddles.as_ptr(), row.as_mut_ptr());
-    let half = _mm256_set1_ps(0.5 * scale);
-    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    let dst = row.as_mut_ptr();
     for c in 0..chunks {
-        // Bins k = k0..k0 + 8 and their mirrors p − k, read upwards from p − k0 − 7.
-        let k0 = c * LANES;
-        let m0 = p - k0 - (LANES - 1);
-        // SAFETY: k0 + 8 ≤ p and m0 + 8 = p − k0 + 1 ≤ p + 1 = z.len(), so each pair of loads
-        // reads 16 floats of `z`; chunk c lies in `twiddles` and `row` (asserted above).
+        // SAFETY: chunk c < p / 8 (see `join_avx2`); it lies in `row` (asserted above).
         unsafe {
-            let (ar, ai) = deinterleave(
-                _mm256_loadu_ps(zf.add(2 * k0)),
-                _mm256_loadu_ps(zf.add(2 * k0 + LANES)),
-            );
-            let (mr, mi) = deinterleave(
-                _mm256_loadu_ps(zf.add(2 * m0)),
-                _mm256_loadu_ps(zf.add(2 * m0 + LANES)),
-            );
-            let mr = _mm256_permutevar8x32_ps(mr, reverse);
-            let mi = _mm256_permutevar8x32_ps(mi, reverse);
-            let wr = _mm256_loadu_ps(tw.add(c * CHUNK));
-            let wi = _mm256_loadu_ps(tw.add(c * CHUNK + LANES));
-            let er = _mm256_mul_ps(half, _mm256_add_ps(ar, mr));
-            let ei = _mm256_mul_ps(half, _mm256_sub_ps(ai, mi));
-            let or = _mm256_mul_ps(half, _mm256_add_ps(ai, mi));
-            let oi = _mm256_mul_ps(half, _mm256_sub_ps(mr, ar));
-            let xr = _mm256_fmadd_ps(wr, or, _mm256_fnmadd_ps(wi, oi, er));
-            let xi = _mm256_fmadd_ps(wr, oi, _mm256_fmadd_ps(wi, or, ei));
+            let (xr, xi) = join_avx2(z, twiddles, c, scale);
             _mm256_storeu_ps(dst.add(c * CHUNK), xr);
             _mm256_storeu_ps(dst.add(c * CHUNK + LANES), xi);
         }
     }
     store_real_bin(z, twiddles, row, scale, p);
+}
+
+/// Bins `8c..8c + 8` of the spectrum joined from `z` (see [`store_real_portable`]), times
+/// `scale`: their real and their imaginary parts.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA; `8c + 8 ≤ p = z.len() − 1`, and chunk `c` lies in
+/// `twiddles`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn join_avx2(
+    z: &[Complex<f32>],
+    twiddles: &[f32],
+    c: usize,
+    scale: f32,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    let p = z.len() - 1;
+    let (zf, tw) = (z.as_ptr().cast::<f32>(), twiddles.as_ptr());
+    let half = _mm256_set1_ps(0.5 * scale);
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    // Bins k = k0..k0 + 8 and their mirrors p − k, read upwards from p − k0 − 7.
+    let k0 = c * LANES;
+    let m0 = p - k0 - (LANES - 1);
+    // SAFETY: k0 + 8 ≤ p and m0 + 8 = p − k0 + 1 ≤ p + 1 = z.len(), so each pair of loads
+    // reads 16 floats of `z`; chunk c lies in `twiddles` (the caller's promise).
+    unsafe {
+        let (ar, ai) = deinterleave(
+            _mm256_loadu_ps(zf.add(2 * k0)),
+            _mm256_loadu_ps(zf.add(2 * k0 + LANES)),
+        );
+        let (mr, mi) = deinterleave(
+            _mm256_loadu_ps(zf.add(2 * m0)),
+            _mm256_loadu_ps(zf.add(2 * m0 + LANES)),
+        );
+        let mr = _mm256_permutevar8x32_ps(mr, reverse);
+        let mi = _mm256_permutevar8x32_ps(mi, reverse);
+        let wr = _mm256_loadu_ps(tw.add(c * CHUNK));
+        let wi = _mm256_loadu_ps(tw.add(c * CHUNK + LANES));
+        let er = _mm256_mul_ps(half, _mm256_add_ps(ar, mr));
+        let ei = _mm256_mul_ps(half, _mm256_sub_ps(ai, mi));
+        let or = _mm256_mul_ps(half, _mm256_add_ps(ai, mi));
+        let oi = _mm256_mul_ps(half, _mm256_sub_ps(mr, ar));
+        let xr = _mm256_fmadd_ps(wr, or, _mm256_fnmadd_ps(wi, oi, er));
+        let xi = _mm256_fmadd_ps(wr, oi, _mm256_fmadd_ps(wi, or, ei));
+        (xr, xi)
+    }
+}
+
+/// Eight complex values, their real parts in `re` and imaginary parts in `im`, interleaved.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn interleave(
+    re: std::arch::x86_64::__m256,
+    im: std::arch::x86_64::__m256,
+) -> (std::arch::x86_64::__m256, std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    let re = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(re)));
+    let im = _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(im)));
+    (_mm256_unpacklo_ps(re, im), _mm256_unpackhi_ps(re, im))
+}
+
+/// [`RealFft::forward_bins`]'s join in AVX2/FMA, 8 bins and their 8 mirrors per step; `p`
+/// must be a multiple of [`LANES`] and `bins` hold `2p + 1` values (chunk 0's mirror
+/// writes bin 0's conjugate at `2p`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn store_bins_avx2(z: &[Complex<f32>], twiddles: &[f32], bins: &mut [Complex<f32>]) {
+    use std::arch::x86_64::*;
+    let p = z.len() - 1;
+    let chunks = p / LANES;
+    assert!(p.is_multiple_of(LANES) && bins.len() > 2 * p);
+    assert!(twiddles.len() >= (chunks + 1) * CHUNK);
+    let dst = bins.as_mut_ptr().cast::<f32>();
+    let reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    let negate = _mm256_set1_ps(-0.0);
+    for c in 0..chunks {
+        let k0 = c * LANES;
+        // SAFETY: chunk c < p / 8 and chunk c + 1 lies in `twiddles` (asserted above); bins
+        // k0..k0 + 8 ≤ p and their mirrors 2p − k0 − 7..=2p − k0 ≤ 2p lie in `bins`.
+        unsafe {
+            let (xr, xi) = join_avx2(z, twiddles, c, 1.0);
+            let (lo, hi) = interleave(xr, xi);
+            _mm256_storeu_ps(dst.add(2 * k0), lo);
+            _mm256_storeu_ps(dst.add(2 * k0 + LANES), hi);
+            let mr = _mm256_permutevar8x32_ps(xr, reverse);
+            let mi = _mm256_xor_ps(_mm256_permutevar8x32_ps(xi, reverse), negate);
+            let (lo, hi) = interleave(mr, mi);
+            let m0 = 2 * p - k0 - (LANES - 1);
+            _mm256_storeu_ps(dst.add(2 * m0), lo);
+            _mm256_storeu_ps(dst.add(2 * m0 + LANES), hi);
+        }
+    }
+    store_bin(z, twiddles, bins, p);
 }
 
 /// [`load_real_portable`] in AVX2/FMA, 8 bins per step; `p` must be a multiple of
@@ -275,15 +378,33 @@ fn store_real_portable(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], sc
 /// Bin `k` of [`store_real_portable`].
 #[inline(always)]
 fn store_real_bin(z: &[Complex<f32>], twiddles: &[f32], row: &mut [f32], scale: f32, k: usize) {
+    let x = join_bin(z, twiddles, k, 0.5 * scale);
+    let i = re_index(k);
+    row[i] = x.re;
+    row[i + LANES] = x.im;
+}
+
+/// Bin `k` of [`RealFft::forward_bins`], and its mirror `2p − k` (`0 < k < p`).
+#[inline(always)]
+fn store_bin(z: &[Complex<f32>], twiddles: &[f32], bins: &mut [Complex<f32>], k: usize) {
     let p = z.len() - 1;
-    let half = 0.5 * scale;
+    let x = join_bin(z, twiddles, k, 0.5);
+    bins[k] = x;
+    if 0 < k && k < p {
+        bins[2 * p - k] = x.conj();
+    }
+}
+
+/// Bin `k` of the spectrum joined from `z` (see [`store_real_portable`]), times `2 · half`.
+#[inline(always)]
+fn join_bin(z: &[Complex<f32>], twiddles: &[f32], k: usize, half: f32) -> Complex<f32> {
+    let p = z.len() - 1;
     let (a, m) = (z[k], z[p - k]);
     let i = re_index(k);
     let (wr, wi) = (twiddles[i], twiddles[i + LANES]);
     let (er, ei) = (half * (a.re + m.re), half * (a.im - m.im));
     let (or, oi) = (half * (a.im + m.im), half * (m.re - a.re));
-    row[i] = er + wr * or - wi * oi;
-    row[i + LANES] = ei + wr * oi + wi * or;
+    Complex::new(er + wr * or - wi * oi, ei + wr * oi + wi * or)
 }
 
 /// The inverse of [`store_real_portable`]: from the spectrum `X_0..=X_p` of a real signal in
@@ -359,6 +480,24 @@ mod tests {
                     assert!(
                         err < 1e-5 * p as f32,
                         "simd {simd} p {p} bin {b}: error {err}"
+                    );
+                }
+                // In natural order, every bin (above p the conjugates of those below), from
+                // a signal shorter than 2p, zero-padded.
+                let short = &x[..2 * p - 1];
+                let want_short = real_spectrum(&[short, &[0.0]].concat());
+                let mut bins = vec![Complex::new(f32::NAN, 0.0); 2 * p + 1];
+                fft.forward_bins(short, &mut pairs, &mut scratch, &mut bins, simd);
+                for (b, got) in bins[..2 * p].iter().enumerate() {
+                    let w = if b <= p {
+                        want_short[b]
+                    } else {
+                        want_short[2 * p - b].conj()
+                    };
+                    let err = (got - w).norm();
+                    assert!(
+                        err < 1e-5 * p as f32,
+                        "simd {simd} p {p} natural bin {b}: {got} against {w}"
                     );
                 }
                 // A real signal has no imaginary part at DC and Nyquist: whatever is there

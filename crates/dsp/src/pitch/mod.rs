@@ -99,6 +99,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 
+use crate::real_fft::RealFft;
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
 mod peaks;
@@ -296,7 +297,7 @@ impl PitchTracker {
             std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
                 .map(|m| FftPair::new(m, &mut planner))
                 .collect();
-        let scratch_fwd_len = plans.iter().map(|p| p.fft.get_inplace_scratch_len()).max();
+        let scratch_fwd_len = plans.iter().map(|p| p.real.scratch_len()).max();
         let scratch_inv_len = plans.iter().map(|p| p.ifft.get_inplace_scratch_len()).max();
         Self {
             sample_rate,
@@ -314,7 +315,8 @@ impl PitchTracker {
             max_lag,
             fft_len,
             plan: plans.len() - 1,
-            spectrum: vec![Complex::default(); fft_len],
+            // One more than the largest spectrum: the join's work space.
+            spectrum: vec![Complex::default(); fft_len + 1],
             packed: vec![Complex::default(); fft_len],
             spectrum_ready: false,
             mean: 0.0,
@@ -399,9 +401,9 @@ impl PitchTracker {
         self.plan = self
             .plans
             .iter()
-            .position(|p| p.fft.len() >= needed)
+            .position(|p| p.len() >= needed)
             .unwrap_or(self.plans.len() - 1);
-        self.fft_len = self.plans[self.plan].fft.len();
+        self.fft_len = self.plans[self.plan].len();
         self.spectrum_ready = false;
         self.last_f0 = self.last_f0.max(lowest_hz);
     }
@@ -639,21 +641,23 @@ impl PitchTracker {
         // Autocorrelation r(τ) = Σ_j x_j x_{j+τ} through |FFT|² (zero-padded: no wrap),
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
         // spectrum zero-padded: exact band-limited interpolation of r). The forward FFT is a
-        // complex one of the real frame: dearer in butterflies than a real FFT of the same
-        // size, cheaper in all (a real FFT's unpacking runs unvectorized).
+        // real one: a complex FFT of half the size of the sample pairs, split into the
+        // spectrum (see `FftPair`); `packed` holds the pairs until the power spectrum.
         let m = self.fft_len;
+        let half = m / 2;
         let pair = &self.plans[self.plan];
-        let spectrum = &mut self.spectrum[..m];
-        for (z, &x) in spectrum.iter_mut().zip(&self.frame[..l]) {
-            *z = Complex::new(x, 0.0);
-        }
-        spectrum[l..].fill(Complex::new(0.0, 0.0));
-        let scratch = &mut self.scratch_fwd[..pair.fft.get_inplace_scratch_len()];
-        pair.fft.process_with_scratch(spectrum, scratch);
+        let scratch = &mut self.scratch_fwd[..pair.real.scratch_len()];
+        pair.real.forward_bins(
+            &self.frame[..l],
+            &mut self.packed,
+            scratch,
+            &mut self.spectrum,
+            timbre_simd::has_avx2_fma(),
+        );
         self.spectrum_ready = true;
+        let spectrum = &self.spectrum[..m];
         // The power spectrum, packed (see `FftPair`): bin k < M/2 goes to k and to M − k
         // (weighted by `half_lag_shift`), the Nyquist bin to M/2.
-        let half = m / 2;
         let packed = &mut self.packed[..m];
         let shift = &pair.half_lag_shift;
         let p0 = spectrum[0].norm_sqr();
@@ -824,20 +828,26 @@ pub struct FrameSpectrum<'a> {
     pub frame_len: usize,
 }
 
-/// The FFTs behind the autocorrelation, both complex of size `M`: the forward one of the real
-/// frame, and an inverse one that gives what an inverse real FFT of size `2M` of the power
-/// spectrum `P_k` (`k ≤ M/2`, zero-padded) would.
+/// The FFTs behind the autocorrelation: the forward real FFT of size `M` of the frame, as a
+/// complex FFT of size `M/2` of its sample pairs split into the spectrum, and a complex inverse
+/// of size `M` that gives what an inverse real FFT of size `2M` of the power spectrum `P_k`
+/// (`k ≤ M/2`, zero-padded) would.
 ///
-/// That real inverse, `a(n) = P_0 + 2 Σ_{k=1}^{M/2} P_k cos(πkn/M)` (`P_{M/2}` halved), is
-/// needed at `n = 0..2M`; its even samples `a(2j)` and its odd ones `a(2j + 1)` are each an
-/// inverse DFT of size `M` of a real, Hermitian spectrum: `P_k` at `k` and `M − k`, and
-/// `P_k e^{±iπk/M}` (the half-sample shift). Both outputs are real, so the first spectrum plus
-/// `i` times the second transforms to `a(2j) + i·a(2j + 1)`: bin `k` gets
+/// The forward one is [`RealFft::forward_bins`]: the frame as `M/2` complex sample pairs,
+/// transformed and joined into the spectrum, vectorized.
+///
+/// The inverse one: that real inverse, `a(n) = P_0 + 2 Σ_{k=1}^{M/2} P_k cos(πkn/M)`
+/// (`P_{M/2}` halved), is needed at `n = 0..2M`; its even samples `a(2j)` and its odd ones
+/// `a(2j + 1)` are each an inverse DFT of size `M` of a real, Hermitian spectrum: `P_k` at `k`
+/// and `M − k`, and `P_k e^{±iπk/M}` (the half-sample shift). Both outputs are real, so the
+/// first spectrum plus `i` times the second transforms to `a(2j) + i·a(2j + 1)`: bin `k` gets
 /// `P_k (1 − sin φ + i cos φ)` and bin `M − k` gets `P_k (1 + sin φ + i cos φ)`, with
 /// `φ = πk/M`; bin 0 `P_0 (1 + i)`; bin `M/2` the whole Nyquist power `|X_{M/2}|²` (its shifted
 /// half cancels).
 struct FftPair {
-    fft: Arc<dyn Fft<f32>>,
+    /// The forward real FFT of size `M` (a complex one of size `M/2`, split).
+    real: RealFft,
+    /// Inverse complex FFT of size `M`.
     ifft: Arc<dyn Fft<f32>>,
     /// `(1 − sin φ_k, cos φ_k)` for `k = 0..M/2`.
     half_lag_shift: Vec<Complex<f32>>,
@@ -853,10 +863,15 @@ impl FftPair {
             })
             .collect();
         Self {
-            fft: planner.plan_fft_forward(m),
+            real: RealFft::new(m / 2, planner),
             ifft: planner.plan_fft_inverse(m),
             half_lag_shift,
         }
+    }
+
+    /// The size `M` of the frame's spectrum.
+    fn len(&self) -> usize {
+        self.ifft.len()
     }
 }
 
@@ -917,6 +932,45 @@ fn sum_lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The spectrum the tracker takes (a complex FFT of half the size, split) is the DFT of
+    /// its frame zero-padded to `M`, summed by definition in f64, at every bin, above `M/2`
+    /// too (the loudness meter reads those): at the largest plan and at a narrower range's
+    /// smaller one, with an odd frame length. Fails if the split or the mirror is wrong.
+    #[test]
+    fn spectrum_is_the_frames_dft() {
+        let mut tracker = PitchTracker::undecimated(16_000.0, 331);
+        let mut seed = 5u32;
+        let input: Vec<f32> = (0..331)
+            .map(|n| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                0.4 + (2.0 * std::f32::consts::PI * 410.0 * n as f32 / 16_000.0).sin() + noise
+            })
+            .collect();
+        for (window, lowest_hz) in [(331, MIN_F0_HZ), (131, 400.0)] {
+            tracker.set_range(window, lowest_hz);
+            tracker.estimate(&input[..window]);
+            let spectrum = tracker.last_spectrum().expect("undecimated, not silent");
+            let (m, l) = (spectrum.bins.len(), spectrum.frame_len);
+            assert_eq!(l, window);
+            let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
+            let peak = x.iter().map(|v| v.abs()).sum::<f64>();
+            for (k, got) in spectrum.bins.iter().enumerate() {
+                let (mut re, mut im) = (0.0, 0.0);
+                for (n, &v) in x.iter().enumerate() {
+                    let a = std::f64::consts::TAU * ((k * n) % m) as f64 / m as f64;
+                    re += v * a.cos();
+                    im -= v * a.sin();
+                }
+                assert!(
+                    (f64::from(got.re) - re).abs() < 1e-5 * peak
+                        && (f64::from(got.im) - im).abs() < 1e-5 * peak,
+                    "M = {m}, bin {k}: {got} against {re} + {im}i"
+                );
+            }
+        }
+    }
 
     /// The packed inverse FFT holds `M · r(j)` in its real parts, `r` the frame's
     /// autocorrelation summed directly in the time domain, and `M · r(j + 1/2)` in its
