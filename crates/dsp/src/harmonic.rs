@@ -43,7 +43,10 @@ pub struct HarmonicBank {
     nyquist_hz: f32,
     /// Phase of the fundamental in cycles, in `[-0.5, 0.5)`.
     phase: f64,
-    /// Number of harmonics in use (the length of the last target).
+    /// Harmonics up to the last that sounds in the current ramp (its start or its target is
+    /// not 0): those above are all silent and are neither ramped nor rendered. A model's
+    /// harmonics above its own Nyquist frequency arrive as zeros: at 48 kHz, a 16 kHz model
+    /// playing 220 Hz sounds 36 of its 100.
     n_harmonics: usize,
     /// f0 ramp: value at ramp position `n` is `f0_start + f0_step · n` until the ramp ends.
     f0_start: f32,
@@ -101,7 +104,10 @@ impl HarmonicBank {
     /// samples. A ramp of 0 samples jumps. Harmonics beyond `amplitudes.len()` fade to silence.
     /// Non-finite values are treated as 0.
     pub fn set_target(&mut self, f0_hz: f32, amplitudes: &[f32], ramp_samples: u32) {
-        let n_new = amplitudes.len().min(MAX_HARMONICS);
+        let n_new = amplitudes[..amplitudes.len().min(MAX_HARMONICS)]
+            .iter()
+            .rposition(|&a| finite_or_zero(a) != 0.0)
+            .map_or(0, |k| k + 1);
         let n = self.n_harmonics.max(n_new);
         let pos = self.ramp_pos as f32;
         let in_ramp = self.ramp_pos < self.ramp_len;
@@ -130,7 +136,9 @@ impl HarmonicBank {
             self.amp_step[k] = (target - self.amp_start[k]) * inv_len;
             self.amp_target[k] = target;
         }
-        self.n_harmonics = n;
+        self.n_harmonics = (0..n)
+            .rposition(|k| self.amp_start[k] != 0.0 || self.amp_target[k] != 0.0)
+            .map_or(0, |k| k + 1);
         self.ramp_pos = 0;
         self.ramp_len = ramp_samples;
     }

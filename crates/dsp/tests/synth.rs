@@ -112,6 +112,25 @@ fn harmonic_bank_matches_naive_sum_of_sines() {
     }
 }
 
+/// Amplitudes that are 0 above a harmonic that changes from frame to frame (as a model's
+/// above its own Nyquist frequency): the top harmonics fade in and out over their ramps, as
+/// the naive sum plays them, although the bank renders only up to the last one sounding.
+#[test]
+fn silent_top_harmonics_fade_in_and_out_like_the_naive_sum() {
+    let (sample_rate, n_harmonics) = (48_000.0, 100);
+    let hop = 192;
+    let mut script = Script::random(100, n_harmonics, hop, 5);
+    let mut rng = TestRng::new(6);
+    for (_, amps) in &mut script.frames {
+        let top = (5.0 + 47.5 * (1.0 + rng.bipolar())) as usize;
+        amps[top.min(n_harmonics)..].fill(0.0);
+    }
+    let mut bank = HarmonicBank::new(sample_rate);
+    let out = script.render(&mut bank, &[hop]);
+    let err = max_abs_diff(&out, &script.reference(sample_rate, n_harmonics));
+    assert!(err < 1e-4, "error {err}");
+}
+
 #[test]
 fn harmonics_at_or_above_nyquist_are_silent() {
     // f0 = 5 kHz at 22.05 kHz: harmonics 1 and 2 (5 and 10 kHz) are below Nyquist (11.025
