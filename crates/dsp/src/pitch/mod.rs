@@ -11,7 +11,8 @@
 //!    most 2 kHz; the harmonics up to 3.2 kHz carry the periodicity, and the FFTs shrink.
 //!    The mean is removed.
 //! 2. **Autocorrelation at half-sample lags.** `r(τ) = Σ_j x_j x_{j+τ}` comes from
-//!    `|FFT(x)|²` (forward FFT of size `M = 512` ≥ frame + max lag + 2, so no circular wrap)
+//!    `|FFT(x)|²` (forward real FFT of size `M = 512` ≥ frame + max lag + 2, so no circular
+//!    wrap, taken as a complex FFT of size `M/2` of the sample pairs, `real_fft::RealFft`)
 //!    and the inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
 //!    band-limited interpolation of `r` at every half lag (computed as one complex inverse FFT
 //!    of size `M` whose real parts are the whole lags and imaginary parts the half lags; see
@@ -92,7 +93,8 @@
 //! [`PitchTracker::estimate_decimated`] and [`PitchTracker::decimate`] then allocate
 //! nothing, lock nothing and log nothing: the FFTs run with preallocated scratch
 //! (`process_with_scratch`). The hot loops are compiled for the baseline target and for
-//! AVX2 + FMA, picked at run time; both give bit-identical results.
+//! AVX2 + FMA, picked at run time: the same results to float rounding (the spectrum's join
+//! fuses its multiply-adds in the AVX2 build), and on one CPU always the same bits.
 
 use std::sync::Arc;
 
