@@ -40,6 +40,9 @@ pub struct Drift {
     pub pitch_ratio: f32,
     /// Factor on each harmonic's amplitude (harmonic 1 first).
     pub harmonic_gains: [f32; MAX_HARMONICS],
+    /// Whether the factors move anything: false only for [`Drift::NONE`] (with Humanize at 0
+    /// the synth skips the drift without looking at its factors).
+    pub active: bool,
 }
 
 impl Drift {
@@ -47,6 +50,7 @@ impl Drift {
     pub const NONE: Self = Self {
         pitch_ratio: 1.0,
         harmonic_gains: [1.0; MAX_HARMONICS],
+        active: false,
     };
 }
 
@@ -104,6 +108,14 @@ impl Humanizer {
     pub fn glide(&mut self, t: f32) -> &Drift {
         let t = t.clamp(0.0, 1.0);
         let (a, b) = (&self.previous, &self.drift);
+        if !a.active && !b.active {
+            // Both still: so is every step between them.
+            if self.between.active {
+                self.between = Drift::NONE;
+            }
+            return &self.between;
+        }
+        self.between.active = true;
         self.between.pitch_ratio = a.pitch_ratio + t * (b.pitch_ratio - a.pitch_ratio);
         for ((g, &x), &y) in self
             .between
@@ -126,15 +138,20 @@ impl Humanizer {
     /// each harmonic's level moving with its `spread` neighbours on each side (see the module
     /// docs; at most [`MAX_SPREAD`]).
     pub fn step(&mut self, amount: f32, spread: usize) -> &Drift {
-        self.previous.clone_from(&self.drift);
+        if self.previous.active || self.drift.active {
+            self.previous.clone_from(&self.drift);
+        }
         let (p, rng) = (self.pole, &mut self.rng);
         let mut next = |y: &mut f32| *y = p * *y + (1.0 - p) * rng.next_bipolar();
         next(&mut self.pitch);
         self.levels.iter_mut().for_each(next);
         let amount = amount.clamp(0.0, 1.0);
         if amount == 0.0 {
-            self.drift = Drift::NONE;
+            if self.drift.active {
+                self.drift = Drift::NONE;
+            }
         } else {
+            self.drift.active = true;
             let scale = amount * self.unit;
             let cents = PITCH_CENTS * scale * self.pitch;
             self.drift.pitch_ratio = (cents / 1200.0).exp2();
@@ -272,5 +289,29 @@ mod tests {
         }
         h.reset();
         assert_eq!(h.glide(0.5), &Drift::NONE);
+    }
+
+    /// Turned down to 0 after playing, the drift glides back to none over one frame and from
+    /// the next frame on is exactly none (inactive, every factor 1) at every step; turned up
+    /// again it moves at once.
+    #[test]
+    fn turned_down_the_drift_glides_out_and_stays_none() {
+        let mut h = Humanizer::new(250.0);
+        h.step(1.0, 2);
+        h.step(1.0, 2);
+        let playing = h.drift().clone();
+        assert!(playing.active && playing != Drift::NONE);
+        h.step(0.0, 2);
+        let out = h.glide(0.5).clone();
+        assert!(out.active);
+        assert!((out.pitch_ratio - (playing.pitch_ratio + 1.0) / 2.0).abs() < 1e-6);
+        for _ in 0..3 {
+            h.step(0.0, 2);
+            for t in [0.25, 0.5, 1.0] {
+                assert_eq!(h.glide(t), &Drift::NONE);
+            }
+        }
+        h.step(0.5, 2);
+        assert!(h.glide(1.0).active && h.glide(1.0) != &Drift::NONE);
     }
 }

@@ -292,7 +292,7 @@ impl Voice {
     /// over `ramp_samples`. The drift reshapes the harmonics but keeps their total power, so
     /// it moves the timbre and not the level. Allocation-free.
     pub fn retarget(&mut self, f0_hz: f32, ramp_samples: u32, drift: &Drift) {
-        if drift != &Drift::NONE {
+        if drift.active {
             let before: f32 = self.amplitudes.iter().map(|a| a * a).sum();
             for (a, g) in self.amplitudes.iter_mut().zip(&drift.harmonic_gains) {
                 *a *= g;
