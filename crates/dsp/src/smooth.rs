@@ -113,6 +113,18 @@ impl LinearSmoother {
         self.current
     }
 
+    /// Writes the next `out.len()` values into `out`: exactly what as many calls of
+    /// [`LinearSmoother::next_value`] return, with the samples after the glide (or all, when
+    /// resting) filled at once.
+    pub fn fill(&mut self, out: &mut [f32]) {
+        let gliding = (self.remaining as usize).min(out.len());
+        let (glide, rest) = out.split_at_mut(gliding);
+        for o in glide {
+            *o = self.next_value();
+        }
+        rest.fill(self.current);
+    }
+
     /// Advances `n` samples at once and returns the new value.
     pub fn skip(&mut self, n: u32) -> f32 {
         if n >= self.remaining {
@@ -129,6 +141,30 @@ impl LinearSmoother {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `fill` gives, sample for sample and bit for bit, what `next_value` gives, through
+    /// glides that start, end and restart inside and across chunks of every size.
+    #[test]
+    fn fill_is_next_value_in_bulk() {
+        let mut one = LinearSmoother::new(0.25, 37);
+        let mut bulk = one.clone();
+        let mut targets = [1.0, 1.0, -0.5, 3.0, 3.0, 0.0].iter().cycle();
+        for len in [1usize, 5, 36, 37, 38, 80, 3, 128, 0, 64, 200, 7] {
+            let target = *targets.next().unwrap();
+            one.set_target(target);
+            bulk.set_target(target);
+            let want: Vec<f32> = (0..len).map(|_| one.next_value()).collect();
+            let mut got = vec![f32::NAN; len];
+            bulk.fill(&mut got);
+            assert!(
+                got.iter()
+                    .zip(&want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "chunk of {len}"
+            );
+            assert_eq!(bulk.value().to_bits(), one.value().to_bits());
+        }
+    }
 
     #[test]
     fn sanitize_removes_nan_inf_and_denormals() {

@@ -60,11 +60,9 @@ impl OutputStage {
     /// Advances the smoothers over a chunk of `len` samples (read back with
     /// [`OutputStage::wet`] and applied by [`OutputStage::apply`]).
     pub fn advance(&mut self, len: usize) {
-        for i in 0..len {
-            self.gains[i] = self.gain.next_value();
-            self.wets[i] = self.wet.next_value();
-            self.morphs[i] = self.morph.next_value();
-        }
+        self.gain.fill(&mut self.gains[..len]);
+        self.wet.fill(&mut self.wets[..len]);
+        self.morph.fill(&mut self.morphs[..len]);
     }
 
     /// The per-sample morph amount of the chunk last advanced.
