@@ -939,17 +939,30 @@ mod tests {
     /// its frame zero-padded to `M`, summed by definition in f64, at every bin, above `M/2`
     /// too (the loudness meter reads those): at the largest plan and at a narrower range's
     /// smaller one, with an odd frame length. Fails if the split or the mirror is wrong.
+    /// `offset` plus a sine of `hz` at 16 kHz plus uniform noise of peak `noise / 2`.
+    fn tone(len: usize, hz: f32, offset: f32, noise: f32, seed: u32) -> Vec<f32> {
+        let mut seed = seed;
+        (0..len)
+            .map(|n| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let u = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                offset + (2.0 * std::f32::consts::PI * hz * n as f32 / 16_000.0).sin() + noise * u
+            })
+            .collect()
+    }
+
+    /// Bin `k` of the DFT of size `m` of `x` (zero-padded), by definition: (re, im).
+    fn dft_bin(x: &[f64], m: usize, k: usize) -> (f64, f64) {
+        x.iter().enumerate().fold((0.0, 0.0), |(re, im), (n, &v)| {
+            let a = std::f64::consts::TAU * ((k * n) % m) as f64 / m as f64;
+            (re + v * a.cos(), im - v * a.sin())
+        })
+    }
+
     #[test]
     fn spectrum_is_the_frames_dft() {
         let mut tracker = PitchTracker::undecimated(16_000.0, 331);
-        let mut seed = 5u32;
-        let input: Vec<f32> = (0..331)
-            .map(|n| {
-                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                0.4 + (2.0 * std::f32::consts::PI * 410.0 * n as f32 / 16_000.0).sin() + noise
-            })
-            .collect();
+        let input = tone(331, 410.0, 0.4, 1.0, 5);
         for (window, lowest_hz) in [(331, MIN_F0_HZ), (131, 400.0)] {
             tracker.set_range(window, lowest_hz);
             tracker.estimate(&input[..window]);
@@ -959,12 +972,7 @@ mod tests {
             let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
             let peak = x.iter().map(|v| v.abs()).sum::<f64>();
             for (k, got) in spectrum.bins.iter().enumerate() {
-                let (mut re, mut im) = (0.0, 0.0);
-                for (n, &v) in x.iter().enumerate() {
-                    let a = std::f64::consts::TAU * ((k * n) % m) as f64 / m as f64;
-                    re += v * a.cos();
-                    im -= v * a.sin();
-                }
+                let (re, im) = dft_bin(&x, m, k);
                 assert!(
                     (f64::from(got.re) - re).abs() < 1e-5 * peak
                         && (f64::from(got.im) - im).abs() < 1e-5 * peak,
@@ -982,26 +990,14 @@ mod tests {
     #[test]
     fn packed_inverse_holds_whole_and_half_lags() {
         let mut tracker = PitchTracker::undecimated(16_000.0, 512);
-        let mut seed = 11u32;
-        let input: Vec<f32> = (0..512)
-            .map(|n| {
-                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                let noise = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
-                (2.0 * std::f32::consts::PI * 230.0 * n as f32 / 16_000.0).sin() + 0.3 * noise
-            })
-            .collect();
+        let input = tone(512, 230.0, 0.0, 0.3, 11);
         tracker.estimate(&input);
         let (m, l) = (tracker.fft_len, tracker.frame_len);
         let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
         // |X_k|² of the frame zero-padded to M, k = 0..=M/2, by the DFT's definition.
         let power: Vec<f64> = (0..=m / 2)
             .map(|k| {
-                let (mut re, mut im) = (0.0, 0.0);
-                for (n, &v) in x.iter().enumerate() {
-                    let a = std::f64::consts::TAU * (k * n) as f64 / m as f64;
-                    re += v * a.cos();
-                    im -= v * a.sin();
-                }
+                let (re, im) = dft_bin(&x, m, k);
                 re * re + im * im
             })
             .collect();
