@@ -84,13 +84,9 @@ impl RealFft {
         scale: f32,
         simd: bool,
     ) {
-        let p = self.p;
-        let pairs = &mut pairs[..=p];
-        as_floats_mut(&mut pairs[..p]).copy_from_slice(x);
-        self.fwd.process_with_scratch(&mut pairs[..p], scratch);
-        pairs[p] = pairs[0];
+        let pairs = self.pair_spectrum(x, pairs, scratch);
         #[cfg(target_arch = "x86_64")]
-        if simd && p.is_multiple_of(LANES) {
+        if simd && self.p.is_multiple_of(LANES) {
             // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
             unsafe { store_real_avx2(pairs, &self.twiddles, row, scale) };
             return;
@@ -112,12 +108,7 @@ impl RealFft {
         simd: bool,
     ) {
         let p = self.p;
-        let pairs = &mut pairs[..=p];
-        let samples = as_floats_mut(&mut pairs[..p]);
-        samples[..x.len()].copy_from_slice(x);
-        samples[x.len()..].fill(0.0);
-        self.fwd.process_with_scratch(&mut pairs[..p], scratch);
-        pairs[p] = pairs[0];
+        let pairs = self.pair_spectrum(x, pairs, scratch);
         let bins = &mut bins[..=2 * p];
         #[cfg(target_arch = "x86_64")]
         if simd && p.is_multiple_of(LANES) {
@@ -129,6 +120,25 @@ impl RealFft {
         for k in 0..=p {
             store_bin(pairs, &self.twiddles, bins, k);
         }
+    }
+
+    /// The complex FFT of size `p` of `x`'s sample pairs (`x` at most `2p` samples,
+    /// zero-padded), followed by a copy of its bin 0: the `p + 1` values the joins read, in
+    /// `pairs`.
+    fn pair_spectrum<'a>(
+        &self,
+        x: &[f32],
+        pairs: &'a mut [Complex<f32>],
+        scratch: &mut [Complex<f32>],
+    ) -> &'a mut [Complex<f32>] {
+        let p = self.p;
+        let pairs = &mut pairs[..=p];
+        let samples = as_floats_mut(&mut pairs[..p]);
+        samples[..x.len()].copy_from_slice(x);
+        samples[x.len()..].fill(0.0);
+        self.fwd.process_with_scratch(&mut pairs[..p], scratch);
+        pairs[p] = pairs[0];
+        pairs
     }
 
     /// Writes into `out` (`p` values: the `2p` samples in pairs) the real signal whose

@@ -935,10 +935,6 @@ fn sum_lanes(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
 mod tests {
     use super::*;
 
-    /// The spectrum the tracker takes (a complex FFT of half the size, split) is the DFT of
-    /// its frame zero-padded to `M`, summed by definition in f64, at every bin, above `M/2`
-    /// too (the loudness meter reads those): at the largest plan and at a narrower range's
-    /// smaller one, with an odd frame length. Fails if the split or the mirror is wrong.
     /// `offset` plus a sine of `hz` at 16 kHz plus uniform noise of peak `noise / 2`.
     fn tone(len: usize, hz: f32, offset: f32, noise: f32, seed: u32) -> Vec<f32> {
         let mut seed = seed;
@@ -959,6 +955,10 @@ mod tests {
         })
     }
 
+    /// The spectrum the tracker takes (a complex FFT of half the size, split) is the DFT of
+    /// its frame zero-padded to `M`, summed by definition in f64, at every bin, above `M/2`
+    /// too (the loudness meter reads those): at the largest plan and at a narrower range's
+    /// smaller one, with an odd frame length. Fails if the split or the mirror is wrong.
     #[test]
     fn spectrum_is_the_frames_dft() {
         let mut tracker = PitchTracker::undecimated(16_000.0, 331);
