@@ -60,6 +60,11 @@ impl RealFft {
         }
     }
 
+    /// Half the real size: `p`.
+    pub(crate) fn half_len(&self) -> usize {
+        self.p
+    }
+
     /// Floats in a row of the chunked layout holding bins `0..=p` ([`row_len`]).
     pub(crate) fn row_len(&self) -> usize {
         row_len(self.p)

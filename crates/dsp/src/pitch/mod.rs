@@ -14,9 +14,9 @@
 //!    `|FFT(x)|²` (forward real FFT of size `M = 512` ≥ frame + max lag + 2, so no circular
 //!    wrap, taken as a complex FFT of size `M/2` of the sample pairs, `real_fft::RealFft`)
 //!    and the inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
-//!    band-limited interpolation of `r` at every half lag (computed as one complex inverse FFT
-//!    of size `M` whose real parts are the whole lags and imaginary parts the half lags; see
-//!    `FftPair`). The NSDF is
+//!    band-limited interpolation of `r` at every half lag (that inverse is real and even, a
+//!    DCT-I, computed as a second real FFT of size `M` with the same plan; see `FftPair`).
+//!    The NSDF is
 //!    `n(τ) = 2 r(τ) / m(τ)` with `m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²)` (linearly
 //!    interpolated at half lags); `n` lies in [−1, 1] and is 1 at lags where the frame repeats
 //!    exactly. The half-lag grid matters: at integer lags the narrow NSDF peaks of tones with
@@ -96,12 +96,10 @@
 //! AVX2 + FMA, picked at run time: the same results to float rounding (the spectrum's join
 //! fuses its multiply-adds in the AVX2 build), and on one CPU always the same bits.
 
-use std::sync::Arc;
-
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::FftPlanner;
 
-use crate::real_fft::RealFft;
+use crate::real_fft::{RealFft, LANES};
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
 mod peaks;
@@ -202,18 +200,20 @@ pub struct PitchTracker {
     /// The frame as complex numbers, zero-padded, and in place its spectrum (`M`; sized for
     /// the largest plan, as are the next three).
     spectrum: Vec<Complex<f32>>,
-    /// The packed power spectrum (`M`), and in place its inverse FFT: `M · r(j)` at whole
-    /// lags `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts (see
-    /// [`FftPair`]).
+    /// Work space of the two real FFTs (their sample pairs), then `M · r(j)` at whole lags
+    /// `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts, `j ≤ max_lag + 1`
+    /// (see [`FftPair`]).
     packed: Vec<Complex<f32>>,
+    /// The sequence `y` whose real FFT gives the autocorrelation (`M`; see [`FftPair`]).
+    dct_input: Vec<f32>,
+    /// Its spectrum, in the chunked layout of [`RealFft::forward`].
+    dct_row: Vec<f32>,
     /// Whether `spectrum` holds the last frame's spectrum (the last estimate reached the FFT).
     spectrum_ready: bool,
     /// The mean removed from the last frame.
     mean: f32,
-    /// Forward FFT scratch.
-    scratch_fwd: Vec<Complex<f32>>,
-    /// Inverse FFT scratch.
-    scratch_inv: Vec<Complex<f32>>,
+    /// FFT scratch.
+    scratch: Vec<Complex<f32>>,
     /// m(τ) at integer lags `0..=max_lag + 1` (sized for the longest lag).
     overlap_energy: Vec<f32>,
     /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
@@ -299,8 +299,8 @@ impl PitchTracker {
             std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
                 .map(|m| FftPair::new(m, &mut planner))
                 .collect();
-        let scratch_fwd_len = plans.iter().map(|p| p.real.scratch_len()).max();
-        let scratch_inv_len = plans.iter().map(|p| p.ifft.get_inplace_scratch_len()).max();
+        let scratch_len = plans.iter().map(|p| p.real.scratch_len()).max();
+        let row_len = plans.iter().map(|p| p.real.row_len()).max();
         Self {
             sample_rate,
             window,
@@ -320,10 +320,11 @@ impl PitchTracker {
             // One more than the largest spectrum: the join's work space.
             spectrum: vec![Complex::default(); fft_len + 1],
             packed: vec![Complex::default(); fft_len],
+            dct_input: vec![0.0; fft_len],
+            dct_row: vec![0.0; row_len.unwrap_or(0)],
             spectrum_ready: false,
             mean: 0.0,
-            scratch_fwd: vec![Complex::default(); scratch_fwd_len.unwrap_or(0)],
-            scratch_inv: vec![Complex::default(); scratch_inv_len.unwrap_or(0)],
+            scratch: vec![Complex::default(); scratch_len.unwrap_or(0)],
             plans,
             overlap_energy: vec![0.0; max_lag + 2],
             curve: vec![0.0; 2 * (max_lag + 1) + 1],
@@ -648,42 +649,44 @@ impl PitchTracker {
         let m = self.fft_len;
         let half = m / 2;
         let pair = &self.plans[self.plan];
-        let scratch = &mut self.scratch_fwd[..pair.real.scratch_len()];
+        let simd = timbre_simd::has_avx2_fma();
+        let scratch = &mut self.scratch[..pair.real.scratch_len()];
         pair.real.forward_bins(
             &self.frame[..l],
             &mut self.packed,
             scratch,
             &mut self.spectrum,
-            timbre_simd::has_avx2_fma(),
+            simd,
         );
         self.spectrum_ready = true;
+
+        // The autocorrelation at every half lag is a DCT-I of the power spectrum, taken as a
+        // real FFT of size M of the sequence `y` made from it (see `FftPair`). The bins above
+        // M/2 are the mirrors of those below, so `y` is the power spectrum times a table.
         let spectrum = &self.spectrum[..m];
-        // The power spectrum, packed (see `FftPair`): bin k < M/2 goes to k and to M − k
-        // (weighted by `half_lag_shift`), the Nyquist bin to M/2.
-        let packed = &mut self.packed[..m];
-        let shift = &pair.half_lag_shift;
-        let p0 = spectrum[0].norm_sqr();
-        packed[0] = Complex::new(p0, p0);
-        packed[half] = Complex::new(spectrum[half].norm_sqr(), 0.0);
-        let (low, high) = packed.split_at_mut(half + 1);
-        for ((dst, src), u) in low[1..half]
-            .iter_mut()
-            .zip(&spectrum[1..half])
-            .zip(&shift[1..half])
-        {
-            let p = src.norm_sqr();
-            *dst = Complex::new(p * u.re, p * u.im);
+        let y = &mut self.dct_input[..m];
+        for ((y, x), &t) in y.iter_mut().zip(spectrum).zip(&pair.dct_weights) {
+            *y = x.norm_sqr() * t;
         }
-        for ((mirror, src), u) in high
-            .iter_mut()
-            .zip(spectrum[1..half].iter().rev())
-            .zip(shift[1..half].iter().rev())
+        // a(1) = P_0 + 2 Σ_{0<k<M/2} P_k cos φ_k (the Nyquist bin's cosine is 0).
+        let first_odd = sum_lanes_zip(&spectrum[..half], &pair.odd_weights, |x| x.norm_sqr());
+        let row = &mut self.dct_row[..pair.real.row_len()];
+        pair.real
+            .forward(y, &mut self.packed, scratch, row, 1.0, simd);
+        // a(2k) = Re Y_k; a(2k + 1) = a(2k − 1) − Im Y_k, from a(1) (Y_0 is real: y is).
+        row[LANES] = 0.0;
+        let lags = (self.max_lag + 2).next_multiple_of(LANES);
+        let mut odd = first_odd;
+        for (dst, chunk) in self.packed[..lags]
+            .chunks_exact_mut(LANES)
+            .zip(row.chunks_exact(2 * LANES))
         {
-            let p = src.norm_sqr();
-            *mirror = Complex::new(p * (2.0 - u.re), p * u.im);
+            let (re, im) = chunk.split_at(LANES);
+            for ((d, &re), &im) in dst.iter_mut().zip(re).zip(im) {
+                odd -= im;
+                *d = Complex::new(re, odd);
+            }
         }
-        let scratch = &mut self.scratch_inv[..pair.ifft.get_inplace_scratch_len()];
-        pair.ifft.process_with_scratch(packed, scratch);
 
         // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) = 2E − Σ_{j<τ} (x_j² + x_{L−1−j}²) at integer
         // lags: a running sum over the frame's first and last samples.
@@ -830,50 +833,61 @@ pub struct FrameSpectrum<'a> {
     pub frame_len: usize,
 }
 
-/// The FFTs behind the autocorrelation: the forward real FFT of size `M` of the frame, as a
-/// complex FFT of size `M/2` of its sample pairs split into the spectrum, and a complex inverse
-/// of size `M` that gives what an inverse real FFT of size `2M` of the power spectrum `P_k`
-/// (`k ≤ M/2`, zero-padded) would.
+/// The FFT behind the autocorrelation, and its tables: the real FFT of size `M`
+/// ([`RealFft`]), which takes the frame's spectrum and, in a second pass, the autocorrelation.
 ///
-/// The forward one is [`RealFft::forward_bins`]: the frame as `M/2` complex sample pairs,
-/// transformed and joined into the spectrum, vectorized.
+/// The frame's spectrum is [`RealFft::forward_bins`]: the frame as `M/2` complex sample
+/// pairs, transformed and joined into the spectrum, vectorized.
 ///
-/// The inverse one: that real inverse, `a(n) = P_0 + 2 Σ_{k=1}^{M/2} P_k cos(πkn/M)`
-/// (`P_{M/2}` halved), is needed at `n = 0..2M`; its even samples `a(2j)` and its odd ones
-/// `a(2j + 1)` are each an inverse DFT of size `M` of a real, Hermitian spectrum: `P_k` at `k`
-/// and `M − k`, and `P_k e^{±iπk/M}` (the half-sample shift). Both outputs are real, so the
-/// first spectrum plus `i` times the second transforms to `a(2j) + i·a(2j + 1)`: bin `k` gets
-/// `P_k (1 − sin φ + i cos φ)` and bin `M − k` gets `P_k (1 + sin φ + i cos φ)`, with
-/// `φ = πk/M`; bin 0 `P_0 (1 + i)`; bin `M/2` the whole Nyquist power `|X_{M/2}|²` (its shifted
-/// half cancels).
+/// The autocorrelation at every half lag, `a(n) = 2M · r(n/2)`, is what an inverse real FFT of
+/// size `2M` of the power spectrum `P_k = |X_k|²` (`k ≤ M/2`, zero-padded) gives:
+/// `a(n) = P_0 + 2 Σ_{0<k<M/2} P_k cos(πkn/M) + P_{M/2} cos(πn/2)`, real and even. That is a
+/// DCT-I of size `M + 1` of the power spectrum (doubled but at `k = 0` and `M/2`), and a DCT-I
+/// is a real FFT of size `M` (a complex one of `M/2`) of the sequence
+/// `y_0 = P_0`, `y_k = P_k (1 − 2 sin φ_k)`, `y_{M−k} = P_k (1 + 2 sin φ_k)` (`0 < k < M/2`),
+/// `y_{M/2} = P_{M/2}`, `φ_k = πk/M` (the part of `y` even about `M/2` carries the even
+/// samples, the odd part the differences of the odd ones): with `Y` its spectrum,
+/// `a(2k) = Re Y_k` and `a(2k + 1) = a(2k − 1) − Im Y_k`, from
+/// `a(1) = P_0 + 2 Σ_{0<k<M/2} P_k cos φ_k`. Half the size of the complex inverse FFT of size
+/// `M` that gives the same, and the same real FFT as the spectrum's.
 struct FftPair {
-    /// The forward real FFT of size `M` (a complex one of size `M/2`, split).
+    /// The real FFT of size `M` (a complex one of size `M/2`, joined).
     real: RealFft,
-    /// Inverse complex FFT of size `M`.
-    ifft: Arc<dyn Fft<f32>>,
-    /// `(1 − sin φ_k, cos φ_k)` for `k = 0..M/2`.
-    half_lag_shift: Vec<Complex<f32>>,
+    /// `y_k / P_k`, `k = 0..M` (bin `M − k` holds `P_k` too): 1 at 0 and `M/2`,
+    /// `1 − 2 sin φ_k` below `M/2`, `1 + 2 sin φ_k` above.
+    dct_weights: Vec<f32>,
+    /// The weights of `P_k` in `a(1)`, `k = 0..M/2`: 1 at 0, `2 cos φ_k` above.
+    odd_weights: Vec<f32>,
 }
 
 impl FftPair {
-    /// The FFTs and the shift table for size `m`.
+    /// The FFT and the tables for size `m`.
     fn new(m: usize, planner: &mut FftPlanner<f32>) -> Self {
-        let half_lag_shift = (0..m / 2)
-            .map(|k| {
-                let (s, c) = (std::f64::consts::PI * k as f64 / m as f64).sin_cos();
-                Complex::new((1.0 - s) as f32, c as f32)
+        let sin2 = |k: usize| 2.0 * (std::f64::consts::PI * k as f64 / m as f64).sin();
+        let dct_weights = (0..m)
+            .map(|k| match k {
+                0 => 1.0,
+                k if k == m / 2 => 1.0,
+                k if k < m / 2 => (1.0 - sin2(k)) as f32,
+                k => (1.0 + sin2(k)) as f32,
+            })
+            .collect();
+        let odd_weights = (0..m / 2)
+            .map(|k| match k {
+                0 => 1.0,
+                k => (2.0 * (std::f64::consts::PI * k as f64 / m as f64).cos()) as f32,
             })
             .collect();
         Self {
             real: RealFft::new(m / 2, planner),
-            ifft: planner.plan_fft_inverse(m),
-            half_lag_shift,
+            dct_weights,
+            odd_weights,
         }
     }
 
     /// The size `M` of the frame's spectrum.
     fn len(&self) -> usize {
-        self.ifft.len()
+        2 * self.real.half_len()
     }
 }
 
@@ -911,6 +925,25 @@ fn lowpass_taps(d: usize) -> Vec<f32> {
     let sum: f64 = taps.iter().sum();
     taps.iter_mut().for_each(|t| *t /= sum);
     taps.into_iter().map(|t| t as f32).collect()
+}
+
+/// `Σ f(x_i) w_i`, accumulated in 8 independent lanes so that it vectorizes.
+#[inline(always)]
+fn sum_lanes_zip<T>(xs: &[T], ws: &[f32], f: impl Fn(&T) -> f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (cx, cw) = (xs.chunks_exact(8), ws.chunks_exact(8));
+    let rest: f32 = cx
+        .remainder()
+        .iter()
+        .zip(cw.remainder())
+        .map(|(x, &w)| f(x) * w)
+        .sum();
+    for (x, w) in cx.zip(cw) {
+        for ((a, x), &w) in acc.iter_mut().zip(x).zip(w) {
+            *a += f(x) * w;
+        }
+    }
+    acc.iter().sum::<f32>() + rest
 }
 
 /// `Σ f(x)` over `xs`, accumulated in 8 independent lanes so that it vectorizes.
@@ -982,16 +1015,29 @@ mod tests {
         }
     }
 
-    /// The packed inverse FFT holds `M · r(j)` in its real parts, `r` the frame's
+    /// The autocorrelation the tracker computes (a DCT-I of the power spectrum through a real
+    /// FFT, see `FftPair`) holds `M · r(j)` in its real parts, `r` the frame's
     /// autocorrelation summed directly in the time domain, and `M · r(j + 1/2)` in its
     /// imaginary parts, `r(j + 1/2)` the band-limited interpolation summed directly from the
     /// frame's DFT (zero-padded to `M`, in f64): what an inverse real FFT of size `2M` of the
-    /// power spectrum gives.
+    /// power spectrum gives. At the largest plan, the default range's and a decimated one's.
     #[test]
     fn packed_inverse_holds_whole_and_half_lags() {
-        let mut tracker = PitchTracker::undecimated(16_000.0, 512);
-        let input = tone(512, 230.0, 0.0, 0.3, 11);
-        tracker.estimate(&input);
+        let cases = [
+            (PitchTracker::undecimated(16_000.0, 512), 512, MIN_F0_HZ),
+            (PitchTracker::undecimated(16_000.0, 512), 256, 100.0),
+            (PitchTracker::new(16_000.0, 512), 512, MIN_F0_HZ),
+        ];
+        for (mut tracker, window, lowest_hz) in cases {
+            tracker.set_range(window, lowest_hz);
+            let input = tone(window, 230.0, 0.0, 0.3, 11);
+            tracker.estimate(&input);
+            check_packed_lags(&tracker);
+        }
+    }
+
+    /// The body of [`packed_inverse_holds_whole_and_half_lags`] for one tracker.
+    fn check_packed_lags(tracker: &PitchTracker) {
         let (m, l) = (tracker.fft_len, tracker.frame_len);
         let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
         // |X_k|² of the frame zero-padded to M, k = 0..=M/2, by the DFT's definition.
@@ -1002,7 +1048,7 @@ mod tests {
             })
             .collect();
         let peak = x.iter().map(|v| v * v).sum::<f64>() * m as f64;
-        for j in 0..=tracker.max_lag {
+        for j in 0..=tracker.max_lag + 1 {
             let whole: f64 = (0..l - j).map(|i| x[i] * x[i + j]).sum::<f64>() * m as f64;
             // a(n) = P_0 + 2 Σ P_k cos(πkn/M), the Nyquist bin halved, at n = 2j + 1.
             let n = (2 * j + 1) as f64;
