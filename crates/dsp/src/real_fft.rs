@@ -89,7 +89,22 @@ impl RealFft {
         scale: f32,
         simd: bool,
     ) {
-        let pairs = self.pair_spectrum(x, pairs, scratch);
+        write_pairs(x, &mut pairs[..self.p]);
+        self.forward_pairs(pairs, scratch, row, scale, simd);
+    }
+
+    /// [`RealFft::forward`] of the signal already in `pairs` as its `p` sample pairs
+    /// (`pairs` holds `p + 1` values; the last is work space), which saves the copy when the
+    /// caller can write the signal there itself.
+    pub(crate) fn forward_pairs(
+        &self,
+        pairs: &mut [Complex<f32>],
+        scratch: &mut [Complex<f32>],
+        row: &mut [f32],
+        scale: f32,
+        simd: bool,
+    ) {
+        let pairs = self.pair_spectrum(pairs, scratch);
         #[cfg(target_arch = "x86_64")]
         if simd && self.p.is_multiple_of(LANES) {
             // SAFETY: `simd` is only true when the CPU supports AVX2 and FMA.
@@ -113,7 +128,8 @@ impl RealFft {
         simd: bool,
     ) {
         let p = self.p;
-        let pairs = self.pair_spectrum(x, pairs, scratch);
+        write_pairs(x, &mut pairs[..p]);
+        let pairs = self.pair_spectrum(pairs, scratch);
         let bins = &mut bins[..=2 * p];
         #[cfg(target_arch = "x86_64")]
         if simd && p.is_multiple_of(LANES) {
@@ -127,20 +143,15 @@ impl RealFft {
         }
     }
 
-    /// The complex FFT of size `p` of `x`'s sample pairs (`x` at most `2p` samples,
-    /// zero-padded), followed by a copy of its bin 0: the `p + 1` values the joins read, in
-    /// `pairs`.
+    /// The complex FFT of size `p` of the sample pairs in `pairs`, in place, followed by a
+    /// copy of its bin 0: the `p + 1` values the joins read.
     fn pair_spectrum<'a>(
         &self,
-        x: &[f32],
         pairs: &'a mut [Complex<f32>],
         scratch: &mut [Complex<f32>],
     ) -> &'a mut [Complex<f32>] {
         let p = self.p;
         let pairs = &mut pairs[..=p];
-        let samples = as_floats_mut(&mut pairs[..p]);
-        samples[..x.len()].copy_from_slice(x);
-        samples[x.len()..].fill(0.0);
         self.fwd.process_with_scratch(&mut pairs[..p], scratch);
         pairs[p] = pairs[0];
         pairs
@@ -174,6 +185,14 @@ impl RealFft {
         let _ = simd;
         load_real_portable(row, &self.twiddles, spec)
     }
+}
+
+/// Writes the real signal `x` (at most `2 · pairs.len()` samples) into `pairs` as sample pairs
+/// `x[2n] + i·x[2n + 1]`, zero-padded.
+fn write_pairs(x: &[f32], pairs: &mut [Complex<f32>]) {
+    let samples = as_floats_mut(pairs);
+    samples[..x.len()].copy_from_slice(x);
+    samples[x.len()..].fill(0.0);
 }
 
 /// The real and the imaginary parts of 8 interleaved complex values (`a`: the first four,

@@ -99,6 +99,7 @@
 use rustfft::num_complex::Complex;
 use rustfft::FftPlanner;
 
+use crate::as_floats_mut;
 use crate::real_fft::{RealFft, LANES};
 use crate::{MAX_F0_HZ, MIN_F0_HZ};
 
@@ -204,8 +205,6 @@ pub struct PitchTracker {
     /// `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts, `j ≤ max_lag + 1`
     /// (see [`FftPair`]).
     packed: Vec<Complex<f32>>,
-    /// The sequence `y` whose real FFT gives the autocorrelation (`M`; see [`FftPair`]).
-    dct_input: Vec<f32>,
     /// Its spectrum, in the chunked layout of [`RealFft::forward`].
     dct_row: Vec<f32>,
     /// Whether `spectrum` holds the last frame's spectrum (the last estimate reached the FFT).
@@ -320,7 +319,6 @@ impl PitchTracker {
             // One more than the largest spectrum: the join's work space.
             spectrum: vec![Complex::default(); fft_len + 1],
             packed: vec![Complex::default(); fft_len],
-            dct_input: vec![0.0; fft_len],
             dct_row: vec![0.0; row_len.unwrap_or(0)],
             spectrum_ready: false,
             mean: 0.0,
@@ -661,18 +659,17 @@ impl PitchTracker {
         self.spectrum_ready = true;
 
         // The autocorrelation at every half lag is a DCT-I of the power spectrum, taken as a
-        // real FFT of size M of the sequence `y` made from it (see `FftPair`). The bins above
-        // M/2 are the mirrors of those below, so `y` is the power spectrum times a table.
-        let spectrum = &self.spectrum[..m];
-        let y = &mut self.dct_input[..m];
-        for ((y, x), &t) in y.iter_mut().zip(spectrum).zip(&pair.dct_weights) {
+        // real FFT of size M of the sequence `y` made from it (see `FftPair`), written straight
+        // into the FFT's sample pairs. The bins above M/2 are the mirrors of those below, so
+        // `y` is the power spectrum times a table, and a(1) is `y` weighted by another.
+        let y = &mut as_floats_mut(&mut self.packed[..half])[..m];
+        for ((y, x), &t) in y.iter_mut().zip(&self.spectrum[..m]).zip(&pair.dct_weights) {
             *y = x.norm_sqr() * t;
         }
-        // a(1) = P_0 + 2 Σ_{0<k<M/2} P_k cos φ_k (the Nyquist bin's cosine is 0).
-        let first_odd = sum_lanes_zip(&spectrum[..half], &pair.odd_weights, |x| x.norm_sqr());
+        let first_odd = dot(y, &pair.odd_weights);
         let row = &mut self.dct_row[..pair.real.row_len()];
         pair.real
-            .forward(y, &mut self.packed, scratch, row, 1.0, simd);
+            .forward_pairs(&mut self.packed, scratch, row, 1.0, simd);
         // a(2k) = Re Y_k; a(2k + 1) = a(2k − 1) − Im Y_k, from a(1) (Y_0 is real: y is).
         row[LANES] = 0.0;
         let lags = (self.max_lag + 2).next_multiple_of(LANES);
@@ -856,26 +853,27 @@ struct FftPair {
     /// `y_k / P_k`, `k = 0..M` (bin `M − k` holds `P_k` too): 1 at 0 and `M/2`,
     /// `1 − 2 sin φ_k` below `M/2`, `1 + 2 sin φ_k` above.
     dct_weights: Vec<f32>,
-    /// The weights of `P_k` in `a(1)`, `k = 0..M/2`: 1 at 0, `2 cos φ_k` above.
+    /// `a(1) = Σ_k y_k g_k`, `k = 0..M`: `g_0 = 1`, `g_k = |cos φ_k|` above (`y_k + y_{M−k} =
+    /// 2 P_k` and `cos φ_{M−k} = −cos φ_k`, so this is `P_0 + 2 Σ_{0<k<M/2} P_k cos φ_k`).
     odd_weights: Vec<f32>,
 }
 
 impl FftPair {
     /// The FFT and the tables for size `m`.
     fn new(m: usize, planner: &mut FftPlanner<f32>) -> Self {
-        let sin2 = |k: usize| 2.0 * (std::f64::consts::PI * k as f64 / m as f64).sin();
+        let phase = |k: usize| std::f64::consts::PI * k as f64 / m as f64;
         let dct_weights = (0..m)
             .map(|k| match k {
                 0 => 1.0,
                 k if k == m / 2 => 1.0,
-                k if k < m / 2 => (1.0 - sin2(k)) as f32,
-                k => (1.0 + sin2(k)) as f32,
+                k if k < m / 2 => (1.0 - 2.0 * phase(k).sin()) as f32,
+                k => (1.0 + 2.0 * phase(k).sin()) as f32,
             })
             .collect();
-        let odd_weights = (0..m / 2)
+        let odd_weights = (0..m)
             .map(|k| match k {
                 0 => 1.0,
-                k => (2.0 * (std::f64::consts::PI * k as f64 / m as f64).cos()) as f32,
+                k => phase(k).cos().abs() as f32,
             })
             .collect();
         Self {
@@ -927,20 +925,21 @@ fn lowpass_taps(d: usize) -> Vec<f32> {
     taps.into_iter().map(|t| t as f32).collect()
 }
 
-/// `Σ f(x_i) w_i`, accumulated in 8 independent lanes so that it vectorizes.
+/// `Σ a_i b_i` over the common length, accumulated in 8 independent lanes so that it
+/// vectorizes.
 #[inline(always)]
-fn sum_lanes_zip<T>(xs: &[T], ws: &[f32], f: impl Fn(&T) -> f32) -> f32 {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
-    let (cx, cw) = (xs.chunks_exact(8), ws.chunks_exact(8));
-    let rest: f32 = cx
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f32 = ca
         .remainder()
         .iter()
-        .zip(cw.remainder())
-        .map(|(x, &w)| f(x) * w)
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
         .sum();
-    for (x, w) in cx.zip(cw) {
-        for ((a, x), &w) in acc.iter_mut().zip(x).zip(w) {
-            *a += f(x) * w;
+    for (x, y) in ca.zip(cb) {
+        for ((s, &x), &y) in acc.iter_mut().zip(x).zip(y) {
+            *s += x * y;
         }
     }
     acc.iter().sum::<f32>() + rest
