@@ -215,6 +215,9 @@ pub struct PitchTracker {
     scratch: Vec<Complex<f32>>,
     /// m(τ) at integer lags `0..=max_lag + 1` (sized for the longest lag).
     overlap_energy: Vec<f32>,
+    /// `a(2k + 1)` for `k ≤ max_lag + 1`, rounded up to whole chunks of [`LANES`] (sized for
+    /// the longest lag): the running sum that gives the odd samples.
+    odd_lags: Vec<f32>,
     /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
     /// `i = 0..=2·(max_lag + 1)` (sized for the longest lag).
     curve: Vec<f32>,
@@ -325,6 +328,7 @@ impl PitchTracker {
             scratch: vec![Complex::default(); scratch_len.unwrap_or(0)],
             plans,
             overlap_energy: vec![0.0; max_lag + 2],
+            odd_lags: vec![0.0; (max_lag + 2).next_multiple_of(LANES)],
             curve: vec![0.0; 2 * (max_lag + 1) + 1],
             key_maxima: Vec::with_capacity(max_lag + 2),
             last_f0: DEFAULT_F0_HZ,
@@ -673,15 +677,18 @@ impl PitchTracker {
         // a(2k) = Re Y_k; a(2k + 1) = a(2k − 1) − Im Y_k, from a(1) (Y_0 is real: y is).
         row[LANES] = 0.0;
         let lags = (self.max_lag + 2).next_multiple_of(LANES);
-        let mut odd = first_odd;
-        for (dst, chunk) in self.packed[..lags]
+        let odd = &mut self.odd_lags[..lags];
+        for (dst, chunk) in odd.chunks_exact_mut(LANES).zip(row.chunks_exact(2 * LANES)) {
+            dst.copy_from_slice(&chunk[LANES..]);
+        }
+        subtract_running_sums(odd, first_odd);
+        for ((dst, chunk), odd) in self.packed[..lags]
             .chunks_exact_mut(LANES)
             .zip(row.chunks_exact(2 * LANES))
+            .zip(odd.chunks_exact(LANES))
         {
-            let (re, im) = chunk.split_at(LANES);
-            for ((d, &re), &im) in dst.iter_mut().zip(re).zip(im) {
-                odd -= im;
-                *d = Complex::new(re, odd);
+            for ((d, &re), &im) in dst.iter_mut().zip(&chunk[..LANES]).zip(odd) {
+                *d = Complex::new(re, im);
             }
         }
 
@@ -689,14 +696,18 @@ impl PitchTracker {
         // lags: a running sum over the frame's first and last samples.
         let n = self.overlap_len();
         let frame = &self.frame[..l];
-        let mut m = 2.0 * energy;
-        for ((o, &a), &b) in self.overlap_energy[..n]
+        let overlap = &mut self.overlap_energy[..n];
+        overlap[0] = 0.0;
+        for ((o, &a), &b) in overlap[1..]
             .iter_mut()
-            .zip(&frame[..n])
-            .zip(frame[l - n..].iter().rev())
+            .zip(&frame[..n - 1])
+            .zip(frame[l - (n - 1)..].iter().rev())
         {
-            *o = m.max(0.0);
-            m -= a * a + b * b;
+            *o = a * a + b * b;
+        }
+        subtract_running_sums(overlap, 2.0 * energy);
+        for o in overlap.iter_mut() {
+            *o = o.max(0.0);
         }
 
         let index = match self.algorithm {
@@ -925,6 +936,24 @@ fn lowpass_taps(d: usize) -> Vec<f32> {
     taps.into_iter().map(|t| t as f32).collect()
 }
 
+/// Replaces each `v[i]` with `P(i) = start − Σ_{j≤i} v[j]`, as `P(i) = P(i − 2) − (v[i − 1] +
+/// v[i])`: two running sums side by side (even and odd `i`), so the chain of dependent
+/// subtractions, which sets the time a running sum takes, is half as long.
+#[inline(always)]
+fn subtract_running_sums(v: &mut [f32], start: f32) {
+    let Some((first, rest)) = v.split_first_mut() else {
+        return;
+    };
+    let (mut before_last, mut last, mut last_term) = (start, start - *first, *first);
+    *first = last;
+    for x in rest {
+        let term = *x;
+        let p = before_last - (last_term + term);
+        *x = p;
+        (before_last, last, last_term) = (last, p, term);
+    }
+}
+
 /// `Σ a_i b_i` over the common length, accumulated in 8 independent lanes so that it
 /// vectorizes.
 #[inline(always)]
@@ -1009,6 +1038,32 @@ mod tests {
                     (f64::from(got.re) - re).abs() < 1e-5 * peak
                         && (f64::from(got.im) - im).abs() < 1e-5 * peak,
                     "M = {m}, bin {k}: {got} against {re} + {im}i"
+                );
+            }
+        }
+    }
+
+    /// `subtract_running_sums`' two interleaved sums give `start − Σ_{j≤i} v[j]` by
+    /// definition (summed in f64) at every index, for every length from 0 to 40 (odd and even,
+    /// so both chains end the slice).
+    #[test]
+    fn running_sums_are_the_sums_by_definition() {
+        let mut seed = 7u32;
+        for len in 0..=40 {
+            let v: Vec<f32> = (0..len)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (seed >> 8) as f32 / (1u32 << 24) as f32
+                })
+                .collect();
+            let mut got = v.clone();
+            subtract_running_sums(&mut got, 10.0);
+            let mut want = 10.0f64;
+            for (i, (&x, &g)) in v.iter().zip(&got).enumerate() {
+                want -= f64::from(x);
+                assert!(
+                    (f64::from(g) - want).abs() < 1e-5,
+                    "len {len}, {i}: {g} against {want}"
                 );
             }
         }
