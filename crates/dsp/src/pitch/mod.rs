@@ -201,9 +201,7 @@ pub struct PitchTracker {
     /// The frame as complex numbers, zero-padded, and in place its spectrum (`M`; sized for
     /// the largest plan, as are the next three).
     spectrum: Vec<Complex<f32>>,
-    /// Work space of the two real FFTs (their sample pairs), then `M · r(j)` at whole lags
-    /// `j` in the real parts and `M · r(j + 1/2)` in the imaginary parts, `j ≤ max_lag + 1`
-    /// (see [`FftPair`]).
+    /// Work space of the two real FFTs: their sample pairs.
     packed: Vec<Complex<f32>>,
     /// Its spectrum, in the chunked layout of [`RealFft::forward`].
     dct_row: Vec<f32>,
@@ -215,8 +213,10 @@ pub struct PitchTracker {
     scratch: Vec<Complex<f32>>,
     /// m(τ) at integer lags `0..=max_lag + 1` (sized for the longest lag).
     overlap_energy: Vec<f32>,
-    /// `a(2k + 1)` for `k ≤ max_lag + 1`, rounded up to whole chunks of [`LANES`] (sized for
-    /// the longest lag): the running sum that gives the odd samples.
+    /// `a(2k) = M · r(k)`, the autocorrelation at whole lags, for `k ≤ max_lag + 1` (rounded
+    /// up to whole chunks of [`LANES`]; sized for the longest lag; see [`FftPair`]).
+    even_lags: Vec<f32>,
+    /// `a(2k + 1) = M · r(k + 1/2)`, at half lags, likewise.
     odd_lags: Vec<f32>,
     /// NSDF (MPM) or 1 − CMNDF (YIN) at half-sample lags: index `i` is lag `i/2`,
     /// `i = 0..=2·(max_lag + 1)` (sized for the longest lag).
@@ -328,6 +328,7 @@ impl PitchTracker {
             scratch: vec![Complex::default(); scratch_len.unwrap_or(0)],
             plans,
             overlap_energy: vec![0.0; max_lag + 2],
+            even_lags: vec![0.0; (max_lag + 2).next_multiple_of(LANES)],
             odd_lags: vec![0.0; (max_lag + 2).next_multiple_of(LANES)],
             curve: vec![0.0; 2 * (max_lag + 1) + 1],
             key_maxima: Vec::with_capacity(max_lag + 2),
@@ -647,7 +648,7 @@ impl PitchTracker {
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
         // spectrum zero-padded: exact band-limited interpolation of r). The forward FFT is a
         // real one: a complex FFT of half the size of the sample pairs, split into the
-        // spectrum (see `FftPair`); `packed` holds the pairs until the power spectrum.
+        // spectrum (see `FftPair`); `packed` holds the pairs of both real FFTs.
         let m = self.fft_len;
         let half = m / 2;
         let pair = &self.plans[self.plan];
@@ -677,20 +678,15 @@ impl PitchTracker {
         // a(2k) = Re Y_k; a(2k + 1) = a(2k − 1) − Im Y_k, from a(1) (Y_0 is real: y is).
         row[LANES] = 0.0;
         let lags = (self.max_lag + 2).next_multiple_of(LANES);
-        let odd = &mut self.odd_lags[..lags];
-        for (dst, chunk) in odd.chunks_exact_mut(LANES).zip(row.chunks_exact(2 * LANES)) {
-            dst.copy_from_slice(&chunk[LANES..]);
-        }
-        subtract_running_sums(odd, first_odd);
-        for ((dst, chunk), odd) in self.packed[..lags]
+        for ((even, odd), chunk) in self.even_lags[..lags]
             .chunks_exact_mut(LANES)
+            .zip(self.odd_lags[..lags].chunks_exact_mut(LANES))
             .zip(row.chunks_exact(2 * LANES))
-            .zip(odd.chunks_exact(LANES))
         {
-            for ((d, &re), &im) in dst.iter_mut().zip(&chunk[..LANES]).zip(odd) {
-                *d = Complex::new(re, im);
-            }
+            even.copy_from_slice(&chunk[..LANES]);
+            odd.copy_from_slice(&chunk[LANES..]);
         }
+        subtract_running_sums(&mut self.odd_lags[..lags], first_odd);
 
         // m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²) = 2E − Σ_{j<τ} (x_j² + x_{L−1−j}²) at integer
         // lags: a running sum over the frame's first and last samples.
@@ -724,22 +720,22 @@ impl PitchTracker {
     /// between integer lags.
     #[inline(always)]
     fn fill_nsdf(&mut self) {
-        // packed[j] = M · (r(j) + i·r(j + 1/2)); n = 2r/m. m is floored at a tiny fraction of
-        // m(0) so that lags whose overlap holds (almost) no energy read 0 instead of 0/0.
+        // a(2j) = M · r(j), a(2j + 1) = M · r(j + 1/2); n = 2r/m. m is floored at a tiny
+        // fraction of m(0) so that lags whose overlap holds (almost) no energy read 0, not 0/0.
         let scale = 2.0 / self.fft_len as f32;
         let floor = self.overlap_energy[0] * 1e-6 + f32::MIN_POSITIVE;
         let count = self.overlap_len() - 1;
         let pairs = self.curve[..2 * count].chunks_exact_mut(2);
-        let acf = &self.packed[..count];
+        let (even, odd) = (&self.even_lags[..count], &self.odd_lags[..count]);
         let overlap = &self.overlap_energy[..=count];
-        for ((out, r), m) in pairs.zip(acf).zip(overlap.windows(2)) {
+        for (((out, &whole), &half), m) in pairs.zip(even).zip(odd).zip(overlap.windows(2)) {
             let m0 = m[0].max(floor);
             let mh = (0.5 * (m[0] + m[1])).max(floor);
-            out[0] = scale * r.re / m0;
-            out[1] = scale * r.im / mh;
+            out[0] = scale * whole / m0;
+            out[1] = scale * half / mh;
         }
         let last = 2 * count;
-        self.curve[last] = scale * self.packed[count].re / self.overlap_energy[count].max(floor);
+        self.curve[last] = scale * self.even_lags[count] / self.overlap_energy[count].max(floor);
     }
 
     /// MPM: the first key maximum of the NSDF within [`MPM_K`] of the highest, refined on its
@@ -847,7 +843,7 @@ pub struct FrameSpectrum<'a> {
 /// The frame's spectrum is [`RealFft::forward_bins`]: the frame as `M/2` complex sample
 /// pairs, transformed and joined into the spectrum, vectorized.
 ///
-/// The autocorrelation at every half lag, `a(n) = 2M · r(n/2)`, is what an inverse real FFT of
+/// The autocorrelation at every half lag, `a(n) = M · r(n/2)`, is what an inverse real FFT of
 /// size `2M` of the power spectrum `P_k = |X_k|²` (`k ≤ M/2`, zero-padded) gives:
 /// `a(n) = P_0 + 2 Σ_{0<k<M/2} P_k cos(πkn/M) + P_{M/2} cos(πn/2)`, real and even. That is a
 /// DCT-I of size `M + 1` of the power spectrum (doubled but at `k = 0` and `M/2`), and a DCT-I
@@ -1070,13 +1066,13 @@ mod tests {
     }
 
     /// The autocorrelation the tracker computes (a DCT-I of the power spectrum through a real
-    /// FFT, see `FftPair`) holds `M · r(j)` in its real parts, `r` the frame's
-    /// autocorrelation summed directly in the time domain, and `M · r(j + 1/2)` in its
-    /// imaginary parts, `r(j + 1/2)` the band-limited interpolation summed directly from the
+    /// FFT, see `FftPair`) holds `M · r(j)` at whole lags, `r` the frame's autocorrelation
+    /// summed directly in the time domain, and `M · r(j + 1/2)` at half lags,
+    /// `r(j + 1/2)` the band-limited interpolation summed directly from the
     /// frame's DFT (zero-padded to `M`, in f64): what an inverse real FFT of size `2M` of the
     /// power spectrum gives. At the largest plan, the default range's and a decimated one's.
     #[test]
-    fn packed_inverse_holds_whole_and_half_lags() {
+    fn autocorrelation_holds_whole_and_half_lags() {
         let cases = [
             (PitchTracker::undecimated(16_000.0, 512), 512, MIN_F0_HZ),
             (PitchTracker::undecimated(16_000.0, 512), 256, 100.0),
@@ -1086,12 +1082,12 @@ mod tests {
             tracker.set_range(window, lowest_hz);
             let input = tone(window, 230.0, 0.0, 0.3, 11);
             tracker.estimate(&input);
-            check_packed_lags(&tracker);
+            check_lags(&tracker);
         }
     }
 
-    /// The body of [`packed_inverse_holds_whole_and_half_lags`] for one tracker.
-    fn check_packed_lags(tracker: &PitchTracker) {
+    /// The body of [`autocorrelation_holds_whole_and_half_lags`] for one tracker.
+    fn check_lags(tracker: &PitchTracker) {
         let (m, l) = (tracker.fft_len, tracker.frame_len);
         let x: Vec<f64> = tracker.frame[..l].iter().map(|&v| f64::from(v)).collect();
         // |X_k|² of the frame zero-padded to M, k = 0..=M/2, by the DFT's definition.
@@ -1114,16 +1110,14 @@ mod tests {
                             p * (std::f64::consts::PI * k as f64 * n / m as f64).cos()
                         })
                         .sum::<f64>();
-            let got = tracker.packed[j];
+            let (got_whole, got_half) = (tracker.even_lags[j], tracker.odd_lags[j]);
             assert!(
-                (f64::from(got.re) - whole).abs() < 1e-5 * peak,
-                "lag {j}: {} against {whole}",
-                got.re
+                (f64::from(got_whole) - whole).abs() < 1e-5 * peak,
+                "lag {j}: {got_whole} against {whole}"
             );
             assert!(
-                (f64::from(got.im) - half).abs() < 1e-5 * peak,
-                "lag {j}.5: {} against {half}",
-                got.im
+                (f64::from(got_half) - half).abs() < 1e-5 * peak,
+                "lag {j}.5: {got_half} against {half}"
             );
         }
     }
