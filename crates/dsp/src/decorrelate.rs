@@ -154,10 +154,11 @@ impl Decorrelator {
         for y in output.iter_mut() {
             let x = *y;
             // Flushed per sample, so a decaying tail leaves no subnormals, the same way
-            // whatever the chunking.
-            y1 = sanitize(pole * (y1 + x - x1));
+            // whatever the chunking. The input's difference is taken first, off the chain of
+            // dependent operations through each stage's output that sets this loop's time.
+            y1 = sanitize(pole * (y1 + (x - x1)));
             x1 = x;
-            y2 = sanitize(pole * (y2 + y1 - x2));
+            y2 = sanitize(pole * (y2 + (y1 - x2)));
             x2 = y1;
             *y = y2;
         }

@@ -129,12 +129,21 @@ impl HarmonicBank {
         self.f0_start = if jump { f0_target } else { f0_now };
         self.f0_step = (f0_target - self.f0_start) * inv_len;
         self.f0_target = f0_target;
-        for k in 0..n {
-            let now = current(self.amp_start[k], self.amp_step[k], self.amp_target[k]);
-            let target = amplitudes.get(k).copied().map_or(0.0, finite_or_zero);
-            self.amp_start[k] = if jump { target } else { now };
-            self.amp_step[k] = (target - self.amp_start[k]) * inv_len;
-            self.amp_target[k] = target;
+        let given = amplitudes.len().min(n);
+        let targets = amplitudes[..given]
+            .iter()
+            .map(|&a| finite_or_zero(a))
+            .chain(std::iter::repeat(0.0));
+        for (((start, step), old_target), target) in self.amp_start[..n]
+            .iter_mut()
+            .zip(&mut self.amp_step[..n])
+            .zip(&mut self.amp_target[..n])
+            .zip(targets)
+        {
+            let now = current(*start, *step, *old_target);
+            *start = if jump { target } else { now };
+            *step = (target - *start) * inv_len;
+            *old_target = target;
         }
         self.n_harmonics = (0..n)
             .rposition(|k| self.amp_start[k] != 0.0 || self.amp_target[k] != 0.0)

@@ -199,12 +199,12 @@ impl FilteredNoise {
     /// Sets the band magnitudes (linear amplitude, one per band; missing bands read as 0,
     /// non-finite or negative values as 0). Heard from the next frame on.
     pub fn set_magnitudes(&mut self, magnitudes: &[f32]) {
-        for (i, m) in self.magnitudes.iter_mut().enumerate() {
-            *m = magnitudes
-                .get(i)
-                .copied()
-                .map_or(0.0, |m| sanitize(m).max(0.0));
+        let given = magnitudes.len().min(self.magnitudes.len());
+        let (set, missing) = self.magnitudes.split_at_mut(given);
+        for (m, &x) in set.iter_mut().zip(magnitudes) {
+            *m = sanitize(x).max(0.0);
         }
+        missing.fill(0.0);
         self.response_stale = true;
     }
 

@@ -355,6 +355,32 @@ fn noise_is_silent_until_magnitudes_are_set_and_reset_reproduces() {
     assert_eq!(b, c);
 }
 
+/// Magnitudes are read as given where they are finite and not negative: a short slice leaves
+/// the bands after it silent, and NaN, infinite or negative magnitudes silence their band,
+/// exactly as zeros there would.
+#[test]
+fn missing_and_bad_noise_magnitudes_are_silent_bands() {
+    let clean = target_magnitudes(65);
+    let mut given = clean[..40].to_vec();
+    let mut expected = clean.clone();
+    expected[40..].fill(0.0);
+    for (i, bad) in [(3, f32::NAN), (17, f32::INFINITY), (29, -0.5)] {
+        given[i] = bad;
+        expected[i] = 0.0;
+    }
+    let render = |magnitudes: &[f32]| {
+        let mut noise = FilteredNoise::new(48_000.0, 65, 8_000.0, 4);
+        noise.set_magnitudes(magnitudes);
+        let mut out = vec![0.0f32; 4000];
+        noise.process(&mut out);
+        out
+    };
+    let (got, want) = (render(&given), render(&expected));
+    assert!(want.iter().any(|&x| x != 0.0));
+    assert_eq!(got, want);
+    assert_ne!(render(&clean), want);
+}
+
 /// Magnitudes set several times between two noise frames: only the last set is heard, the
 /// earlier ones leave no trace (the engine sets them every 1 ms control step, the noise makes
 /// a frame every 5.3 ms at 48 kHz).
