@@ -15,8 +15,8 @@
 //!    wrap, taken as a complex FFT of size `M/2` of the sample pairs, `real_fft::RealFft`)
 //!    and the inverse FFT of size `2M` of the zero-padded power spectrum, which is the exact
 //!    band-limited interpolation of `r` at every half lag (that inverse is real and even, a
-//!    DCT-I, computed as a second real FFT of size `M` with the same plan; see `FftPair`).
-//!    The NSDF is
+//!    DCT-I, computed as a second real FFT of size `M` with the same plan; see
+//!    `AutocorrelationPlan`). The NSDF is
 //!    `n(τ) = 2 r(τ) / m(τ)` with `m(τ) = Σ_{j<L−τ} (x_j² + x_{j+τ}²)` (linearly
 //!    interpolated at half lags); `n` lies in [−1, 1] and is 1 at lags where the frame repeats
 //!    exactly. The half-lag grid matters: at integer lags the narrow NSDF peaks of tones with
@@ -193,17 +193,18 @@ pub struct PitchTracker {
     /// Forward FFT size `M` in use: a power of two of at least `frame_len + max_lag + 2`, so
     /// the circular autocorrelation equals the linear one for every lag used.
     fft_len: usize,
-    /// The FFT pairs planned for every `M` from 64 up to the one the longest frame needs
-    /// (a narrower range uses a smaller one).
-    plans: Vec<FftPair>,
-    /// Index of the pair in use in `plans`.
+    /// The FFTs and tables planned for every `M` from 64 up to the one the longest frame
+    /// needs (a narrower range uses a smaller one).
+    plans: Vec<AutocorrelationPlan>,
+    /// Index of the plan in use in `plans`.
     plan: usize,
-    /// The frame as complex numbers, zero-padded, and in place its spectrum (`M`; sized for
-    /// the largest plan, as are the next three).
+    /// The frame's spectrum, all `M` bins, plus one value of work space (sized for the
+    /// largest plan, as is the next).
     spectrum: Vec<Complex<f32>>,
     /// Work space of the two real FFTs: their sample pairs.
     packed: Vec<Complex<f32>>,
-    /// Its spectrum, in the chunked layout of [`RealFft::forward`].
+    /// The spectrum `Y` of the DCT's sequence `y` (see [`AutocorrelationPlan`]), in the
+    /// chunked layout of [`RealFft::forward`] (sized for the largest plan).
     dct_row: Vec<f32>,
     /// Whether `spectrum` holds the last frame's spectrum (the last estimate reached the FFT).
     spectrum_ready: bool,
@@ -214,7 +215,8 @@ pub struct PitchTracker {
     /// m(τ) at integer lags `0..=max_lag + 1` (sized for the longest lag).
     overlap_energy: Vec<f32>,
     /// `a(2k) = M · r(k)`, the autocorrelation at whole lags, for `k ≤ max_lag + 1` (rounded
-    /// up to whole chunks of [`LANES`]; sized for the longest lag; see [`FftPair`]).
+    /// up to whole chunks of [`LANES`]; sized for the longest lag; see
+    /// [`AutocorrelationPlan`]).
     even_lags: Vec<f32>,
     /// `a(2k + 1) = M · r(k + 1/2)`, at half lags, likewise.
     odd_lags: Vec<f32>,
@@ -297,9 +299,9 @@ impl PitchTracker {
         let frame_len = (window - lowpass.len()) / decimation + 1;
         let fft_len = (frame_len + max_lag + 2).next_power_of_two();
         let mut planner = FftPlanner::<f32>::new();
-        let plans: Vec<FftPair> =
+        let plans: Vec<AutocorrelationPlan> =
             std::iter::successors(Some(fft_len.min(64)), |&m| (m < fft_len).then_some(2 * m))
-                .map(|m| FftPair::new(m, &mut planner))
+                .map(|m| AutocorrelationPlan::new(m, &mut planner))
                 .collect();
         let scratch_len = plans.iter().map(|p| p.real.scratch_len()).max();
         let row_len = plans.iter().map(|p| p.real.row_len()).max();
@@ -648,7 +650,7 @@ impl PitchTracker {
         // evaluated at half-sample lags by an inverse FFT of twice the size (the power
         // spectrum zero-padded: exact band-limited interpolation of r). The forward FFT is a
         // real one: a complex FFT of half the size of the sample pairs, split into the
-        // spectrum (see `FftPair`); `packed` holds the pairs of both real FFTs.
+        // spectrum (see `AutocorrelationPlan`); `packed` holds the pairs of both real FFTs.
         let m = self.fft_len;
         let half = m / 2;
         let pair = &self.plans[self.plan];
@@ -664,9 +666,10 @@ impl PitchTracker {
         self.spectrum_ready = true;
 
         // The autocorrelation at every half lag is a DCT-I of the power spectrum, taken as a
-        // real FFT of size M of the sequence `y` made from it (see `FftPair`), written straight
-        // into the FFT's sample pairs. The bins above M/2 are the mirrors of those below, so
-        // `y` is the power spectrum times a table, and a(1) is `y` weighted by another.
+        // real FFT of size M of the sequence `y` made from it (see `AutocorrelationPlan`),
+        // written straight into the FFT's sample pairs. The bins above M/2 are the mirrors of
+        // those below, so `y` is the power spectrum times a table, and a(1) is `y` weighted
+        // by another.
         let y = &mut as_floats_mut(&mut self.packed[..half])[..m];
         for ((y, x), &t) in y.iter_mut().zip(&self.spectrum[..m]).zip(&pair.dct_weights) {
             *y = x.norm_sqr() * t;
@@ -854,7 +857,7 @@ pub struct FrameSpectrum<'a> {
 /// `a(2k) = Re Y_k` and `a(2k + 1) = a(2k − 1) − Im Y_k`, from
 /// `a(1) = P_0 + 2 Σ_{0<k<M/2} P_k cos φ_k`. Half the size of the complex inverse FFT of size
 /// `M` that gives the same, and the same real FFT as the spectrum's.
-struct FftPair {
+struct AutocorrelationPlan {
     /// The real FFT of size `M` (a complex one of size `M/2`, joined).
     real: RealFft,
     /// `y_k / P_k`, `k = 0..M` (bin `M − k` holds `P_k` too): 1 at 0 and `M/2`,
@@ -865,7 +868,7 @@ struct FftPair {
     odd_weights: Vec<f32>,
 }
 
-impl FftPair {
+impl AutocorrelationPlan {
     /// The FFT and the tables for size `m`.
     fn new(m: usize, planner: &mut FftPlanner<f32>) -> Self {
         let phase = |k: usize| std::f64::consts::PI * k as f64 / m as f64;
@@ -1066,10 +1069,9 @@ mod tests {
     }
 
     /// The autocorrelation the tracker computes (a DCT-I of the power spectrum through a real
-    /// FFT, see `FftPair`) holds `M · r(j)` at whole lags, `r` the frame's autocorrelation
-    /// summed directly in the time domain, and `M · r(j + 1/2)` at half lags,
-    /// `r(j + 1/2)` the band-limited interpolation summed directly from the
-    /// frame's DFT (zero-padded to `M`, in f64): what an inverse real FFT of size `2M` of the
+    /// FFT, see `AutocorrelationPlan`) holds `M · r(j)` at whole lags, `r` the frame's
+    /// autocorrelation summed directly in the time domain, and `M · r(j + 1/2)` at half lags,
+    /// `r(j + 1/2)` the band-limited interpolation summed directly from the frame's DFT (zero-padded to `M`, in f64): what an inverse real FFT of size `2M` of the
     /// power spectrum gives. At the largest plan, the default range's and a decimated one's.
     #[test]
     fn autocorrelation_holds_whole_and_half_lags() {
