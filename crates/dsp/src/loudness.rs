@@ -7,7 +7,8 @@
 //! 1. Window it with a **periodic** Hann window `w[n] = 0.5 − 0.5·cos(2πn/N)`, `n = 0..N`
 //!    (the DFT-even Hann of `torch.hann_window(N)` and `scipy.signal.get_window("hann", N)`).
 //! 2. Take the one-sided DFT `X_k = Σ_n w[n]·x[n]·e^(−2πikn/N)`, `k = 0..=N/2`, at bin
-//!    frequencies `f_k = k·fs/N`.
+//!    frequencies `f_k = k·fs/N` (an odd `N` is zero-padded by one sample first: the same
+//!    quantity below, on a grid of `N + 1` bins).
 //! 3. Weight each bin's power by the A curve [`a_weighting_db`] and sum:
 //!
 //!    ```text
@@ -27,17 +28,17 @@
 //! # Real-time safety
 //!
 //! [`LoudnessMeter::new`] plans the FFT and precomputes the window and the per-bin weights
-//! (`c_k · 10^(A(f_k)/10) / (N·Σw²)`); [`LoudnessMeter::measure`] then runs one FFT with
-//! preallocated scratch (`process_with_scratch`) and a weighted sum. It allocates nothing,
-//! locks nothing and logs nothing.
-
-use std::sync::Arc;
+//! (`c_k · 10^(A(f_k)/10) / (N·Σw²)`); [`LoudnessMeter::measure`] then runs one real FFT
+//! (a complex one of `N/2` with preallocated scratch, joined into the spectrum:
+//! [`crate::real_fft`]) and a weighted sum. It allocates nothing, locks nothing and logs
+//! nothing.
 
 use rustfft::num_complex::Complex;
-use rustfft::{Fft, FftPlanner};
+use rustfft::FftPlanner;
 
 use crate::pitch::FrameSpectrum;
-use crate::{as_floats, LOUDNESS_FLOOR_DB};
+use crate::real_fft::{re_index, RealFft, CHUNK, LANES};
+use crate::{as_floats, as_floats_mut, LOUDNESS_FLOOR_DB};
 
 /// The IEC 61672-1 A-weighting magnitude response `R_A(f)` (not normalized), in f64.
 fn r_a(freq_hz: f64) -> f64 {
@@ -80,23 +81,28 @@ pub fn a_weighting_db(freq_hz: f32) -> f32 {
 
 /// Measures A-weighted loudness (see the module docs for the exact definition).
 pub struct LoudnessMeter {
-    /// Frame length in use (at most `N`).
+    /// Frame length in use (at most `capacity`).
     window: usize,
-    /// FFT size `N`: the longest frame.
+    /// The longest frame.
     capacity: usize,
+    /// FFT size `N`: `capacity`, rounded up to even (an odd frame is zero-padded by one).
+    fft_len: usize,
     /// `Σw²` of the full-length window over `Σw²` of the window in use (1 at full length).
     power_scale: f32,
     /// Sample rate the bin frequencies refer to.
     sample_rate: f32,
-    /// Periodic Hann window, `N` samples.
+    /// Periodic Hann window of the frame in use, zero-padded to `N` samples.
     hann: Vec<f32>,
-    /// Per-bin factor `c_k · 10^(A(f_k)/10) / (N · Σw²)`, `N/2 + 1` bins.
+    /// Per-bin factor `c_k · 10^(A(f_k)/10) / (N · Σw²)`, bins `0..=N/2`, zero-padded to
+    /// whole chunks of [`LANES`] (the layout of `row`).
     weights: Vec<f32>,
-    /// The planned forward FFT.
-    fft: Arc<dyn Fft<f32>>,
-    /// The windowed frame as complex numbers, and in place its spectrum (`N`; bins
-    /// `0..=N/2` are read).
-    spectrum: Vec<Complex<f32>>,
+    /// The real FFT of size `N` ([`RealFft`]: a complex one of `N/2`, joined).
+    fft: RealFft,
+    /// The FFT's work space: the windowed frame as `N/2` sample pairs, plus one.
+    pairs: Vec<Complex<f32>>,
+    /// The windowed frame's spectrum, bins `0..=N/2`, in the chunked layout of
+    /// [`RealFft::forward`] (bins past `N/2` stay 0).
+    row: Vec<f32>,
     /// `weights`, each twice (for a bin's real and imaginary parts).
     weights_twice: Vec<f32>,
     /// The spectrum of the Hann window in use, zero-padded to `N` (bins `0..=N/2`): what a
@@ -126,55 +132,59 @@ impl LoudnessMeter {
             sample_rate.is_finite() && sample_rate > 0.0,
             "sample rate must be finite and positive"
         );
-        let n = window;
-        let mut hann = vec![0.0; n];
-        fill_hann(&mut hann);
-        let sum_w2 = hann_power(n);
-        let bins = n / 2 + 1;
-        let weights: Vec<f32> = (0..bins)
+        let fft_len = window.next_multiple_of(2);
+        let mut hann = vec![0.0; fft_len];
+        fill_hann(&mut hann[..window]);
+        let sum_w2 = hann_power(window);
+        let bins = fft_len / 2 + 1;
+        let weights: Vec<f32> = (0..bins.next_multiple_of(LANES))
             .map(|k| {
-                let c = if k == 0 || (n.is_multiple_of(2) && k == n / 2) {
-                    1.0
-                } else {
-                    2.0
-                };
-                let f = k as f64 * sample_rate as f64 / n as f64;
-                (c * a_weighting_power(f) / (n as f64 * sum_w2)) as f32
+                if k >= bins {
+                    return 0.0;
+                }
+                let c = if k == 0 || k == fft_len / 2 { 1.0 } else { 2.0 };
+                let f = k as f64 * sample_rate as f64 / fft_len as f64;
+                (c * a_weighting_power(f) / (fft_len as f64 * sum_w2)) as f32
             })
             .collect();
-        // A complex FFT of the real frame: dearer in butterflies than a real FFT of the same
-        // size, cheaper in all (a real FFT's unpacking runs unvectorized).
-        let fft = FftPlanner::<f32>::new().plan_fft_forward(n);
-        let spectrum = vec![Complex::default(); n];
-        let scratch = vec![Complex::default(); fft.get_inplace_scratch_len()];
-        let hann_spectrum = vec![Complex::default(); bins];
-        let weights_twice = weights.iter().flat_map(|&g| [g, g]).collect();
+        let fft = RealFft::new(fft_len / 2, &mut FftPlanner::new());
+        let weights_twice = weights[..bins].iter().flat_map(|&g| [g, g]).collect();
         let mut meter = Self {
             weights_twice,
             window,
             capacity: window,
+            fft_len,
             power_scale: 1.0,
             sample_rate,
             hann,
             weights,
+            pairs: vec![Complex::default(); fft_len / 2 + 1],
+            row: vec![0.0; fft.row_len()],
+            scratch: vec![Complex::default(); fft.scratch_len()],
             fft,
-            spectrum,
-            hann_spectrum,
-            scratch,
+            hann_spectrum: vec![Complex::default(); bins],
         };
         meter.update_hann_spectrum();
         meter
     }
 
+    /// The spectrum of the `N` samples in the FFT's sample pairs, into `row`.
+    #[inline(always)]
+    fn forward(&mut self) {
+        let simd = timbre_simd::has_avx2_fma();
+        self.fft
+            .forward_pairs(&mut self.pairs, &mut self.scratch, &mut self.row, 1.0, simd);
+    }
+
     /// Works out the spectrum of the Hann window in use. Allocates nothing.
     fn update_hann_spectrum(&mut self) {
-        for (z, &w) in self.spectrum.iter_mut().zip(&self.hann) {
-            *z = Complex::new(w, 0.0);
+        let half = self.fft.half_len();
+        as_floats_mut(&mut self.pairs[..half]).copy_from_slice(&self.hann);
+        self.forward();
+        for (k, z) in self.hann_spectrum.iter_mut().enumerate() {
+            let i = re_index(k);
+            *z = Complex::new(self.row[i], self.row[i + LANES]);
         }
-        self.fft
-            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        let bins = self.hann_spectrum.len();
-        self.hann_spectrum.copy_from_slice(&self.spectrum[..bins]);
     }
 
     /// The frame length in samples (`N`, or what [`LoudnessMeter::set_window`] chose).
@@ -224,27 +234,26 @@ impl LoudnessMeter {
     #[inline(always)]
     fn measure_power_impl(&mut self, frame: &[f32]) -> f32 {
         let n = frame.len().min(self.window);
-        for ((dst, &x), &w) in self.spectrum.iter_mut().zip(&frame[..n]).zip(&self.hann) {
-            *dst = Complex::new(if x.is_finite() { x * w } else { 0.0 }, 0.0);
+        let samples = as_floats_mut(&mut self.pairs[..self.fft.half_len()]);
+        for ((dst, &x), &w) in samples.iter_mut().zip(&frame[..n]).zip(&self.hann) {
+            *dst = if x.is_finite() { x * w } else { 0.0 };
         }
-        self.spectrum[n..].fill(Complex::new(0.0, 0.0));
-        self.fft
-            .process_with_scratch(&mut self.spectrum, &mut self.scratch);
-        // Weighted sum in 8 independent lanes (vectorizes).
-        let mut acc = [0.0f32; 8];
-        let spec = self.spectrum[..self.weights.len()].chunks_exact(8);
-        let weights = self.weights.chunks_exact(8);
-        let (spec_rest, weights_rest) = (spec.remainder(), weights.remainder());
-        for (xs, gs) in spec.zip(weights) {
-            for ((a, x), &g) in acc.iter_mut().zip(xs).zip(gs) {
-                *a += g * x.norm_sqr();
+        samples[n..].fill(0.0);
+        self.forward();
+        // Weighted sum, a chunk of bins at a time in independent lanes (vectorizes); the
+        // weights past bin N/2 are 0.
+        let mut acc = [0.0f32; LANES];
+        for (chunk, g) in self
+            .row
+            .chunks_exact(CHUNK)
+            .zip(self.weights.chunks_exact(LANES))
+        {
+            let (re, im) = chunk.split_at(LANES);
+            for l in 0..LANES {
+                acc[l] += g[l] * (re[l] * re[l] + im[l] * im[l]);
             }
         }
-        let mut p = acc.iter().sum::<f32>();
-        for (x, &g) in spec_rest.iter().zip(weights_rest) {
-            p += g * x.norm_sqr();
-        }
-        self.finish_power(p)
+        self.finish_power(acc.iter().sum())
     }
 
     /// The weighted sum `p` of a frame's bins as the meter's reading: scaled to the full
@@ -270,9 +279,10 @@ impl LoudnessMeter {
     /// `window` samples long, the spectrum not `N` bins, or `N` not a multiple of the window.
     /// Allocates nothing.
     pub fn measure_from_spectrum(&self, frame: &FrameSpectrum<'_>) -> Option<f32> {
-        let n = self.capacity;
-        // The windowed bins reach `N / window` bins up from the top one read (`N/2`).
-        let fits = n.is_multiple_of(self.window) && n / self.window + self.weights.len() <= n;
+        let n = self.fft_len;
+        // The windowed bins reach `N / window` bins up from the top one read (`N/2`), which
+        // must stay below `N`.
+        let fits = n.is_multiple_of(self.window) && n / 2 + n / self.window < n;
         let FrameSpectrum {
             bins: spectrum,
             mean,
@@ -300,9 +310,9 @@ impl LoudnessMeter {
 
     #[inline(always)]
     fn power_from_spectrum_impl(&self, x: &[Complex<f32>], mean: f32) -> f32 {
-        let n = self.capacity;
+        let n = self.fft_len;
         let s = n / self.window;
-        let bins = self.weights.len();
+        let bins = n / 2 + 1;
         // One part (real or imaginary) of windowed bin k from bins k, k − s and k + s and the
         // window's bin k, squared and weighted by g.
         let term = |a: f32, b: f32, c: f32, w: f32, g: f32| {
