@@ -187,7 +187,8 @@ impl LoudnessMeter {
         }
     }
 
-    /// The frame length in samples (`N`, or what [`LoudnessMeter::set_window`] chose).
+    /// The frame length in samples (the longest frame, or what [`LoudnessMeter::set_window`]
+    /// chose).
     pub fn window(&self) -> usize {
         self.window
     }
