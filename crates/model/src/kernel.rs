@@ -6,13 +6,17 @@
 //! step is compiled for several (backend, channel count) pairs and picked once, at
 //! [`select`], by CPU detection:
 //! - AVX-512F: the head (126 outputs, their exp_sigmoid) 16 outputs per register; the blocks
-//!   in AVX2 registers for C = 8, in one AVX-512 register for C = 16;
+//!   in AVX2 registers for C = 8, in one AVX-512 register for C = 16, in two for C = 32;
 //! - AVX2 + FMA: everything 8 lanes per register;
 //! - portable: the same code on `[f32; 8]` arrays, for any target.
 //!
-//! C = 8 and C = 16 get variants with constant trip counts; other sizes share one variant that
-//! reads the group count at run time. Every variant performs the canonical arithmetic of
-//! [`crate::reference`] lane by lane, so all give bit-identical outputs.
+//! C = 8, 16 and 32 get variants with constant trip counts; other sizes share one variant that
+//! reads the group count at run time. Every dot product sums into four partial sums (input `i`
+//! into sum `i % 4`), four inputs a pass, so that each partial sum is indexed by a constant
+//! and the compiler keeps them in registers (indexed by `i % 4` one input at a time, they
+//! lived on the stack: a load and a store around every multiply-add, which made the 32-channel
+//! step take 45 % of the engine's instructions). Every variant performs the canonical
+//! arithmetic of [`crate::reference`] lane by lane, so all give bit-identical outputs.
 //!
 //! Weights are stored in the order the step reads them:
 //! - input conv: `[tap j][input i][group g]` (8 output channels per entry);
@@ -325,15 +329,18 @@ fn step_impl<B, H, const CAP: usize, const FIXED: bool>(
         for (j, &delay) in blk.delays[..k - 1].iter().enumerate() {
             let start = (pos.wrapping_sub(delay) & blk.mask) * cp;
             let frame = &history[start..start + cp];
+            // Input i goes to partial sum i % 4, four inputs a pass, so that each partial
+            // sum is indexed by a constant and stays in registers.
             let mut part = [[zero; CAP]; 4];
-            for (i, (wi, &value)) in weights[j * tap_len..][..tap_len]
-                .chunks_exact(nv)
-                .zip(frame)
-                .enumerate()
+            for (wq, xq) in weights[j * tap_len..][..tap_len]
+                .chunks_exact(4 * nv)
+                .zip(frame.chunks_exact(4))
             {
-                let value = b.splat(value);
-                for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
-                    *pv = b.fma(b.load(w), value, *pv);
+                for (r, (part, wi)) in part.iter_mut().zip(wq.chunks_exact(nv)).enumerate() {
+                    let value = b.splat(xq[r]);
+                    for (pv, w) in part[..nv].iter_mut().zip(wi) {
+                        *pv = b.fma(b.load(w), value, *pv);
+                    }
                 }
             }
             for (v, pv) in past[..nv].iter_mut().enumerate() {
@@ -344,13 +351,16 @@ fn step_impl<B, H, const CAP: usize, const FIXED: bool>(
             }
         }
         let mut part = [[zero; CAP]; 4];
-        for (i, wi) in weights[(k - 1) * tap_len..][..tap_len]
-            .chunks_exact(nv)
+        for (q, wq) in weights[(k - 1) * tap_len..][..tap_len]
+            .chunks_exact(4 * nv)
             .enumerate()
         {
-            let value = b.broadcast(h[i / B::WIDTH], i % B::WIDTH);
-            for (pv, w) in part[i % 4][..nv].iter_mut().zip(wi) {
-                *pv = b.fma(b.load(w), value, *pv);
+            for (r, (part, wi)) in part.iter_mut().zip(wq.chunks_exact(nv)).enumerate() {
+                let i = 4 * q + r;
+                let value = b.broadcast(h[i / B::WIDTH], i % B::WIDTH);
+                for (pv, w) in part[..nv].iter_mut().zip(wi) {
+                    *pv = b.fma(b.load(w), value, *pv);
+                }
             }
         }
         for (v, xv) in x[..nv].iter_mut().enumerate() {
@@ -372,8 +382,10 @@ fn step_impl<B, H, const CAP: usize, const FIXED: bool>(
         .zip(&p.head_offset);
     for (out, ((w, bias), offset)) in p.out.iter_mut().zip(head) {
         let mut part = [hs.splat(0.0); 4];
-        for (i, (wi, &value)) in w.iter().zip(y).enumerate() {
-            part[i % 4] = hs.fma(hs.load(wi), hs.splat(value), part[i % 4]);
+        for (wq, yq) in w.chunks_exact(4).zip(y.chunks_exact(4)) {
+            for ((pv, wi), &value) in part.iter_mut().zip(wq).zip(yq) {
+                *pv = hs.fma(hs.load(wi), hs.splat(value), *pv);
+            }
         }
         let logit = hs.add(hs.add(hs.load(bias), combine(hs, part)), hs.load(offset));
         hs.store(out, exp_sigmoid_v(hs, logit));
@@ -442,13 +454,18 @@ fn step_avx512_avx2_blocks<const CAP: usize, const FIXED: bool>(
     }
 }
 
-/// Safe entry to [`step_avx512_unchecked`] with the blocks in one AVX-512 register (9 ≤ C ≤ 16).
+/// Safe entry to [`step_avx512_unchecked`] with the blocks in `CAP` AVX-512 registers (16
+/// channels each: `GROUPS = 2 · CAP` 8-channel groups, which the AVX2 fallback takes).
 #[cfg(target_arch = "x86_64")]
-fn step_avx512_c16(p: &mut Packed, f0: f32, loudness: f32) {
+fn step_avx512_blocks<const CAP: usize, const GROUPS: usize>(
+    p: &mut Packed,
+    f0: f32,
+    loudness: f32,
+) {
     match Avx512::detect() {
         // SAFETY: the token proves AVX-512F, AVX2 and FMA.
-        Some(s) => unsafe { step_avx512_unchecked::<Avx512, 1, true>(s, s, p, f0, loudness) },
-        None => step_avx2::<2, true>(p, f0, loudness),
+        Some(s) => unsafe { step_avx512_unchecked::<Avx512, CAP, true>(s, s, p, f0, loudness) },
+        None => step_avx2::<GROUPS, true>(p, f0, loudness),
     }
 }
 
@@ -497,7 +514,8 @@ pub(crate) fn select(groups: usize, isa: Isa) -> (StepFn, &'static str) {
                 step_avx512_avx2_blocks::<1, true>,
                 "avx512 head, avx2 blocks, C ≤ 8",
             ),
-            2 => (step_avx512_c16, "avx512, 9 ≤ C ≤ 16"),
+            2 => (step_avx512_blocks::<1, 2>, "avx512, 9 ≤ C ≤ 16"),
+            4 => (step_avx512_blocks::<2, 4>, "avx512, 25 ≤ C ≤ 32"),
             _ => (
                 step_avx512_avx2_blocks::<MAX_GROUPS, false>,
                 "avx512 head, avx2 blocks, any C",
@@ -507,11 +525,13 @@ pub(crate) fn select(groups: usize, isa: Isa) -> (StepFn, &'static str) {
         Isa::Avx2 if isa.is_available() => match groups {
             1 => (step_avx2::<1, true>, "avx2, C ≤ 8"),
             2 => (step_avx2::<2, true>, "avx2, 9 ≤ C ≤ 16"),
+            4 => (step_avx2::<4, true>, "avx2, 25 ≤ C ≤ 32"),
             _ => (step_avx2::<MAX_GROUPS, false>, "avx2, any C"),
         },
         _ => match groups {
             1 => (step_portable::<1, true>, "portable, C ≤ 8"),
             2 => (step_portable::<2, true>, "portable, 9 ≤ C ≤ 16"),
+            4 => (step_portable::<4, true>, "portable, 25 ≤ C ≤ 32"),
             _ => (step_portable::<MAX_GROUPS, false>, "portable, any C"),
         },
     }

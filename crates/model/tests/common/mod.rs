@@ -30,11 +30,12 @@ pub fn random_inputs(n: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
     (f0, loud)
 }
 
-/// The architectures the tests sweep: C = 8 and 16, with and without the norm, plus odd
-/// shapes: C = 12 (padded to 16), C = 20 (the any-size kernel), and a block-less kernel-1 net.
+/// The architectures the tests sweep: C = 8, 16 and 32 (each with kernels of its own), with
+/// and without the norm, plus odd shapes: C = 12 (padded to 16), C = 20 (the any-size
+/// kernel), and a block-less kernel-1 net.
 pub fn test_architectures() -> Vec<Architecture> {
     let mut archs = Vec::new();
-    for channels in [8, 16] {
+    for channels in [8, 16, 32] {
         for norm in [NormType::None, NormType::LayerChannels] {
             archs.push(Architecture {
                 channels,
