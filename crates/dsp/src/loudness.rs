@@ -168,19 +168,11 @@ impl LoudnessMeter {
         meter
     }
 
-    /// The spectrum of the `N` samples in the FFT's sample pairs, into `row`.
-    #[inline(always)]
-    fn forward(&mut self) {
-        let simd = timbre_simd::has_avx2_fma();
-        self.fft
-            .forward_pairs(&mut self.pairs, &mut self.scratch, &mut self.row, 1.0, simd);
-    }
-
     /// Works out the spectrum of the Hann window in use. Allocates nothing.
     fn update_hann_spectrum(&mut self) {
-        let half = self.fft.half_len();
-        as_floats_mut(&mut self.pairs[..half]).copy_from_slice(&self.hann);
-        self.forward();
+        let simd = timbre_simd::has_avx2_fma();
+        let (pairs, scratch, row) = (&mut self.pairs, &mut self.scratch, &mut self.row);
+        self.fft.forward(&self.hann, pairs, scratch, row, 1.0, simd);
         for (k, z) in self.hann_spectrum.iter_mut().enumerate() {
             let i = re_index(k);
             *z = Complex::new(self.row[i], self.row[i + LANES]);
@@ -240,7 +232,9 @@ impl LoudnessMeter {
             *dst = if x.is_finite() { x * w } else { 0.0 };
         }
         samples[n..].fill(0.0);
-        self.forward();
+        let simd = timbre_simd::has_avx2_fma();
+        let (pairs, scratch, row) = (&mut self.pairs, &mut self.scratch, &mut self.row);
+        self.fft.forward_pairs(pairs, scratch, row, 1.0, simd);
         // Weighted sum, a chunk of bins at a time in independent lanes (vectorizes); the
         // weights past bin N/2 are 0.
         let mut acc = [0.0f32; LANES];
