@@ -97,7 +97,7 @@ macro_rules! engine_knobs {
             /// With auto-adjust: on (1), the input's loudness distribution is mapped onto the
             /// model's (quiet and loud parts alike, reshaping the dynamics); off (0), only the
             /// level moves, the input's loud part onto the model's (see
-            /// [`crate::controls::match_level`]), and the dynamics stay as played.
+            /// [`crate::controls::match_heard`]), and the dynamics stay as played.
             MATCH_DYNAMICS: match_dynamics (Switch) = "match_dynamics", "Match dynamics", "", 0.0..=1.0, 1.0;
             /// How far the pitch is pulled to the nearest semitone, in percent (0: raw pitch).
             AUTOTUNE: autotune_percent (Float) = "autotune", "Autotune", "%", 0.0..=100.0, 0.0;
