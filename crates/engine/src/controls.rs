@@ -260,8 +260,8 @@ pub const LOUD_QUANTILE: usize = 8;
 /// Auto-adjust's loudness for `loudness_db`, given the input's quantiles `input` read from
 /// `heard` voiced frames and the model's `target`: the level match (the input's loud part,
 /// its [`LOUD_QUANTILE`], onto the model's: the level moves, the line's dynamics stay as
-/// played) and, with `match_dynamics`, the quantile map ([`map_loudness`]), each trusting the input's
-/// quantiles in proportion to the frames heard, up to [`LEVEL_FULL_FRAMES`] and
+/// played) and, with `match_dynamics`, the quantile map ([`map_loudness`]), each trusting
+/// the input's quantiles in proportion to the frames heard, up to [`LEVEL_FULL_FRAMES`] and
 /// [`DYNAMICS_FULL_FRAMES`]. The level moves by that share of the difference between the
 /// input's loud part and the model's; the map runs from quantiles blended between the input's
 /// (so moved) and the model's own, so with little heard it is the identity and with enough
